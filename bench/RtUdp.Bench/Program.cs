@@ -1,0 +1,1 @@
+namespace RtUdp.Bench; internal static class Program { private static int Main() => 0; }

@@ -1,0 +1,1 @@
+namespace RtUdp.Core; internal static class AssemblyInfo { }

@@ -1,0 +1,1 @@
+namespace RtUdp.Core.Tests; public class SmokeTests { [Fact] public void Runs() => Assert.True(true); }
