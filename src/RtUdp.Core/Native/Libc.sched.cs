@@ -1,0 +1,31 @@
+using System.Runtime.InteropServices;
+
+namespace RtUdp.Core.Native;
+
+/// <summary>&lt;sched.h&gt;: real-time scheduling policy.</summary>
+public static unsafe partial class Libc
+{
+    public const int SCHED_OTHER = 0;
+    public const int SCHED_FIFO = 1;
+    public const int SCHED_RR = 2;
+
+    /// <summary>OR into the policy so children forked by an RT thread do not inherit RT priority.</summary>
+    public const int SCHED_RESET_ON_FORK = 0x40000000;
+
+    public struct sched_param
+    {
+        public int sched_priority;
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int sched_setscheduler(int pid, int policy, sched_param* param);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int sched_getscheduler(int pid);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int sched_get_priority_max(int policy);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int sched_get_priority_min(int policy);
+}

@@ -1,0 +1,18 @@
+using System.Runtime.InteropServices;
+
+namespace RtUdp.Core.Native;
+
+/// <summary>&lt;unistd.h&gt;: thread id and the raw syscall entry.</summary>
+public static unsafe partial class Libc
+{
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int gettid();
+
+    /// <summary>
+    /// Fixed-arity binding of the variadic <c>syscall(2)</c>. On x86_64 and arm64 (Linux AAPCS64)
+    /// integer varargs travel in the same registers as named arguments, so unused trailing
+    /// arguments are simply ignored by the kernel. Do not pass floating-point values.
+    /// </summary>
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial nint syscall(nint n, nint a1, nint a2, nint a3, nint a4, nint a5, nint a6);
+}

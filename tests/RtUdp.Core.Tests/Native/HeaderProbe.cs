@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+
+namespace RtUdp.Core.Tests.Native;
+
+/// <summary>
+/// Compiles and runs a C program against the system headers and returns what it printed as
+/// key/value pairs. The C compiler is the oracle for every layout and constant in the native layer.
+/// </summary>
+internal static class HeaderProbe
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    public static IReadOnlyDictionary<string, string> Run(string source)
+    {
+        DirectoryInfo dir = Directory.CreateTempSubdirectory("rtudp-probe-");
+        try
+        {
+            string c = Path.Combine(dir.FullName, "probe.c");
+            string exe = Path.Combine(dir.FullName, "probe");
+            File.WriteAllText(c, source);
+
+            (int gccExit, string _, string gccErr) = Exec("gcc", "-std=gnu11", "-Wall", "-o", exe, c);
+            if (gccExit != 0)
+            {
+                throw new InvalidOperationException($"gcc failed ({gccExit}); a C# name may not exist in the headers:\n{gccErr}\n--- probe.c ---\n{source}");
+            }
+
+            (int exit, string stdout, string stderr) = Exec(exe);
+            if (exit != 0)
+            {
+                throw new InvalidOperationException($"probe exited with {exit}:\n{stderr}");
+            }
+
+            return Parse(stdout);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    private static Dictionary<string, string> Parse(string stdout)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (string line in stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            int space = line.IndexOf(' ', StringComparison.Ordinal);
+            values.Add(line[..space], line[(space + 1)..]);
+        }
+
+        return values;
+    }
+
+    private static (int Exit, string Stdout, string Stderr) Exec(string file, params string[] args)
+    {
+        var psi = new ProcessStartInfo(file)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string arg in args)
+        {
+            psi.ArgumentList.Add(arg);
+        }
+
+        using Process process = Process.Start(psi)
+            ?? throw new InvalidOperationException($"could not start {file}");
+        // Drain both pipes concurrently so a chatty child cannot block on a full pipe.
+        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
+        Task<string> stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(Timeout))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{file} did not finish within {Timeout}");
+        }
+
+        return (process.ExitCode, stdout.GetAwaiter().GetResult(), stderr.GetAwaiter().GetResult());
+    }
+
+    /// <summary>Builds the probe's main(): one printf per checked value.</summary>
+    public sealed class SourceBuilder
+    {
+        private readonly StringBuilder _body = new();
+        private readonly IEnumerable<string> _headers;
+
+        public SourceBuilder(IEnumerable<string> headers) => _headers = headers;
+
+        public void Value(string key, string cExpression) =>
+            _body.Append(CultureInfo.InvariantCulture, $"    P(\"{key}\", {cExpression});\n");
+
+        /// <summary>Emits the value only when the headers are at least the given kernel version.</summary>
+        public void ValueSince(string key, string cExpression, Version kernel)
+        {
+            _body.Append(CultureInfo.InvariantCulture,
+                $"#if LINUX_VERSION_CODE >= KERNEL_VERSION({kernel.Major}, {kernel.Minor}, 0)\n");
+            Value(key, cExpression);
+            _body.Append("#else\n");
+            _body.Append(CultureInfo.InvariantCulture, $"    puts(\"absent:{key} {kernel}\");\n");
+            _body.Append("#endif\n");
+        }
+
+        public override string ToString()
+        {
+            var source = new StringBuilder("#define _GNU_SOURCE\n#include <stdio.h>\n#include <stddef.h>\n#include <linux/version.h>\n");
+            foreach (string header in _headers)
+            {
+                source.Append(CultureInfo.InvariantCulture, $"#include <{header}>\n");
+            }
+
+            source.Append("#define P(key, expr) printf(\"%s %lld\\n\", key, (long long)(expr))\n");
+            source.Append("int main(void)\n{\n").Append(_body).Append("    return 0;\n}\n");
+            return source.ToString();
+        }
+    }
+}

@@ -1,0 +1,160 @@
+using System.Globalization;
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using RtUdp.Core.Native;
+using Xunit.Abstractions;
+
+namespace RtUdp.Core.Tests.Native;
+
+/// <summary>
+/// Every constant and struct declared in the native layer is discovered by reflection and checked
+/// against the system headers, so adding one to <see cref="Libc"/> or <see cref="Errno"/> adds its
+/// check with no change here. Nothing expected is hard-coded: gcc reports the truth.
+/// </summary>
+public sealed class NativeLayoutTests(NativeLayoutTests.Probe probe, ITestOutputHelper output)
+    : IClassFixture<NativeLayoutTests.Probe>
+{
+    private static readonly string[] Headers =
+    [
+        "errno.h", "time.h", "sched.h", "unistd.h", "sys/socket.h", "sys/syscall.h", "sys/prctl.h",
+        "net/if.h", "asm/socket.h", "linux/net_tstamp.h", "linux/errqueue.h", "linux/sockios.h",
+        "linux/ethtool.h", "linux/futex.h",
+    ];
+
+    private static readonly Type[] ConstantHolders = [typeof(Libc), typeof(Errno)];
+
+    /// <summary>
+    /// Constants newer than some supported header sets (C enum members cannot be probed with
+    /// #ifdef): checked only when the headers are at least this kernel version.
+    /// </summary>
+    private static readonly Dictionary<string, Version> IntroducedIn = new(StringComparer.Ordinal)
+    {
+        ["SOF_TIMESTAMPING_OPT_ID_TCP"] = new Version(6, 2),
+    };
+
+    [Fact]
+    public void Constants_match_system_headers() => AssertMatches(ExpectedConstants());
+
+    [Fact]
+    public void Struct_layouts_match_system_headers() => AssertMatches(ExpectedLayouts());
+
+    [Fact]
+    public void Reflection_finds_the_declared_surface()
+    {
+        // Guards the guard: if discovery silently found nothing, the two tests above would pass vacuously.
+        Assert.Contains("const:SYS_futex", ExpectedConstants().Keys);
+        Assert.Contains("const:FUTEX_BITSET_MATCH_ANY", ExpectedConstants().Keys);
+        Assert.Contains("const:EPERM", ExpectedConstants().Keys);
+        Assert.Contains("offsetof:ifreq.ifr_ifindex", ExpectedLayouts().Keys);
+        Assert.Contains("sizeof:ethtool_ts_info", ExpectedLayouts().Keys);
+    }
+
+    private void AssertMatches(Dictionary<string, long> expected)
+    {
+        var mismatches = new List<string>();
+        int compared = 0;
+        foreach ((string key, long csharp) in expected)
+        {
+            if (!probe.Values.TryGetValue(key, out string? c))
+            {
+                if (probe.Values.TryGetValue("absent:" + key, out string? since))
+                {
+                    output.WriteLine($"not checked: {key} (headers predate Linux {since})");
+                    continue;
+                }
+
+                mismatches.Add($"{key}: not printed by the probe");
+                continue;
+            }
+
+            compared++;
+            if (long.Parse(c, CultureInfo.InvariantCulture) != csharp)
+            {
+                mismatches.Add($"{key}: C says {c}, C# says {csharp}");
+            }
+        }
+
+        output.WriteLine($"{compared} values compared with the C compiler");
+        Assert.True(mismatches.Count == 0, "Mismatches against system headers:\n" + string.Join('\n', mismatches));
+    }
+
+    private static Dictionary<string, long> ExpectedConstants()
+    {
+        var values = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (FieldInfo field in ConstantFields())
+        {
+            values.Add("const:" + field.Name, Convert.ToInt64(field.GetValue(null), CultureInfo.InvariantCulture));
+        }
+
+        return values;
+    }
+
+    private static Dictionary<string, long> ExpectedLayouts()
+    {
+        var values = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (Type type in Structs())
+        {
+            values.Add("sizeof:" + type.Name, ManagedSize(type));
+            foreach (FieldInfo field in type.GetFields(BindingFlags.Public | BindingFlags.Instance))
+            {
+                string key = type.Name + "." + field.Name;
+                // Marshal.OffsetOf reports the marshalled layout, identical to the managed one for
+                // these blittable structs.
+                values.Add("offsetof:" + key, Marshal.OffsetOf(type, field.Name).ToInt64());
+                values.Add("fieldsize:" + key, field.FieldType.IsPointer ? IntPtr.Size : Marshal.SizeOf(field.FieldType));
+            }
+        }
+
+        return values;
+    }
+
+    // Literals plus static readonly integers such as SYS_futex, whose value is picked per architecture.
+    private static IEnumerable<FieldInfo> ConstantFields() =>
+        ConstantHolders
+            .SelectMany(t => t.GetFields(BindingFlags.Public | BindingFlags.Static))
+            .Where(f => (f.IsLiteral || f.IsInitOnly) && f.FieldType.IsPrimitive);
+
+    private static IEnumerable<Type> Structs() =>
+        typeof(Libc).GetNestedTypes(BindingFlags.Public).Where(t => t.IsValueType && !t.IsEnum);
+
+    private static int ManagedSize(Type type) =>
+        (int)typeof(Unsafe).GetMethod(nameof(Unsafe.SizeOf))!.MakeGenericMethod(type).Invoke(null, null)!;
+
+    private static string GenerateProbe()
+    {
+        var source = new HeaderProbe.SourceBuilder(Headers);
+        foreach (FieldInfo field in ConstantFields())
+        {
+            string key = "const:" + field.Name;
+            if (IntroducedIn.TryGetValue(field.Name, out Version? since))
+            {
+                source.ValueSince(key, field.Name, since);
+            }
+            else
+            {
+                source.Value(key, field.Name);
+            }
+        }
+
+        foreach (Type type in Structs())
+        {
+            string c = "struct " + type.Name;
+            source.Value("sizeof:" + type.Name, $"sizeof({c})");
+            foreach (FieldInfo field in type.GetFields(BindingFlags.Public | BindingFlags.Instance))
+            {
+                string key = type.Name + "." + field.Name;
+                source.Value("offsetof:" + key, $"offsetof({c}, {field.Name})");
+                source.Value("fieldsize:" + key, $"sizeof((({c}*)0)->{field.Name})");
+            }
+        }
+
+        return source.ToString();
+    }
+
+    /// <summary>Compiles and runs the probe once for all tests in the class.</summary>
+    public sealed class Probe
+    {
+        public IReadOnlyDictionary<string, string> Values { get; } = HeaderProbe.Run(GenerateProbe());
+    }
+}
