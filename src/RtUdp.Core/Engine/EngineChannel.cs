@@ -1,0 +1,137 @@
+using RtUdp.Core.Agents;
+using RtUdp.Core.Channels;
+
+namespace RtUdp.Core.Engine;
+
+/// <summary>
+/// One channel inside the engine: its shared file, its socket, and its workers. This is the
+/// original RtUdp object: created (init_socket), started, stopped, deleted (close_socket).
+/// </summary>
+public sealed class EngineChannel : IDisposable
+{
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly bool _memoryLocked;
+    private AgentRunner? _sender;
+    private AgentRunner? _receiver;
+    private SendWorker? _sendWorker;
+    private ReceiveWorker? _receiveWorker;
+
+    private EngineChannel(ChannelRegion region, UdpSocket socket, bool memoryLocked)
+    {
+        Region = region;
+        Socket = socket;
+        _memoryLocked = memoryLocked;
+    }
+
+    public ChannelRegion Region { get; }
+
+    public UdpSocket Socket { get; }
+
+    public ChannelConfigBlock Config => Region.Config;
+
+    public ChannelState State => Region.State;
+
+    public static EngineChannel Create(string path, in ChannelConfigBlock config, bool memoryLocked)
+    {
+        UdpSocket socket = UdpSocket.Open(config);
+        ChannelRegion? region = null;
+        try
+        {
+            region = ChannelRegion.Create(path, config);
+            region.BoundLocal = socket.BoundLocal;
+            region.State = ChannelState.Created;
+            return new EngineChannel(region, socket, memoryLocked);
+        }
+        catch
+        {
+            region?.Dispose();
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Starts the workers the channel's direction needs.</summary>
+    /// <returns>Problems met in real-time set-up (the workers run degraded), for the log.</returns>
+    public IReadOnlyList<string> Start()
+    {
+        if (State is not (ChannelState.Created or ChannelState.Stopped))
+        {
+            throw new InvalidOperationException($"Channel is {State}; only a created or stopped channel can start.");
+        }
+        ChannelConfig config = Config.ToConfig();
+        if (config.Sends)
+        {
+            _sendWorker = new SendWorker(Region, Socket, _memoryLocked);
+            _sender = new AgentRunner(_sendWorker);
+        }
+        if (config.Receives)
+        {
+            _receiveWorker = new ReceiveWorker(Region, Socket, _memoryLocked);
+            _receiver = new AgentRunner(_receiveWorker);
+        }
+        Region.State = ChannelState.Running;
+        _sender?.Start();
+        _receiver?.Start();
+        return WaitForSetup();
+    }
+
+    private List<string> WaitForSetup()
+    {
+        List<string> problems = [];
+        DateTime deadline = DateTime.UtcNow + StopTimeout;
+        foreach ((AgentRunner? runner, bool send) in new[] { (_sender, true), (_receiver, false) })
+        {
+            if (runner is null)
+            {
+                continue;
+            }
+            var health = new WorkerHealth(Region, send);
+            while ((WorkerState)health.Get(Channels.WorkerHealthField.State) == WorkerState.NotStarted && runner.IsRunning && DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(1);
+            }
+            if (runner.Failure is { } failure)
+            {
+                Stop();
+                Region.State = ChannelState.Failed;
+                throw new InvalidOperationException($"{runner.Agent.RoleName} failed to start: {failure.Message}", failure);
+            }
+            string? problem = send ? _sendWorker!.SetupProblem : _receiveWorker!.SetupProblem;
+            if (problem is not null)
+            {
+                problems.Add($"{runner.Agent.RoleName} runs degraded: {problem}");
+            }
+        }
+        return problems;
+    }
+
+    /// <summary>Stops the workers; what was still queued is dropped and counted.</summary>
+    public void Stop()
+    {
+        _sender?.Stop(StopTimeout);
+        _receiver?.Stop(StopTimeout);
+        _sendWorker?.Dispose();
+        _receiveWorker?.Dispose();
+        _sender = _receiver = null;
+        _sendWorker = null;
+        _receiveWorker = null;
+        if (State == ChannelState.Running)
+        {
+            Region.State = ChannelState.Stopped;
+        }
+    }
+
+    /// <summary>A worker that died (its exception), if any.</summary>
+    public Exception? WorkerFailure => _sender?.Failure ?? _receiver?.Failure;
+
+    public void Dispose()
+    {
+        Stop();
+        Region.State = ChannelState.Deleted;
+        Socket.Dispose();
+        string path = Region.Path;
+        Region.Dispose();
+        Memory.MappedFile.Delete(path);
+    }
+}

@@ -1,0 +1,242 @@
+using System.Net.Sockets;
+using RtUdp.Core.Agents;
+using RtUdp.Core.Channels;
+using RtUdp.Core.Control;
+using RtUdp.Core.Memory;
+using RtUdp.Core.Native;
+using RtUdp.Core.Rings;
+
+namespace RtUdp.Core.Engine;
+
+/// <summary>
+/// The engine's control agent: executes commands from the command ring (create, start, stop,
+/// delete channel), answers on the response ring, and publishes engine health. It is the only
+/// engine thread that allocates, and only while executing a command.
+/// </summary>
+public sealed unsafe class EngineConductor : IAgent, IDisposable
+{
+    private readonly EngineOptions _options;
+    private readonly MappedFile _control;
+    private readonly RecordRing _commands;
+    private readonly RecordRing _responses;
+    private readonly Dictionary<uint, EngineChannel> _channels = [];
+    private readonly Action<string> _log;
+    private readonly bool _memoryLocked;
+    private volatile bool _stopRequested;
+
+    public EngineConductor(EngineOptions options, MappedFile control, bool memoryLocked, Action<string> log)
+    {
+        _options = options;
+        _control = control;
+        _memoryLocked = memoryLocked;
+        _log = log;
+        _commands = new RecordRing(control.Pointer + EngineControlLayout.CommandRingOffset, EngineControlLayout.RingCapacity);
+        _responses = new RecordRing(control.Pointer + EngineControlLayout.ResponseRingOffset, EngineControlLayout.RingCapacity);
+    }
+
+    public string RoleName => "rt-conductor";
+
+    public void OnStart()
+    {
+    }
+
+    public void DoWork()
+    {
+        long now = Libc.MonotonicNow();
+        PublishHealth(now);
+        var handler = new Handler(this);
+        if (_commands.Read(ref handler, 16) > 0)
+        {
+            return;
+        }
+        CheckWorkers();
+        var wait = _commands.ConsumerWait;
+        int ticket = wait.PrepareWait();
+        if (_commands.HasPublishedAt(_commands.HeadPositionVolatile) || _stopRequested)
+        {
+            wait.CancelWait();
+            return;
+        }
+        wait.Wait(ticket, now + AgentRunner.MaxWaitNs);
+    }
+
+    private void PublishHealth(long now)
+    {
+        byte* b = _control.Pointer;
+        ref long beat = ref *(long*)(b + EngineControlLayout.HeartbeatOffset);
+        Volatile.Write(ref beat, beat + 1);
+        Volatile.Write(ref *(long*)(b + EngineControlLayout.HeartbeatTimeOffset), now);
+        for (int generation = 0; generation < 3; generation++)
+        {
+            Volatile.Write(ref *(long*)(b + EngineControlLayout.GcCountOffset + (generation * 8)), GC.CollectionCount(generation));
+        }
+        Volatile.Write(ref *(long*)(b + EngineControlLayout.AllocatedBytesOffset), GC.GetTotalAllocatedBytes(false));
+        Volatile.Write(ref *(long*)(b + EngineControlLayout.ChannelCountOffset), _channels.Count);
+    }
+
+    private void CheckWorkers()
+    {
+        foreach (EngineChannel channel in _channels.Values)
+        {
+            if (channel.State == ChannelState.Running && channel.WorkerFailure is { } failure)
+            {
+                _log($"channel {channel.Config.Id}: a worker failed, channel marked failed: {failure.Message}");
+                channel.Stop();
+                channel.Region.State = ChannelState.Failed;
+            }
+        }
+    }
+
+    private struct Handler(EngineConductor conductor) : IRecordHandler
+    {
+        public readonly bool OnRecord(int type, byte* body, int length)
+        {
+            conductor.Execute((EngineCommand)type, body, length);
+            return true;
+        }
+    }
+
+    private void Execute(EngineCommand command, byte* body, int length)
+    {
+        ResponseBody response = default;
+        if (length < sizeof(CommandBody) - sizeof(ChannelConfigBlock))
+        {
+            response.Status = (int)EngineStatus.InvalidArgument;
+            response.SetText(null, $"Command record of {length} bytes is too short.", null);
+            Respond(ref response);
+            return;
+        }
+        CommandBody* request = (CommandBody*)body;
+        response.CorrelationId = request->CorrelationId;
+        response.ChannelId = request->ChannelId;
+        try
+        {
+            switch (command)
+            {
+                case EngineCommand.CreateChannel when length >= sizeof(CommandBody):
+                    Create(request->Config, ref response);
+                    break;
+                case EngineCommand.StartChannel:
+                    StartChannel(Find(request->ChannelId), ref response);
+                    break;
+                case EngineCommand.StopChannel:
+                    Find(request->ChannelId).Stop();
+                    _log($"channel {request->ChannelId}: stopped");
+                    break;
+                case EngineCommand.DeleteChannel:
+                    EngineChannel channel = Find(request->ChannelId);
+                    _channels.Remove(request->ChannelId);
+                    channel.Dispose();
+                    _log($"channel {request->ChannelId}: deleted");
+                    break;
+                case EngineCommand.Ping:
+                    break;
+                default:
+                    throw new EngineCommandException(EngineStatus.InvalidArgument, $"Unknown command {(int)command} ({length} bytes).");
+            }
+            if (_channels.TryGetValue(request->ChannelId, out EngineChannel? current))
+            {
+                response.ChannelState = (int)current.State;
+                response.BoundLocal = current.Region.BoundLocal;
+            }
+        }
+        catch (EngineCommandException e)
+        {
+            response.Status = (int)e.Status;
+            response.SetText(null, e.Message, e.Field);
+        }
+        catch (NativeCallException e)
+        {
+            response.Status = (int)StatusFor(e.Errno);
+            response.Errno = e.Errno;
+            response.SetText(null, e.Message, null);
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException or SocketException or ArgumentException)
+        {
+            response.Status = (int)(e is InvalidOperationException ? EngineStatus.FailedPrecondition : EngineStatus.Internal);
+            response.Errno = e is IOException io ? io.HResult : 0;
+            response.SetText(null, e.Message, null);
+        }
+        if (response.Status != (int)EngineStatus.Ok)
+        {
+            _log($"command {command} on channel {request->ChannelId} failed: {response.GetMessage()}");
+        }
+        Respond(ref response);
+    }
+
+    private static EngineStatus StatusFor(int errno) => errno switch
+    {
+        Errno.EPERM or 13 /* EACCES */ => EngineStatus.PermissionDenied,
+        98 /* EADDRINUSE */ => EngineStatus.AlreadyExists,
+        99 /* EADDRNOTAVAIL */ or Errno.EINVAL or 97 /* EAFNOSUPPORT */ => EngineStatus.InvalidArgument,
+        12 /* ENOMEM */ or 24 /* EMFILE */ or 23 /* ENFILE */ or Errno.ENOBUFS or 28 /* ENOSPC */ => EngineStatus.ResourceExhausted,
+        _ => EngineStatus.Internal,
+    };
+
+    private EngineChannel Find(uint id) =>
+        _channels.TryGetValue(id, out EngineChannel? channel)
+            ? channel
+            : throw new EngineCommandException(EngineStatus.NotFound, $"Channel {id} does not exist.");
+
+    private void Create(in ChannelConfigBlock block, ref ResponseBody response)
+    {
+        ChannelConfig config = block.ToConfig();
+        if (config.Validate() is { } problem)
+        {
+            throw new EngineCommandException(EngineStatus.InvalidArgument, $"{problem.Field}: {problem.Message}", problem.Field);
+        }
+        if (_channels.ContainsKey(block.Id))
+        {
+            throw new EngineCommandException(EngineStatus.AlreadyExists, $"Channel {block.Id} already exists.");
+        }
+        string path = Path.Combine(_options.Directory, $"channel-{block.Id}.shm");
+        EngineChannel channel = EngineChannel.Create(path, block, _memoryLocked);
+        _channels.Add(block.Id, channel);
+        response.SetText(path, null, null);
+        _log($"channel {block.Id} ({config.Name}): created, {config.Direction}, bound {channel.Region.BoundLocal}, remote {config.Remote?.ToString() ?? "any"}, file {path} ({channel.Region.Layout.TotalLength >> 10} KiB)");
+    }
+
+    private void StartChannel(EngineChannel channel, ref ResponseBody response)
+    {
+        foreach (string problem in channel.Start())
+        {
+            _log($"channel {channel.Config.Id}: {problem}");
+        }
+        response.SetText(channel.Region.Path, null, null);
+        _log($"channel {channel.Config.Id}: started");
+    }
+
+    private void Respond(ref ResponseBody response)
+    {
+        int index = _responses.TryClaimSingleProducer(1, sizeof(ResponseBody));
+        if (index < 0)
+        {
+            // The daemon reads every response it waits for; a full ring means nobody is reading.
+            _log($"response ring full; response to command {response.CorrelationId} lost");
+            return;
+        }
+        *(ResponseBody*)_responses.Body(index) = response;
+        _responses.Commit(index);
+        _responses.ConsumerWait.Signal();
+    }
+
+    public void Wake()
+    {
+        _stopRequested = true;
+        _commands.ConsumerWait.ForceWake();
+    }
+
+    public void OnClose()
+    {
+    }
+
+    /// <summary>Stops and deletes every channel (engine shutdown).</summary>
+    public void Dispose()
+    {
+        foreach (EngineChannel channel in _channels.Values)
+        {
+            channel.Dispose();
+        }
+        _channels.Clear();
+    }
+}

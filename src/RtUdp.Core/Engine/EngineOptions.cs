@@ -1,0 +1,26 @@
+namespace RtUdp.Core.Engine;
+
+/// <summary>How the engine process runs.</summary>
+public sealed record EngineOptions
+{
+    /// <summary>Directory of the control file and the channel files (tmpfs: /run/rtudp, /dev/shm/...).</summary>
+    public required string Directory { get; init; }
+
+    /// <summary>Lock the process's memory (mlockall) so no real-time thread ever waits on a page fault.</summary>
+    public bool LockMemory { get; init; } = true;
+
+    /// <summary>
+    /// The directory to use when none is configured: systemd's $RUNTIME_DIRECTORY, else a per-user
+    /// directory in /dev/shm (tmpfs), else /tmp.
+    /// </summary>
+    public static string DefaultDirectory()
+    {
+        string? runtime = Environment.GetEnvironmentVariable("RUNTIME_DIRECTORY");
+        if (!string.IsNullOrEmpty(runtime))
+        {
+            return Path.Combine(runtime.Split(':')[0], "engine");
+        }
+        string user = Environment.UserName;
+        return System.IO.Directory.Exists("/dev/shm") ? $"/dev/shm/rtudp-{user}" : Path.Combine(Path.GetTempPath(), $"rtudp-{user}");
+    }
+}

@@ -1,0 +1,233 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using RtUdp.Core.Agents;
+using RtUdp.Core.Channels;
+using RtUdp.Core.Native;
+using RtUdp.Core.Rings;
+using Tmds.Linux;
+using static Tmds.Linux.LibC;
+
+namespace RtUdp.Core.Engine;
+
+/// <summary>
+/// Reads a channel's socket with poll + recvmmsg in batches and copies each datagram, with the
+/// kernel's RX timestamp and its source, into the RX ring. A full ring drops the packet and counts
+/// it: the worker never blocks on the daemon. Allocates nothing, takes no lock, logs nothing.
+/// </summary>
+public sealed unsafe class ReceiveWorker : IAgent, IDisposable
+{
+    private const int ControlBytes = 128;
+    private const int PollTimeoutMs = (int)(AgentRunner.MaxWaitNs / 1_000_000);
+
+    private readonly ChannelRegion _region;
+    private readonly UdpSocket _socket;
+    private readonly RecordRing _ring;
+    private readonly WorkerHealth _health;
+    private readonly ChannelConfigBlock _config;
+    private readonly bool _memoryLocked;
+    private readonly int _batchSize;
+    private readonly int _maxPayload;
+    private readonly int _wakeFd;
+
+    private readonly mmsghdr* _messages;
+    private readonly iovec* _vectors;
+    private readonly byte* _payloads;
+    private readonly byte* _control;
+    private readonly byte* _names;
+    private readonly pollfd* _pollSet;
+    private long _sequence;
+    private volatile bool _stopRequested;
+
+    public ReceiveWorker(ChannelRegion region, UdpSocket socket, bool memoryLocked)
+    {
+        _region = region;
+        _socket = socket;
+        _config = region.Config;
+        _ring = region.RxRing;
+        _memoryLocked = memoryLocked;
+        _health = new WorkerHealth(region, sendWorker: false);
+        _batchSize = _config.BatchSize;
+        _maxPayload = _config.MaxPayload;
+        _wakeFd = Errno.Check(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), "eventfd");
+
+        _messages = (mmsghdr*)NativeMemory.AllocZeroed((nuint)_batchSize, (nuint)sizeof(mmsghdr));
+        _vectors = (iovec*)NativeMemory.AllocZeroed((nuint)_batchSize, (nuint)sizeof(iovec));
+        _payloads = (byte*)NativeMemory.AllocZeroed((nuint)_batchSize, (nuint)_maxPayload);
+        _control = (byte*)NativeMemory.AllocZeroed((nuint)_batchSize, ControlBytes);
+        _names = (byte*)NativeMemory.AllocZeroed((nuint)_batchSize, SocketAddress.MaxLength);
+        _pollSet = (pollfd*)NativeMemory.AllocZeroed(2, (nuint)sizeof(pollfd));
+        for (int i = 0; i < _batchSize; i++)
+        {
+            _vectors[i].iov_base = _payloads + ((long)i * _maxPayload);
+            _vectors[i].iov_len = (size_t)_maxPayload;
+            msghdr* header = (msghdr*)&_messages[i];
+            header->msg_iov = &_vectors[i];
+            header->msg_iovlen = 1;
+            header->msg_name = _names + (i * SocketAddress.MaxLength);
+        }
+        _pollSet[0].fd = socket.Fd;
+        _pollSet[0].events = POLLIN;
+        _pollSet[1].fd = _wakeFd;
+        _pollSet[1].events = POLLIN;
+    }
+
+    public string RoleName => $"rt-rx-{_config.Id}";
+
+    public string? SetupProblem { get; private set; }
+
+    public void OnStart()
+    {
+        (RealtimeMode mode, int error, string? problem) = RealtimeThread.Apply(_config.ReceiveCpu, _config.Priority, _memoryLocked);
+        SetupProblem = problem;
+        _health.Set(WorkerHealthField.RealtimeMode, (long)mode);
+        _health.Set(WorkerHealthField.SetupErrno, error);
+        _health.Set(WorkerHealthField.ThreadId, Libc.gettid());
+        _health.Set(WorkerHealthField.Cpu, sched_getcpu());
+        if (problem is not null && (_config.Flags & (int)ChannelFlags.RequireRealtime) != 0)
+        {
+            throw new InvalidOperationException($"Channel requires real-time scheduling, but {problem}.");
+        }
+        JitWarmUp.Prepare(typeof(ReceiveWorker));
+        JitWarmUp.Prepare(typeof(RecordRing));
+        JitWarmUp.Prepare(typeof(ChannelRegion));
+        _health.Set(WorkerHealthField.State, (long)WorkerState.Running);
+    }
+
+    public void DoWork()
+    {
+        _health.Beat(Libc.MonotonicNow());
+        ResetHeaders();
+        int count = Libc.recvmmsg(_socket.Fd, _messages, (uint)_batchSize, MSG_DONTWAIT, null);
+        if (count > 0)
+        {
+            _region.Add(ChannelCounter.RxCalls, 1);
+            Deliver(count);
+            return;
+        }
+
+        int error = Marshal.GetLastPInvokeError();
+        if (error == Errno.EAGAIN)
+        {
+            _ = poll(_pollSet, 2, PollTimeoutMs);
+            return;
+        }
+        if (error != Errno.EINTR)
+        {
+            // E.g. ECONNREFUSED from an ICMP port unreachable on a connected socket: counted, then
+            // the error is cleared by the kernel and reading goes on.
+            _region.ErrnoCounter(sendSide: false, error)++;
+        }
+    }
+
+    private void ResetHeaders()
+    {
+        // The kernel shrinks these to what it wrote: give every slot its full room back.
+        for (int i = 0; i < _batchSize; i++)
+        {
+            msghdr* header = (msghdr*)&_messages[i];
+            header->msg_namelen = SocketAddress.MaxLength;
+            header->msg_control = _control + (i * ControlBytes);
+            header->msg_controllen = ControlBytes;
+            header->msg_flags = 0;
+        }
+    }
+
+    private void Deliver(int count)
+    {
+        long workerNow = Libc.MonotonicNow();
+        int written = 0;
+        int overflow = 0;
+        int truncated = 0;
+        int missingStamp = 0;
+        for (int i = 0; i < count; i++)
+        {
+            msghdr* header = (msghdr*)&_messages[i];
+            int length = (int)_messages[i].msg_len;
+            if ((header->msg_flags & MSG_TRUNC) != 0)
+            {
+                truncated++;
+                continue;
+            }
+            long kernelStamp = KernelTimestamp(header);
+            if (kernelStamp == 0)
+            {
+                missingStamp++;
+            }
+
+            int record = _ring.TryClaimSingleProducer(PacketRecordType.Packet, sizeof(RxPacketHeader) + length);
+            if (record < 0)
+            {
+                overflow++;
+                continue;
+            }
+            byte* body = _ring.Body(record);
+            RxPacketHeader* rx = (RxPacketHeader*)body;
+            rx->KernelRealtimeNs = kernelStamp;
+            rx->WorkerMonotonicNs = workerNow;
+            rx->Sequence = _sequence++;
+            SocketAddress.Read((byte*)header->msg_name, ref rx->Source);
+            Unsafe.CopyBlockUnaligned(body + sizeof(RxPacketHeader), _vectors[i].iov_base, (uint)length);
+            _ring.Commit(record);
+            written++;
+        }
+
+        _region.Add(ChannelCounter.Received, count);
+        if (written != 0)
+        {
+            _region.Add(ChannelCounter.RxWritten, written);
+            _ring.ConsumerWait.Signal();
+        }
+        if (overflow != 0)
+        {
+            _region.Add(ChannelCounter.RxDroppedOverflow, overflow);
+        }
+        if (truncated != 0)
+        {
+            _region.Add(ChannelCounter.RxDroppedTruncated, truncated);
+        }
+        if (missingStamp != 0)
+        {
+            _region.Add(ChannelCounter.RxMissingTimestamp, missingStamp);
+        }
+    }
+
+    /// <summary>The software stamp (ts[0], CLOCK_REALTIME) of SCM_TIMESTAMPING, or 0.</summary>
+    private static long KernelTimestamp(msghdr* header)
+    {
+        for (cmsghdr* c = CMSG_FIRSTHDR(header); c != null; c = CMSG_NXTHDR(header, c))
+        {
+            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING)
+            {
+                timespec* stamps = (timespec*)CMSG_DATA(c);
+                return (stamps[0].tv_sec * 1_000_000_000L) + stamps[0].tv_nsec;
+            }
+        }
+        return 0;
+    }
+
+    public void Wake()
+    {
+        _stopRequested = true;
+        ulong one = 1;
+        _ = write(_wakeFd, &one, sizeof(ulong));
+    }
+
+    public bool StopRequested => _stopRequested;
+
+    public void OnClose()
+    {
+        RealtimeThread.Relax();
+        _health.Set(WorkerHealthField.State, (long)WorkerState.Stopped);
+    }
+
+    public void Dispose()
+    {
+        _ = close(_wakeFd);
+        NativeMemory.Free(_messages);
+        NativeMemory.Free(_vectors);
+        NativeMemory.Free(_payloads);
+        NativeMemory.Free(_control);
+        NativeMemory.Free(_names);
+        NativeMemory.Free(_pollSet);
+    }
+}

@@ -1,0 +1,333 @@
+using System.Runtime.CompilerServices;
+using RtUdp.Core.Agents;
+using RtUdp.Core.Channels;
+using RtUdp.Core.Concurrency;
+using RtUdp.Core.Native;
+using RtUdp.Core.Rings;
+using RtUdp.Core.Stats;
+using Tmds.Linux;
+using static Tmds.Linux.LibC;
+
+namespace RtUdp.Core.Engine;
+
+/// <summary>
+/// Takes packets from a channel's TX ring and sends each at its CLOCK_MONOTONIC time: a schedule
+/// ordered by (time, arrival) over records that stay in the shared ring (zero copy), a wait until
+/// the next time less the margin that any new packet cuts short, a spin for the rest, and one
+/// sendmmsg for all packets due together. Allocates nothing, takes no lock, logs nothing.
+/// </summary>
+public sealed unsafe class SendWorker : IAgent, IDisposable
+{
+    private const int MaxSendRetries = 1000;
+
+    private readonly ChannelRegion _region;
+    private readonly UdpSocket _socket;
+    private readonly OutOfOrderConsumer _consumer;
+    private readonly ScheduleHeap _heap;
+    private readonly WorkerHealth _health;
+    private readonly LatencyHistogram _sendError;
+    private readonly RecordRing _reports;
+    private readonly EventCount _wakeup;
+    private readonly ChannelConfigBlock _config;
+    private readonly bool _memoryLocked;
+    private readonly long _margin;
+    private readonly long _tolerance;
+    private readonly bool _dropLate;
+    private readonly int _batchSize;
+
+    private readonly mmsghdr* _messages;
+    private readonly iovec* _vectors;
+    private readonly ScheduledPacket* _batch;
+    private uint _sequence;
+
+    public SendWorker(ChannelRegion region, UdpSocket socket, bool memoryLocked)
+    {
+        _region = region;
+        _socket = socket;
+        _config = region.Config;
+        _memoryLocked = memoryLocked;
+        _consumer = new OutOfOrderConsumer(region.TxRing);
+        _heap = new ScheduleHeap(_config.Capacity);
+        _health = new WorkerHealth(region, sendWorker: true);
+        _sendError = region.SendErrorHistogram;
+        _reports = region.TxReports;
+        _wakeup = region.TxRing.ConsumerWait;
+        _margin = (TimingStrategy)_config.Timing switch
+        {
+            TimingStrategy.Sleep => 0,
+            TimingStrategy.Spin => long.MaxValue / 2,
+            _ => _config.SpinMarginNs,
+        };
+        _tolerance = _config.LateToleranceNs;
+        _dropLate = (LatePolicy)_config.LatePolicy == LatePolicy.Drop;
+        _batchSize = _config.BatchSize;
+        _messages = (mmsghdr*)System.Runtime.InteropServices.NativeMemory.AllocZeroed((nuint)_batchSize, (nuint)sizeof(mmsghdr));
+        _vectors = (iovec*)System.Runtime.InteropServices.NativeMemory.AllocZeroed((nuint)_batchSize, (nuint)sizeof(iovec));
+        _batch = (ScheduledPacket*)System.Runtime.InteropServices.NativeMemory.AllocZeroed((nuint)_batchSize, (nuint)sizeof(ScheduledPacket));
+        for (int i = 0; i < _batchSize; i++)
+        {
+            // mmsghdr.msg_hdr is a property returning a copy: write through the pointer.
+            msghdr* header = (msghdr*)&_messages[i];
+            header->msg_iov = &_vectors[i];
+            header->msg_iovlen = 1;
+        }
+    }
+
+    public string RoleName => $"rt-tx-{_config.Id}";
+
+    /// <summary>A problem met during real-time set-up, for the engine to log once (never per packet).</summary>
+    public string? SetupProblem { get; private set; }
+
+    public void OnStart()
+    {
+        (RealtimeMode mode, int error, string? problem) = RealtimeThread.Apply(_config.SendCpu, _config.Priority, _memoryLocked);
+        SetupProblem = problem;
+        _health.Set(WorkerHealthField.RealtimeMode, (long)mode);
+        _health.Set(WorkerHealthField.SetupErrno, error);
+        _health.Set(WorkerHealthField.ThreadId, Libc.gettid());
+        _health.Set(WorkerHealthField.Cpu, sched_getcpu());
+        if (problem is not null && (_config.Flags & (int)ChannelFlags.RequireRealtime) != 0)
+        {
+            throw new InvalidOperationException($"Channel requires real-time scheduling, but {problem}.");
+        }
+        WarmUp();
+        _health.Set(WorkerHealthField.State, (long)WorkerState.Running);
+    }
+
+    /// <summary>Compiles the duty cycle's code now, so the first packet does not wait for the JIT.</summary>
+    private void WarmUp()
+    {
+        JitWarmUp.Prepare(typeof(SendWorker));
+        JitWarmUp.Prepare(typeof(ScheduleHeap));
+        JitWarmUp.Prepare(typeof(OutOfOrderConsumer));
+        JitWarmUp.Prepare(typeof(RecordRing));
+        JitWarmUp.Prepare(typeof(EventCount));
+        JitWarmUp.Prepare(typeof(LatencyHistogram));
+        JitWarmUp.Prepare(typeof(ChannelRegion));
+        _ = Now();
+        _ = Libc.sendmmsg(_socket.Fd, _messages, 0, MSG_DONTWAIT);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static long Now() => Libc.MonotonicNow();
+
+    public void DoWork()
+    {
+        long now = Now();
+        _health.Beat(now);
+        Ingest();
+
+        if (_heap.Count == 0)
+        {
+            WaitForWork(now + AgentRunner.MaxWaitNs);
+            return;
+        }
+
+        long due = _heap.Peek().DueNs;
+        long wakeAt = due - _margin;
+        if (now < wakeAt)
+        {
+            WaitForWork(Math.Min(wakeAt, now + AgentRunner.MaxWaitNs));
+            return;
+        }
+
+        while (now < due)
+        {
+            // A packet due earlier may arrive while we spin for this one: go round again to take it.
+            if (!_heap.IsFull && _consumer.HasUnscanned)
+            {
+                return;
+            }
+            Thread.SpinWait(1);
+            now = Now();
+        }
+        Dispatch(now);
+    }
+
+    /// <summary>Moves newly published records from the ring into the schedule.</summary>
+    private void Ingest()
+    {
+        int taken = 0;
+        while (!_heap.IsFull && _consumer.TryScan(out int index, out int type, out int bodyLength))
+        {
+            if (type != PacketRecordType.Packet || bodyLength < sizeof(TxPacketHeader))
+            {
+                // Not a packet: nothing to send. Release it in order with the rest.
+                _consumer.MarkConsumed(index);
+                continue;
+            }
+            TxPacketHeader* header = (TxPacketHeader*)_consumer.Ring.Body(index);
+            _heap.Push(new ScheduledPacket { DueNs = header->DueNs, Sequence = _sequence++, RecordIndex = index });
+            taken++;
+        }
+        if (taken != 0)
+        {
+            _region.Add(ChannelCounter.Scanned, taken);
+            _region.Add(ChannelCounter.Scheduled, taken);
+        }
+    }
+
+    private void WaitForWork(long deadlineNs)
+    {
+        int ticket = _wakeup.PrepareWait();
+        // Re-check after announcing the park (see EventCount): a producer either sees us parked or we see its record.
+        if ((!_heap.IsFull && _consumer.HasUnscanned) || !Running)
+        {
+            _wakeup.CancelWait();
+            return;
+        }
+        _region.Add(ChannelCounter.SendWaits, 1);
+        _wakeup.Wait(ticket, deadlineNs);
+    }
+
+    private volatile bool _stopRequested;
+
+    private bool Running => !_stopRequested;
+
+    public void Wake()
+    {
+        _stopRequested = true;
+        _wakeup.ForceWake();
+    }
+
+    /// <summary>Sends every packet due by <paramref name="now"/>, up to a batch, in one sendmmsg.</summary>
+    private void Dispatch(long now)
+    {
+        int count = 0;
+        while (count < _batchSize && _heap.Count > 0 && _heap.Peek().DueNs <= now)
+        {
+            ScheduledPacket packet = _heap.Pop();
+            if (_dropLate && now - packet.DueNs > _tolerance)
+            {
+                Finish(packet, TxOutcome.DroppedLate, 0, 0);
+                continue;
+            }
+            byte* body = _consumer.Ring.Body(packet.RecordIndex);
+            int bodyLength = *(int*)(body - RecordDescriptor.HeaderLength) - RecordDescriptor.HeaderLength;
+            _vectors[count].iov_base = body + sizeof(TxPacketHeader);
+            _vectors[count].iov_len = (size_t)(bodyLength - sizeof(TxPacketHeader));
+            _batch[count++] = packet;
+        }
+
+        if (count != 0)
+        {
+            Send(count);
+        }
+        _consumer.Reclaim();
+    }
+
+    private void Send(int count)
+    {
+        long sentAt = Now();
+        int done = 0;
+        int retries = 0;
+        while (done < count)
+        {
+            int result = Libc.sendmmsg(_socket.Fd, _messages + done, (uint)(count - done), MSG_DONTWAIT);
+            _region.Add(ChannelCounter.SendCalls, 1);
+            if (result > 0)
+            {
+                for (int i = done; i < done + result; i++)
+                {
+                    long error = sentAt - _batch[i].DueNs;
+                    _sendError.Record(error);
+                    Finish(_batch[i], error > _tolerance ? TxOutcome.SentLate : TxOutcome.Sent, sentAt, 0);
+                }
+                done += result;
+                continue;
+            }
+
+            int errorNumber = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+            _region.ErrnoCounter(sendSide: true, errorNumber)++;
+            if (errorNumber == Errno.EINTR)
+            {
+                continue;
+            }
+            if ((errorNumber == Errno.EAGAIN || errorNumber == Errno.ENOBUFS) && ++retries < MaxSendRetries)
+            {
+                // The socket's send buffer is full: wait (bounded) for room rather than drop.
+                pollfd poll = new() { fd = _socket.Fd, events = POLLOUT };
+                _ = LibC.poll(&poll, 1, 1);
+                continue;
+            }
+            // The first unsent packet is the one the error belongs to (e.g. ECONNREFUSED after an
+            // ICMP port unreachable): drop it, counted, and carry on with the rest.
+            Finish(_batch[done], TxOutcome.DroppedError, 0, errorNumber);
+            done++;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Finish(in ScheduledPacket packet, TxOutcome outcome, long sentAt, int errorNumber)
+    {
+        TxPacketHeader* header = (TxPacketHeader*)_consumer.Ring.Body(packet.RecordIndex);
+        int report = _reports.TryClaimSingleProducer(PacketRecordType.Packet, sizeof(TxReport));
+        if (report >= 0)
+        {
+            *(TxReport*)_reports.Body(report) = new TxReport
+            {
+                PacketId = header->PacketId,
+                DueNs = packet.DueNs,
+                SentNs = sentAt,
+                Outcome = (int)outcome,
+                Errno = errorNumber,
+            };
+            _reports.Commit(report);
+        }
+        else
+        {
+            _region.Add(ChannelCounter.TxReportsLost, 1);
+        }
+
+        _consumer.MarkConsumed(packet.RecordIndex);
+        _region.Add(ChannelCounter.Scheduled, -1);
+        switch (outcome)
+        {
+            case TxOutcome.Sent:
+                _region.Add(ChannelCounter.Sent, 1);
+                break;
+            case TxOutcome.SentLate:
+                _region.Add(ChannelCounter.Sent, 1);
+                _region.Add(ChannelCounter.Late, 1);
+                break;
+            case TxOutcome.DroppedLate:
+                _region.Add(ChannelCounter.DroppedLate, 1);
+                break;
+            case TxOutcome.DroppedError:
+                _region.Add(ChannelCounter.DroppedError, 1);
+                break;
+            default:
+                _region.Add(ChannelCounter.DroppedStopped, 1);
+                break;
+        }
+    }
+
+    /// <summary>Whatever is still queued when the worker stops is dropped and counted, never lost silently.</summary>
+    public void OnClose()
+    {
+        RealtimeThread.Relax();
+        Ingest();
+        while (true)
+        {
+            while (_heap.Count > 0)
+            {
+                Finish(_heap.Pop(), TxOutcome.DroppedStopped, 0, 0);
+            }
+            _consumer.Reclaim();
+            if (!_consumer.HasUnscanned)
+            {
+                break;
+            }
+            Ingest();
+        }
+        _health.Set(WorkerHealthField.State, (long)WorkerState.Stopped);
+    }
+
+    public void Dispose()
+    {
+        _heap.Dispose();
+        System.Runtime.InteropServices.NativeMemory.Free(_messages);
+        System.Runtime.InteropServices.NativeMemory.Free(_vectors);
+        System.Runtime.InteropServices.NativeMemory.Free(_batch);
+    }
+}

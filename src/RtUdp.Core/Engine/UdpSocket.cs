@@ -1,0 +1,102 @@
+using RtUdp.Core.Channels;
+using RtUdp.Core.Native;
+using Tmds.Linux;
+using static Tmds.Linux.LibC;
+
+namespace RtUdp.Core.Engine;
+
+/// <summary>
+/// A channel's UDP socket: non-blocking (the workers never block in the kernel), bound to the local
+/// endpoint, connected to the remote one when there is one, with kernel RX timestamps on.
+/// </summary>
+public sealed unsafe class UdpSocket : IDisposable
+{
+    private int _fd;
+
+    private UdpSocket(int fd, EndpointBlock bound, int sendBuffer, int receiveBuffer)
+    {
+        _fd = fd;
+        BoundLocal = bound;
+        SendBufferBytes = sendBuffer;
+        ReceiveBufferBytes = receiveBuffer;
+    }
+
+    public int Fd => _fd;
+
+    /// <summary>The local endpoint as bound (the kernel's choice of port when 0 was asked).</summary>
+    public EndpointBlock BoundLocal { get; }
+
+    public bool IsConnected { get; private init; }
+
+    /// <summary>SO_SNDBUF as the kernel applied it (it doubles the request and caps it at wmem_max).</summary>
+    public int SendBufferBytes { get; }
+
+    public int ReceiveBufferBytes { get; }
+
+    public static UdpSocket Open(in ChannelConfigBlock config)
+    {
+        EndpointBlock local = config.Local;
+        EndpointBlock remote = config.Remote;
+        int domain = local.Family == EndpointBlock.FamilyInet6 ? AF_INET6 : AF_INET;
+        int fd = Errno.Check(socket(domain, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP), "socket");
+        try
+        {
+            if (config.SocketBufferBytes > 0)
+            {
+                int size = config.SocketBufferBytes;
+                Errno.Check(setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(int)), "setsockopt(SO_SNDBUF)");
+                Errno.Check(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(int)), "setsockopt(SO_RCVBUF)");
+            }
+
+            int stamping = Libc.SOF_TIMESTAMPING_RX_SOFTWARE | Libc.SOF_TIMESTAMPING_SOFTWARE;
+            Errno.Check(setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &stamping, sizeof(int)), "setsockopt(SO_TIMESTAMPING)");
+
+            byte* address = stackalloc byte[SocketAddress.MaxLength];
+            int length = SocketAddress.Write(local, address);
+            if (bind(fd, (sockaddr*)address, (socklen_t)length) == -1)
+            {
+                Errno.ThrowFor(errno, $"bind({local})");
+            }
+
+            bool connected = false;
+            if (remote.IsSpecified && remote.Port != 0)
+            {
+                length = SocketAddress.Write(remote, address);
+                if (connect(fd, (sockaddr*)address, (socklen_t)length) == -1)
+                {
+                    Errno.ThrowFor(errno, $"connect({remote})");
+                }
+                connected = true;
+            }
+
+            socklen_t addressLength = SocketAddress.MaxLength;
+            Errno.Check(getsockname(fd, (sockaddr*)address, &addressLength), "getsockname");
+            EndpointBlock bound = default;
+            SocketAddress.Read(address, ref bound);
+
+            return new UdpSocket(fd, bound, GetInt(fd, SO_SNDBUF), GetInt(fd, SO_RCVBUF)) { IsConnected = connected };
+        }
+        catch
+        {
+            _ = close(fd);
+            throw;
+        }
+    }
+
+    private static int GetInt(int fd, int option)
+    {
+        int value = 0;
+        socklen_t length = sizeof(int);
+        Errno.Check(getsockopt(fd, SOL_SOCKET, option, &value, &length), "getsockopt");
+        return value;
+    }
+
+    public void Dispose()
+    {
+        if (_fd > 0)
+        {
+            _ = close(_fd);
+            _fd = -1;
+        }
+    }
+}
