@@ -1,1 +1,60 @@
-namespace RtUdp.Engine; internal static class Program { private static int Main() => 0; }
+using System.Runtime.InteropServices;
+using RtUdp.Core.Engine;
+
+namespace RtUdp.Engine;
+
+/// <summary>
+/// rtudp-engine: the real-time data plane. Started and supervised by rtudpd; allocates nothing
+/// after start-up except while executing a channel command, so garbage collection never pauses
+/// its workers. Usage: rtudp-engine [--dir DIR] [--no-mlock] [--keep-running-without-parent]
+/// </summary>
+internal static class Program
+{
+    private static int Main(string[] args)
+    {
+        string directory = EngineOptions.DefaultDirectory();
+        bool lockMemory = true;
+        bool exitWithParent = true;
+        for (int i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--dir" when i + 1 < args.Length:
+                    directory = args[++i];
+                    break;
+                case "--no-mlock":
+                    lockMemory = false;
+                    break;
+                case "--keep-running-without-parent":
+                    exitWithParent = false;
+                    break;
+                default:
+                    Console.Error.WriteLine($"rtudp-engine: unknown argument '{args[i]}'. Usage: rtudp-engine [--dir DIR] [--no-mlock] [--keep-running-without-parent]");
+                    return 2;
+            }
+        }
+
+        using var stop = new ManualResetEvent(false);
+        using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+
+        void Stop(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stop.Set();
+        }
+
+        try
+        {
+            EngineHost.Run(new EngineOptions { Directory = directory, LockMemory = lockMemory, ExitWithParent = exitWithParent }, Log, stop);
+            return 0;
+        }
+        catch (Exception e)
+        {
+            Log($"fatal: {e}");
+            return 1;
+        }
+    }
+
+    private static void Log(string message) => Console.Error.WriteLine($"rtudp-engine: {message}");
+}

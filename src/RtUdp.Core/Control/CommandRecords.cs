@@ -79,9 +79,14 @@ public unsafe struct ResponseBody
         span.Clear();
         if (!string.IsNullOrEmpty(text))
         {
-            // Truncate on a character boundary, keeping the terminating NUL.
-            int chars = Math.Min(text.Length, capacity / 4);
-            Encoding.UTF8.GetBytes(text.AsSpan(0, chars), span[..(capacity - 1)]);
+            byte[] bytes = Encoding.UTF8.GetBytes(text);
+            int length = Math.Min(bytes.Length, capacity - 1);
+            // Cut on a character boundary (never inside a multi-byte sequence), keeping the NUL.
+            while (length < bytes.Length && length > 0 && (bytes[length] & 0xC0) == 0x80)
+            {
+                length--;
+            }
+            bytes.AsSpan(0, length).CopyTo(span);
         }
     }
 }

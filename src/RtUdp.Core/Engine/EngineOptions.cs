@@ -9,6 +9,9 @@ public sealed record EngineOptions
     /// <summary>Lock the process's memory (mlockall) so no real-time thread ever waits on a page fault.</summary>
     public bool LockMemory { get; init; } = true;
 
+    /// <summary>Have the kernel send SIGTERM when the parent (the daemon) dies.</summary>
+    public bool ExitWithParent { get; init; } = true;
+
     /// <summary>
     /// The directory to use when none is configured: systemd's $RUNTIME_DIRECTORY, else a per-user
     /// directory in /dev/shm (tmpfs), else /tmp.

@@ -1,0 +1,39 @@
+using RtUdp.Core.Channels;
+using RtUdp.Core.Engine;
+using RtUdp.Core.Stats;
+
+namespace RtUdp.Core.Client;
+
+/// <summary>A snapshot of one channel's counters, health and histograms.</summary>
+public sealed record ChannelStats
+{
+    public required ChannelState State { get; init; }
+    public required IReadOnlyDictionary<ChannelCounter, long> Counters { get; init; }
+    public required IReadOnlyDictionary<int, long> SendErrnos { get; init; }
+    public required IReadOnlyDictionary<int, long> ReceiveErrnos { get; init; }
+    public required WorkerStatus Sender { get; init; }
+    public required WorkerStatus Receiver { get; init; }
+    public required HistogramSnapshot SendError { get; init; }
+    public required HistogramSnapshot Delivery { get; init; }
+
+    public long this[ChannelCounter counter] => Counters[counter];
+
+    /// <summary>Packets in the TX ring not yet scheduled, plus those scheduled and not yet sent.</summary>
+    public long Pending => this[ChannelCounter.Enqueued] - this[ChannelCounter.Scanned] + this[ChannelCounter.Scheduled];
+
+    public long TxDropped => this[ChannelCounter.DroppedLate] + this[ChannelCounter.DroppedError] + this[ChannelCounter.DroppedStopped];
+
+    /// <summary>Packets in the RX ring not yet drained.</summary>
+    public long Buffered => this[ChannelCounter.RxWritten] - this[ChannelCounter.Drained];
+
+    public long RxDropped => this[ChannelCounter.RxDroppedOverflow] + this[ChannelCounter.RxDroppedTruncated];
+
+    /// <summary>enqueued = sent + dropped + pending.</summary>
+    public bool TxBalanced => this[ChannelCounter.Enqueued] == this[ChannelCounter.Sent] + TxDropped + Pending;
+
+    /// <summary>received = drained + dropped + buffered.</summary>
+    public bool RxBalanced => this[ChannelCounter.Received] == this[ChannelCounter.Drained] + RxDropped + Buffered;
+}
+
+/// <summary>A worker's health words.</summary>
+public sealed record WorkerStatus(WorkerState State, RealtimeMode Mode, long Heartbeat, long HeartbeatTimeNs, int ThreadId, int Cpu, int SetupErrno);

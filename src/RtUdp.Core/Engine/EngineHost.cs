@@ -1,0 +1,74 @@
+using System.Runtime.InteropServices;
+using RtUdp.Core.Agents;
+using RtUdp.Core.Control;
+using RtUdp.Core.Memory;
+using RtUdp.Core.Native;
+using static Tmds.Linux.LibC;
+
+namespace RtUdp.Core.Engine;
+
+/// <summary>
+/// The engine process's life: lock memory, publish the control file, run the conductor until told
+/// to stop, then stop every channel (what was queued is counted as dropped) and remove the files.
+/// </summary>
+public static unsafe class EngineHost
+{
+    public static void Run(EngineOptions options, Action<string> log, WaitHandle stop)
+    {
+        Directory.CreateDirectory(options.Directory);
+        if (options.ExitWithParent)
+        {
+            // If the daemon dies without stopping us, do not linger holding the CPUs and the ports.
+            Errno.Check(Libc.prctl(Libc.PR_SET_PDEATHSIG, (nuint)SIGTERM, 0, 0, 0), "prctl(PR_SET_PDEATHSIG)");
+        }
+
+        bool memoryLocked = LockMemory(options, log);
+        string controlPath = Path.Combine(options.Directory, EngineControlLayout.FileName);
+        using MappedFile control = MappedFile.Create(controlPath, EngineControlLayout.TotalLength, prefault: true);
+        byte* b = control.Pointer;
+        *(int*)(b + EngineControlLayout.VersionOffset) = EngineControlLayout.Version;
+        *(int*)(b + EngineControlLayout.PidOffset) = Environment.ProcessId;
+        *(long*)(b + EngineControlLayout.StartTimeOffset) = Libc.MonotonicNow();
+        *(long*)(b + EngineControlLayout.MemoryLockOffset) = memoryLocked ? 1 : 0;
+        SetState(b, EngineState.Starting);
+        // Release store: an attaching daemon that sees the magic sees the header and the zeroed rings.
+        Volatile.Write(ref *(ulong*)(b + EngineControlLayout.MagicOffset), EngineControlLayout.Magic);
+
+        using var conductor = new EngineConductor(options, control, memoryLocked, log);
+        using var runner = new AgentRunner(conductor);
+        runner.Start();
+        SetState(b, EngineState.Running);
+        log($"engine {Environment.ProcessId} running; control file {controlPath}; memory {(memoryLocked ? "locked" : "NOT locked")}");
+
+        stop.WaitOne();
+
+        SetState(b, EngineState.Stopping);
+        log("engine stopping");
+        runner.Stop(TimeSpan.FromSeconds(10));
+        conductor.Dispose();
+        SetState(b, EngineState.Stopped);
+        MappedFile.Delete(controlPath);
+        log("engine stopped");
+    }
+
+    private static void SetState(byte* control, EngineState state) =>
+        Volatile.Write(ref *(int*)(control + EngineControlLayout.StateOffset), (int)state);
+
+    private static bool LockMemory(EngineOptions options, Action<string> log)
+    {
+        if (!options.LockMemory)
+        {
+            log("memory locking disabled by configuration: page faults may delay packets");
+            return false;
+        }
+        // MCL_ONFAULT: lock pages as they are touched rather than populating every reservation
+        // (thread stacks, GC reservations) up front; the rings are prefaulted explicitly.
+        if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) == 0)
+        {
+            return true;
+        }
+        int error = Marshal.GetLastPInvokeError();
+        log($"mlockall failed ({Errno.Describe(error)}): running with unlocked memory (degraded); grant CAP_IPC_LOCK or raise LimitMEMLOCK");
+        return false;
+    }
+}

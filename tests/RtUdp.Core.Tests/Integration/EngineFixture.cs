@@ -1,0 +1,57 @@
+using RtUdp.Core.Client;
+
+namespace RtUdp.Core.Tests.Integration;
+
+/// <summary>
+/// A real engine process (rtudp-engine) in a private directory, shared by the tests of a class.
+/// Its log lines are kept so a failing test can show them.
+/// </summary>
+public sealed class EngineFixture : IDisposable
+{
+    private readonly List<string> _log = [];
+    private uint _nextId = 1;
+
+    public EngineFixture()
+    {
+        Directory = Path.Combine(System.IO.Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), $"rtudp-test-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        System.IO.Directory.CreateDirectory(Directory);
+        Engine = EngineProcess.Start(Directory, line =>
+        {
+            lock (_log)
+            {
+                _log.Add(line);
+            }
+        });
+    }
+
+    public string Directory { get; }
+
+    public EngineProcess Engine { get; }
+
+    public EngineClient Client => Engine.Client;
+
+    public uint NextId() => Interlocked.Increment(ref _nextId);
+
+    public string Log
+    {
+        get
+        {
+            lock (_log)
+            {
+                return string.Join('\n', _log);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        Engine.Dispose();
+        try
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

@@ -1,0 +1,23 @@
+namespace RtUdp.Core.Tests.Integration;
+
+/// <summary>Waits on a condition with a deadline instead of sleeping a guessed time.</summary>
+public static class Wait
+{
+    public static void Until(Func<bool> condition, TimeSpan timeout, Func<string> describe)
+    {
+        DateTime deadline = DateTime.UtcNow + timeout;
+        var spinner = new SpinWait();
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"Timed out after {timeout.TotalSeconds:0.#} s waiting for: {describe()}");
+            }
+            spinner.SpinOnce(sleep1Threshold: -1);
+            if (spinner.Count > 100)
+            {
+                Thread.Sleep(1);
+            }
+        }
+    }
+}

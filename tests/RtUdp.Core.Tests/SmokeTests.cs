@@ -1,1 +1,0 @@
-namespace RtUdp.Core.Tests; public class SmokeTests { [Fact] public void Runs() => Assert.True(true); }
