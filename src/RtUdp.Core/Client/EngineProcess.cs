@@ -25,6 +25,8 @@ public sealed class EngineProcess : IDisposable
 
     public int ExitCode => _process.ExitCode;
 
+    public Task WaitForExitAsync(CancellationToken cancellationToken) => _process.WaitForExitAsync(cancellationToken);
+
     /// <summary>Finds the engine next to this assembly: the apphost if present, else the dll via dotnet.</summary>
     public static (string FileName, string[] PrefixArgs) Locate(string? explicitPath = null)
     {
