@@ -126,8 +126,7 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
                 case EngineCommand.DeleteChannel:
                     EngineChannel channel = Find(request->ChannelId);
                     _channels.Remove(request->ChannelId);
-                    channel.Dispose();
-                    _log($"channel {request->ChannelId}: deleted");
+                    Delete(channel);
                     break;
                 case EngineCommand.Ping:
                     break;
@@ -235,8 +234,24 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
     {
         foreach (EngineChannel channel in _channels.Values)
         {
-            channel.Dispose();
+            Delete(channel);
         }
         _channels.Clear();
+    }
+
+    /// <summary>Stops the channel, logs its final accounting (the file goes with it), and removes it.</summary>
+    private void Delete(EngineChannel channel)
+    {
+        channel.Stop();
+        ChannelRegion r = channel.Region;
+        long enqueued = r.Read(ChannelCounter.Enqueued);
+        long pending = enqueued - r.Read(ChannelCounter.Scanned) + r.Read(ChannelCounter.Scheduled);
+        _log($"channel {channel.Config.Id}: deleted; tx enqueued {enqueued} = sent {r.Read(ChannelCounter.Sent)} (late {r.Read(ChannelCounter.Late)})"
+            + $" + dropped late {r.Read(ChannelCounter.DroppedLate)} + dropped error {r.Read(ChannelCounter.DroppedError)}"
+            + $" + dropped stopped {r.Read(ChannelCounter.DroppedStopped)} + pending {pending}, rejected full {r.Read(ChannelCounter.RejectedFull)};"
+            + $" rx received {r.Read(ChannelCounter.Received)} = drained {r.Read(ChannelCounter.Drained)}"
+            + $" + dropped overflow {r.Read(ChannelCounter.RxDroppedOverflow)} + dropped truncated {r.Read(ChannelCounter.RxDroppedTruncated)}"
+            + $" + buffered {r.Read(ChannelCounter.RxWritten) - r.Read(ChannelCounter.Drained)}");
+        channel.Dispose();
     }
 }

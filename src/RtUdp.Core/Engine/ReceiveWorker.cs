@@ -116,6 +116,8 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
             // E.g. ECONNREFUSED from an ICMP port unreachable on a connected socket: counted, then
             // the error is cleared by the kernel and reading goes on.
             _region.ErrnoCounter(sendSide: false, error)++;
+            // Never spin on a failing socket at SCHED_FIFO: wait a millisecond (or for a stop request).
+            _ = poll(_pollSet + 1, 1, 1);
         }
     }
 

@@ -131,10 +131,12 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
             return;
         }
 
+        long spinUntil = now + AgentRunner.MaxWaitNs;
         while (now < due)
         {
             // A packet due earlier may arrive while we spin for this one: go round again to take it.
-            if (!_heap.IsFull && _consumer.HasUnscanned)
+            // A long spin (the spin strategy) also comes up for a heartbeat and a stop request.
+            if ((!_heap.IsFull && _consumer.HasUnscanned) || now > spinUntil || _stopRequested)
             {
                 return;
             }
