@@ -77,16 +77,7 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
 
     public void OnStart()
     {
-        (RealtimeMode mode, int error, string? problem) = RealtimeThread.Apply(_config.ReceiveCpu, _config.Priority, _memoryLocked);
-        SetupProblem = problem;
-        _health.Set(WorkerHealthField.RealtimeMode, (long)mode);
-        _health.Set(WorkerHealthField.SetupErrno, error);
-        _health.Set(WorkerHealthField.ThreadId, Libc.gettid());
-        _health.Set(WorkerHealthField.Cpu, sched_getcpu());
-        if (problem is not null && (_config.Flags & (int)ChannelFlags.RequireRealtime) != 0)
-        {
-            throw new InvalidOperationException($"Channel requires real-time scheduling, but {problem}.");
-        }
+        SetupProblem = _health.SetUpRealtime(_config.ReceiveCpu, _config.Priority, _memoryLocked, (ChannelFlags)_config.Flags);
         JitWarmUp.Prepare(typeof(ReceiveWorker));
         JitWarmUp.Prepare(typeof(RecordRing));
         JitWarmUp.Prepare(typeof(ChannelRegion));

@@ -80,16 +80,7 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
 
     public void OnStart()
     {
-        (RealtimeMode mode, int error, string? problem) = RealtimeThread.Apply(_config.SendCpu, _config.Priority, _memoryLocked);
-        SetupProblem = problem;
-        _health.Set(WorkerHealthField.RealtimeMode, (long)mode);
-        _health.Set(WorkerHealthField.SetupErrno, error);
-        _health.Set(WorkerHealthField.ThreadId, Libc.gettid());
-        _health.Set(WorkerHealthField.Cpu, sched_getcpu());
-        if (problem is not null && (_config.Flags & (int)ChannelFlags.RequireRealtime) != 0)
-        {
-            throw new InvalidOperationException($"Channel requires real-time scheduling, but {problem}.");
-        }
+        SetupProblem = _health.SetUpRealtime(_config.SendCpu, _config.Priority, _memoryLocked, (ChannelFlags)_config.Flags);
         WarmUp();
         _health.Set(WorkerHealthField.State, (long)WorkerState.Running);
     }
