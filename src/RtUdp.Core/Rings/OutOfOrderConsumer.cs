@@ -30,7 +30,13 @@ public sealed unsafe class OutOfOrderConsumer
     public long ScanPosition => _scan;
 
     /// <summary>True if a published record waits beyond the scan position.</summary>
-    public bool HasUnscanned => _ring.HasPublishedAt(_scan);
+    public bool HasUnscanned => !ScannedWholeRing && _ring.HasPublishedAt(_scan);
+
+    /// <summary>
+    /// True when every byte of the ring has been scanned and none reclaimed: the scan position has
+    /// lapped onto the head, whose record is published but already handed out.
+    /// </summary>
+    private bool ScannedWholeRing => _scan - _ring.HeadPlain >= _ring.Capacity;
 
     public EventCount ConsumerWait => _ring.ConsumerWait;
 
@@ -43,7 +49,7 @@ public sealed unsafe class OutOfOrderConsumer
             byte* record = _ring.Buffer + index;
             // Acquire: a positive length means the producer's body writes are visible.
             int length = Volatile.Read(ref *(int*)record);
-            if (length <= 0)
+            if (length <= 0 || ScannedWholeRing)
             {
                 recordIndex = type = bodyLength = 0;
                 return false;
