@@ -67,6 +67,10 @@ public sealed unsafe class ScheduleHeap : IDisposable
 
     public ScheduledPacket Pop()
     {
+        if (_count == 0)
+        {
+            throw new InvalidOperationException("Schedule heap is empty.");
+        }
         ScheduledPacket top = _items[0];
         ScheduledPacket last = _items[--_count];
         int i = 0;
