@@ -122,6 +122,13 @@ public sealed record ChannelConfig
         {
             return ("tx_ring_bytes", $"must be at least 8 times max_payload + 64 ({MaxPayload})");
         }
+        // The receive worker writes each datagram as one record (header, RX packet header, payload),
+        // and a record may take at most an eighth of the ring: a smaller ring cannot hold a
+        // max_payload datagram, and the worker would fail on the first large one.
+        if (RxRingBytes != 0 && RxRingBytes / 8 < MaxPayload + 128)
+        {
+            return ("rx_ring_bytes", $"must be at least 8 times (max_payload + 128) = {8L * (MaxPayload + 128)} bytes");
+        }
         int cpus = Environment.ProcessorCount;
         if (SendCpu < -1 || SendCpu >= 1024)
         {

@@ -25,7 +25,11 @@ public enum ChannelCounter
     DroppedLate = 20,
     DroppedError = 21,
     DroppedStopped = 22,
+
+    /// <summary>sendmmsg calls made (failed ones included).</summary>
     SendCalls = 23,
+
+    /// <summary>Packets the kernel accepted from sendmmsg calls: with <see cref="SendCalls"/>, the mean batch size.</summary>
     SendBatchPackets = 24,
     TxReportsLost = 25,
     SendWaits = 26,

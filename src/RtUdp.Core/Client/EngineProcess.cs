@@ -48,15 +48,28 @@ public sealed class EngineProcess : IDisposable
         throw new FileNotFoundException($"rtudp-engine was not found in {directory}; set the engine path explicitly.");
     }
 
-    public static EngineProcess Start(string directory, Action<string> log, string? enginePath = null, bool lockMemory = true, TimeSpan? startTimeout = null)
+    /// <param name="wrapperCommand">
+    /// A command that runs the engine by exec'ing its arguments, e.g. <c>ip netns exec NS</c>: the engine
+    /// command line is appended to it. The wrapper must exec (not fork) so that SIGTERM reaches the engine.
+    /// </param>
+    public static EngineProcess Start(string directory, Action<string> log, string? enginePath = null, bool lockMemory = true, TimeSpan? startTimeout = null, IEnumerable<string>? wrapperCommand = null)
     {
         (string fileName, string[] prefix) = Locate(enginePath);
-        var info = new ProcessStartInfo(fileName)
+        List<string> wrapper = wrapperCommand?.ToList() ?? [];
+        var info = new ProcessStartInfo(wrapper.Count > 0 ? wrapper[0] : fileName)
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
+        if (wrapper.Count > 0)
+        {
+            foreach (string arg in wrapper.Skip(1))
+            {
+                info.ArgumentList.Add(arg);
+            }
+            info.ArgumentList.Add(fileName);
+        }
         foreach (string arg in prefix)
         {
             info.ArgumentList.Add(arg);
@@ -70,7 +83,7 @@ public sealed class EngineProcess : IDisposable
 
         // A stale control file from a dead engine must not be mistaken for the new one.
         Memory.MappedFile.Delete(Path.Combine(directory, Control.EngineControlLayout.FileName));
-        Process process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {fileName}.");
+        Process process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {info.FileName}.");
         process.ErrorDataReceived += (_, e) =>
         {
             if (e.Data is not null)

@@ -220,6 +220,7 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
             _region.Add(ChannelCounter.SendCalls, 1);
             if (result > 0)
             {
+                _region.Add(ChannelCounter.SendBatchPackets, result);
                 for (int i = done; i < done + result; i++)
                 {
                     long error = sentAt - _batch[i].DueNs;

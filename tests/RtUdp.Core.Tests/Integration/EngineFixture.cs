@@ -12,17 +12,36 @@ public sealed class EngineFixture : IDisposable
     private uint _nextId = 1;
 
     public EngineFixture()
+        : this(wrapperCommand: null)
+    {
+    }
+
+    private EngineFixture(IEnumerable<string>? wrapperCommand)
     {
         Directory = Path.Combine(System.IO.Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), $"rtudp-test-{Environment.ProcessId}-{Guid.NewGuid():N}");
         System.IO.Directory.CreateDirectory(Directory);
-        Engine = EngineProcess.Start(Directory, line =>
+        try
         {
-            lock (_log)
-            {
-                _log.Add(line);
-            }
-        });
+            Engine = EngineProcess.Start(
+                Directory,
+                line =>
+                {
+                    lock (_log)
+                    {
+                        _log.Add(line);
+                    }
+                },
+                wrapperCommand: wrapperCommand);
+        }
+        catch
+        {
+            DeleteDirectory();
+            throw;
+        }
     }
+
+    /// <summary>An engine started through <paramref name="wrapperCommand"/> (e.g. <c>ip netns exec NS</c>).</summary>
+    public static EngineFixture StartWrapped(IEnumerable<string> wrapperCommand) => new(wrapperCommand);
 
     public string Directory { get; }
 
@@ -46,6 +65,11 @@ public sealed class EngineFixture : IDisposable
     public void Dispose()
     {
         Engine.Dispose();
+        DeleteDirectory();
+    }
+
+    private void DeleteDirectory()
+    {
         try
         {
             System.IO.Directory.Delete(Directory, recursive: true);

@@ -1,0 +1,240 @@
+using System.Diagnostics;
+using System.Net;
+using RtUdp.Core.Channels;
+using RtUdp.Core.Client;
+using RtUdp.Core.Native;
+using Xunit.Abstractions;
+
+namespace RtUdp.Core.Tests.Integration;
+
+/// <summary>
+/// Two network namespaces joined by a veth pair, each running its own engine process
+/// (<c>ip netns exec NS rtudp-engine</c>). Addresses are 10.231.N.1/30 and 10.231.N.2/30 inside
+/// the namespaces only; neither namespace has any other route, so nothing can leave them.
+/// Needs root and iproute2; otherwise <see cref="SkipReason"/> says why and the tests skip.
+/// Everything created is removed in <see cref="Dispose"/>, also when set-up fails half way.
+/// </summary>
+public sealed class NamespacePairFixture : IDisposable
+{
+    private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(15);
+
+    private readonly List<string> _namespaces = [];
+    private readonly List<string> _rootLinks = [];
+    private readonly string? _ip;
+
+    public NamespacePairFixture()
+    {
+        if (Tmds.Linux.LibC.geteuid() != 0)
+        {
+            SkipReason = "needs root (network namespaces, veth); CI runs as root";
+            return;
+        }
+        _ip = FindIp();
+        if (_ip is null)
+        {
+            SkipReason = "needs the 'ip' command (iproute2)";
+            return;
+        }
+
+        string suffix = Convert.ToHexStringLower(BitConverter.GetBytes(Random.Shared.Next()))[..4];
+        int subnet = Random.Shared.Next(0, 64) * 4;
+        NamespaceA = $"rtudp-a-{suffix}";
+        NamespaceB = $"rtudp-b-{suffix}";
+        string vethA = $"rtudp-va-{suffix}";
+        string vethB = $"rtudp-vb-{suffix}";
+        AddressA = IPAddress.Parse($"10.231.{subnet}.1");
+        AddressB = IPAddress.Parse($"10.231.{subnet}.2");
+        try
+        {
+            Ip("netns", "add", NamespaceA);
+            _namespaces.Add(NamespaceA);
+            Ip("netns", "add", NamespaceB);
+            _namespaces.Add(NamespaceB);
+            Ip("link", "add", vethA, "type", "veth", "peer", "name", vethB);
+            _rootLinks.Add(vethA);
+            Ip("link", "set", vethA, "netns", NamespaceA);
+            _rootLinks.Remove(vethA);
+            Ip("link", "set", vethB, "netns", NamespaceB);
+            foreach ((string ns, string veth, IPAddress address) in new[] { (NamespaceA, vethA, AddressA), (NamespaceB, vethB, AddressB) })
+            {
+                Ip("-n", ns, "addr", "add", $"{address}/30", "dev", veth);
+                Ip("-n", ns, "link", "set", "lo", "up");
+                Ip("-n", ns, "link", "set", veth, "up");
+            }
+            EngineA = EngineFixture.StartWrapped([_ip, "netns", "exec", NamespaceA]);
+            EngineB = EngineFixture.StartWrapped([_ip, "netns", "exec", NamespaceB]);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Why the namespace tests cannot run here; null when they can.</summary>
+    public string? SkipReason { get; }
+
+    public string NamespaceA { get; } = "";
+
+    public string NamespaceB { get; } = "";
+
+    public IPAddress AddressA { get; } = IPAddress.None;
+
+    public IPAddress AddressB { get; } = IPAddress.None;
+
+    /// <summary>The engine running in namespace A.</summary>
+    public EngineFixture? EngineA { get; private set; }
+
+    /// <summary>The engine running in namespace B.</summary>
+    public EngineFixture? EngineB { get; private set; }
+
+    /// <summary>The namespace a process runs in, as <c>ip netns identify</c> names it.</summary>
+    public string Identify(int pid) => Ip("netns", "identify", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)).Trim();
+
+    private static string? FindIp()
+    {
+        IEnumerable<string> directories = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Concat(["/usr/sbin", "/sbin", "/usr/bin", "/bin"]);
+        return directories.Select(d => Path.Combine(d, "ip")).FirstOrDefault(File.Exists);
+    }
+
+    private string Ip(params string[] args)
+    {
+        var info = new ProcessStartInfo(_ip!)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+        using Process process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {_ip}");
+        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
+        Task<string> stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(CommandTimeout))
+        {
+            process.Kill();
+            throw new TimeoutException($"ip {string.Join(' ', args)} did not finish within {CommandTimeout.TotalSeconds} s");
+        }
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"ip {string.Join(' ', args)} failed ({process.ExitCode}): {stderr.Result.Trim()}");
+        }
+        return stdout.Result;
+    }
+
+    public void Dispose()
+    {
+        // Engines first: they run inside the namespaces.
+        EngineA?.Dispose();
+        EngineA = null;
+        EngineB?.Dispose();
+        EngineB = null;
+        // Deleting a namespace destroys the veth end inside it, and with it the peer.
+        foreach (string link in _rootLinks)
+        {
+            TryIp("link", "del", link);
+        }
+        _rootLinks.Clear();
+        foreach (string ns in _namespaces)
+        {
+            TryIp("netns", "del", ns);
+        }
+        _namespaces.Clear();
+    }
+
+    private void TryIp(params string[] args)
+    {
+        try
+        {
+            Ip(args);
+        }
+        catch (Exception e) when (e is InvalidOperationException or TimeoutException)
+        {
+            Console.Error.WriteLine($"cleanup: {e.Message}");
+        }
+    }
+}
+
+/// <summary>The seed flow across a veth pair between two engines in two network namespaces.</summary>
+public sealed class NamespaceTests(NamespacePairFixture pair, ITestOutputHelper output) : IClassFixture<NamespacePairFixture>
+{
+    [Fact]
+    public void Packet_crosses_veth_between_engines_in_two_namespaces()
+    {
+        if (pair.SkipReason is { } reason)
+        {
+            output.WriteLine($"SKIPPED: {reason}");
+            return;
+        }
+        EngineFixture a = pair.EngineA!;
+        EngineFixture b = pair.EngineB!;
+        Assert.Equal(pair.NamespaceA, pair.Identify(a.Engine.Pid));
+        Assert.Equal(pair.NamespaceB, pair.Identify(b.Engine.Pid));
+
+        using ChannelHandle rx = b.Client.CreateChannel(new ChannelConfig
+        {
+            Id = b.NextId(),
+            Name = "ns-rx",
+            Direction = ChannelDirection.Receive,
+            Local = new IPEndPoint(pair.AddressB, 0),
+            Capacity = 1024,
+            MaxPayload = 2048,
+        });
+        Assert.Equal(pair.AddressB, rx.BoundLocal.Address);
+        using ChannelHandle tx = a.Client.CreateChannel(new ChannelConfig
+        {
+            Id = a.NextId(),
+            Name = "ns-tx",
+            Direction = ChannelDirection.Send,
+            Local = new IPEndPoint(pair.AddressA, 0),
+            Remote = rx.BoundLocal,
+            Capacity = 1024,
+            MaxPayload = 2048,
+        });
+        Assert.Equal(pair.AddressA, tx.BoundLocal.Address);
+        Assert.Equal(ChannelState.Running, b.Client.StartChannel(rx.Id));
+        Assert.Equal(ChannelState.Running, a.Client.StartChannel(tx.Id));
+
+        byte[] payload = "across the veth"u8.ToArray();
+        long due = Libc.MonotonicNow() + 1_000_000;
+        Assert.Equal(EnqueueResult.Ok, tx.TryEnqueue(payload, due, packetId: 7));
+
+        byte[] buffer = new byte[2048];
+        // The first packet waits for ARP on the new link: allow for it.
+        ReceivedPacket? packet = rx.Receive(buffer, timeoutNs: 3_000_000_000);
+        long receivedAt = Libc.MonotonicNow();
+        Assert.True(packet.HasValue, $"no packet within 3 s\ntx: {Accounting.Describe(tx.ReadStats())}\nrx: {Accounting.Describe(rx.ReadStats())}\nA:\n{a.Log}\nB:\n{b.Log}");
+        Assert.Equal(payload, buffer.AsSpan(0, packet.Value.Length).ToArray());
+        Assert.Equal(tx.BoundLocal, packet.Value.Source);
+        Assert.True(packet.Value.KernelRealtimeNs > 0, "kernel RX timestamp missing");
+        Assert.True(receivedAt >= due, "received before it was due");
+
+        ChannelStats stats = Accounting.WaitFinished(tx, 1);
+        Assert.Equal(1, stats[ChannelCounter.Sent]);
+        Assert.Equal(1, stats[ChannelCounter.Enqueued]);
+        Assert.Equal(0, stats.Pending);
+        Assert.Equal(1, stats.SendError.TotalCount);
+        Assert.True(stats.SendError.Max >= 0 && stats.SendError.Max < 1_000_000_000, $"send error max {stats.SendError.Max} ns");
+        output.WriteLine($"{pair.NamespaceA} {tx.BoundLocal} -> {pair.NamespaceB} {rx.BoundLocal}: send error max {stats.SendError.Max} ns");
+
+        Span<TxReport> reports = stackalloc TxReport[4];
+        Assert.Equal(1, tx.DrainReports(reports));
+        Assert.Equal(7, reports[0].PacketId);
+        Assert.Equal(due, reports[0].DueNs);
+        Assert.True(reports[0].SentNs >= due);
+
+        Accounting.WaitReceiverIdle(rx);
+        ChannelStats rxStats = rx.ReadStats();
+        Assert.Equal(1, rxStats[ChannelCounter.Received]);
+        Assert.Equal(1, rxStats[ChannelCounter.Drained]);
+        Assert.Equal(1, rxStats.Delivery.TotalCount);
+        Accounting.AssertBalanced(tx, rx);
+
+        a.Client.DeleteChannel(tx.Id);
+        b.Client.DeleteChannel(rx.Id);
+    }
+}
