@@ -1,1 +1,127 @@
-namespace RtUdp.Bench; internal static class Program { private static int Main() => 0; }
+using System.Globalization;
+using System.Text;
+
+namespace RtUdp.Bench;
+
+/// <summary>
+/// rtudp-bench [all|throughput|timing|gc|memory ...] [--duration SECONDS] [--out FILE]
+/// Prints one markdown table (every engine figure beside a reference measured in the same run)
+/// and writes it to bench/results/latest.md.
+/// </summary>
+internal static class Program
+{
+    private static readonly string[] AllParts = ["throughput", "timing", "gc", "memory"];
+
+    private static int Main(string[] args)
+    {
+        double seconds = 5;
+        string? output = null;
+        var parts = new List<string>();
+        for (int i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--duration" or "-d" when i + 1 < args.Length:
+                    seconds = double.Parse(args[++i], CultureInfo.InvariantCulture);
+                    break;
+                case "--out" or "-o" when i + 1 < args.Length:
+                    output = args[++i];
+                    break;
+                case "--help" or "-h":
+                    Console.WriteLine("usage: rtudp-bench [all|throughput|timing|gc|memory ...] [--duration SECONDS (5)] [--out FILE (bench/results/latest.md)]");
+                    return 0;
+                case "all":
+                    parts.AddRange(AllParts);
+                    break;
+                default:
+                    if (!AllParts.Contains(args[i]))
+                    {
+                        Console.Error.WriteLine($"unknown argument '{args[i]}' (try --help)");
+                        return 2;
+                    }
+                    parts.Add(args[i]);
+                    break;
+            }
+        }
+        if (parts.Count == 0)
+        {
+            parts.AddRange(AllParts);
+        }
+        output ??= Path.Combine(RepositoryRoot(), "bench", "results", "latest.md");
+
+        // The bench's own threads stay off the real-time CPU (1).
+        Util.Pin(0);
+        using var references = new References();
+        var bench = new Parts(seconds, references);
+        DateTime started = DateTime.UtcNow;
+        var failures = new List<string>();
+        foreach (string part in parts.Distinct())
+        {
+            Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {part}...");
+            try
+            {
+                switch (part)
+                {
+                    case "throughput": bench.Throughput(); break;
+                    case "timing": bench.Timing(); break;
+                    case "gc": bench.GcImmunity(); break;
+                    case "memory": bench.Memory(); break;
+                }
+            }
+#pragma warning disable CA1031 // one failing part must not hide the others' results
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                failures.Add($"{part}: {e.GetType().Name}: {e.Message}");
+                bench.Rows.Add(new Row(part, "FAILED: " + e.Message.ReplaceLineEndings(" "), "", "", "", "", "**NO**"));
+            }
+        }
+
+        string table = Render(bench.Rows, seconds, started, references);
+        Console.WriteLine(table);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
+        File.WriteAllText(output, table);
+        Console.Error.WriteLine($"written to {output} in {(DateTime.UtcNow - started).TotalSeconds:0} s");
+        IReadOnlyList<string> log = bench.EngineLog;
+        if (log.Count > 0)
+        {
+            Console.Error.WriteLine("engine log (last 20 lines):");
+            foreach (string line in log.TakeLast(20))
+            {
+                Console.Error.WriteLine("  " + line);
+            }
+        }
+        return failures.Count == 0 ? 0 : 1;
+    }
+
+    private static string Render(List<Row> rows, double seconds, DateTime started, References references)
+    {
+        var text = new StringBuilder();
+        string kernel = File.Exists("/proc/sys/kernel/osrelease") ? File.ReadAllText("/proc/sys/kernel/osrelease").Trim() : "?";
+        text.AppendLine(CultureInfo.InvariantCulture, $"## rtudp-bench {started:yyyy-MM-dd HH:mm} UTC, kernel {kernel}, {Environment.ProcessorCount} CPUs, {seconds:0.#} s per run");
+        text.AppendLine();
+        text.AppendLine(CultureInfo.InvariantCulture, $"References (same run, back to back): C programs built now ({references.Binary ?? references.Problem}), cyclictest: {references.Cyclictest ?? "not installed"}.");
+        text.AppendLine();
+        text.AppendLine("| part | measurement | engine | reference (same run) | ratio | goal | met |");
+        text.AppendLine("|---|---|---|---|---|---|---|");
+        foreach (Row row in rows)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {Cell(row.Part)} | {Cell(row.Measure)} | {Cell(row.Engine)} | {Cell(row.Reference)} | {Cell(row.Ratio)} | {Cell(row.Goal)} | {Cell(row.Verdict)} |");
+        }
+        return text.ToString();
+    }
+
+    private static string Cell(string text) => text.Replace("|", "\\|", StringComparison.Ordinal).ReplaceLineEndings(" ");
+
+    private static string RepositoryRoot()
+    {
+        for (DirectoryInfo? dir = new(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "RtUdp.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+        return Directory.GetCurrentDirectory();
+    }
+}

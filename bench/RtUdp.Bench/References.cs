@@ -1,0 +1,151 @@
+using System.Globalization;
+
+namespace RtUdp.Bench;
+
+/// <summary>The same-run references: C programs compiled with gcc now, and cyclictest when installed.</summary>
+internal sealed class References : IDisposable
+{
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), $"rtudp-bench-ref-{Environment.ProcessId}");
+
+    /// <summary>The compiled rtudp_ref binary, or null with <see cref="Problem"/> set.</summary>
+    public string? Binary { get; }
+
+    public string? Problem { get; }
+
+    public string? Cyclictest { get; } = Util.Which("cyclictest");
+
+    public References()
+    {
+        string source = Path.Combine(AppContext.BaseDirectory, "native", "rtudp_ref.c");
+        string? gcc = Util.Which("gcc") ?? Util.Which("cc");
+        if (gcc is null)
+        {
+            Problem = "gcc not installed";
+            return;
+        }
+        Directory.CreateDirectory(_directory);
+        string binary = Path.Combine(_directory, "rtudp_ref");
+        if (Util.Run(gcc, ["-O2", "-Wall", "-o", binary, source], TimeSpan.FromSeconds(60), out string error) is null)
+        {
+            Problem = "gcc failed: " + error;
+            return;
+        }
+        Binary = binary;
+    }
+
+    /// <summary>Plain sendmmsg loop: packets per second, or null.</summary>
+    public double? Throughput(int port, int cpu, int priority, double seconds, int batch, out string detail)
+    {
+        Dictionary<string, string>? values = RunRef(["tput", Arg(port), Arg(cpu), Arg(priority), Arg(seconds), Arg(batch)], seconds, out detail);
+        return values is null ? null : Util.Double(values, "pps");
+    }
+
+    /// <summary>Sleep to due - margin (0: sleep only), spin to due, send: the error percentiles.</summary>
+    public Percentiles? Timer(int port, int cpu, int priority, double seconds, long periodNs, long marginNs, out string detail)
+    {
+        Dictionary<string, string>? values = RunRef(["timer", Arg(port), Arg(cpu), Arg(priority), Arg(seconds), Arg(periodNs), Arg(marginNs)], seconds, out detail);
+        return values is null
+            ? null
+            : new Percentiles(Util.Long(values, "count"), Util.Long(values, "p50"), Util.Long(values, "p99"), Util.Long(values, "p999"), Util.Long(values, "max"));
+    }
+
+    private Dictionary<string, string>? RunRef(string[] args, double seconds, out string detail)
+    {
+        if (Binary is null)
+        {
+            detail = Problem ?? "no reference";
+            return null;
+        }
+        string? output = Util.Run(Binary, args, TimeSpan.FromSeconds(seconds + 30), out string error);
+        if (output is null)
+        {
+            detail = "rtudp_ref failed: " + error;
+            return null;
+        }
+        detail = error; // warnings such as a failed sched_setscheduler
+        return Util.KeyValues(output.Trim());
+    }
+
+    /// <summary>
+    /// cyclictest -m -p PRIO -a CPU -t1 -i INTERVAL -D SECONDS -q -h 20000: wake-up latency percentiles from
+    /// its 1 µs histogram (overflows count as the max).
+    /// </summary>
+    public Percentiles? RunCyclictest(int cpu, int priority, long intervalUs, double seconds, out string detail)
+    {
+        if (Cyclictest is null)
+        {
+            detail = "cyclictest not installed";
+            return null;
+        }
+        const int HistogramUs = 20000;
+        int duration = Math.Max(1, (int)Math.Ceiling(seconds));
+        string? output = Util.Run(Cyclictest, ["-m", $"-p{priority}", $"-a{cpu}", "-t1", $"-i{intervalUs}", $"-D{duration}s", "-q", $"-h{HistogramUs}"],
+            TimeSpan.FromSeconds(duration + 30), out string error);
+        if (output is null)
+        {
+            detail = "cyclictest failed: " + error;
+            return null;
+        }
+        var counts = new SortedDictionary<long, long>();
+        long max = 0;
+        long overflows = 0;
+        foreach (string raw in output.Split('\n'))
+        {
+            string line = raw.Trim();
+            if (line.StartsWith("# Max Latencies:", StringComparison.Ordinal))
+            {
+                max = long.Parse(line["# Max Latencies:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+            }
+            else if (line.StartsWith("# Histogram Overflows:", StringComparison.Ordinal))
+            {
+                overflows = long.Parse(line["# Histogram Overflows:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+            }
+            else if (line.Length > 0 && line[0] != '#')
+            {
+                string[] parts = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+                if (parts.Length >= 2 && long.TryParse(parts[0], CultureInfo.InvariantCulture, out long bucket)
+                    && long.TryParse(parts[1], CultureInfo.InvariantCulture, out long count) && count > 0)
+                {
+                    counts[bucket] = count;
+                }
+            }
+        }
+        long total = counts.Values.Sum() + overflows;
+        detail = error;
+        if (total == 0)
+        {
+            detail = "cyclictest printed no histogram";
+            return null;
+        }
+        long At(double p)
+        {
+            long rank = Math.Max(1, (long)Math.Ceiling(p * total));
+            long seen = 0;
+            foreach ((long bucket, long count) in counts)
+            {
+                seen += count;
+                if (seen >= rank)
+                {
+                    return bucket * 1000;
+                }
+            }
+            return max * 1000;
+        }
+        return new Percentiles(total, At(0.5), At(0.99), At(0.999), max * 1000);
+    }
+
+    private static string Arg(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static string Arg(double value) => value.ToString("0.###", CultureInfo.InvariantCulture);
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

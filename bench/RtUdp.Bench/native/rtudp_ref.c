@@ -1,0 +1,119 @@
+/* Reference programs for rtudp-bench, compiled by gcc at bench time.
+ *   rtudp_ref tput  PORT CPU PRIO SECONDS BATCH          -> plain sendmmsg loop on a connected UDP socket
+ *   rtudp_ref timer PORT CPU PRIO SECONDS PERIOD_NS MARGIN_NS
+ *       -> sleep (clock_nanosleep TIMER_ABSTIME) to due - margin, spin to due, send one 64-byte packet;
+ *          prints the error (clock read after the wait - due) percentiles in ns. MARGIN_NS 0 = sleep only.
+ * Output: one line of key=value pairs. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static long long now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static void setup(int cpu, int prio)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0) perror("sched_setaffinity");
+    if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0) perror("mlockall");
+    if (prio > 0) {
+        struct sched_param p = { .sched_priority = prio };
+        if (sched_setscheduler(0, SCHED_FIFO, &p) != 0) perror("sched_setscheduler");
+    }
+}
+
+static int connect_udp(int port)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    int size = 4 << 20; /* as the engine's default socket_buffer_bytes */
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+    struct sockaddr_in local = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    bind(fd, (struct sockaddr *)&local, sizeof local);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) { perror("connect"); exit(2); }
+    return fd;
+}
+
+static int cmp(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return x < y ? -1 : x > y;
+}
+
+static long long pct(long long *v, long n, double p)
+{
+    long i = (long)(p * n + 0.999999) - 1;
+    if (i < 0) i = 0;
+    if (i >= n) i = n - 1;
+    return v[i];
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 7 && strcmp(argv[1], "tput") == 0) {
+        int port = atoi(argv[2]), cpu = atoi(argv[3]), prio = atoi(argv[4]), batch = atoi(argv[6]);
+        double seconds = atof(argv[5]);
+        if (batch < 1 || batch > 64) batch = 64;
+        int fd = connect_udp(port);
+        setup(cpu, prio);
+        static char payload[64][64];
+        struct mmsghdr m[64];
+        struct iovec v[64];
+        memset(m, 0, sizeof m);
+        for (int i = 0; i < 64; i++) {
+            v[i].iov_base = payload[i];
+            v[i].iov_len = 64;
+            m[i].msg_hdr.msg_iov = &v[i];
+            m[i].msg_hdr.msg_iovlen = 1;
+        }
+        long long sent = 0, calls = 0, errors = 0;
+        long long start = now_ns(), end = start + (long long)(seconds * 1e9), t;
+        while ((t = now_ns()) < end) {
+            int r = sendmmsg(fd, m, batch, MSG_DONTWAIT);
+            calls++;
+            if (r > 0) sent += r; else errors++;
+        }
+        double elapsed = (t - start) / 1e9;
+        printf("sent=%lld seconds=%.6f pps=%.0f calls=%lld errors=%lld\n", sent, elapsed, sent / elapsed, calls, errors);
+        return 0;
+    }
+    if (argc >= 9 && strcmp(argv[1], "timer") == 0) {
+        int port = atoi(argv[2]), cpu = atoi(argv[3]), prio = atoi(argv[4]);
+        double seconds = atof(argv[5]);
+        long long period = atoll(argv[6]), margin = atoll(argv[7]);
+        long n = (long)(seconds * 1e9 / period);
+        long long *err = calloc(n, sizeof *err);
+        int fd = connect_udp(port);
+        setup(cpu, prio);
+        char payload[64] = { 0 };
+        long long base = now_ns() + 10000000LL;
+        for (long i = 0; i < n; i++) {
+            long long due = base + i * period, wake = due - margin, t;
+            struct timespec ts = { .tv_sec = wake / 1000000000LL, .tv_nsec = wake % 1000000000LL };
+            while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) { }
+            while ((t = now_ns()) < due) { }
+            err[i] = t - due;
+            send(fd, payload, sizeof payload, MSG_DONTWAIT);
+        }
+        qsort(err, n, sizeof *err, cmp);
+        printf("count=%ld p50=%lld p99=%lld p999=%lld max=%lld\n", n, pct(err, n, 0.5), pct(err, n, 0.99), pct(err, n, 0.999), err[n - 1]);
+        return 0;
+    }
+    fprintf(stderr, "usage: see the comment at the top of rtudp_ref.c\n");
+    return 1;
+}
