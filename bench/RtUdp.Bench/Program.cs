@@ -49,8 +49,8 @@ internal static class Program
         }
         output ??= Path.Combine(RepositoryRoot(), "bench", "results", "latest.md");
 
-        // The bench's own threads stay off the real-time CPU (1).
-        Util.Pin(0);
+        // The main thread is not pinned: the engine and the references are started from it and would
+        // inherit its affinity mask. Only the load threads (feeder, garbage) pin themselves to CPU 0.
         using var references = new References();
         var bench = new Parts(seconds, references);
         DateTime started = DateTime.UtcNow;

@@ -38,13 +38,16 @@ public static unsafe class RealtimeThread
 
         if (cpu >= 0)
         {
-            if (cpu >= Environment.ProcessorCount)
+            // No check against Environment.ProcessorCount: it counts the CPUs of the affinity mask the
+            // process inherited (1 when launched from a thread pinned to one CPU), not the CPUs that
+            // exist. The kernel says EINVAL itself for a CPU that is absent or outside the cpuset.
+            cpu_set_t set = default;
+            if (cpu >= sizeof(cpu_set_t) * 8)
             {
                 Fail($"sched_setaffinity(cpu {cpu})", Errno.EINVAL);
             }
             else
             {
-                cpu_set_t set = default;
                 CPU_SET(cpu, &set);
                 if (sched_setaffinity(0, (size_t)sizeof(cpu_set_t), &set) == 0)
                 {
