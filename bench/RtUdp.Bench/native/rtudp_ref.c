@@ -92,7 +92,7 @@ int main(int argc, char **argv)
         printf("sent=%lld seconds=%.6f pps=%.0f calls=%lld errors=%lld\n", sent, elapsed, sent / elapsed, calls, errors);
         return 0;
     }
-    if (argc >= 9 && strcmp(argv[1], "timer") == 0) {
+    if (argc >= 8 && strcmp(argv[1], "timer") == 0) {
         int port = atoi(argv[2]), cpu = atoi(argv[3]), prio = atoi(argv[4]);
         double seconds = atof(argv[5]);
         long long period = atoll(argv[6]), margin = atoll(argv[7]);
