@@ -84,9 +84,9 @@ internal sealed class Garbage : IDisposable
                 }
             }
 #pragma warning restore CA5394
+            // Paced: wait until the clock catches up with what was allocated.
             long due = start + (long)(allocated * 1e9 / bytesPerSecond);
-            long now = Libc.MonotonicNow();
-            if (due - now > 1_000_000)
+            while (!_stop && due - Libc.MonotonicNow() > 1_000_000)
             {
                 Thread.Sleep(1);
             }

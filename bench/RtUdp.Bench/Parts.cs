@@ -244,6 +244,10 @@ internal sealed class Parts(double seconds, References references)
             garbage.Stop();
         }
         long t1 = Libc.MonotonicNow();
+        // A second idle run after the load: host noise moves p99.9 a lot, so the load is bracketed.
+        Percentiles idleAfter = EngineTiming(session.Client, remote, 1_000_000, TimingStrategy.Hybrid, out string idleAfterDetail);
+        idleDetail += idleAfterDetail;
+        long idleP999 = (idle.P999 + idleAfter.P999) / 2;
         long feedSent = feed.ReadStats()[ChannelCounter.Sent] - feedBefore;
         long allocated = GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore;
         int[] gcs = [GC.CollectionCount(0) - gcBefore[0], GC.CollectionCount(1) - gcBefore[1], GC.CollectionCount(2) - gcBefore[2]];
@@ -253,8 +257,8 @@ internal sealed class Parts(double seconds, References references)
 
         string load = $"bench process: {F(allocated / elapsed / 1e6, "0")} MB/s garbage, GCs gen0/1/2 {gcs[0]}/{gcs[1]}/{gcs[2]}; feeder channel sent {F(feedSent / elapsed, "N0")} pkts/s";
         Rows.Add(new Row("3 GC immunity", $"1 kHz Hybrid send error p50/p99/p99.9/max us under load ({S}){loadedDetail}", loaded.Format(),
-            $"{idle.Format()} (same engine idle, just before){idleDetail}", "p99.9 " + Ratio(loaded.P999, idle.P999), "p99.9 <= 1.25x idle",
-            Verdict(loaded.P999 <= idle.P999 * 1.25)));
+            $"{idle.Format()} before, {idleAfter.Format()} after (same engine, idle){idleDetail}", "p99.9 " + Ratio(loaded.P999, idleP999) + " of idle mean",
+            "p99.9 <= 1.25x idle", Verdict(loaded.P999 <= idleP999 * 1.25)));
         Rows.Add(new Row("3 GC immunity", "load applied during the run", load, "", "", "", ""));
         long engineGcs = healthAfter.TotalCollections - healthBefore.TotalCollections;
         Rows.Add(new Row("3 GC immunity", "engine GC count delta (gen0+1+2) over the loaded run", F(engineGcs, "0"),

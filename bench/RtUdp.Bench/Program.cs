@@ -54,6 +54,7 @@ internal static class Program
         using var references = new References();
         var bench = new Parts(seconds, references);
         DateTime started = DateTime.UtcNow;
+        string load = File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "?";
         var failures = new List<string>();
         foreach (string part in parts.Distinct())
         {
@@ -77,7 +78,7 @@ internal static class Program
             }
         }
 
-        string table = Render(bench.Rows, seconds, started, references);
+        string table = Render(bench.Rows, seconds, started, load, references);
         Console.WriteLine(table);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
         File.WriteAllText(output, table);
@@ -94,11 +95,13 @@ internal static class Program
         return failures.Count == 0 ? 0 : 1;
     }
 
-    private static string Render(List<Row> rows, double seconds, DateTime started, References references)
+    private static string Render(List<Row> rows, double seconds, DateTime started, string load, References references)
     {
         var text = new StringBuilder();
         string kernel = File.Exists("/proc/sys/kernel/osrelease") ? File.ReadAllText("/proc/sys/kernel/osrelease").Trim() : "?";
         text.AppendLine(CultureInfo.InvariantCulture, $"## rtudp-bench {started:yyyy-MM-dd HH:mm} UTC, kernel {kernel}, {Environment.ProcessorCount} CPUs, {seconds:0.#} s per run");
+        text.AppendLine();
+        text.AppendLine(CultureInfo.InvariantCulture, $"Load average when the run started: {load} (other work on the host moves every figure; compare a row only with its reference).");
         text.AppendLine();
         text.AppendLine(CultureInfo.InvariantCulture, $"References (same run, back to back): C programs built now ({references.Binary ?? references.Problem}), cyclictest: {references.Cyclictest ?? "not installed"}.");
         text.AppendLine();
