@@ -261,9 +261,9 @@ internal sealed class Parts(double seconds, References references)
             "p99.9 <= 1.25x idle", Verdict(loaded.P999 <= idleP999 * 1.25)));
         Rows.Add(new Row("3 GC immunity", "load applied during the run", load, "", "", "", ""));
         long engineGcs = healthAfter.TotalCollections - healthBefore.TotalCollections;
-        Rows.Add(new Row("3 GC immunity", "engine GC count delta (gen0+1+2) over the loaded run", F(engineGcs, "0"),
+        Rows.Add(new Row("3 GC immunity", "engine GC count delta (gen0+1+2), load start to end of the idle run after", F(engineGcs, "0"),
             $"bench process: {gcs.Sum()}", "", "0", Verdict(engineGcs == 0)));
-        Rows.Add(new Row("3 GC immunity", "engine allocated bytes delta over the loaded run", F(healthAfter.AllocatedBytes - healthBefore.AllocatedBytes, "N0"),
+        Rows.Add(new Row("3 GC immunity", "engine allocated bytes delta, same span", F(healthAfter.AllocatedBytes - healthBefore.AllocatedBytes, "N0"),
             $"bench process: {F(allocated, "N0")}", "", "~0 (channel create/delete may allocate)", ""));
     }
 
