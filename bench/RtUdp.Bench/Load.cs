@@ -37,7 +37,9 @@ internal sealed class Feeder : IDisposable
             channel.Flush();
             if (n < 64)
             {
-                Thread.SpinWait(64);
+                // Full: the ring holds far more than a millisecond of packets, so back off for one
+                // instead of polling its cache lines while the worker drains it.
+                Thread.Sleep(1);
             }
         }
         Enqueued = id;
