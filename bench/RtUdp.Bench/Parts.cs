@@ -201,6 +201,10 @@ internal sealed class Parts(double seconds, References references)
         var errors = new List<long>(expected);
         var reports = new TxReport[4096];
         notSent = 0;
+        // Drain from CPU 0, off the worker's CPU; unpinned again after (engines and references are
+        // started from this thread and would inherit its mask).
+        Pin(0);
+        using var unpin = new Unpinner();
         while (errors.Count + notSent < expected && Libc.MonotonicNow() < deadlineNs)
         {
             int n = channel.DrainReports(reports);
@@ -324,4 +328,9 @@ internal sealed class Parts(double seconds, References references)
     }
 
     private static string Verdict(bool ok) => ok ? "yes" : "**NO**";
+
+    private readonly struct Unpinner : IDisposable
+    {
+        public void Dispose() => Unpin();
+    }
 }

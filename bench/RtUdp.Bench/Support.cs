@@ -54,6 +54,17 @@ internal static class Util
     /// <summary>Pins the calling thread to <paramref name="cpu"/> at SCHED_OTHER.</summary>
     public static void Pin(int cpu) => RealtimeThread.Apply(cpu, 0, memoryLocked: false);
 
+    /// <summary>Lets the calling thread run on every CPU again (undoes <see cref="Pin"/>).</summary>
+    public static unsafe void Unpin()
+    {
+        Tmds.Linux.cpu_set_t set = default;
+        for (int cpu = 0; cpu < 1024 && cpu < sizeof(Tmds.Linux.cpu_set_t) * 8; cpu++)
+        {
+            Tmds.Linux.LibC.CPU_SET(cpu, &set);
+        }
+        _ = Tmds.Linux.LibC.sched_setaffinity(0, (Tmds.Linux.size_t)sizeof(Tmds.Linux.cpu_set_t), &set);
+    }
+
     public static ChannelConfig Sender(uint id, string name, IPEndPoint remote) => new()
     {
         Id = id,
