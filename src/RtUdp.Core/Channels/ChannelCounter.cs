@@ -34,6 +34,9 @@ public enum ChannelCounter
     TxReportsLost = 25,
     SendWaits = 26,
 
+    /// <summary>Seconds in which a SCHED_FIFO hybrid worker used up its spin budget and fell back to sleeping to the packet's time.</summary>
+    SpinBudgetExhausted = 27,
+
     // Written by the receive worker only.
     Received = 32,
     RxWritten = 33,

@@ -35,6 +35,16 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
     private readonly bool _dropLate;
     private readonly int _batchSize;
 
+    // RT throttling takes the CPU from SCHED_FIFO threads that run more than 95% of each second: a
+    // hybrid worker whose margin approaches the packet interval would spin all the time. So at
+    // SCHED_FIFO spinning gets a budget per second; past it, the worker only sleeps until the window ends.
+    private const long SpinWindowNs = 1_000_000_000;
+    private const long FifoSpinBudgetNs = SpinWindowNs / 2;
+    private readonly long _spinBudgetNs;
+    private long _spinWindowStart;
+    private long _spinInWindow;
+    private bool _budgetSpent;
+
     private readonly mmsghdr* _messages;
     private readonly iovec* _vectors;
     private readonly ScheduledPacket* _batch;
@@ -61,6 +71,7 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
         _tolerance = _config.LateToleranceNs;
         _dropLate = (LatePolicy)_config.LatePolicy == LatePolicy.Drop;
         _batchSize = _config.BatchSize;
+        _spinBudgetNs = _config.Priority > 0 ? FifoSpinBudgetNs : long.MaxValue;
         _messages = (mmsghdr*)System.Runtime.InteropServices.NativeMemory.AllocZeroed((nuint)_batchSize, (nuint)sizeof(mmsghdr));
         _vectors = (iovec*)System.Runtime.InteropServices.NativeMemory.AllocZeroed((nuint)_batchSize, (nuint)sizeof(iovec));
         _batch = (ScheduledPacket*)System.Runtime.InteropServices.NativeMemory.AllocZeroed((nuint)_batchSize, (nuint)sizeof(ScheduledPacket));
@@ -115,26 +126,59 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
         }
 
         long due = _heap.Peek().DueNs;
-        long wakeAt = due - _margin;
+        long wakeAt = due - Margin(now);
         if (now < wakeAt)
         {
             WaitForWork(Math.Min(wakeAt, now + AgentRunner.MaxWaitNs));
             return;
         }
 
-        long spinUntil = now + AgentRunner.MaxWaitNs;
+        long spinStart = now;
+        bool reached = SpinUntil(due, now + AgentRunner.MaxWaitNs, ref now);
+        _spinInWindow += now - spinStart;
+        if (!reached)
+        {
+            return;
+        }
+        Dispatch(now);
+    }
+
+    /// <summary>The hybrid margin, or 0 once this second's spin budget is spent.</summary>
+    private long Margin(long now)
+    {
+        if (now - _spinWindowStart >= SpinWindowNs)
+        {
+            _spinWindowStart = now;
+            _spinInWindow = 0;
+            _budgetSpent = false;
+        }
+        if (_spinInWindow < _spinBudgetNs)
+        {
+            return _margin;
+        }
+        if (!_budgetSpent)
+        {
+            _budgetSpent = true;
+            _region.Add(ChannelCounter.SpinBudgetExhausted, 1);
+        }
+        return 0;
+    }
+
+    /// <returns>false if the spin was cut short and the duty cycle must start again.</returns>
+    private bool SpinUntil(long due, long spinUntil, ref long now)
+    {
         while (now < due)
         {
             // A packet due earlier may arrive while we spin for this one: go round again to take it.
             // A long spin (the spin strategy) also comes up for a heartbeat and a stop request.
             if ((!_heap.IsFull && _consumer.HasUnscanned) || now > spinUntil || _stopRequested)
             {
-                return;
+                return false;
             }
             Thread.SpinWait(1);
             now = Now();
         }
-        Dispatch(now);
+        return true;
     }
 
     /// <summary>Moves newly published records from the ring into the schedule.</summary>
