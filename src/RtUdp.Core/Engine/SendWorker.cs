@@ -23,7 +23,7 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
     private readonly ChannelRegion _region;
     private readonly UdpSocket _socket;
     private readonly OutOfOrderConsumer _consumer;
-    private readonly ScheduleHeap _heap;
+    private readonly PacketSchedule _schedule;
     private readonly WorkerHealth _health;
     private readonly LatencyHistogram _sendError;
     private readonly RecordRing _reports;
@@ -57,7 +57,7 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
         _config = region.Config;
         _memoryLocked = memoryLocked;
         _consumer = new OutOfOrderConsumer(region.TxRing);
-        _heap = new ScheduleHeap(_config.Capacity);
+        _schedule = new PacketSchedule(_config.Capacity);
         _health = new WorkerHealth(region, sendWorker: true);
         _sendError = region.SendErrorHistogram;
         _reports = region.TxReports;
@@ -101,6 +101,7 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
     {
         JitWarmUp.Prepare(typeof(SendWorker));
         JitWarmUp.Prepare(typeof(ScheduleHeap));
+        JitWarmUp.Prepare(typeof(PacketSchedule));
         JitWarmUp.Prepare(typeof(OutOfOrderConsumer));
         JitWarmUp.Prepare(typeof(RecordRing));
         JitWarmUp.Prepare(typeof(EventCount));
@@ -119,13 +120,13 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
         _health.Beat(now);
         Ingest();
 
-        if (_heap.Count == 0)
+        if (_schedule.Count == 0)
         {
             WaitForWork(now + AgentRunner.MaxWaitNs);
             return;
         }
 
-        long due = _heap.Peek().DueNs;
+        long due = _schedule.Peek().DueNs;
         long wakeAt = due - Margin(now);
         if (now < wakeAt)
         {
@@ -171,7 +172,7 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
         {
             // A packet due earlier may arrive while we spin for this one: go round again to take it.
             // A long spin (the spin strategy) also comes up for a heartbeat and a stop request.
-            if ((!_heap.IsFull && _consumer.HasUnscanned) || now > spinUntil || _stopRequested)
+            if ((!_schedule.IsFull && _consumer.HasUnscanned) || now > spinUntil || _stopRequested)
             {
                 return false;
             }
@@ -185,7 +186,7 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
     private void Ingest()
     {
         int taken = 0;
-        while (!_heap.IsFull && _consumer.TryScan(out int index, out int type, out int bodyLength))
+        while (!_schedule.IsFull && _consumer.TryScan(out int index, out int type, out int bodyLength))
         {
             if (type != PacketRecordType.Packet || bodyLength < sizeof(TxPacketHeader))
             {
@@ -194,7 +195,7 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
                 continue;
             }
             TxPacketHeader* header = (TxPacketHeader*)_consumer.Ring.Body(index);
-            _heap.Push(new ScheduledPacket { DueNs = header->DueNs, Sequence = _sequence++, RecordIndex = index });
+            _schedule.Push(new ScheduledPacket { DueNs = header->DueNs, Sequence = _sequence++, RecordIndex = index });
             taken++;
         }
         if (taken != 0)
@@ -208,7 +209,7 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
     {
         int ticket = _wakeup.PrepareWait();
         // Re-check after announcing the park (see EventCount): a producer either sees us parked or we see its record.
-        if ((!_heap.IsFull && _consumer.HasUnscanned) || !Running)
+        if ((!_schedule.IsFull && _consumer.HasUnscanned) || !Running)
         {
             _wakeup.CancelWait();
             return;
@@ -231,9 +232,9 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
     private void Dispatch(long now)
     {
         int count = 0;
-        while (count < _batchSize && _heap.Count > 0 && _heap.Peek().DueNs <= now)
+        while (count < _batchSize && _schedule.Count > 0 && _schedule.Peek().DueNs <= now)
         {
-            ScheduledPacket packet = _heap.Pop();
+            ScheduledPacket packet = _schedule.Pop();
             if (_dropLate && now - packet.DueNs > _tolerance)
             {
                 Finish(packet, TxOutcome.DroppedLate, 0, 0);
@@ -250,6 +251,7 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
         {
             Send(count);
         }
+        PublishCounters();
         _consumer.Reclaim();
     }
 
@@ -314,30 +316,60 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
         }
         else
         {
-            _region.Add(ChannelCounter.TxReportsLost, 1);
+            _reportsLost++;
         }
 
         _consumer.MarkConsumed(packet.RecordIndex);
-        _region.Add(ChannelCounter.Scheduled, -1);
+        _finished++;
         switch (outcome)
         {
             case TxOutcome.Sent:
-                _region.Add(ChannelCounter.Sent, 1);
+                _sent++;
                 break;
             case TxOutcome.SentLate:
-                _region.Add(ChannelCounter.Sent, 1);
-                _region.Add(ChannelCounter.Late, 1);
+                _sent++;
+                _late++;
                 break;
             case TxOutcome.DroppedLate:
-                _region.Add(ChannelCounter.DroppedLate, 1);
+                _droppedLate++;
                 break;
             case TxOutcome.DroppedError:
-                _region.Add(ChannelCounter.DroppedError, 1);
+                _droppedError++;
                 break;
             default:
-                _region.Add(ChannelCounter.DroppedStopped, 1);
+                _droppedStopped++;
                 break;
         }
+    }
+
+    // Outcomes are tallied per packet in these fields and published once per batch: a shared
+    // counter store per packet would cost more than the rest of the bookkeeping.
+    private long _finished;
+    private long _sent;
+    private long _late;
+    private long _droppedLate;
+    private long _droppedError;
+    private long _droppedStopped;
+    private long _reportsLost;
+
+    private void PublishCounters()
+    {
+        if (_finished == 0)
+        {
+            return;
+        }
+        _region.Add(ChannelCounter.Sent, _sent);
+        _region.Add(ChannelCounter.Late, _late);
+        _region.Add(ChannelCounter.DroppedLate, _droppedLate);
+        _region.Add(ChannelCounter.DroppedError, _droppedError);
+        _region.Add(ChannelCounter.DroppedStopped, _droppedStopped);
+        _region.Add(ChannelCounter.Scheduled, -_finished);
+        if (_reportsLost != 0)
+        {
+            _region.Add(ChannelCounter.TxReportsLost, _reportsLost);
+            _reportsLost = 0;
+        }
+        _finished = _sent = _late = _droppedLate = _droppedError = _droppedStopped = 0;
     }
 
     /// <summary>Whatever is still queued when the worker stops is dropped and counted, never lost silently.</summary>
@@ -347,10 +379,11 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
         Ingest();
         while (true)
         {
-            while (_heap.Count > 0)
+            while (_schedule.Count > 0)
             {
-                Finish(_heap.Pop(), TxOutcome.DroppedStopped, 0, 0);
+                Finish(_schedule.Pop(), TxOutcome.DroppedStopped, 0, 0);
             }
+            PublishCounters();
             _consumer.Reclaim();
             if (!_consumer.HasUnscanned)
             {
@@ -363,7 +396,7 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
 
     public void Dispose()
     {
-        _heap.Dispose();
+        _schedule.Dispose();
         System.Runtime.InteropServices.NativeMemory.Free(_messages);
         System.Runtime.InteropServices.NativeMemory.Free(_vectors);
         System.Runtime.InteropServices.NativeMemory.Free(_batch);
