@@ -67,6 +67,16 @@ public sealed record ChannelConfig
 
     public ChannelFlags Flags { get; init; }
 
+    public TimestampMode Timestamps { get; init; } = TimestampMode.Auto;
+
+    /// <summary>How long to wait for a packet's hardware TX stamp before counting it missing.</summary>
+    public long HardwareStampTimeoutNs { get; init; } = 50_000_000;
+
+    public LaunchTimeMode LaunchTime { get; init; } = LaunchTimeMode.Off;
+
+    /// <summary>Launch time: how long before its time a packet is handed to the kernel.</summary>
+    public long LaunchLeadNs { get; init; } = 500_000;
+
     public bool Sends => Direction is ChannelDirection.Send or ChannelDirection.Duplex;
 
     public bool Receives => Direction is ChannelDirection.Receive or ChannelDirection.Duplex;
@@ -165,6 +175,26 @@ public sealed record ChannelConfig
         if (BatchSize is < 1 or > MaxBatch)
         {
             return ("batch_size", $"must be 1 to {MaxBatch}");
+        }
+        if (!Enum.IsDefined(Timestamps))
+        {
+            return ("timestamps", "must be auto, hardware, software or off");
+        }
+        if (HardwareStampTimeoutNs is < 1_000_000 or > 10_000_000_000)
+        {
+            return ("hardware_stamp_timeout_ns", "must be 1000000 (1 ms) to 10000000000 (10 s)");
+        }
+        if (!Enum.IsDefined(LaunchTime))
+        {
+            return ("launch_time", "must be off, auto or required");
+        }
+        if (LaunchTime != LaunchTimeMode.Off && !Sends)
+        {
+            return ("launch_time", "needs a sending channel");
+        }
+        if (LaunchLeadNs is < 10_000 or > 1_000_000_000)
+        {
+            return ("launch_lead_ns", "must be 10000 (10 us) to 1000000000 (1 s)");
         }
         if (SocketBufferBytes is < 0 or > 1 << 30)
         {

@@ -31,6 +31,10 @@ public unsafe struct ChannelConfigBlock
     public long LateToleranceNs;
     public int SocketBufferBytes;
     public int Flags;
+    public int Timestamps;
+    public int LaunchTime;
+    public long HardwareStampTimeoutNs;
+    public long LaunchLeadNs;
     public fixed byte Name[NameBytes];
 
     public static ChannelConfigBlock From(ChannelConfig config)
@@ -55,6 +59,10 @@ public unsafe struct ChannelConfigBlock
             LateToleranceNs = config.LateToleranceNs,
             SocketBufferBytes = config.SocketBufferBytes,
             Flags = (int)config.Flags,
+            Timestamps = (int)config.Timestamps,
+            LaunchTime = (int)config.LaunchTime,
+            HardwareStampTimeoutNs = config.HardwareStampTimeoutNs,
+            LaunchLeadNs = config.LaunchLeadNs,
         };
         int length = Encoding.UTF8.GetBytes(config.Name, new Span<byte>(block.Name, NameBytes - 1));
         block.Name[length] = 0;
@@ -86,6 +94,10 @@ public unsafe struct ChannelConfigBlock
                 LateToleranceNs = LateToleranceNs,
                 SocketBufferBytes = SocketBufferBytes,
                 Flags = (ChannelFlags)Flags,
+                Timestamps = (TimestampMode)Timestamps,
+                LaunchTime = (LaunchTimeMode)LaunchTime,
+                HardwareStampTimeoutNs = HardwareStampTimeoutNs,
+                LaunchLeadNs = LaunchLeadNs,
             };
         }
     }

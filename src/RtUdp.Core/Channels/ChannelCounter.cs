@@ -2,14 +2,15 @@ namespace RtUdp.Core.Channels;
 
 /// <summary>
 /// Per-channel 64-bit counters in shared memory. Values are slot indexes; each writer's group starts
-/// on a 128-byte line of its own (16 slots) so writers in different threads never share a line.
+/// on a 128-byte line of its own so writers in different threads never share a line.
 /// </summary>
 /// <remarks>
 /// Accounting invariants (exact once the channel is quiescent, approximately at any moment):
 /// <c>Enqueued = Sent + DroppedLate + DroppedError + DroppedStopped + Pending</c>, where
 /// <c>Pending = Enqueued - Scanned + Scheduled</c> is what the ring and the schedule hold;
 /// <c>Received = Drained + RxDroppedOverflow + RxDroppedTruncated + Buffered</c>, where
-/// <c>Buffered = RxWritten - Drained</c>.
+/// <c>Buffered = RxWritten - Drained</c>. Launch-time packets the qdisc later drops
+/// (<see cref="LaunchMissed"/>, <see cref="LaunchInvalid"/>) are counted within Sent.
 /// </remarks>
 public enum ChannelCounter
 {
@@ -17,36 +18,67 @@ public enum ChannelCounter
     Enqueued = 0,
     RejectedFull = 1,
 
-    // Written by the send worker only.
-    Scanned = 16,
-    Scheduled = 17,
-    Sent = 18,
-    Late = 19,
-    DroppedLate = 20,
-    DroppedError = 21,
-    DroppedStopped = 22,
+    // Written by the send worker only (slots 32-63).
+    Scanned = 32,
+    Scheduled = 33,
+    Sent = 34,
+    Late = 35,
+    DroppedLate = 36,
+    DroppedError = 37,
+    DroppedStopped = 38,
 
-    /// <summary>sendmmsg calls made (failed ones included).</summary>
-    SendCalls = 23,
+    /// <summary>sendmmsg calls made (SendBatchPackets / SendCalls is the mean batch).</summary>
+    SendCalls = 39,
 
-    /// <summary>Packets the kernel accepted from sendmmsg calls: with <see cref="SendCalls"/>, the mean batch size.</summary>
-    SendBatchPackets = 24,
-    TxReportsLost = 25,
-    SendWaits = 26,
+    /// <summary>Packets the successful sendmmsg calls carried.</summary>
+    SendBatchPackets = 40,
+    TxReportsLost = 41,
+    SendWaits = 42,
 
     /// <summary>Seconds in which a SCHED_FIFO hybrid worker used up its spin budget and fell back to sleeping to the packet's time.</summary>
-    SpinBudgetExhausted = 27,
+    SpinBudgetExhausted = 43,
 
-    // Written by the receive worker only.
-    Received = 32,
-    RxWritten = 33,
-    RxDroppedOverflow = 34,
-    RxDroppedTruncated = 35,
-    RxCalls = 36,
-    RxMissingTimestamp = 37,
+    /// <summary>TX stamps taken from the error queue, by stage.</summary>
+    TxStampsSched = 44,
+    TxStampsSoftware = 45,
+    TxStampsHardware = 46,
+
+    /// <summary>Packets whose expected kernel stamp never came within the timeout (hardware stamps may never come).</summary>
+    TxStampsMissing = 47,
+
+    /// <summary>Stamps whose OPT_ID matched no packet awaiting one.</summary>
+    TxStampsUnmatched = 48,
+
+    /// <summary>Packets sent while the table of packets awaiting stamps was full (their latency uses the worker's clock).</summary>
+    TxStampsUntracked = 49,
+
+    /// <summary>Which clock each send-error sample came from.</summary>
+    SendErrorFromHardware = 50,
+    SendErrorFromSoftware = 51,
+    SendErrorFromWorker = 52,
+
+    /// <summary>Launch time: packets the qdisc rejected (invalid time) or dropped (missed their time), from the error queue.</summary>
+    LaunchInvalid = 53,
+    LaunchMissed = 54,
+
+    /// <summary>Launch time: packets whose time was earlier than one already handed to the kernel; sent at that later time instead.</summary>
+    LaunchReordered = 55,
+
+    /// <summary>Other error-queue reports (ICMP, local errors), counted by errno in the send errno table too.</summary>
+    ErrorQueueErrors = 56,
+
+    // Written by the receive worker only (slots 64-95).
+    Received = 64,
+    RxWritten = 65,
+    RxDroppedOverflow = 66,
+    RxDroppedTruncated = 67,
+    RxCalls = 68,
+    RxMissingTimestamp = 69,
+    RxStampsSoftware = 70,
+    RxStampsHardware = 71,
 
     // Written by the drainer (daemon).
-    Drained = 48,
+    Drained = 96,
 }
 
 /// <summary>Per-worker health in shared memory, written by each worker, read by the daemon's watchdog.</summary>

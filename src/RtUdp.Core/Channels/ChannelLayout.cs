@@ -7,12 +7,12 @@ namespace RtUdp.Core.Channels;
 /// Where each part of a channel's shared-memory file lies. Both processes compute it from the
 /// config block in the header, so offsets never need to be negotiated.
 /// <code>
-///   header          4096   magic, version, state, config block
+///   header          4096   magic, version, state, bound endpoint, config block, mode in effect (at 1024)
 ///   counters        1024   <see cref="ChannelCounter"/> slots
 ///   send health      128   <see cref="WorkerHealthField"/> slots, send worker
 ///   receive health   128   the same, receive worker
 ///   errno counters  2048   send-side errors [0..127], receive-side errors [128..255], by errno
-///   histograms      send error (actual - scheduled), receive delivery (drain - RX stamp)
+///   histograms      <see cref="ChannelHistogram"/>: send error, delivery, per-stage send latencies
 ///   TX ring         producers: the daemon; consumer: the send worker
 ///   RX ring         producer: the receive worker; consumer: the daemon
 ///   TX report ring  producer: the send worker; consumer: the daemon (one record per packet outcome)
@@ -22,7 +22,7 @@ namespace RtUdp.Core.Channels;
 public sealed class ChannelLayout
 {
     public const ulong Magic = 0x3130_4C4E_4843_5452; // "RTCHNL01"
-    public const int Version = 1;
+    public const int Version = 2;
 
     public const int HeaderLength = 4096;
     public const int CounterSlots = 128;
@@ -36,6 +36,9 @@ public sealed class ChannelLayout
     public const int TotalLengthOffset = 16;
     public const int BoundLocalOffset = 24;
     public const int ConfigOffset = 64;
+    public const int ModeOffset = 1024;
+    public static readonly int HistogramCount = Enum.GetValues<ChannelHistogram>().Length;
+    public static readonly long HistogramStride = PageAlign(LatencyHistogram.BlockSize);
 
     public ChannelLayout(in ChannelConfigBlock config)
     {
@@ -51,10 +54,8 @@ public sealed class ChannelLayout
         ErrnoCountersOffset = offset;
         offset += 2 * ErrnoSlots * sizeof(long);
         offset = PageAlign(offset);
-        SendErrorHistogramOffset = offset;
-        offset = PageAlign(offset + LatencyHistogram.BlockSize);
-        DeliveryHistogramOffset = offset;
-        offset = PageAlign(offset + LatencyHistogram.BlockSize);
+        HistogramsOffset = offset;
+        offset += HistogramCount * HistogramStride;
         TxRingOffset = offset;
         offset = PageAlign(offset + RecordRing.TotalLength(TxRingCapacity));
         RxRingOffset = offset;
@@ -68,8 +69,9 @@ public sealed class ChannelLayout
     public long SendHealthOffset { get; }
     public long ReceiveHealthOffset { get; }
     public long ErrnoCountersOffset { get; }
-    public long SendErrorHistogramOffset { get; }
-    public long DeliveryHistogramOffset { get; }
+    public long HistogramsOffset { get; }
+
+    public long HistogramOffset(ChannelHistogram histogram) => HistogramsOffset + ((int)histogram * HistogramStride);
     public long TxRingOffset { get; }
     public int TxRingCapacity { get; }
     public long RxRingOffset { get; }

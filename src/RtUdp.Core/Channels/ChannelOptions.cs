@@ -39,4 +39,47 @@ public enum ChannelFlags
 
     /// <summary>Fail the channel's start if the workers cannot get SCHED_FIFO, their CPU or locked memory, instead of running degraded.</summary>
     RequireRealtime = 1,
+
+    /// <summary>
+    /// Let the engine change the NIC's hardware timestamping setting (SIOCSHWTSTAMP) when it does not
+    /// already give what the channel needs. The setting is per NIC and shared with ptp4l, so by
+    /// default the engine only uses what is already configured. What it changes it puts back when the
+    /// last channel using the NIC goes.
+    /// </summary>
+    AllowNicTimestampConfig = 2,
+
+    /// <summary>Launch time with CLOCK_TAI: schedule even while the kernel's TAI offset is 0 (no ptp4l/phc2sys set it).</summary>
+    AllowZeroTaiOffset = 4,
+
+    /// <summary>Launch time: the qdisc's deadline mode (send as soon as possible before the time, not at it).</summary>
+    LaunchDeadlineMode = 8,
+}
+
+/// <summary>Which kernel timestamps a channel asks for.</summary>
+public enum TimestampMode
+{
+    /// <summary>Hardware stamps where the NIC gives them (already configured, or allowed to configure), else software.</summary>
+    Auto = 0,
+
+    /// <summary>Hardware stamps or refuse to start, with the reason.</summary>
+    Hardware = 1,
+
+    /// <summary>The kernel's software stamps (CLOCK_REALTIME).</summary>
+    Software = 2,
+
+    /// <summary>No kernel stamps: latencies use the workers' own clock reads.</summary>
+    Off = 3,
+}
+
+/// <summary>Whether the send worker hands packets to the kernel ahead of time with SO_TXTIME.</summary>
+public enum LaunchTimeMode
+{
+    /// <summary>User-space timing (the channel's timing strategy).</summary>
+    Off = 0,
+
+    /// <summary>Launch time where the egress interface has an etf, taprio or fq qdisc, else user-space timing (and say so).</summary>
+    Auto = 1,
+
+    /// <summary>Launch time or refuse to start, with the reason.</summary>
+    Required = 2,
 }

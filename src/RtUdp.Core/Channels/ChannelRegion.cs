@@ -23,8 +23,7 @@ public sealed unsafe class ChannelRegion : IDisposable
         TxRing = new RecordRing(_base + layout.TxRingOffset, layout.TxRingCapacity);
         RxRing = new RecordRing(_base + layout.RxRingOffset, layout.RxRingCapacity);
         TxReports = new RecordRing(_base + layout.TxReportRingOffset, ChannelLayout.TxReportRingBytes);
-        SendErrorHistogram = LatencyHistogram.Attach(_base + layout.SendErrorHistogramOffset);
-        DeliveryHistogram = LatencyHistogram.Attach(_base + layout.DeliveryHistogramOffset);
+
     }
 
     public string Path => _file.Path;
@@ -39,9 +38,14 @@ public sealed unsafe class ChannelRegion : IDisposable
 
     public RecordRing TxReports { get; }
 
-    public LatencyHistogram SendErrorHistogram { get; }
+    public LatencyHistogram Histogram(ChannelHistogram which) => LatencyHistogram.Attach(_base + Layout.HistogramOffset(which));
 
-    public LatencyHistogram DeliveryHistogram { get; }
+    public LatencyHistogram SendErrorHistogram => Histogram(ChannelHistogram.SendError);
+
+    public LatencyHistogram DeliveryHistogram => Histogram(ChannelHistogram.Delivery);
+
+    /// <summary>What the engine put in effect when the channel started, and why not more.</summary>
+    public ref ChannelModeBlock Mode => ref *(ChannelModeBlock*)(_base + ChannelLayout.ModeOffset);
 
     public static ChannelRegion Create(string path, in ChannelConfigBlock config)
     {
@@ -54,8 +58,10 @@ public sealed unsafe class ChannelRegion : IDisposable
             *(int*)(b + ChannelLayout.VersionOffset) = ChannelLayout.Version;
             *(long*)(b + ChannelLayout.TotalLengthOffset) = layout.TotalLength;
             ChannelRegion region = new(file, layout, config);
-            region.SendErrorHistogram.Reset();
-            region.DeliveryHistogram.Reset();
+            foreach (ChannelHistogram histogram in Enum.GetValues<ChannelHistogram>())
+            {
+                region.Histogram(histogram).Reset();
+            }
             // Release store: the magic is written last, so an opener that sees it sees the rest.
             Volatile.Write(ref *(ulong*)(b + ChannelLayout.MagicOffset), ChannelLayout.Magic);
             return region;

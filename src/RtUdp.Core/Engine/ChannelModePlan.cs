@@ -1,0 +1,118 @@
+using RtUdp.Core.Channels;
+using RtUdp.Core.Control;
+
+namespace RtUdp.Core.Engine;
+
+/// <summary>The timestamping and launch-time modes a channel will run with, and why not more.</summary>
+public sealed record ChannelModePlan
+{
+    public TimestampMode Timestamps { get; init; }
+
+    /// <summary>The NIC's hardware stamping must be switched on (SIOCSHWTSTAMP) for this channel.</summary>
+    public bool ConfigureNic { get; init; }
+
+    public LaunchClock Launch { get; init; }
+
+    /// <summary>Fallbacks taken, in words, for the log and the API.</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
+
+    /// <summary>
+    /// Decides the modes from what the channel asks for and what the host and NIC can do. Throws
+    /// <see cref="EngineCommandException"/> (FailedPrecondition, naming the field) where the channel
+    /// requires what cannot be had; falls back and says so where it allows.
+    /// </summary>
+    public static ChannelModePlan Decide(ChannelConfig config, EgressFacts facts)
+    {
+        List<string> notes = [];
+        (TimestampMode timestamps, bool configureNic) = DecideTimestamps(config, facts, notes);
+        LaunchClock launch = DecideLaunch(config, facts, notes);
+        return new ChannelModePlan { Timestamps = timestamps, ConfigureNic = configureNic, Launch = launch, Notes = notes };
+    }
+
+    private static (TimestampMode, bool) DecideTimestamps(ChannelConfig config, EgressFacts facts, List<string> notes)
+    {
+        if (config.Timestamps == TimestampMode.Off)
+        {
+            return (TimestampMode.Off, false);
+        }
+
+        if (config.Timestamps is TimestampMode.Hardware or TimestampMode.Auto)
+        {
+            string? why = HardwareUnavailable(config, facts);
+            if (why is null)
+            {
+                return (TimestampMode.Hardware, !facts.HardwareConfiguredForUs);
+            }
+            if (config.Timestamps == TimestampMode.Hardware)
+            {
+                throw new EngineCommandException(EngineStatus.FailedPrecondition, $"timestamps: hardware timestamping is not available on {facts.Interface}: {why}", "timestamps");
+            }
+            notes.Add($"timestamps: software, not hardware: {why}");
+        }
+
+        bool softwareOk = (!config.Sends || facts.SoftwareTx) && (!config.Receives || facts.SoftwareRx);
+        if (!softwareOk)
+        {
+            if (config.Timestamps == TimestampMode.Software)
+            {
+                throw new EngineCommandException(EngineStatus.FailedPrecondition, $"timestamps: {facts.Interface} does not support software timestamping", "timestamps");
+            }
+            notes.Add($"timestamps: off: {facts.Interface} supports neither hardware nor software timestamping; latencies use the workers' clock");
+            return (TimestampMode.Off, false);
+        }
+        return (TimestampMode.Software, false);
+    }
+
+    private static string? HardwareUnavailable(ChannelConfig config, EgressFacts facts)
+    {
+        if ((config.Sends && !facts.HardwareTx) || (config.Receives && !facts.HardwareRx))
+        {
+            return facts.HardwareConfigProblem is { } problem
+                ? $"the NIC reports no hardware timestamping ({problem})"
+                : "the NIC reports no hardware timestamping (ethtool -T)";
+        }
+        if (facts.PhcIndex < 0)
+        {
+            return "the NIC has no PTP hardware clock to convert its stamps";
+        }
+        if (!facts.HardwareConfiguredForUs && !config.Flags.HasFlag(ChannelFlags.AllowNicTimestampConfig))
+        {
+            return "the NIC is not configured to stamp every packet (tx on, rx filter all) and the channel does not allow changing it (flag AllowNicTimestampConfig)";
+        }
+        return null;
+    }
+
+    private static LaunchClock DecideLaunch(ChannelConfig config, EgressFacts facts, List<string> notes)
+    {
+        if (config.LaunchTime == LaunchTimeMode.Off)
+        {
+            return LaunchClock.None;
+        }
+        string? why = null;
+        LaunchClock clock = facts.LaunchQdisc switch
+        {
+            "etf" or "taprio" => LaunchClock.Tai,
+            "fq" => LaunchClock.Monotonic,
+            _ => LaunchClock.None,
+        };
+        if (clock == LaunchClock.None)
+        {
+            why = $"{facts.Interface} has no etf, taprio or fq qdisc (qdiscs: {(facts.Qdiscs.Length == 0 ? "none" : facts.Qdiscs)}); without one the kernel ignores SO_TXTIME";
+        }
+        else if (clock == LaunchClock.Tai && facts.TaiOffsetSeconds == 0 && !config.Flags.HasFlag(ChannelFlags.AllowZeroTaiOffset))
+        {
+            why = "the kernel's TAI offset is 0 (no ptp4l/phc2sys has set it), so CLOCK_TAI would be off by the leap seconds; set flag AllowZeroTaiOffset to schedule anyway";
+            clock = LaunchClock.None;
+        }
+        if (why is null)
+        {
+            return clock;
+        }
+        if (config.LaunchTime == LaunchTimeMode.Required)
+        {
+            throw new EngineCommandException(EngineStatus.FailedPrecondition, $"launch_time: {why}", "launch_time");
+        }
+        notes.Add($"launch_time: user-space timing ({config.Timing}), not launch time: {why}");
+        return LaunchClock.None;
+    }
+}
