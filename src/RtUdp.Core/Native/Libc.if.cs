@@ -7,6 +7,10 @@ public static unsafe partial class Libc
 {
     public const int IFNAMSIZ = 16;
 
+    /// <summary>Interface flags (as in /sys/class/net/IFACE/flags).</summary>
+    public const int IFF_UP = 0x1;
+    public const int IFF_RUNNING = 0x40;
+
     /// <summary>
     /// The 64-bit layout: a 16-byte name followed by a 24-byte union (sized by its largest member,
     /// <c>struct ifmap</c>). Only the union members this engine uses are exposed.

@@ -19,7 +19,8 @@ public sealed class NativeLayoutTests(NativeLayoutTests.Probe probe, ITestOutput
     [
         "errno.h", "time.h", "sched.h", "unistd.h", "sys/socket.h", "sys/syscall.h", "sys/prctl.h",
         "net/if.h", "asm/socket.h", "linux/net_tstamp.h", "linux/errqueue.h", "linux/sockios.h",
-        "linux/ethtool.h", "linux/futex.h",
+        "linux/ethtool.h", "linux/futex.h", "sys/timex.h", "sys/resource.h", "linux/netlink.h",
+        "linux/rtnetlink.h", "linux/pkt_sched.h",
     ];
 
     private static readonly Type[] ConstantHolders = [typeof(Libc), typeof(Errno)];
@@ -48,6 +49,10 @@ public sealed class NativeLayoutTests(NativeLayoutTests.Probe probe, ITestOutput
         Assert.Contains("const:EPERM", ExpectedConstants().Keys);
         Assert.Contains("offsetof:ifreq.ifr_ifindex", ExpectedLayouts().Keys);
         Assert.Contains("sizeof:ethtool_ts_info", ExpectedLayouts().Keys);
+        Assert.Contains("sizeof:timex", ExpectedLayouts().Keys);
+        Assert.Contains("offsetof:timex.tai", ExpectedLayouts().Keys);
+        Assert.Contains("sizeof:tcmsg", ExpectedLayouts().Keys);
+        Assert.Contains("const:TC_H_ROOT", ExpectedConstants().Keys);
     }
 
     private void AssertMatches(Dictionary<string, long> expected)
