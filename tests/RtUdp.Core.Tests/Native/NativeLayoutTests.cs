@@ -19,7 +19,7 @@ public sealed class NativeLayoutTests(NativeLayoutTests.Probe probe, ITestOutput
     [
         "errno.h", "time.h", "sched.h", "unistd.h", "sys/socket.h", "sys/syscall.h", "sys/prctl.h",
         "net/if.h", "asm/socket.h", "linux/net_tstamp.h", "linux/errqueue.h", "linux/sockios.h",
-        "linux/ethtool.h", "linux/futex.h",
+        "linux/ethtool.h", "linux/futex.h", "linux/ptp_clock.h",
     ];
 
     private static readonly Type[] ConstantHolders = [typeof(Libc), typeof(Errno)];
@@ -48,6 +48,8 @@ public sealed class NativeLayoutTests(NativeLayoutTests.Probe probe, ITestOutput
         Assert.Contains("const:EPERM", ExpectedConstants().Keys);
         Assert.Contains("offsetof:ifreq.ifr_ifindex", ExpectedLayouts().Keys);
         Assert.Contains("sizeof:ethtool_ts_info", ExpectedLayouts().Keys);
+        Assert.Contains("const:PTP_SYS_OFFSET_EXTENDED", ExpectedConstants().Keys);
+        Assert.Contains("fieldsize:ptp_sys_offset_extended.ts", ExpectedLayouts().Keys);
     }
 
     private void AssertMatches(Dictionary<string, long> expected)
