@@ -20,7 +20,7 @@ public sealed class NativeLayoutTests(NativeLayoutTests.Probe probe, ITestOutput
         "errno.h", "time.h", "sched.h", "unistd.h", "sys/socket.h", "sys/syscall.h", "sys/prctl.h",
         "net/if.h", "asm/socket.h", "linux/net_tstamp.h", "linux/errqueue.h", "linux/sockios.h",
         "linux/ethtool.h", "linux/futex.h", "sys/timex.h", "sys/resource.h", "linux/netlink.h",
-        "linux/rtnetlink.h", "linux/pkt_sched.h",
+        "linux/rtnetlink.h", "linux/pkt_sched.h", "linux/ptp_clock.h",
     ];
 
     private static readonly Type[] ConstantHolders = [typeof(Libc), typeof(Errno)];
@@ -53,6 +53,8 @@ public sealed class NativeLayoutTests(NativeLayoutTests.Probe probe, ITestOutput
         Assert.Contains("offsetof:timex.tai", ExpectedLayouts().Keys);
         Assert.Contains("sizeof:tcmsg", ExpectedLayouts().Keys);
         Assert.Contains("const:TC_H_ROOT", ExpectedConstants().Keys);
+        Assert.Contains("const:PTP_SYS_OFFSET_EXTENDED", ExpectedConstants().Keys);
+        Assert.Contains("fieldsize:ptp_sys_offset_extended.ts", ExpectedLayouts().Keys);
     }
 
     private void AssertMatches(Dictionary<string, long> expected)

@@ -1,0 +1,150 @@
+using System.Globalization;
+using RtUdp.Core.Native;
+using RtUdp.Core.Tests.Native;
+using RtUdp.Core.Timestamping;
+
+namespace RtUdp.Core.Tests.Timestamping;
+
+/// <summary>
+/// gcc is the oracle for control-message layout: a C program builds the buffers with
+/// CMSG_FIRSTHDR/CMSG_NXTHDR/CMSG_DATA and prints them byte by byte, and reports the CMSG sizes.
+/// </summary>
+public sealed class CmsgOracleTests(CmsgOracleTests.Probe probe) : IClassFixture<CmsgOracleTests.Probe>
+{
+    private const ulong TxTime = 0x0123_4567_89AB_CDEFUL;
+
+    [Fact]
+    public unsafe void TxTimeControl_bytes_match_gcc()
+    {
+        Assert.Equal(TxTimeControl.Space, probe.Get("txtime_space"));
+        Assert.Equal(TxTimeControl.Length, probe.Get("txtime_len"));
+
+        byte* buffer = stackalloc byte[TxTimeControl.Space];
+        new Span<byte>(buffer, TxTimeControl.Space).Fill(0xAA);
+        TxTimeControl.Write(buffer, TxTime);
+
+        byte[] expected = probe.Bytes("txtime", TxTimeControl.Space);
+        Assert.Equal(expected, new Span<byte>(buffer, TxTimeControl.Space).ToArray());
+
+        byte[] viaSpan = new byte[TxTimeControl.Space];
+        TxTimeControl.Write(viaSpan, TxTime);
+        Assert.Equal(expected, viaSpan);
+        Assert.Throws<ArgumentOutOfRangeException>(() => TxTimeControl.Write(new byte[TxTimeControl.Space - 1], 1));
+    }
+
+    [Fact]
+    public void Sizes_match_gcc()
+    {
+        Assert.Equal(ErrorQueue.CmsgHeaderSize, probe.Get("cmsg_len0"));
+        Assert.Equal(ErrorQueue.SockExtendedErrSize, probe.Get("sizeof_ee"));
+        Assert.Equal(ErrorQueue.ScmTimestampingSize, probe.Get("sizeof_scm_ts"));
+        // Both messages of one TX timestamp, with the largest (IPv6) offender address, must fit.
+        Assert.True(ErrorQueueReader.ControlBytesPerMessage >= probe.Get("errqueue_need"),
+            $"control buffer {ErrorQueueReader.ControlBytesPerMessage} < {probe.Get("errqueue_need")}");
+    }
+
+    [Fact]
+    public void Parses_a_control_buffer_built_by_gcc()
+    {
+        byte[] control = probe.Bytes("errq", (int)probe.Get("errq_len"));
+
+        Assert.True(ErrorQueue.TryParse(control, out ErrQueueMessage m));
+
+        Assert.Equal(ErrQueueKind.TxTimestamp, m.Kind);
+        Assert.Equal(Errno.ENOMSG, m.Errno);
+        Assert.Equal(Libc.SCM_TSTAMP_SCHED, m.StampType);
+        Assert.Equal(77u, m.StampId);
+        Assert.Equal(1_700_000_000_123_456_789, m.SoftwareNs);
+        Assert.Equal(37_000_000_005, m.HardwareNs);
+    }
+
+    private const string Source = """
+        #define _GNU_SOURCE
+        #include <errno.h>
+        #include <stdio.h>
+        #include <stdint.h>
+        #include <string.h>
+        #include <time.h>
+        #include <sys/socket.h>
+        #include <netinet/in.h>
+        #include <linux/errqueue.h>
+        #include <linux/net_tstamp.h>
+
+        static void dump(const char *name, const unsigned char *p, size_t n)
+        {
+            for (size_t i = 0; i < n; i++)
+                printf("%s.%zu %u\n", name, i, p[i]);
+        }
+
+        int main(void)
+        {
+            union { char buf[CMSG_SPACE(sizeof(uint64_t))]; struct cmsghdr align; } tx;
+            memset(&tx, 0, sizeof tx);
+            struct msghdr m = { 0 };
+            m.msg_control = tx.buf;
+            m.msg_controllen = sizeof tx.buf;
+            struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+            c->cmsg_level = SOL_SOCKET;
+            c->cmsg_type = SCM_TXTIME;
+            c->cmsg_len = CMSG_LEN(sizeof(uint64_t));
+            uint64_t t = 0x0123456789ABCDEFULL;
+            memcpy(CMSG_DATA(c), &t, sizeof t);
+            printf("txtime_space %zu\n", (size_t)CMSG_SPACE(sizeof(uint64_t)));
+            printf("txtime_len %zu\n", (size_t)CMSG_LEN(sizeof(uint64_t)));
+            dump("txtime", (unsigned char *)tx.buf, sizeof tx.buf);
+
+            printf("cmsg_len0 %zu\n", (size_t)CMSG_LEN(0));
+            printf("sizeof_ee %zu\n", sizeof(struct sock_extended_err));
+            printf("sizeof_scm_ts %zu\n", sizeof(struct scm_timestamping));
+            printf("errqueue_need %zu\n", (size_t)(CMSG_SPACE(sizeof(struct scm_timestamping))
+                + CMSG_SPACE(sizeof(struct sock_extended_err) + sizeof(struct sockaddr_in6))));
+
+            /* What the kernel queues for a TX timestamp: SCM_TIMESTAMPING, then IP_RECVERR. */
+            union { char buf[256]; struct cmsghdr align; } eq;
+            memset(&eq, 0, sizeof eq);
+            struct msghdr e = { 0 };
+            e.msg_control = eq.buf;
+            e.msg_controllen = CMSG_SPACE(sizeof(struct scm_timestamping))
+                + CMSG_SPACE(sizeof(struct sock_extended_err) + sizeof(struct sockaddr_in));
+            c = CMSG_FIRSTHDR(&e);
+            c->cmsg_level = SOL_SOCKET;
+            c->cmsg_type = SCM_TIMESTAMPING;
+            c->cmsg_len = CMSG_LEN(sizeof(struct scm_timestamping));
+            struct scm_timestamping ts = { 0 };
+            ts.ts[0].tv_sec = 1700000000; ts.ts[0].tv_nsec = 123456789;
+            ts.ts[2].tv_sec = 37; ts.ts[2].tv_nsec = 5;
+            memcpy(CMSG_DATA(c), &ts, sizeof ts);
+            c = CMSG_NXTHDR(&e, c);
+            c->cmsg_level = SOL_IP;
+            c->cmsg_type = IP_RECVERR;
+            c->cmsg_len = CMSG_LEN(sizeof(struct sock_extended_err) + sizeof(struct sockaddr_in));
+            struct sock_extended_err ee = { 0 };
+            ee.ee_errno = ENOMSG;
+            ee.ee_origin = SO_EE_ORIGIN_TIMESTAMPING;
+            ee.ee_info = SCM_TSTAMP_SCHED;
+            ee.ee_data = 77;
+            memcpy(CMSG_DATA(c), &ee, sizeof ee);
+            printf("errq_len %zu\n", (size_t)e.msg_controllen);
+            dump("errq", (unsigned char *)eq.buf, e.msg_controllen);
+            return 0;
+        }
+        """;
+
+    public sealed class Probe
+    {
+        private readonly IReadOnlyDictionary<string, string> _values = HeaderProbe.Run(Source);
+
+        public long Get(string key) => long.Parse(_values[key], CultureInfo.InvariantCulture);
+
+        public byte[] Bytes(string name, int count)
+        {
+            byte[] bytes = new byte[count];
+            for (int i = 0; i < count; i++)
+            {
+                bytes[i] = byte.Parse(_values[$"{name}.{i}"], CultureInfo.InvariantCulture);
+            }
+
+            return bytes;
+        }
+    }
+}
