@@ -37,6 +37,9 @@ public sealed class ChannelLayout
     public const int BoundLocalOffset = 24;
     public const int ConfigOffset = 64;
     public const int ModeOffset = 1024;
+
+    /// <summary>Seqlock of the NIC clock's offset to CLOCK_MONOTONIC, published by the conductor, read by the workers.</summary>
+    public const int PhcOffsetOffset = 2048;
     public static readonly int HistogramCount = Enum.GetValues<ChannelHistogram>().Length;
     public static readonly long HistogramStride = PageAlign(LatencyHistogram.BlockSize);
 

@@ -44,6 +44,9 @@ public sealed unsafe class ChannelRegion : IDisposable
 
     public LatencyHistogram DeliveryHistogram => Histogram(ChannelHistogram.Delivery);
 
+    /// <summary>PHC minus CLOCK_MONOTONIC for a hardware-stamping channel; never published otherwise.</summary>
+    public Timestamping.SeqLockedOffset PhcOffset => new(_base + ChannelLayout.PhcOffsetOffset);
+
     /// <summary>What the engine put in effect when the channel started, and why not more.</summary>
     public ref ChannelModeBlock Mode => ref *(ChannelModeBlock*)(_base + ChannelLayout.ModeOffset);
 

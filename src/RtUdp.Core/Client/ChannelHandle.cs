@@ -120,25 +120,21 @@ public sealed unsafe class ChannelHandle : IDisposable
             }
             // The drainer is this channel's only writer of Drained and of the delivery histogram (under the lock).
             _region.Add(ChannelCounter.Drained, 1);
-            if (reader.Header.KernelRealtimeNs != 0)
+            if (reader.Header.BestMonotonicNs != 0)
             {
-                _region.DeliveryHistogram.Record(RealtimeNow() - reader.Header.KernelRealtimeNs);
+                _region.DeliveryHistogram.Record(Libc.MonotonicNow() - reader.Header.BestMonotonicNs);
             }
             packet = new ReceivedPacket(
                 reader.Length,
                 reader.Header.Source.ToIPEndPoint(),
                 reader.Header.KernelRealtimeNs,
+                reader.Header.HardwareRawNs,
+                reader.Header.BestMonotonicNs,
+                reader.Header.StampSource,
                 reader.Header.WorkerMonotonicNs,
                 reader.Header.Sequence);
             return true;
         }
-    }
-
-    private static long RealtimeNow()
-    {
-        timespec ts;
-        Libc.clock_gettime(Libc.CLOCK_REALTIME, &ts);
-        return Libc.ToNanoseconds(ts);
     }
 
     private struct RxReader(byte* destination) : IRecordHandler
@@ -194,8 +190,8 @@ public sealed unsafe class ChannelHandle : IDisposable
             ReceiveErrnos = Errnos(sendSide: false),
             Sender = Worker(send: true),
             Receiver = Worker(send: false),
-            SendError = _region.SendErrorHistogram.Snapshot(),
-            Delivery = _region.DeliveryHistogram.Snapshot(),
+            Histograms = Enum.GetValues<ChannelHistogram>().ToDictionary(h => h, h => _region.Histogram(h).Snapshot()),
+            Mode = _region.Mode,
         };
     }
 

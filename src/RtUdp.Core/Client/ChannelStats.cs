@@ -13,8 +13,14 @@ public sealed record ChannelStats
     public required IReadOnlyDictionary<int, long> ReceiveErrnos { get; init; }
     public required WorkerStatus Sender { get; init; }
     public required WorkerStatus Receiver { get; init; }
-    public required HistogramSnapshot SendError { get; init; }
-    public required HistogramSnapshot Delivery { get; init; }
+    public required IReadOnlyDictionary<ChannelHistogram, HistogramSnapshot> Histograms { get; init; }
+
+    /// <summary>Timestamping and launch time in effect, and why not more.</summary>
+    public required ChannelModeBlock Mode { get; init; }
+
+    public HistogramSnapshot SendError => Histograms[ChannelHistogram.SendError];
+
+    public HistogramSnapshot Delivery => Histograms[ChannelHistogram.Delivery];
 
     public long this[ChannelCounter counter] => Counters[counter];
 

@@ -32,16 +32,24 @@ public sealed class EngineChannel : IDisposable
 
     public ChannelState State => Region.State;
 
-    public static EngineChannel Create(string path, in ChannelConfigBlock config, bool memoryLocked)
+    public static EngineChannel Create(string path, in ChannelConfigBlock config, bool memoryLocked, ChannelModePlan plan, EgressFacts facts)
     {
-        UdpSocket socket = UdpSocket.Open(config);
+        ChannelConfig settings = config.ToConfig();
+        UdpSocket socket = UdpSocket.Open(config, SocketTimestamping.FlagsFor(plan.Timestamps, settings.Sends, settings.Receives));
         ChannelRegion? region = null;
         try
         {
             region = ChannelRegion.Create(path, config);
             region.BoundLocal = socket.BoundLocal;
+            ref ChannelModeBlock mode = ref region.Mode;
+            mode.Timestamps = (int)plan.Timestamps;
+            mode.Launch = (int)plan.Launch;
+            mode.PhcIndex = plan.Timestamps == TimestampMode.Hardware ? facts.PhcIndex : -1;
+            mode.InterfaceIndex = facts.InterfaceIndex;
+            mode.TaiOffsetSeconds = facts.TaiOffsetSeconds;
+            mode.SetText(facts.Interface, facts.LaunchQdisc ?? facts.Qdiscs, string.Join("; ", plan.Notes));
             region.State = ChannelState.Created;
-            return new EngineChannel(region, socket, memoryLocked);
+            return new EngineChannel(region, socket, memoryLocked) { Plan = plan, Facts = facts };
         }
         catch
         {
@@ -50,6 +58,10 @@ public sealed class EngineChannel : IDisposable
             throw;
         }
     }
+
+    public ChannelModePlan Plan { get; private init; } = new();
+
+    public EgressFacts Facts { get; private init; } = new() { Interface = "" };
 
     /// <summary>Starts the workers the channel's direction needs.</summary>
     /// <returns>Problems met in real-time set-up (the workers run degraded), for the log.</returns>

@@ -20,6 +20,9 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
     private readonly RecordRing _commands;
     private readonly RecordRing _responses;
     private readonly Dictionary<uint, EngineChannel> _channels = [];
+    private readonly Dictionary<int, Timestamping.PhcClock> _phcs = [];
+    private readonly NicTimestamping _nics;
+    private bool _phcFailureLogged;
     private readonly Action<string> _log;
     private readonly bool _memoryLocked;
     private volatile bool _stopRequested;
@@ -30,6 +33,7 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
         _control = control;
         _memoryLocked = memoryLocked;
         _log = log;
+        _nics = new NicTimestamping(log);
         _commands = new RecordRing(control.Pointer + EngineControlLayout.CommandRingOffset, EngineControlLayout.RingCapacity);
         _responses = new RecordRing(control.Pointer + EngineControlLayout.ResponseRingOffset, EngineControlLayout.RingCapacity);
     }
@@ -44,6 +48,7 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
     {
         long now = Libc.MonotonicNow();
         PublishHealth(now);
+        PublishPhcOffsets();
         var handler = new Handler(this);
         if (_commands.Read(ref handler, 16) > 0)
         {
@@ -189,10 +194,99 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
             throw new EngineCommandException(EngineStatus.AlreadyExists, $"Channel {block.Id} already exists.");
         }
         string path = Path.Combine(_options.Directory, $"channel-{block.Id}.shm");
-        EngineChannel channel = EngineChannel.Create(path, block, _memoryLocked);
+        EgressFacts facts = EgressProbe.Probe(config);
+        ChannelModePlan plan = ChannelModePlan.Decide(config, facts);
+        if (plan.Timestamps == TimestampMode.Hardware)
+        {
+            plan = AcquireHardware(config, facts, plan);
+        }
+        EngineChannel channel;
+        try
+        {
+            channel = EngineChannel.Create(path, block, _memoryLocked, plan, facts);
+        }
+        catch
+        {
+            ReleaseHardware(plan, facts);
+            throw;
+        }
         _channels.Add(block.Id, channel);
         response.SetText(path, null, null);
-        _log($"channel {block.Id} ({config.Name}): created, {config.Direction}, bound {channel.Region.BoundLocal}, remote {config.Remote?.ToString() ?? "any"}, file {path} ({channel.Region.Layout.TotalLength >> 10} KiB)");
+        _log($"channel {block.Id} ({config.Name}): created, {config.Direction}, bound {channel.Region.BoundLocal}, remote {config.Remote?.ToString() ?? "any"}, "
+            + $"egress {facts.Interface}, timestamps {plan.Timestamps}, launch time {plan.Launch}, file {path} ({channel.Region.Layout.TotalLength >> 10} KiB)");
+        foreach (string note in plan.Notes)
+        {
+            _log($"channel {block.Id}: {note}");
+        }
+    }
+
+    /// <summary>Leases the NIC's hardware stamping and opens its clock; in auto mode a failure falls back to software.</summary>
+    private ChannelModePlan AcquireHardware(ChannelConfig config, EgressFacts facts, ChannelModePlan plan)
+    {
+        try
+        {
+            _nics.Acquire(facts.Interface);
+            try
+            {
+                PhcFor(facts.PhcIndex);
+            }
+            catch
+            {
+                _nics.Release(facts.Interface);
+                throw;
+            }
+            return plan;
+        }
+        catch (Exception e) when (config.Timestamps == TimestampMode.Auto && e is EngineCommandException or NativeCallException)
+        {
+            return plan with { Timestamps = TimestampMode.Software, ConfigureNic = false, Notes = [.. plan.Notes, $"timestamps: software, not hardware: {e.Message}"] };
+        }
+        catch (NativeCallException e)
+        {
+            throw new EngineCommandException(EngineStatus.FailedPrecondition, $"timestamps: {e.Message}", "timestamps");
+        }
+    }
+
+    private void ReleaseHardware(ChannelModePlan plan, EgressFacts facts)
+    {
+        if (plan.Timestamps == TimestampMode.Hardware)
+        {
+            _nics.Release(facts.Interface);
+        }
+    }
+
+    private Timestamping.PhcClock PhcFor(int index)
+    {
+        if (!_phcs.TryGetValue(index, out Timestamping.PhcClock? clock))
+        {
+            clock = Timestamping.PhcClock.Open(index);
+            _phcs.Add(index, clock);
+        }
+        return clock;
+    }
+
+    /// <summary>Measures each NIC clock in use and publishes its offset to the channels stamping with it.</summary>
+    private void PublishPhcOffsets()
+    {
+        foreach (EngineChannel channel in _channels.Values)
+        {
+            if (channel.Plan.Timestamps != TimestampMode.Hardware || !_phcs.TryGetValue(channel.Facts.PhcIndex, out Timestamping.PhcClock? clock))
+            {
+                continue;
+            }
+            try
+            {
+                channel.Region.PhcOffset.Publish(clock.Measure());
+            }
+            catch (NativeCallException e)
+            {
+                if (!_phcFailureLogged)
+                {
+                    _phcFailureLogged = true;
+                    _log($"reading {clock.Path} failed: {e.Message}; hardware stamps fall back to software until it recovers");
+                }
+            }
+        }
     }
 
     private void StartChannel(EngineChannel channel, ref ResponseBody response)
@@ -237,6 +331,12 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
             Delete(channel);
         }
         _channels.Clear();
+        foreach (Timestamping.PhcClock clock in _phcs.Values)
+        {
+            clock.Dispose();
+        }
+        _phcs.Clear();
+        _nics.Dispose();
     }
 
     /// <summary>Stops the channel, logs its final accounting (the file goes with it), and removes it.</summary>
@@ -253,5 +353,6 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
             + $" + dropped overflow {r.Read(ChannelCounter.RxDroppedOverflow)} + dropped truncated {r.Read(ChannelCounter.RxDroppedTruncated)}"
             + $" + buffered {r.Read(ChannelCounter.RxWritten) - r.Read(ChannelCounter.Drained)}");
         channel.Dispose();
+        ReleaseHardware(channel.Plan, channel.Facts);
     }
 }

@@ -4,6 +4,7 @@ using RtUdp.Core.Agents;
 using RtUdp.Core.Channels;
 using RtUdp.Core.Native;
 using RtUdp.Core.Rings;
+using RtUdp.Core.Timestamping;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
 
@@ -36,6 +37,8 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
     private readonly byte* _names;
     private readonly pollfd* _pollSet;
     private long _sequence;
+    private readonly SeqLockedOffset _phcOffset;
+    private readonly bool _stampsExpected;
     private volatile bool _stopRequested;
 
     public ReceiveWorker(ChannelRegion region, UdpSocket socket, bool memoryLocked)
@@ -48,6 +51,8 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
         _health = new WorkerHealth(region, sendWorker: false);
         _batchSize = _config.BatchSize;
         _maxPayload = _config.MaxPayload;
+        _phcOffset = region.PhcOffset;
+        _stampsExpected = (TimestampMode)region.Mode.Timestamps != TimestampMode.Off;
         _wakeFd = Errno.Check(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), "eventfd");
 
         _messages = (mmsghdr*)NativeMemory.AllocZeroed((nuint)_batchSize, (nuint)sizeof(mmsghdr));
@@ -128,10 +133,15 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
     private void Deliver(int count)
     {
         long workerNow = Libc.MonotonicNow();
+        // Software stamps are CLOCK_REALTIME: convert with an offset read now, so a step of the
+        // wall clock never skews more than the batch it lands in.
+        ClockOffset realtime = ClockSampler.Sample(Libc.CLOCK_REALTIME, rounds: 2);
         int written = 0;
         int overflow = 0;
         int truncated = 0;
         int missingStamp = 0;
+        int software = 0;
+        int hardware = 0;
         for (int i = 0; i < count; i++)
         {
             msghdr* header = (msghdr*)&_messages[i];
@@ -141,10 +151,26 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
                 truncated++;
                 continue;
             }
-            long kernelStamp = KernelTimestamp(header);
-            if (kernelStamp == 0)
+            (long softwareStamp, long hardwareStamp) = KernelTimestamps(header);
+            long best;
+            int source;
+            if (hardwareStamp != 0 && _phcOffset.TryRead(out ClockOffset phc))
             {
-                missingStamp++;
+                best = phc.ToMonotonic(hardwareStamp);
+                source = (int)StampSource.Hardware;
+                hardware++;
+            }
+            else if (softwareStamp != 0)
+            {
+                best = realtime.ToMonotonic(softwareStamp);
+                source = (int)StampSource.Software;
+                software++;
+            }
+            else
+            {
+                best = workerNow;
+                source = (int)StampSource.Worker;
+                missingStamp += _stampsExpected ? 1 : 0;
             }
 
             int record = _ring.TryClaimSingleProducer(PacketRecordType.Packet, sizeof(RxPacketHeader) + length);
@@ -155,7 +181,10 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
             }
             byte* body = _ring.Body(record);
             RxPacketHeader* rx = (RxPacketHeader*)body;
-            rx->KernelRealtimeNs = kernelStamp;
+            rx->KernelRealtimeNs = softwareStamp;
+            rx->HardwareRawNs = hardwareStamp;
+            rx->BestMonotonicNs = best;
+            rx->StampSource = source;
             rx->WorkerMonotonicNs = workerNow;
             rx->Sequence = _sequence++;
             SocketAddress.Read((byte*)header->msg_name, ref rx->Source);
@@ -170,32 +199,33 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
             _region.Add(ChannelCounter.RxWritten, written);
             _ring.ConsumerWait.Signal();
         }
-        if (overflow != 0)
+        AddIfAny(ChannelCounter.RxDroppedOverflow, overflow);
+        AddIfAny(ChannelCounter.RxDroppedTruncated, truncated);
+        AddIfAny(ChannelCounter.RxMissingTimestamp, missingStamp);
+        AddIfAny(ChannelCounter.RxStampsSoftware, software);
+        AddIfAny(ChannelCounter.RxStampsHardware, hardware);
+    }
+
+    private void AddIfAny(ChannelCounter counter, int value)
+    {
+        if (value != 0)
         {
-            _region.Add(ChannelCounter.RxDroppedOverflow, overflow);
-        }
-        if (truncated != 0)
-        {
-            _region.Add(ChannelCounter.RxDroppedTruncated, truncated);
-        }
-        if (missingStamp != 0)
-        {
-            _region.Add(ChannelCounter.RxMissingTimestamp, missingStamp);
+            _region.Add(counter, value);
         }
     }
 
-    /// <summary>The software stamp (ts[0], CLOCK_REALTIME) of SCM_TIMESTAMPING, or 0.</summary>
-    private static long KernelTimestamp(msghdr* header)
+    /// <summary>ts[0] (software, CLOCK_REALTIME) and ts[2] (raw hardware, PHC) of SCM_TIMESTAMPING; 0 where absent.</summary>
+    private static (long Software, long Hardware) KernelTimestamps(msghdr* header)
     {
         for (cmsghdr* c = CMSG_FIRSTHDR(header); c != null; c = CMSG_NXTHDR(header, c))
         {
             if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING)
             {
                 timespec* stamps = (timespec*)CMSG_DATA(c);
-                return (stamps[0].tv_sec * 1_000_000_000L) + stamps[0].tv_nsec;
+                return (Libc.ToNanoseconds(stamps[0]), Libc.ToNanoseconds(stamps[2]));
             }
         }
-        return 0;
+        return (0, 0);
     }
 
     public void Wake()

@@ -28,12 +28,15 @@ public sealed unsafe class UdpSocket : IDisposable
 
     public bool IsConnected { get; private init; }
 
+    /// <summary>SO_TIMESTAMPING flags set on the socket (0: none).</summary>
+    public int TimestampingFlags { get; private init; }
+
     /// <summary>SO_SNDBUF as the kernel applied it (it doubles the request and caps it at wmem_max).</summary>
     public int SendBufferBytes { get; }
 
     public int ReceiveBufferBytes { get; }
 
-    public static UdpSocket Open(in ChannelConfigBlock config)
+    public static UdpSocket Open(in ChannelConfigBlock config, int timestampingFlags)
     {
         EndpointBlock local = config.Local;
         EndpointBlock remote = config.Remote;
@@ -48,8 +51,10 @@ public sealed unsafe class UdpSocket : IDisposable
                 Errno.Check(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(int)), "setsockopt(SO_RCVBUF)");
             }
 
-            int stamping = Libc.SOF_TIMESTAMPING_RX_SOFTWARE | Libc.SOF_TIMESTAMPING_SOFTWARE;
-            Errno.Check(setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &stamping, sizeof(int)), "setsockopt(SO_TIMESTAMPING)");
+            if (timestampingFlags != 0)
+            {
+                SocketTimestamping.Set(fd, timestampingFlags);
+            }
 
             byte* address = stackalloc byte[SocketAddress.MaxLength];
             int length = SocketAddress.Write(local, address);
@@ -74,7 +79,7 @@ public sealed unsafe class UdpSocket : IDisposable
             EndpointBlock bound = default;
             SocketAddress.Read(address, ref bound);
 
-            return new UdpSocket(fd, bound, GetInt(fd, SO_SNDBUF), GetInt(fd, SO_RCVBUF)) { IsConnected = connected };
+            return new UdpSocket(fd, bound, GetInt(fd, SO_SNDBUF), GetInt(fd, SO_RCVBUF)) { IsConnected = connected, TimestampingFlags = timestampingFlags };
         }
         catch
         {

@@ -6,6 +6,7 @@ using RtUdp.Core.Native;
 namespace RtUdp.Core.Tests.Integration;
 
 /// <summary>The send worker's schedule through a real engine: time order, tie order, late policy, size limit, batching.</summary>
+[Collection(SerialCollection.Name)]
 public sealed class SchedulingTests(EngineFixture fixture) : IClassFixture<EngineFixture>
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);

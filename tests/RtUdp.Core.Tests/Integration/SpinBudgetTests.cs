@@ -11,6 +11,7 @@ namespace RtUdp.Core.Tests.Integration;
 /// spinning at half of each second. Needs root for SCHED_FIFO (CI runs as root); otherwise there
 /// is no budget to test and the test says so.
 /// </summary>
+[Collection(SerialCollection.Name)]
 public sealed class SpinBudgetTests(EngineFixture fixture, ITestOutputHelper output) : IClassFixture<EngineFixture>
 {
     [Fact]
