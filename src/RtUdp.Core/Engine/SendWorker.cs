@@ -5,6 +5,7 @@ using RtUdp.Core.Concurrency;
 using RtUdp.Core.Native;
 using RtUdp.Core.Rings;
 using RtUdp.Core.Stats;
+using RtUdp.Core.Timestamping;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
 
@@ -50,6 +51,26 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
     private readonly ScheduledPacket* _batch;
     private uint _sequence;
 
+    // Kernel TX stamps (null when the channel's timestamps are off).
+    private const int StampDrainBatch = 32;
+    private const long StampPollNs = 1_000_000;
+    private readonly TxStampTracker? _stamps;
+    private readonly ErrorQueueReader? _errorQueue;
+    private readonly bool _awaitHardware;
+    private long _publishedSched;
+    private long _publishedSoftware;
+    private long _publishedHardware;
+    private long _publishedUnmatched;
+    private long _wakeNs;
+
+    // Launch time (SO_TXTIME): packets go to the kernel LaunchLeadNs ahead with their time attached.
+    private readonly LaunchClock _launch;
+    private readonly long _launchLead;
+    private readonly byte* _launchControl;
+    private readonly long* _launchTimes;
+    private long _lastLaunchTime;
+    private long _taiMinusRealtime;
+
     public SendWorker(ChannelRegion region, UdpSocket socket, bool memoryLocked)
     {
         _region = region;
@@ -82,6 +103,28 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
             header->msg_iov = &_vectors[i];
             header->msg_iovlen = 1;
         }
+
+        ChannelModeBlock mode = region.Mode;
+        if ((TimestampMode)mode.Timestamps != TimestampMode.Off)
+        {
+            _awaitHardware = (TimestampMode)mode.Timestamps == TimestampMode.Hardware;
+            _stamps = new TxStampTracker(Math.Clamp(_config.Capacity, 64, 65536), _awaitHardware, _awaitHardware ? _config.HardwareStampTimeoutNs : 10_000_000);
+            _errorQueue = new ErrorQueueReader(socket.Fd, StampDrainBatch);
+        }
+        _launch = (LaunchClock)mode.Launch;
+        _launchLead = _config.LaunchLeadNs;
+        _taiMinusRealtime = mode.TaiOffsetSeconds * 1_000_000_000L;
+        _launchTimes = (long*)System.Runtime.InteropServices.NativeMemory.AllocZeroed((nuint)_batchSize, sizeof(long));
+        if (_launch != LaunchClock.None)
+        {
+            _launchControl = (byte*)System.Runtime.InteropServices.NativeMemory.AllocZeroed((nuint)_batchSize, TxTimeControl.Space);
+            for (int i = 0; i < _batchSize; i++)
+            {
+                msghdr* header = (msghdr*)&_messages[i];
+                header->msg_control = _launchControl + (i * TxTimeControl.Space);
+                header->msg_controllen = TxTimeControl.Space;
+            }
+        }
     }
 
     public string RoleName => $"rt-tx-{_config.Id}";
@@ -92,6 +135,12 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
     public void OnStart()
     {
         SetupProblem = _health.SetUpRealtime(_config.SendCpu, _config.Priority, _memoryLocked, (ChannelFlags)_config.Flags);
+        // Our stamp keys count from 0: make the kernel's OPT_ID count from 0 too.
+        SocketTimestamping.RestartIds(_socket.Fd, _socket.TimestampingFlags);
+        if (_launch != LaunchClock.None)
+        {
+            SockTxtime.Enable(_socket.Fd, _launch == LaunchClock.Tai ? Libc.CLOCK_TAI : Libc.CLOCK_MONOTONIC, ((ChannelFlags)_config.Flags).HasFlag(ChannelFlags.LaunchDeadlineMode));
+        }
         WarmUp();
         _health.Set(WorkerHealthField.State, (long)WorkerState.Running);
     }
@@ -107,6 +156,11 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
         JitWarmUp.Prepare(typeof(EventCount));
         JitWarmUp.Prepare(typeof(LatencyHistogram));
         JitWarmUp.Prepare(typeof(ChannelRegion));
+        JitWarmUp.Prepare(typeof(TxStampTracker));
+        JitWarmUp.Prepare(typeof(ErrorQueueReader));
+        JitWarmUp.Prepare(typeof(ErrorQueue));
+        JitWarmUp.Prepare(typeof(ClockSampler));
+        JitWarmUp.Prepare(typeof(TxTimeControl));
         _ = Now();
         _ = Libc.sendmmsg(_socket.Fd, _messages, 0, MSG_DONTWAIT);
     }
@@ -117,20 +171,37 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
     public void DoWork()
     {
         long now = Now();
+        _wakeNs = now;
         _health.Beat(now);
         Ingest();
+        if (_stamps is not null && _stamps.Outstanding > 0)
+        {
+            DrainStamps(now);
+        }
 
         if (_schedule.Count == 0)
         {
-            WaitForWork(now + AgentRunner.MaxWaitNs);
+            WaitForWork(Deadline(now, now + AgentRunner.MaxWaitNs));
             return;
         }
 
         long due = _schedule.Peek().DueNs;
+        if (_launch != LaunchClock.None)
+        {
+            // The qdisc holds each packet until its time: hand it over a lead ahead, no spinning.
+            if (now < due - _launchLead)
+            {
+                WaitForWork(Deadline(now, Math.Min(due - _launchLead, now + AgentRunner.MaxWaitNs)));
+                return;
+            }
+            Dispatch(now, now + _launchLead);
+            return;
+        }
+
         long wakeAt = due - Margin(now);
         if (now < wakeAt)
         {
-            WaitForWork(Math.Min(wakeAt, now + AgentRunner.MaxWaitNs));
+            WaitForWork(Deadline(now, Math.Min(wakeAt, now + AgentRunner.MaxWaitNs)));
             return;
         }
 
@@ -141,8 +212,12 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
         {
             return;
         }
-        Dispatch(now);
+        Dispatch(now, now);
     }
+
+    /// <summary>While stamps are awaited, wake at least every millisecond to collect them and time them out.</summary>
+    private long Deadline(long now, long deadline) =>
+        _stamps is not null && _stamps.Outstanding > 0 ? Math.Min(deadline, now + StampPollNs) : deadline;
 
     /// <summary>The hybrid margin, or 0 once this second's spin budget is spent.</summary>
     private long Margin(long now)
@@ -228,11 +303,11 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
         _wakeup.ForceWake();
     }
 
-    /// <summary>Sends every packet due by <paramref name="now"/>, up to a batch, in one sendmmsg.</summary>
-    private void Dispatch(long now)
+    /// <summary>Sends every packet due by <paramref name="horizon"/>, up to a batch, in one sendmmsg.</summary>
+    private void Dispatch(long now, long horizon)
     {
         int count = 0;
-        while (count < _batchSize && _schedule.Count > 0 && _schedule.Peek().DueNs <= now)
+        while (count < _batchSize && _schedule.Count > 0 && _schedule.Peek().DueNs <= horizon)
         {
             ScheduledPacket packet = _schedule.Pop();
             if (_dropLate && now - packet.DueNs > _tolerance)
@@ -244,15 +319,43 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
             int bodyLength = *(int*)(body - RecordDescriptor.HeaderLength) - RecordDescriptor.HeaderLength;
             _vectors[count].iov_base = body + sizeof(TxPacketHeader);
             _vectors[count].iov_len = (size_t)(bodyLength - sizeof(TxPacketHeader));
+            if (_launch != LaunchClock.None)
+            {
+                AttachLaunchTime(count, packet.DueNs);
+            }
             _batch[count++] = packet;
         }
 
         if (count != 0)
         {
             Send(count);
+            if (_stamps is not null)
+            {
+                DrainStamps(Now());
+            }
         }
         PublishCounters();
         _consumer.Reclaim();
+    }
+
+    /// <summary>Puts the packet's time, in the qdisc's clock, in its SCM_TXTIME control message.</summary>
+    private void AttachLaunchTime(int slot, long dueMonotonicNs)
+    {
+        long launch = dueMonotonicNs;
+        if (_launch == LaunchClock.Tai)
+        {
+            // CLOCK_TAI = CLOCK_REALTIME + the kernel's TAI offset; sampled now so a wall-clock step is followed.
+            launch = ClockSampler.Sample(Libc.CLOCK_REALTIME, rounds: 2).FromMonotonic(dueMonotonicNs) + _taiMinusRealtime;
+        }
+        if (launch < _lastLaunchTime)
+        {
+            // etf drops a packet whose time is earlier than one already queued: keep times non-decreasing.
+            launch = _lastLaunchTime;
+            _region.Add(ChannelCounter.LaunchReordered, 1);
+        }
+        _lastLaunchTime = launch;
+        _launchTimes[slot] = launch;
+        TxTimeControl.Write(_launchControl + (slot * TxTimeControl.Space), (ulong)launch);
     }
 
     private void Send(int count)
@@ -269,9 +372,7 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
                 _region.Add(ChannelCounter.SendBatchPackets, result);
                 for (int i = done; i < done + result; i++)
                 {
-                    long error = sentAt - _batch[i].DueNs;
-                    _sendError.Record(error);
-                    Finish(_batch[i], error > _tolerance ? TxOutcome.SentLate : TxOutcome.Sent, sentAt, 0);
+                    Finish(_batch[i], sentAt - _batch[i].DueNs > _tolerance ? TxOutcome.SentLate : TxOutcome.Sent, sentAt, 0, _launchTimes[i]);
                 }
                 done += result;
                 continue;
@@ -291,32 +392,35 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
                 continue;
             }
             // The first unsent packet is the one the error belongs to (e.g. ECONNREFUSED after an
-            // ICMP port unreachable): drop it, counted, and carry on with the rest.
+            // ICMP port unreachable): drop it, counted, and carry on with the rest. Shift the
+            // launch times with the packets so each keeps its own.
             Finish(_batch[done], TxOutcome.DroppedError, 0, errorNumber);
             done++;
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Finish(in ScheduledPacket packet, TxOutcome outcome, long sentAt, int errorNumber)
+    /// <summary>Accounts for a packet leaving the schedule; a sent one then waits for its stamps (or completes now).</summary>
+    private void Finish(in ScheduledPacket packet, TxOutcome outcome, long sentAt, int errorNumber, long launchTime = 0)
     {
         TxPacketHeader* header = (TxPacketHeader*)_consumer.Ring.Body(packet.RecordIndex);
-        int report = _reports.TryClaimSingleProducer(PacketRecordType.Packet, sizeof(TxReport));
-        if (report >= 0)
+        StampedPacket stamped = new()
         {
-            *(TxReport*)_reports.Body(report) = new TxReport
-            {
-                PacketId = header->PacketId,
-                DueNs = packet.DueNs,
-                SentNs = sentAt,
-                Outcome = (int)outcome,
-                Errno = errorNumber,
-            };
-            _reports.Commit(report);
+            PacketId = header->PacketId,
+            DueNs = packet.DueNs,
+            WakeNs = _wakeNs,
+            SentNs = sentAt,
+            Outcome = (int)outcome,
+            LaunchTimeNs = launchTime,
+        };
+        bool sent = outcome is TxOutcome.Sent or TxOutcome.SentLate;
+        if (sent && _stamps is not null)
+        {
+            var completion = new Completion(this);
+            _stamps.Track(stamped, sentAt, ref completion);
         }
         else
         {
-            _reportsLost++;
+            Complete(ref stamped, missing: false, errorNumber);
         }
 
         _consumer.MarkConsumed(packet.RecordIndex);
@@ -340,6 +444,139 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
                 _droppedStopped++;
                 break;
         }
+    }
+
+    private readonly struct Completion(SendWorker worker) : IStampCompletion
+    {
+        public void OnComplete(ref StampedPacket packet, bool missing) => worker.Complete(ref packet, missing, 0);
+    }
+
+    /// <summary>
+    /// A packet's record is final: its send error from the best stamp it got, its stage latencies,
+    /// and its report.
+    /// </summary>
+    private void Complete(ref StampedPacket packet, bool missing, int errorNumber)
+    {
+        TxOutcome outcome = (TxOutcome)packet.Outcome;
+        StampSource source = StampSource.None;
+        if (outcome is TxOutcome.Sent or TxOutcome.SentLate)
+        {
+            long best;
+            ChannelCounter from;
+            if (packet.HardwareNs != 0)
+            {
+                (best, source, from) = (packet.HardwareNs, StampSource.Hardware, ChannelCounter.SendErrorFromHardware);
+            }
+            else if (packet.SoftwareNs != 0)
+            {
+                (best, source, from) = (packet.SoftwareNs, StampSource.Software, ChannelCounter.SendErrorFromSoftware);
+            }
+            else
+            {
+                (best, source, from) = (packet.SentNs, StampSource.Worker, ChannelCounter.SendErrorFromWorker);
+            }
+            _sendError.Record(best - packet.DueNs);
+            _region.Add(from, 1);
+            RecordStages(ref packet);
+            if (missing)
+            {
+                _region.Add(ChannelCounter.TxStampsMissing, 1);
+            }
+        }
+
+        int report = _reports.TryClaimSingleProducer(PacketRecordType.Packet, sizeof(TxReport));
+        if (report < 0)
+        {
+            _reportsLost++;
+            return;
+        }
+        *(TxReport*)_reports.Body(report) = new TxReport
+        {
+            PacketId = packet.PacketId,
+            DueNs = packet.DueNs,
+            SentNs = packet.SentNs,
+            WakeNs = packet.SentNs != 0 ? packet.WakeNs : 0,
+            SchedNs = packet.SchedNs,
+            SoftwareNs = packet.SoftwareNs,
+            HardwareNs = packet.HardwareNs,
+            HardwareRawNs = packet.HardwareRawNs,
+            Outcome = packet.Outcome,
+            Errno = errorNumber,
+            StampSource = (int)source,
+            LaunchTimeNs = packet.LaunchTimeNs,
+        };
+        _reports.Commit(report);
+    }
+
+    /// <summary>scheduled → wake-up → sendmmsg → SCHED → SND → hardware, each stage where both ends are known.</summary>
+    private void RecordStages(ref StampedPacket packet)
+    {
+        _region.Histogram(ChannelHistogram.StageWake).Record(packet.WakeNs - packet.DueNs);
+        _region.Histogram(ChannelHistogram.StageSendCall).Record(packet.SentNs - packet.WakeNs);
+        long previous = packet.SentNs;
+        if (packet.SchedNs != 0)
+        {
+            _region.Histogram(ChannelHistogram.StageSched).Record(packet.SchedNs - previous);
+            previous = packet.SchedNs;
+        }
+        if (packet.SoftwareNs != 0)
+        {
+            _region.Histogram(ChannelHistogram.StageSoftware).Record(packet.SoftwareNs - previous);
+            if (packet.HardwareNs != 0)
+            {
+                _region.Histogram(ChannelHistogram.StageHardware).Record(packet.HardwareNs - packet.SoftwareNs);
+            }
+        }
+    }
+
+    /// <summary>Takes what the error queue holds: TX stamps, launch-time errors, other socket errors. Never blocks.</summary>
+    private void DrainStamps(long now)
+    {
+        Span<ErrQueueMessage> messages = stackalloc ErrQueueMessage[StampDrainBatch];
+        var completion = new Completion(this);
+        while (true)
+        {
+            int count = _errorQueue!.Drain(messages);
+            if (count <= 0)
+            {
+                break;
+            }
+            ClockOffset realtime = ClockSampler.Sample(Libc.CLOCK_REALTIME, rounds: 2);
+            bool phcValid = _region.PhcOffset.TryRead(out ClockOffset phc);
+            for (int i = 0; i < count; i++)
+            {
+                ref ErrQueueMessage message = ref messages[i];
+                switch (message.Kind)
+                {
+                    case ErrQueueKind.TxTimestamp:
+                        _stamps!.OnStamp(message, realtime.OffsetNs, phc.OffsetNs, phcValid, ref completion);
+                        break;
+                    case ErrQueueKind.TxTimeError:
+                        _region.Add(message.IsTxTimeMissed ? ChannelCounter.LaunchMissed : ChannelCounter.LaunchInvalid, 1);
+                        break;
+                    default:
+                        _region.Add(ChannelCounter.ErrorQueueErrors, 1);
+                        _region.ErrnoCounter(sendSide: true, message.Errno)++;
+                        break;
+                }
+            }
+            if (count < StampDrainBatch)
+            {
+                break;
+            }
+        }
+        _stamps!.Expire(now, ref completion);
+        PublishStampCounters();
+    }
+
+    private void PublishStampCounters()
+    {
+        TxStampTracker stamps = _stamps!;
+        _region.Add(ChannelCounter.TxStampsSched, stamps.Sched - _publishedSched);
+        _region.Add(ChannelCounter.TxStampsSoftware, stamps.Software - _publishedSoftware);
+        _region.Add(ChannelCounter.TxStampsHardware, stamps.Hardware - _publishedHardware);
+        _region.Add(ChannelCounter.TxStampsUnmatched, stamps.Unmatched - _publishedUnmatched);
+        (_publishedSched, _publishedSoftware, _publishedHardware, _publishedUnmatched) = (stamps.Sched, stamps.Software, stamps.Hardware, stamps.Unmatched);
     }
 
     // Outcomes are tallied per packet in these fields and published once per batch: a shared
@@ -376,6 +613,14 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
     public void OnClose()
     {
         RealtimeThread.Relax();
+        if (_stamps is not null)
+        {
+            // Stamps of the last packets sent may still be on their way: collect what came, the rest are missing.
+            DrainStamps(Now());
+            var completion = new Completion(this);
+            _stamps.Flush(ref completion);
+            PublishStampCounters();
+        }
         Ingest();
         while (true)
         {
@@ -400,5 +645,12 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
         System.Runtime.InteropServices.NativeMemory.Free(_messages);
         System.Runtime.InteropServices.NativeMemory.Free(_vectors);
         System.Runtime.InteropServices.NativeMemory.Free(_batch);
+        System.Runtime.InteropServices.NativeMemory.Free(_launchTimes);
+        if (_launchControl != null)
+        {
+            System.Runtime.InteropServices.NativeMemory.Free(_launchControl);
+        }
+        _stamps?.Dispose();
+        _errorQueue?.Dispose();
     }
 }
