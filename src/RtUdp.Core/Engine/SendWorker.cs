@@ -52,7 +52,7 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
     private uint _sequence;
 
     // Kernel TX stamps (null when the channel's timestamps are off).
-    private const int StampDrainBatch = 32;
+    private const int StampDrainBatch = 128;
     private const long StampPollNs = 1_000_000;
     private readonly TxStampTracker? _stamps;
     private readonly ErrorQueueReader? _errorQueue;
