@@ -88,6 +88,13 @@ public sealed unsafe class EngineClient : IDisposable
         };
     }
 
+    /// <summary>What the engine found the host and its NICs can do when it started (null if it could not probe).</summary>
+    public Capabilities.CapabilityReport? ReadCapabilities()
+    {
+        string path = Path.Combine(Directory, Engine.EngineHost.CapabilitiesFileName);
+        return File.Exists(path) ? Capabilities.CapabilityReport.FromJson(File.ReadAllText(path)) : null;
+    }
+
     /// <summary>Creates a channel (binds its socket) and opens its shared file.</summary>
     /// <exception cref="EngineCommandException">Invalid config (with the field), address in use, engine gone.</exception>
     public ChannelHandle CreateChannel(ChannelConfig config, TimeSpan? timeout = null)

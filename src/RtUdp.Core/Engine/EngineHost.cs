@@ -23,6 +23,7 @@ public static unsafe class EngineHost
         }
 
         bool memoryLocked = LockMemory(options, log);
+        PublishCapabilities(options.Directory, log);
         string controlPath = Path.Combine(options.Directory, EngineControlLayout.FileName);
         using MappedFile control = MappedFile.Create(controlPath, EngineControlLayout.TotalLength, prefault: true);
         byte* b = control.Pointer;
@@ -49,6 +50,29 @@ public static unsafe class EngineHost
         SetState(b, EngineState.Stopped);
         MappedFile.Delete(controlPath);
         log("engine stopped");
+    }
+
+    public const string CapabilitiesFileName = "capabilities.json";
+
+    /// <summary>Logs what this host and its NICs can do and leaves it as JSON beside the control file for the daemon.</summary>
+    private static void PublishCapabilities(string directory, Action<string> log)
+    {
+        try
+        {
+            Capabilities.CapabilityReport report = Capabilities.CapabilityProbe.Run();
+            foreach (string line in report.ToLogLines())
+            {
+                log(line);
+            }
+            string path = Path.Combine(directory, CapabilitiesFileName);
+            string temporary = path + ".tmp";
+            File.WriteAllText(temporary, report.ToJson());
+            File.Move(temporary, path, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NativeCallException or InvalidDataException)
+        {
+            log($"capability probe failed: {e.Message}");
+        }
     }
 
     private static void SetState(byte* control, EngineState state) =>

@@ -54,6 +54,20 @@ public sealed class EngineHealthTests(EngineFixture fixture) : IClassFixture<Eng
     }
 
     [Fact]
+    public void The_engine_reports_host_and_interface_capabilities_at_start()
+    {
+        RtUdp.Core.Capabilities.CapabilityReport? report = fixture.Client.ReadCapabilities();
+        Assert.NotNull(report);
+        RtUdp.Core.Capabilities.InterfaceCapabilities lo = Assert.Single(report.Interfaces, i => i.Name == "lo");
+        Assert.True(lo.Timestamping.HasSoftwareTimestamping);
+        Assert.Equal(-1, lo.PhcIndex);
+        Assert.Null(lo.LaunchTime);
+        Assert.Contains("host: kernel", fixture.Log, StringComparison.Ordinal);
+        Assert.Contains("if lo (#", fixture.Log, StringComparison.Ordinal);
+        Assert.Contains("launch time none (SO_TXTIME ignored)", fixture.Log, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_cpu_that_does_not_exist_degrades_the_worker_and_says_why()
     {
         int missingCpu = Environment.ProcessorCount + 7;
