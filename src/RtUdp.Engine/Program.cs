@@ -15,6 +15,7 @@ internal static class Program
         string directory = EngineOptions.DefaultDirectory();
         bool lockMemory = true;
         bool exitWithParent = true;
+        string? assumeLaunchQdisc = null;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -25,11 +26,14 @@ internal static class Program
                 case "--no-mlock":
                     lockMemory = false;
                     break;
+                case "--assume-launch-qdisc" when i + 1 < args.Length && args[i + 1] is "etf" or "taprio" or "fq":
+                    assumeLaunchQdisc = args[++i];
+                    break;
                 case "--keep-running-without-parent":
                     exitWithParent = false;
                     break;
                 default:
-                    Console.Error.WriteLine($"rtudp-engine: unknown argument '{args[i]}'. Usage: rtudp-engine [--dir DIR] [--no-mlock] [--keep-running-without-parent]");
+                    Console.Error.WriteLine($"rtudp-engine: unknown argument '{args[i]}'. Usage: rtudp-engine [--dir DIR] [--no-mlock] [--keep-running-without-parent] [--assume-launch-qdisc etf|taprio|fq (testing only)]");
                     return 2;
             }
         }
@@ -46,7 +50,7 @@ internal static class Program
 
         try
         {
-            EngineHost.Run(new EngineOptions { Directory = directory, LockMemory = lockMemory, ExitWithParent = exitWithParent }, Log, stop);
+            EngineHost.Run(new EngineOptions { Directory = directory, LockMemory = lockMemory, ExitWithParent = exitWithParent, AssumeLaunchQdisc = assumeLaunchQdisc }, Log, stop);
             return 0;
         }
         catch (Exception e)

@@ -48,11 +48,12 @@ public sealed class EngineProcess : IDisposable
         throw new FileNotFoundException($"rtudp-engine was not found in {directory}; set the engine path explicitly.");
     }
 
+    /// <param name="engineArguments">More rtudp-engine arguments (e.g. --assume-launch-qdisc for tests).</param>
     /// <param name="wrapperCommand">
     /// A command that runs the engine by exec'ing its arguments, e.g. <c>ip netns exec NS</c>: the engine
     /// command line is appended to it. The wrapper must exec (not fork) so that SIGTERM reaches the engine.
     /// </param>
-    public static EngineProcess Start(string directory, Action<string> log, string? enginePath = null, bool lockMemory = true, TimeSpan? startTimeout = null, IEnumerable<string>? wrapperCommand = null)
+    public static EngineProcess Start(string directory, Action<string> log, string? enginePath = null, bool lockMemory = true, TimeSpan? startTimeout = null, IEnumerable<string>? wrapperCommand = null, IEnumerable<string>? engineArguments = null)
     {
         (string fileName, string[] prefix) = Locate(enginePath);
         List<string> wrapper = wrapperCommand?.ToList() ?? [];
@@ -79,6 +80,10 @@ public sealed class EngineProcess : IDisposable
         if (!lockMemory)
         {
             info.ArgumentList.Add("--no-mlock");
+        }
+        foreach (string arg in engineArguments ?? [])
+        {
+            info.ArgumentList.Add(arg);
         }
 
         // A stale control file from a dead engine must not be mistaken for the new one.

@@ -195,7 +195,15 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
         }
         string path = Path.Combine(_options.Directory, $"channel-{block.Id}.shm");
         EgressFacts facts = EgressProbe.Probe(config);
+        if (_options.AssumeLaunchQdisc is { } assumed && facts.LaunchQdisc is null)
+        {
+            facts = facts with { LaunchQdisc = assumed, Qdiscs = $"{facts.Qdiscs} ({assumed} assumed for testing)" };
+        }
         ChannelModePlan plan = ChannelModePlan.Decide(config, facts);
+        if (plan.Launch != LaunchClock.None && _options.AssumeLaunchQdisc is { } pretend && facts.Qdiscs.Contains("assumed", StringComparison.Ordinal))
+        {
+            plan = plan with { Notes = [.. plan.Notes, $"launch_time: {pretend} assumed for testing (--assume-launch-qdisc); without the real qdisc the kernel ignores SO_TXTIME and sends at once"] };
+        }
         if (plan.Timestamps == TimestampMode.Hardware)
         {
             plan = AcquireHardware(config, facts, plan);

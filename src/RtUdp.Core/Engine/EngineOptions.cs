@@ -9,6 +9,13 @@ public sealed record EngineOptions
     /// <summary>Lock the process's memory (mlockall) so no real-time thread ever waits on a page fault.</summary>
     public bool LockMemory { get; init; } = true;
 
+    /// <summary>
+    /// Testing only: plan launch time as if every egress interface had this qdisc ("etf", "taprio" or
+    /// "fq"). Without the real qdisc the kernel accepts SCM_TXTIME and ignores it, so packets leave a
+    /// lead early: this exercises the launch-time send path on hosts that have no such qdisc.
+    /// </summary>
+    public string? AssumeLaunchQdisc { get; init; }
+
     /// <summary>Have the kernel send SIGTERM when the parent (the daemon) dies.</summary>
     public bool ExitWithParent { get; init; } = true;
 

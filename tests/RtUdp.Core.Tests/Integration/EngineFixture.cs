@@ -16,7 +16,7 @@ public sealed class EngineFixture : IDisposable
     {
     }
 
-    private EngineFixture(IEnumerable<string>? wrapperCommand)
+    private EngineFixture(IEnumerable<string>? wrapperCommand, IEnumerable<string>? engineArguments = null)
     {
         Directory = Path.Combine(System.IO.Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), $"rtudp-test-{Environment.ProcessId}-{Guid.NewGuid():N}");
         System.IO.Directory.CreateDirectory(Directory);
@@ -31,7 +31,8 @@ public sealed class EngineFixture : IDisposable
                         _log.Add(line);
                     }
                 },
-                wrapperCommand: wrapperCommand);
+                wrapperCommand: wrapperCommand,
+                engineArguments: engineArguments);
         }
         catch
         {
@@ -42,6 +43,9 @@ public sealed class EngineFixture : IDisposable
 
     /// <summary>An engine started through <paramref name="wrapperCommand"/> (e.g. <c>ip netns exec NS</c>).</summary>
     public static EngineFixture StartWrapped(IEnumerable<string> wrapperCommand) => new(wrapperCommand);
+
+    /// <summary>An engine started with extra command-line arguments.</summary>
+    public static EngineFixture StartWith(params string[] engineArguments) => new(null, engineArguments);
 
     public string Directory { get; }
 
