@@ -62,9 +62,11 @@ public sealed class EngineHealthTests(EngineFixture fixture) : IClassFixture<Eng
         Assert.True(lo.Timestamping.HasSoftwareTimestamping);
         Assert.Equal(-1, lo.PhcIndex);
         Assert.Null(lo.LaunchTime);
-        Assert.Contains("host: kernel", fixture.Log, StringComparison.Ordinal);
-        Assert.Contains("if lo (#", fixture.Log, StringComparison.Ordinal);
-        Assert.Contains("launch time none (SO_TXTIME ignored)", fixture.Log, StringComparison.Ordinal);
+        // The engine's stderr is read asynchronously: wait for the lines rather than race them.
+        foreach (string expected in new[] { "host: kernel", "if lo (#", "launch time none (SO_TXTIME ignored)" })
+        {
+            Wait.Until(() => fixture.Log.Contains(expected, StringComparison.Ordinal), TimeSpan.FromSeconds(5), () => $"'{expected}' in the engine log:\n{fixture.Log}");
+        }
     }
 
     [Fact]
