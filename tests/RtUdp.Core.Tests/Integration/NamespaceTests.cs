@@ -211,6 +211,8 @@ public sealed class NamespaceTests(NamespacePairFixture pair, ITestOutputHelper 
         Assert.Equal(payload, buffer.AsSpan(0, packet.Value.Length).ToArray());
         Assert.Equal(tx.BoundLocal, packet.Value.Source);
         Assert.True(packet.Value.KernelRealtimeNs > 0, "kernel RX timestamp missing");
+        Assert.Equal((int)RtUdp.Core.Timestamping.StampSource.Software, packet.Value.StampSource);
+        Assert.InRange(packet.Value.BestMonotonicNs, due, receivedAt);
         Assert.True(receivedAt >= due, "received before it was due");
 
         ChannelStats stats = Accounting.WaitFinished(tx, 1);
@@ -226,6 +228,11 @@ public sealed class NamespaceTests(NamespacePairFixture pair, ITestOutputHelper 
         Assert.Equal(7, reports[0].PacketId);
         Assert.Equal(due, reports[0].DueNs);
         Assert.True(reports[0].SentNs >= due);
+        // veth stamps in software too: the send error comes from the kernel's SND stamp.
+        Assert.Equal((int)RtUdp.Core.Timestamping.StampSource.Software, reports[0].StampSource);
+        Assert.InRange(reports[0].SoftwareNs, reports[0].SentNs - 1_000, receivedAt);
+        Assert.Equal((int)TimestampMode.Software, stats.Mode.Timestamps);
+        Assert.StartsWith("rtudp-v", stats.Mode.InterfaceName, StringComparison.Ordinal);
 
         Accounting.WaitReceiverIdle(rx);
         ChannelStats rxStats = rx.ReadStats();
