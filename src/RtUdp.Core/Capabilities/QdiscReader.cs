@@ -114,19 +114,21 @@ public static unsafe class QdiscReader
             SendDumpRequest(fd, sequence);
 
             var qdiscs = new List<QdiscInfo>();
-            byte[] buffer = GC.AllocateUninitializedArray<byte>(ReceiveBufferSize, pinned: true);
-            fixed (byte* b = buffer)
+            // Native, not a pinned array: the engine probes this on every channel creation, and the
+            // pinned-object heap is only collected by gen2 collections, which pause its real-time threads.
+            byte* b = (byte*)NativeMemory.Alloc(ReceiveBufferSize);
+            try
             {
                 while (true)
                 {
                     WaitReadable(fd, deadline);
-                    long received = Errno.Check((long)recv(fd, b, (size_t)buffer.Length, MSG_TRUNC), "recv(AF_NETLINK)");
-                    if (received > buffer.Length)
+                    long received = Errno.Check((long)recv(fd, b, (size_t)ReceiveBufferSize, MSG_TRUNC), "recv(AF_NETLINK)");
+                    if (received > ReceiveBufferSize)
                     {
-                        throw new InvalidDataException($"netlink datagram of {received} bytes exceeds the {buffer.Length}-byte buffer");
+                        throw new InvalidDataException($"netlink datagram of {received} bytes exceeds the {ReceiveBufferSize}-byte buffer");
                     }
 
-                    QdiscDumpPart part = Parse(buffer.AsSpan(0, (int)received), sequence);
+                    QdiscDumpPart part = Parse(new ReadOnlySpan<byte>(b, (int)received), sequence);
                     qdiscs.AddRange(part.Qdiscs);
                     interrupted |= part.Interrupted;
                     if (part.Error != 0)
@@ -139,6 +141,10 @@ public static unsafe class QdiscReader
                         return (qdiscs, interrupted);
                     }
                 }
+            }
+            finally
+            {
+                NativeMemory.Free(b);
             }
         }
         finally

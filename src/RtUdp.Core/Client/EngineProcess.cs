@@ -17,6 +17,8 @@ public sealed class EngineProcess : IDisposable
         Client = client;
     }
 
+    public const string Gen0SizeVariable = "DOTNET_GCgen0size";
+
     public EngineClient Client { get; }
 
     public int Pid => _process.Id;
@@ -84,6 +86,14 @@ public sealed class EngineProcess : IDisposable
         foreach (string arg in engineArguments ?? [])
         {
             info.ArgumentList.Add(arg);
+        }
+
+        // The engine allocates only while executing channel commands (a few hundred KB each). A 256 MiB
+        // gen0 budget makes those never add up to a collection, which would pause every real-time
+        // thread. Only the environment variable sets it (runtimeconfig has no knob for it).
+        if (!info.Environment.ContainsKey(Gen0SizeVariable))
+        {
+            info.Environment[Gen0SizeVariable] = "0x10000000";
         }
 
         // A stale control file from a dead engine must not be mistaken for the new one.

@@ -134,6 +134,21 @@ public sealed class EngineHealthTests(EngineFixture fixture) : IClassFixture<Eng
         fixture.Client.DeleteChannel(rx.Id);
     }
 
+    [Fact]
+    public void Creating_and_deleting_channels_never_collects_garbage_in_the_engine()
+    {
+        EngineHealth before = FreshHealth();
+        for (int i = 0; i < 150; i++)
+        {
+            using ChannelHandle rx = fixture.Client.CreateChannel(Pair($"churn-{i}", ChannelDirection.Receive, null));
+            fixture.Client.StartChannel(rx.Id);
+            fixture.Client.DeleteChannel(rx.Id);
+        }
+        EngineHealth after = FreshHealth();
+        Assert.True(after.AllocatedBytes > before.AllocatedBytes, "channel commands allocate (on the conductor thread): the test would prove nothing");
+        Assert.Equal(before.TotalCollections, after.TotalCollections);
+    }
+
     /// <summary>Engine health published after this call began (the conductor republishes at least every 100 ms).</summary>
     private EngineHealth FreshHealth()
     {
