@@ -1,0 +1,127 @@
+using Grpc.Core;
+using RtUdp.Core.Control;
+using RtUdp.V1;
+using ChannelConfig = RtUdp.Core.Channels.ChannelConfig;
+using CoreCounter = RtUdp.Core.Channels.ChannelCounter;
+
+namespace RtUdp.Daemon.Api;
+
+/// <summary>rtudp.v1.ChannelService over the <see cref="ChannelRegistry"/> and the engine.</summary>
+public sealed class ChannelApi(ApiContext api) : ChannelService.ChannelServiceBase
+{
+    public override async Task<CreateChannelResponse> CreateChannel(CreateChannelRequest request, ServerCallContext context)
+    {
+        var violations = new List<ApiErrors.Violation>();
+        string id = request.ChannelId;
+        if (id.Length is 0 or > ChannelConfig.MaxNameLength || !id.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '.' or '_' or '-'))
+        {
+            violations.Add(new("channel_id", $"must be 1-{ChannelConfig.MaxNameLength} characters of a-z, 0-9, '.', '_' or '-'"));
+        }
+        ChannelConfig config = ChannelMapping.ToConfig(id, request.Channel, violations);
+        if (violations.Count > 0)
+        {
+            throw ApiErrors.InvalidArgument(violations);
+        }
+        if (api.Registry.TryGet(id, out _))
+        {
+            throw ApiErrors.AlreadyExists(ChannelRegistry.Prefix + id);
+        }
+        var engine = api.RequireEngine();
+        ChannelEntry entry;
+        try
+        {
+            entry = await api.Registry.CreateAsync(id, config, engine, context.CancellationToken);
+        }
+        catch (EngineCommandException e) when (e.Status == EngineStatus.AlreadyExists && api.Registry.TryGet(id, out _))
+        {
+            throw ApiErrors.AlreadyExists(ChannelRegistry.Prefix + id);
+        }
+        if (request.Start)
+        {
+            await api.Registry.StartAsync(entry);
+        }
+        return new CreateChannelResponse { Channel = ChannelMapping.ToProto(entry, api.IsLive(entry)) };
+    }
+
+    public override Task<GetChannelResponse> GetChannel(GetChannelRequest request, ServerCallContext context)
+    {
+        ChannelEntry entry = api.Find(request.Name, "name");
+        using ChannelEntry.Lease lease = entry.Enter() ?? throw ApiErrors.NotFound(request.Name);
+        return Task.FromResult(new GetChannelResponse { Channel = ChannelMapping.ToProto(entry, api.IsLive(entry)) });
+    }
+
+    public override Task<ListChannelsResponse> ListChannels(ListChannelsRequest request, ServerCallContext context)
+    {
+        if (request.PageSize < 0)
+        {
+            throw ApiErrors.InvalidArgument("page_size", "must not be negative");
+        }
+        string? after = null;
+        if (request.PageToken.Length > 0)
+        {
+            after = ChannelRegistry.IdFromName(request.PageToken) ?? throw ApiErrors.InvalidArgument("page_token", "not a token this service gave");
+        }
+        var response = new ListChannelsResponse();
+        foreach (ChannelEntry entry in api.Registry.List())
+        {
+            if (after is not null && string.CompareOrdinal(entry.Id, after) <= 0)
+            {
+                continue;
+            }
+            if (request.PageSize > 0 && response.Channels.Count == request.PageSize)
+            {
+                response.NextPageToken = response.Channels[^1].Name;
+                break;
+            }
+            using ChannelEntry.Lease? lease = entry.Enter();
+            if (lease is not null)
+            {
+                response.Channels.Add(ChannelMapping.ToProto(entry, api.IsLive(entry)));
+            }
+        }
+        return Task.FromResult(response);
+    }
+
+    public override async Task<DeleteChannelResponse> DeleteChannel(DeleteChannelRequest request, ServerCallContext context)
+    {
+        ChannelEntry entry = api.Find(request.Name, "name");
+        bool live = api.IsLive(entry);
+        if (live)
+        {
+            api.RequireEngine();
+        }
+        IReadOnlyDictionary<CoreCounter, long> counters;
+        try
+        {
+            counters = await api.Registry.DeleteAsync(entry, inEngine: live);
+        }
+        catch (EngineCommandException e) when (e.Status == EngineStatus.NotFound)
+        {
+            throw ApiErrors.NotFound(request.Name);
+        }
+        var response = new DeleteChannelResponse();
+        foreach ((CoreCounter counter, long value) in counters)
+        {
+            response.FinalCounters[StatsMapping.CounterName(counter)] = value;
+        }
+        return response;
+    }
+
+    public override async Task<StartChannelResponse> StartChannel(StartChannelRequest request, ServerCallContext context)
+    {
+        // No lease across the command: a concurrent delete must not wait for it.
+        ChannelEntry entry = api.FindLive(request.Name, "name");
+        await api.Registry.StartAsync(entry);
+        using ChannelEntry.Lease lease = entry.Enter() ?? throw ApiErrors.NotFound(request.Name);
+        return new StartChannelResponse { Channel = ChannelMapping.ToProto(entry, api.IsLive(entry)) };
+    }
+
+    public override async Task<StopChannelResponse> StopChannel(StopChannelRequest request, ServerCallContext context)
+    {
+        // No lease across the command: a concurrent delete must not wait for it.
+        ChannelEntry entry = api.FindLive(request.Name, "name");
+        await api.Registry.StopAsync(entry);
+        using ChannelEntry.Lease lease = entry.Enter() ?? throw ApiErrors.NotFound(request.Name);
+        return new StopChannelResponse { Channel = ChannelMapping.ToProto(entry, api.IsLive(entry)) };
+    }
+}

@@ -1,0 +1,195 @@
+using System.Net;
+using System.Net.Sockets;
+using Google.Protobuf.Collections;
+using ChannelConfig = RtUdp.Core.Channels.ChannelConfig;
+using ChannelFlags = RtUdp.Core.Channels.ChannelFlags;
+using ChannelModeBlock = RtUdp.Core.Channels.ChannelModeBlock;
+using RtUdp.V1;
+using Endpoint = RtUdp.V1.Endpoint;
+using CoreState = RtUdp.Core.Channels.ChannelState;
+using V1State = RtUdp.V1.ChannelState;
+
+namespace RtUdp.Daemon.Api;
+
+/// <summary>
+/// rtudp.v1.Channel to and from the engine's <see cref="ChannelConfig"/>. Proto enums are the engine's
+/// values plus one (0 is UNSPECIFIED: the engine's default); unknown values are INVALID_ARGUMENT.
+/// </summary>
+internal static class ChannelMapping
+{
+    private static readonly ChannelConfig Defaults = new();
+
+    /// <summary>Builds the engine config from a CreateChannel request, or the field violations.</summary>
+    public static ChannelConfig ToConfig(string channelId, Channel? channel, List<ApiErrors.Violation> violations)
+    {
+        channel ??= new Channel();
+        ChannelConfig config = Defaults with { Name = channelId };
+
+        IPEndPoint? local = channel.Local is null ? Defaults.Local : ParseEndpoint(channel.Local, "channel.local", violations);
+        IPEndPoint? remote = channel.Remote is null ? null : ParseEndpoint(channel.Remote, "channel.remote", violations);
+
+        config = config with
+        {
+            Local = local ?? Defaults.Local,
+            Remote = remote,
+            Direction = Enum<Core.Channels.ChannelDirection>((int)channel.Direction, "channel.direction", Defaults.Direction, violations),
+            Timing = Enum<Core.Channels.TimingStrategy>((int)channel.Timing, "channel.timing", Defaults.Timing, violations),
+            LatePolicy = Enum<Core.Channels.LatePolicy>((int)channel.LatePolicy, "channel.late_policy", Defaults.LatePolicy, violations),
+            Timestamps = Enum<Core.Channels.TimestampMode>((int)channel.Timestamps, "channel.timestamps", Defaults.Timestamps, violations),
+            LaunchTime = Enum<Core.Channels.LaunchTimeMode>((int)channel.LaunchTime, "channel.launch_time", Defaults.LaunchTime, violations),
+            Flags = Flags(channel.Flags, violations),
+            Capacity = channel.HasCapacity ? channel.Capacity : Defaults.Capacity,
+            MaxPayload = channel.HasMaxPayload ? channel.MaxPayload : Defaults.MaxPayload,
+            TxRingBytes = channel.HasTxRingBytes ? channel.TxRingBytes : Defaults.TxRingBytes,
+            RxRingBytes = channel.HasRxRingBytes ? channel.RxRingBytes : Defaults.RxRingBytes,
+            SendCpu = channel.HasSendCpu ? channel.SendCpu : Defaults.SendCpu,
+            ReceiveCpu = channel.HasReceiveCpu ? channel.ReceiveCpu : Defaults.ReceiveCpu,
+            Priority = channel.HasPriority ? channel.Priority : Defaults.Priority,
+            SpinMarginNs = channel.HasSpinMarginNs ? channel.SpinMarginNs : Defaults.SpinMarginNs,
+            LateToleranceNs = channel.HasLateToleranceNs ? channel.LateToleranceNs : Defaults.LateToleranceNs,
+            BatchSize = channel.HasBatchSize ? channel.BatchSize : Defaults.BatchSize,
+            SocketBufferBytes = channel.HasSocketBufferBytes ? channel.SocketBufferBytes : Defaults.SocketBufferBytes,
+            LaunchLeadNs = channel.HasLaunchLeadNs ? channel.LaunchLeadNs : Defaults.LaunchLeadNs,
+            HardwareStampTimeoutNs = channel.HasHardwareStampTimeoutNs ? channel.HardwareStampTimeoutNs : Defaults.HardwareStampTimeoutNs,
+        };
+
+        // The engine's own checks, field by field, for everything the parsing above let through
+        // (it reports the first problem; fields already refused here are not reported twice).
+        if (violations.Count == 0 && config.Validate() is { } problem)
+        {
+            violations.Add(new ApiErrors.Violation(ApiErrors.ChannelFieldName(problem.Field), problem.Message));
+        }
+        return config;
+    }
+
+    /// <summary>A numeric IPv4/IPv6 address and a port 0-65535.</summary>
+    public static IPEndPoint? ParseEndpoint(Endpoint endpoint, string field, List<ApiErrors.Violation> violations)
+    {
+        IPEndPoint? result = null;
+        if (string.IsNullOrWhiteSpace(endpoint.Address))
+        {
+            violations.Add(new(field + ".address", "required: a numeric IPv4 or IPv6 address"));
+        }
+        else if (!IPAddress.TryParse(endpoint.Address, out IPAddress? address)
+            || (address.AddressFamily == AddressFamily.InterNetwork && endpoint.Address.Count(c => c == '.') != 3))
+        {
+            violations.Add(new(field + ".address", $"'{endpoint.Address}' is not a numeric IPv4 or IPv6 address"));
+        }
+        else if (endpoint.Port <= IPEndPoint.MaxPort)
+        {
+            result = new IPEndPoint(address, (int)endpoint.Port);
+        }
+        if (endpoint.Port > IPEndPoint.MaxPort)
+        {
+            violations.Add(new(field + ".port", $"{endpoint.Port} is not a port (0-65535)"));
+            result = null;
+        }
+        return result;
+    }
+
+    private static T Enum<T>(int protoValue, string field, T defaultValue, List<ApiErrors.Violation> violations)
+        where T : struct, System.Enum
+    {
+        if (protoValue == 0)
+        {
+            return defaultValue;
+        }
+        var value = (T)(object)(protoValue - 1);
+        if (!System.Enum.IsDefined(value))
+        {
+            violations.Add(new(field, $"unknown value {protoValue}"));
+            return defaultValue;
+        }
+        return value;
+    }
+
+    private static ChannelFlags Flags(RepeatedField<ChannelFlag> flags, List<ApiErrors.Violation> violations)
+    {
+        ChannelFlags result = ChannelFlags.None;
+        for (int i = 0; i < flags.Count; i++)
+        {
+            int value = (int)flags[i];
+            if (value is < 1 or > 4)
+            {
+                violations.Add(new($"channel.flags[{i}]", $"unknown value {value}"));
+                continue;
+            }
+            result |= (ChannelFlags)(1 << (value - 1));
+        }
+        return result;
+    }
+
+    /// <summary>The channel with every option in effect, its state, bound endpoint and mode.</summary>
+    public static Channel ToProto(ChannelEntry entry, bool engineAlive)
+    {
+        ChannelConfig c = entry.Config;
+        var channel = new Channel
+        {
+            Name = entry.Name,
+            Direction = (V1.ChannelDirection)((int)c.Direction + 1),
+            Local = ToProto(c.Local),
+            Capacity = c.Capacity,
+            MaxPayload = c.MaxPayload,
+            TxRingBytes = c.EffectiveTxRingBytes,
+            RxRingBytes = c.EffectiveRxRingBytes,
+            SendCpu = c.SendCpu,
+            ReceiveCpu = c.ReceiveCpu,
+            Priority = c.Priority,
+            Timing = (V1.TimingStrategy)((int)c.Timing + 1),
+            SpinMarginNs = c.SpinMarginNs,
+            LatePolicy = (V1.LatePolicy)((int)c.LatePolicy + 1),
+            LateToleranceNs = c.LateToleranceNs,
+            BatchSize = c.BatchSize,
+            SocketBufferBytes = c.SocketBufferBytes,
+            Timestamps = (V1.TimestampMode)((int)c.Timestamps + 1),
+            LaunchTime = (V1.LaunchTimeMode)((int)c.LaunchTime + 1),
+            LaunchLeadNs = c.LaunchLeadNs,
+            HardwareStampTimeoutNs = c.HardwareStampTimeoutNs,
+            State = engineAlive ? ToProto(entry.Handle.State) : V1State.Lost,
+            BoundLocal = ToProto(entry.Handle.BoundLocal),
+            Mode = ToProto(entry.Handle.Region.Mode),
+            EngineId = entry.EngineId,
+        };
+        if (c.Remote is not null)
+        {
+            channel.Remote = ToProto(c.Remote);
+        }
+        for (int bit = 0; bit < 4; bit++)
+        {
+            if (((int)c.Flags & (1 << bit)) != 0)
+            {
+                channel.Flags.Add((ChannelFlag)(bit + 1));
+            }
+        }
+        return channel;
+    }
+
+    public static V1State ToProto(CoreState state) => state switch
+    {
+        CoreState.Created => V1State.Created,
+        CoreState.Running => V1State.Running,
+        CoreState.Stopped => V1State.Stopped,
+        CoreState.Deleted => V1State.Deleted,
+        CoreState.Failed => V1State.Failed,
+        _ => V1State.Unspecified,
+    };
+
+    public static Endpoint ToProto(IPEndPoint endpoint) => new() { Address = endpoint.Address.ToString(), Port = (uint)endpoint.Port };
+
+    public static ChannelMode ToProto(ChannelModeBlock mode)
+    {
+        string interfaceName = mode.InterfaceName;
+        return new ChannelMode
+        {
+            // A mode block the engine has not filled in yet (no interface) says nothing about timestamps.
+            Timestamps = interfaceName.Length == 0 && mode.Timestamps == 0 ? V1.TimestampMode.Unspecified : (V1.TimestampMode)(mode.Timestamps + 1),
+            LaunchClock = (V1.LaunchClock)mode.Launch,
+            Interface = interfaceName,
+            Qdisc = mode.QdiscKind,
+            Notes = mode.NotesText,
+            PhcIndex = mode.PhcIndex,
+            InterfaceIndex = mode.InterfaceIndex,
+            TaiOffsetSeconds = mode.TaiOffsetSeconds,
+        };
+    }
+}

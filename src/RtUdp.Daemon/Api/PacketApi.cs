@@ -1,0 +1,406 @@
+using System.Diagnostics;
+using Google.Protobuf;
+using Google.Protobuf.Collections;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using RtUdp.Core.Capabilities;
+using RtUdp.Core.Client;
+using RtUdp.Core.Native;
+using RtUdp.Core.Timestamping;
+using RtUdp.V1;
+using ChannelConfig = RtUdp.Core.Channels.ChannelConfig;
+using CoreState = RtUdp.Core.Channels.ChannelState;
+using CoreStampSource = RtUdp.Core.Timestamping.StampSource;
+using V1Received = RtUdp.V1.ReceivedPacket;
+
+namespace RtUdp.Daemon.Api;
+
+/// <summary>rtudp.v1.PacketService: enqueues into a channel's TX ring and drains its RX ring, lock-free, no engine round trip.</summary>
+public sealed class PacketApi(ApiContext api) : PacketService.PacketServiceBase
+{
+    private const int MaxReceiveCount = 10_000;
+    private static readonly TimeSpan MaxReceiveTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>Longest a blocked drain waits before looking at cancellation and deletion again.</summary>
+    private const long WaitSliceNs = 50_000_000;
+
+    public override Task<SendResponse> Send(SendRequest request, ServerCallContext context)
+    {
+        using ChannelEntry.Lease lease = api.Lease(request.Channel, "channel");
+        ChannelEntry entry = lease.Entry;
+        long[] due = PacketTimes.Validate(request.Packets, "packets", entry.Config, api.Options.SchedulingHorizon);
+        CheckAccepting(entry);
+        ChannelHandle handle = entry.Handle;
+        for (int i = 0; i < request.Packets.Count; i++)
+        {
+            OutgoingPacket packet = request.Packets[i];
+            EnqueueResult result = handle.TryEnqueue(packet.Payload.Span, due[i], packet.PacketId, signal: false);
+            if (result != EnqueueResult.Ok)
+            {
+                handle.Flush();
+                throw result == EnqueueResult.Full
+                    ? ApiErrors.RingFull(entry.Name, i, api.Options.RingFullRetryDelay)
+                    : NotAccepting(entry, i);
+            }
+        }
+        handle.Flush();
+        return Task.FromResult(new SendResponse
+        {
+            Accepted = request.Packets.Count,
+            FirstDueMonotonicNs = due.Length > 0 ? due[0] : 0,
+            LastDueMonotonicNs = due.Length > 0 ? due[^1] : 0,
+        });
+    }
+
+    public override async Task<SendStreamResponse> SendStream(IAsyncStreamReader<SendStreamRequest> requestStream, ServerCallContext context)
+    {
+        CancellationToken cancellation = context.CancellationToken;
+        ChannelEntry.Lease? lease = null;
+        long accepted = 0;
+        long fullWaits = 0;
+        var waited = new Stopwatch();
+        try
+        {
+            // One message at a time: while the ring is full this loop does not read, so HTTP/2 flow
+            // control holds the client back.
+            while (await requestStream.MoveNext(cancellation))
+            {
+                SendStreamRequest message = requestStream.Current;
+                if (lease is null)
+                {
+                    if (message.Channel.Length == 0)
+                    {
+                        throw ApiErrors.InvalidArgument("channel", "required in the stream's first message");
+                    }
+                    lease = api.Lease(message.Channel, "channel");
+                }
+                else if (message.Channel.Length > 0 && message.Channel != lease.Entry.Name)
+                {
+                    throw ApiErrors.InvalidArgument("channel", $"a stream sends to one channel ({lease.Entry.Name})");
+                }
+                ChannelEntry entry = lease.Entry;
+                long[] due = PacketTimes.Validate(message.Packets, "packets", entry.Config, api.Options.SchedulingHorizon);
+                CheckAccepting(entry);
+                ChannelHandle handle = entry.Handle;
+                for (int i = 0; i < message.Packets.Count; i++)
+                {
+                    OutgoingPacket packet = message.Packets[i];
+                    TimeSpan backoff = TimeSpan.Zero;
+                    while (true)
+                    {
+                        EnqueueResult result = handle.TryEnqueue(packet.Payload.Span, due[i], packet.PacketId, signal: false);
+                        if (result == EnqueueResult.Ok)
+                        {
+                            accepted++;
+                            break;
+                        }
+                        if (result != EnqueueResult.Full)
+                        {
+                            handle.Flush();
+                            throw NotAccepting(entry, accepted);
+                        }
+                        // Full: let the worker take what is there, then wait for space, longer each time.
+                        handle.Flush();
+                        if (backoff == TimeSpan.Zero)
+                        {
+                            fullWaits++;
+                        }
+                        if (entry.Closing)
+                        {
+                            throw ApiErrors.NotFound(entry.Name);
+                        }
+                        if (!api.IsLive(entry))
+                        {
+                            throw api.Supervisor.Client is null ? ApiErrors.EngineDown() : ApiErrors.ChannelLost(entry.Name);
+                        }
+                        backoff = backoff == TimeSpan.Zero ? TimeSpan.FromMilliseconds(1) : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, api.Options.MaxStreamBackoff.Ticks));
+                        waited.Start();
+                        await Task.Delay(backoff, cancellation);
+                        waited.Stop();
+                    }
+                }
+                handle.Flush();
+            }
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            throw new RpcException(new Grpc.Core.Status(StatusCode.Cancelled, $"Cancelled after {accepted} packet(s) were enqueued."));
+        }
+        finally
+        {
+            lease?.Dispose();
+        }
+        return new SendStreamResponse { Accepted = accepted, FullWaits = fullWaits, Waited = Duration.FromTimeSpan(waited.Elapsed) };
+    }
+
+    public override async Task<ReceiveResponse> Receive(ReceiveRequest request, ServerCallContext context)
+    {
+        var violations = new List<ApiErrors.Violation>();
+        if (request.MaxCount is < 0 or > MaxReceiveCount)
+        {
+            violations.Add(new("max_count", $"must be 0 to {MaxReceiveCount}"));
+        }
+        TimeSpan timeout = request.Timeout?.ToTimeSpan() ?? TimeSpan.Zero;
+        if (timeout < TimeSpan.Zero || timeout > MaxReceiveTimeout)
+        {
+            violations.Add(new("timeout", "must be 0 to 60 s"));
+        }
+        if (violations.Count > 0)
+        {
+            throw ApiErrors.InvalidArgument(violations);
+        }
+        using ChannelEntry.Lease lease = api.Lease(request.Channel, "channel");
+        ChannelEntry entry = lease.Entry;
+        CheckReceiving(entry);
+        int max = request.MaxCount == 0 ? 1 : request.MaxCount;
+        long timeoutNs = (long)(timeout.TotalMilliseconds * 1_000_000);
+        CancellationToken cancellation = context.CancellationToken;
+        List<V1Received> packets = timeoutNs == 0
+            ? Drain(entry, max, 0, cancellation)
+            : await Task.Factory.StartNew(() => Drain(entry, max, timeoutNs, cancellation), cancellation, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        var response = new ReceiveResponse();
+        response.Packets.AddRange(packets);
+        return response;
+    }
+
+    public override async Task ReceiveStream(ReceiveStreamRequest request, IServerStreamWriter<ReceiveStreamResponse> responseStream, ServerCallContext context)
+    {
+        if (request.MaxBatch is < 0 or > MaxReceiveCount)
+        {
+            throw ApiErrors.InvalidArgument("max_batch", $"must be 0 to {MaxReceiveCount}");
+        }
+        using ChannelEntry.Lease lease = api.Lease(request.Channel, "channel");
+        ChannelEntry entry = lease.Entry;
+        CheckReceiving(entry);
+        int max = request.MaxBatch == 0 ? 64 : request.MaxBatch;
+        CancellationToken cancellation = context.CancellationToken;
+
+        // A thread of its own blocks on the RX ring's futex and hands batches over; the packets it has
+        // not drained stay in the RX ring, where an overflow is counted.
+        var batches = System.Threading.Channels.Channel.CreateBounded<List<V1Received>>(new System.Threading.Channels.BoundedChannelOptions(4) { SingleReader = true, SingleWriter = true });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        var reader = new Thread(() =>
+        {
+            try
+            {
+                while (!stop.IsCancellationRequested && !entry.Closing && entry.Handle.State is not (CoreState.Deleted or CoreState.Failed))
+                {
+                    List<V1Received> batch = Drain(entry, max, WaitSliceNs, stop.Token);
+                    if (batch.Count > 0)
+                    {
+                        batches.Writer.WriteAsync(batch, stop.Token).AsTask().GetAwaiter().GetResult();
+                    }
+                }
+                batches.Writer.TryComplete();
+            }
+            catch (Exception e)
+            {
+                batches.Writer.TryComplete(e is OperationCanceledException ? null : e);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "rtudp-rx-stream",
+        };
+        reader.Start();
+        try
+        {
+            await foreach (List<V1Received> batch in batches.Reader.ReadAllAsync(cancellation))
+            {
+                var message = new ReceiveStreamResponse();
+                message.Packets.AddRange(batch);
+                await responseStream.WriteAsync(message, cancellation);
+            }
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            // The client went away: the stream is over.
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            reader.Join();
+        }
+    }
+
+    /// <summary>Waits up to <paramref name="timeoutNs"/> for a first packet, then takes what is there, up to <paramref name="max"/>.</summary>
+    private static List<V1Received> Drain(ChannelEntry entry, int max, long timeoutNs, CancellationToken cancellation)
+    {
+        var packets = new List<V1Received>();
+        ChannelHandle handle = entry.Handle;
+        byte[] buffer = new byte[handle.Config.MaxPayload];
+        long deadline = Libc.MonotonicNow() + timeoutNs;
+        while (packets.Count < max)
+        {
+            long wait = packets.Count > 0 ? 0 : Math.Clamp(deadline - Libc.MonotonicNow(), 0, WaitSliceNs);
+            Core.Client.ReceivedPacket? packet = handle.Receive(buffer, wait);
+            if (packet is { } p)
+            {
+                packets.Add(ToProto(p, buffer));
+                continue;
+            }
+            if (packets.Count > 0 || Libc.MonotonicNow() >= deadline || cancellation.IsCancellationRequested || entry.Closing)
+            {
+                break;
+            }
+        }
+        return packets;
+    }
+
+    private static V1Received ToProto(Core.Client.ReceivedPacket p, byte[] buffer)
+    {
+        var source = (CoreStampSource)p.StampSource;
+        var packet = new V1Received
+        {
+            Payload = ByteString.CopyFrom(buffer, 0, p.Length),
+            SoftwareStampNs = p.KernelRealtimeNs,
+            HardwareStampNs = p.HardwareRawNs,
+            MonotonicNs = p.BestMonotonicNs,
+            StampSource = source switch
+            {
+                CoreStampSource.Worker => V1.StampSource.Worker,
+                CoreStampSource.Software => V1.StampSource.Software,
+                CoreStampSource.Hardware => V1.StampSource.Hardware,
+                _ => V1.StampSource.Unspecified,
+            },
+            ClockDomain = source switch
+            {
+                CoreStampSource.Worker => V1.ClockDomain.Monotonic,
+                CoreStampSource.Software => V1.ClockDomain.Realtime,
+                CoreStampSource.Hardware => V1.ClockDomain.Phc,
+                _ => V1.ClockDomain.Unspecified,
+            },
+            WorkerMonotonicNs = p.WorkerMonotonicNs,
+            Sequence = p.Sequence,
+        };
+        if (p.Source is not null)
+        {
+            packet.Source = ChannelMapping.ToProto(p.Source);
+        }
+        if (p.KernelRealtimeNs != 0)
+        {
+            packet.SoftwareStamp = new Timestamp { Seconds = p.KernelRealtimeNs / 1_000_000_000, Nanos = (int)(p.KernelRealtimeNs % 1_000_000_000) };
+        }
+        return packet;
+    }
+
+    private static void CheckAccepting(ChannelEntry entry)
+    {
+        if (!entry.Config.Sends)
+        {
+            throw ApiErrors.FailedPrecondition(entry.Name, "the channel does not send (direction RECEIVE)", "DIRECTION");
+        }
+        CoreState state = entry.Handle.State;
+        if (state is not (CoreState.Created or CoreState.Running))
+        {
+            throw ApiErrors.FailedPrecondition(entry.Name, $"the channel is {state.ToString().ToLowerInvariant()}; it accepts packets only when created or running");
+        }
+    }
+
+    private static void CheckReceiving(ChannelEntry entry)
+    {
+        if (!entry.Config.Receives)
+        {
+            throw ApiErrors.FailedPrecondition(entry.Name, "the channel does not receive (direction SEND)", "DIRECTION");
+        }
+        CoreState state = entry.Handle.State;
+        if (state is not (CoreState.Created or CoreState.Running) && entry.Handle.ReadStats().Buffered == 0)
+        {
+            throw ApiErrors.FailedPrecondition(entry.Name, $"the channel is {state.ToString().ToLowerInvariant()} and nothing received is left to drain");
+        }
+    }
+
+    private static RpcException NotAccepting(ChannelEntry entry, long accepted) =>
+        ApiErrors.FailedPrecondition(entry.Name, $"the channel stopped accepting packets ({entry.Handle.State.ToString().ToLowerInvariant()}) after {accepted} were enqueued");
+}
+
+/// <summary>A packet's time (monotonic, wall clock, TAI or delay) as CLOCK_MONOTONIC ns, within the scheduling horizon.</summary>
+internal static class PacketTimes
+{
+    private const long NsPerSecond = 1_000_000_000;
+
+    /// <summary>Validates every packet before any is enqueued; returns their due times.</summary>
+    public static long[] Validate(RepeatedField<OutgoingPacket> packets, string field, ChannelConfig config, TimeSpan horizon)
+    {
+        var violations = new List<ApiErrors.Violation>();
+        long receivedAt = Libc.MonotonicNow();
+        long horizonNs = (long)(horizon.TotalMilliseconds * 1_000_000);
+        long limit = receivedAt + horizonNs;
+        ClockOffset? realtime = null;
+        int? taiOffset = null;
+        long[] due = new long[packets.Count];
+        for (int i = 0; i < packets.Count; i++)
+        {
+            OutgoingPacket packet = packets[i];
+            string at = $"{field}[{i}]";
+            int length = packet.Payload.Length;
+            if (length > ChannelConfig.MaxDatagramPayload)
+            {
+                violations.Add(new(at + ".payload", $"{length} bytes exceed the UDP maximum of {ChannelConfig.MaxDatagramPayload}"));
+            }
+            else if (length > config.MaxPayload)
+            {
+                violations.Add(new(at + ".payload", $"{length} bytes exceed the channel's max_payload of {config.MaxPayload}"));
+            }
+            long? time = null;
+            string timeField = at;
+            switch (packet.TimeCase)
+            {
+                case OutgoingPacket.TimeOneofCase.None:
+                    time = receivedAt;
+                    break;
+                case OutgoingPacket.TimeOneofCase.MonotonicNs:
+                    timeField = at + ".monotonic_ns";
+                    time = packet.MonotonicNs;
+                    break;
+                case OutgoingPacket.TimeOneofCase.Realtime:
+                    timeField = at + ".realtime";
+                    realtime ??= ClockSampler.Sample(Libc.CLOCK_REALTIME, 2);
+                    time = ToNs(packet.Realtime, timeField, violations) is { } r ? realtime.Value.ToMonotonic(r) : null;
+                    break;
+                case OutgoingPacket.TimeOneofCase.Tai:
+                    timeField = at + ".tai";
+                    realtime ??= ClockSampler.Sample(Libc.CLOCK_REALTIME, 2);
+                    taiOffset ??= TaiOffset.Read();
+                    time = ToNs(packet.Tai, timeField, violations) is { } t ? realtime.Value.ToMonotonic(t - (taiOffset.Value * NsPerSecond)) : null;
+                    break;
+                case OutgoingPacket.TimeOneofCase.Delay:
+                    timeField = at + ".delay";
+                    Duration d = packet.Delay;
+                    if (d.Seconds < 0 || d.Nanos < 0 || d.Nanos >= NsPerSecond || d.Seconds > horizon.TotalSeconds + 1)
+                    {
+                        violations.Add(new(timeField, d.Seconds < 0 || d.Nanos < 0 ? "must not be negative" : $"beyond the scheduling horizon of {horizon.TotalSeconds:0.###} s"));
+                    }
+                    else
+                    {
+                        time = receivedAt + (d.Seconds * NsPerSecond) + d.Nanos;
+                    }
+                    break;
+            }
+            if (time is { } value)
+            {
+                if (value > limit)
+                {
+                    violations.Add(new(timeField, $"{(value - receivedAt) / 1e9:0.###} s ahead, beyond the scheduling horizon of {horizon.TotalSeconds:0.###} s"));
+                }
+                due[i] = value;
+            }
+        }
+        if (violations.Count > 0)
+        {
+            throw ApiErrors.InvalidArgument(violations);
+        }
+        return due;
+    }
+
+    private static long? ToNs(Timestamp timestamp, string field, List<ApiErrors.Violation> violations)
+    {
+        // Timestamp's own range (years 1-9999) and nanos 0-999999999; as int64 ns, 1678-2262.
+        if (timestamp.Nanos is < 0 or >= (int)NsPerSecond || timestamp.Seconds is < -9_223_372_035L or > 9_223_372_035L)
+        {
+            violations.Add(new(field, "not a valid time (seconds and nanos out of range)"));
+            return null;
+        }
+        return (timestamp.Seconds * NsPerSecond) + timestamp.Nanos;
+    }
+}

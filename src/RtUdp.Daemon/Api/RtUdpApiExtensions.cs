@@ -1,0 +1,47 @@
+using Grpc.HealthCheck;
+using Microsoft.Extensions.Options;
+
+namespace RtUdp.Daemon.Api;
+
+/// <summary>Wiring of the gRPC API for the daemon's host.</summary>
+public static class RtUdpApiExtensions
+{
+    /// <summary>
+    /// Registers the rtudp.v1 services, their <see cref="ChannelRegistry"/>, gRPC (with the engine error
+    /// interceptor), server reflection, grpc.health.v1 (<see cref="HealthServiceImpl"/>) and the
+    /// <see cref="EngineHealthPublisher"/> hosted service. Needs an <see cref="Engine.EngineSupervisor"/> singleton.
+    /// Options: <see cref="RtUdpApiOptions"/> (e.g. <c>services.Configure&lt;RtUdpApiOptions&gt;(configuration.GetSection("Api"))</c>).
+    /// </summary>
+    public static IServiceCollection AddRtUdpApi(this IServiceCollection services) => services.AddRtUdpApi(null);
+
+    public static IServiceCollection AddRtUdpApi(this IServiceCollection services, Action<RtUdpApiOptions>? configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddGrpc(options => options.Interceptors.Add<EngineErrorInterceptor>());
+        services.AddGrpcReflection();
+        OptionsBuilder<RtUdpApiOptions> options = services.AddOptions<RtUdpApiOptions>();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+        services.AddSingleton<HealthServiceImpl>();
+        services.AddSingleton<ChannelRegistry>();
+        services.AddSingleton<ApiContext>();
+        services.AddHostedService<EngineHealthPublisher>();
+        return services;
+    }
+
+    /// <summary>Maps the rtudp.v1 services, grpc.health.v1 and server reflection.</summary>
+    public static IEndpointRouteBuilder MapRtUdpApi(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        endpoints.MapGrpcService<ChannelApi>();
+        endpoints.MapGrpcService<PacketApi>();
+        endpoints.MapGrpcService<StatsApi>();
+        endpoints.MapGrpcService<ClockApi>();
+        endpoints.MapGrpcService<CapabilityApi>();
+        endpoints.MapGrpcService<HealthServiceImpl>();
+        endpoints.MapGrpcReflectionService();
+        return endpoints;
+    }
+}

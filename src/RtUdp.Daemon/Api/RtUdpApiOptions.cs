@@ -1,0 +1,17 @@
+namespace RtUdp.Daemon.Api;
+
+/// <summary>Configuration of the gRPC API (bind it to a section, e.g. "Api").</summary>
+public sealed class RtUdpApiOptions
+{
+    /// <summary>How far ahead a packet may be scheduled; later times are refused (INVALID_ARGUMENT). Past times are always allowed.</summary>
+    public TimeSpan SchedulingHorizon { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How often the health service looks at the engine.</summary>
+    public TimeSpan HealthPollInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>The retry delay a RESOURCE_EXHAUSTED (ring full) answer suggests.</summary>
+    public TimeSpan RingFullRetryDelay { get; set; } = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>Longest pause of a SendStream waiting for ring space between two looks.</summary>
+    public TimeSpan MaxStreamBackoff { get; set; } = TimeSpan.FromMilliseconds(10);
+}

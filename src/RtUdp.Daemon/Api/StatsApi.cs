@@ -1,0 +1,88 @@
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using RtUdp.Core.Stats;
+using RtUdp.V1;
+
+namespace RtUdp.Daemon.Api;
+
+/// <summary>rtudp.v1.StatsService: reads the channel's shared memory, never the engine.</summary>
+public sealed class StatsApi(ApiContext api) : StatsService.StatsServiceBase
+{
+    private static readonly TimeSpan MinInterval = TimeSpan.FromMilliseconds(10);
+    private static readonly TimeSpan MaxInterval = TimeSpan.FromHours(1);
+
+    public override Task<GetStatsResponse> GetStats(GetStatsRequest request, ServerCallContext context)
+    {
+        ChannelEntry entry = api.Find(request.Name, "name");
+        using ChannelEntry.Lease lease = entry.Enter() ?? throw ApiErrors.NotFound(request.Name);
+        return Task.FromResult(new GetStatsResponse { Stats = StatsMapping.ToProto(entry, api.IsLive(entry)) });
+    }
+
+    public override Task<GetHistogramResponse> GetHistogram(GetHistogramRequest request, ServerCallContext context)
+    {
+        var violations = new List<ApiErrors.Violation>();
+        if (StatsMapping.ToCore(request.Kind) is not { } kind)
+        {
+            violations.Add(new("kind", $"unknown value {(int)request.Kind}"));
+            kind = default;
+        }
+        for (int i = 0; i < request.Percentiles.Count; i++)
+        {
+            double p = request.Percentiles[i];
+            if (double.IsNaN(p) || p < 0 || p > 100)
+            {
+                violations.Add(new($"percentiles[{i}]", $"{p} is not a percentile (0-100)"));
+            }
+        }
+        ChannelEntry entry = api.Find(request.Name, "name");
+        if (violations.Count > 0)
+        {
+            throw ApiErrors.InvalidArgument(violations);
+        }
+        HistogramSnapshot snapshot;
+        using (ChannelEntry.Lease lease = entry.Enter() ?? throw ApiErrors.NotFound(request.Name))
+        {
+            snapshot = entry.Handle.Region.Histogram(kind).Snapshot();
+        }
+        IReadOnlyList<double> percentiles = request.Percentiles.Count > 0 ? request.Percentiles : StatsMapping.DefaultPercentiles;
+        HistogramKind resultKind = request.Kind == HistogramKind.Unspecified ? HistogramKind.SendError : request.Kind;
+        return Task.FromResult(new GetHistogramResponse { Histogram = StatsMapping.ToProto(resultKind, snapshot, percentiles) });
+    }
+
+    public override async Task WatchStats(WatchStatsRequest request, IServerStreamWriter<WatchStatsResponse> responseStream, ServerCallContext context)
+    {
+        TimeSpan interval = request.Interval is null ? TimeSpan.FromSeconds(1) : request.Interval.ToTimeSpan();
+        if (interval < MinInterval || interval > MaxInterval)
+        {
+            throw ApiErrors.InvalidArgument("interval", "must be 10 ms to 1 h");
+        }
+        ChannelEntry entry = api.Find(request.Name, "name");
+        using var timer = new PeriodicTimer(interval);
+        do
+        {
+            WatchStatsResponse response;
+            using (ChannelEntry.Lease? lease = entry.Enter())
+            {
+                if (lease is null)
+                {
+                    return; // deleted: the stream ends
+                }
+                response = new WatchStatsResponse { Stats = StatsMapping.ToProto(entry, api.IsLive(entry)), Time = Timestamp.FromDateTime(DateTime.UtcNow) };
+            }
+            await responseStream.WriteAsync(response, context.CancellationToken);
+        }
+        while (await WaitAsync(timer, context.CancellationToken));
+    }
+
+    private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,133 @@
+using System.Text;
+using Google.Protobuf;
+using RtUdp.Core.Native;
+using RtUdp.Core.Stats;
+using RtUdp.V1;
+using CoreCounter = RtUdp.Core.Channels.ChannelCounter;
+using CoreHistogram = RtUdp.Core.Channels.ChannelHistogram;
+using CoreStats = RtUdp.Core.Client.ChannelStats;
+using CoreWorker = RtUdp.Core.Client.WorkerStatus;
+
+namespace RtUdp.Daemon.Api;
+
+/// <summary>Counters, worker health and histograms onto rtudp.v1 messages.</summary>
+internal static class StatsMapping
+{
+    public static readonly double[] DefaultPercentiles = [50, 90, 99, 99.9, 99.99, 100];
+
+    private static readonly Dictionary<CoreCounter, string> CounterNames =
+        Enum.GetValues<CoreCounter>().ToDictionary(c => c, c => SnakeCase(c.ToString()));
+
+    public static string CounterName(CoreCounter counter) => CounterNames.TryGetValue(counter, out string? name) ? name : SnakeCase(counter.ToString());
+
+    private static string SnakeCase(string pascal)
+    {
+        var sb = new StringBuilder(pascal.Length + 8);
+        for (int i = 0; i < pascal.Length; i++)
+        {
+            char c = pascal[i];
+            if (char.IsUpper(c) && i > 0)
+            {
+                sb.Append('_');
+            }
+            sb.Append(char.ToLowerInvariant(c));
+        }
+        return sb.ToString();
+    }
+
+    public static V1.ChannelStats ToProto(ChannelEntry entry, bool engineAlive)
+    {
+        CoreStats s = entry.Handle.ReadStats();
+        var stats = new V1.ChannelStats
+        {
+            Channel = entry.Name,
+            State = engineAlive ? ChannelMapping.ToProto(s.State) : V1.ChannelState.Lost,
+            ReadMonotonicNs = Libc.MonotonicNow(),
+            Tx = new TxAccounting
+            {
+                Enqueued = s[CoreCounter.Enqueued],
+                Sent = s[CoreCounter.Sent],
+                DroppedLate = s[CoreCounter.DroppedLate],
+                DroppedError = s[CoreCounter.DroppedError],
+                DroppedStopped = s[CoreCounter.DroppedStopped],
+                Pending = s.Pending,
+                Late = s[CoreCounter.Late],
+                RejectedFull = s[CoreCounter.RejectedFull],
+                Balanced = s.TxBalanced,
+            },
+            Rx = new RxAccounting
+            {
+                Received = s[CoreCounter.Received],
+                Drained = s[CoreCounter.Drained],
+                DroppedOverflow = s[CoreCounter.RxDroppedOverflow],
+                DroppedTruncated = s[CoreCounter.RxDroppedTruncated],
+                Buffered = s.Buffered,
+                Balanced = s.RxBalanced,
+            },
+            Sender = ToProto(s.Sender),
+            Receiver = ToProto(s.Receiver),
+            SendErrorCount = s.SendError.TotalCount,
+            SendErrorMaxNs = s.SendError.TotalCount == 0 ? 0 : s.SendError.Max,
+            DeliveryCount = s.Delivery.TotalCount,
+            DeliveryMaxNs = s.Delivery.TotalCount == 0 ? 0 : s.Delivery.Max,
+        };
+        foreach ((CoreCounter counter, long value) in s.Counters)
+        {
+            stats.Counters[CounterName(counter)] = value;
+        }
+        foreach ((int errno, long count) in s.SendErrnos)
+        {
+            stats.SendErrnos[errno] = count;
+        }
+        foreach ((int errno, long count) in s.ReceiveErrnos)
+        {
+            stats.ReceiveErrnos[errno] = count;
+        }
+        return stats;
+    }
+
+    private static WorkerHealth ToProto(CoreWorker w) => new()
+    {
+        State = (WorkerState)((int)w.State + 1),
+        RealtimeMode = w.Mode.ToString(),
+        Heartbeat = w.Heartbeat,
+        HeartbeatMonotonicNs = w.HeartbeatTimeNs,
+        ThreadId = w.ThreadId,
+        Cpu = w.Cpu,
+        SetupErrno = w.SetupErrno,
+    };
+
+    public static Histogram ToProto(HistogramKind kind, HistogramSnapshot h, IReadOnlyList<double> percentiles)
+    {
+        bool empty = h.TotalCount == 0;
+        var histogram = new Histogram
+        {
+            Kind = kind,
+            TotalCount = h.TotalCount,
+            MinNs = empty ? 0 : h.Min,
+            MaxNs = empty ? 0 : h.Max,
+            MeanNs = h.Mean,
+            SumNs = h.Sum,
+            BelowZeroCount = h.BelowZeroCount,
+            OverflowCount = h.OverflowCount,
+            HdrHistogramBase64 = Convert.ToBase64String(HdrHistogramEncoding.EncodeV2Compressed(h)),
+            HdrHistogramV2 = ByteString.CopyFrom(HdrHistogramEncoding.EncodeV2(h)),
+        };
+        foreach (double p in percentiles)
+        {
+            histogram.Percentiles.Add(new Percentile { Percentile_ = p, ValueNs = h.ValueAtPercentile(p) });
+        }
+        foreach ((long low, long high, long count) in h.NonEmptyBuckets())
+        {
+            histogram.Buckets.Add(new HistogramBucket { LowNs = low, HighNs = high, Count = count });
+        }
+        return histogram;
+    }
+
+    public static CoreHistogram? ToCore(HistogramKind kind) => kind switch
+    {
+        HistogramKind.Unspecified => CoreHistogram.SendError,
+        _ when Enum.IsDefined((CoreHistogram)((int)kind - 1)) => (CoreHistogram)((int)kind - 1),
+        _ => null,
+    };
+}
