@@ -55,30 +55,35 @@ public sealed class PacketApi(ApiContext api) : PacketService.PacketServiceBase
     public override async Task<SendStreamResponse> SendStream(IAsyncStreamReader<SendStreamRequest> requestStream, ServerCallContext context)
     {
         CancellationToken cancellation = context.CancellationToken;
-        ChannelEntry.Lease? lease = null;
+        ChannelEntry? entry = null;
         long accepted = 0;
         long fullWaits = 0;
         var waited = new Stopwatch();
         try
         {
             // One message at a time: while the ring is full this loop does not read, so HTTP/2 flow
-            // control holds the client back.
+            // control holds the client back. The lease is held per message, not while the stream is
+            // idle, so a delete never waits for a quiet stream.
             while (await requestStream.MoveNext(cancellation))
             {
                 SendStreamRequest message = requestStream.Current;
-                if (lease is null)
+                if (entry is null)
                 {
                     if (message.Channel.Length == 0)
                     {
                         throw ApiErrors.InvalidArgument("channel", "required in the stream's first message");
                     }
-                    lease = api.Lease(message.Channel, "channel");
+                    entry = api.FindLive(message.Channel, "channel");
                 }
-                else if (message.Channel.Length > 0 && message.Channel != lease.Entry.Name)
+                else if (message.Channel.Length > 0 && message.Channel != entry.Name)
                 {
-                    throw ApiErrors.InvalidArgument("channel", $"a stream sends to one channel ({lease.Entry.Name})");
+                    throw ApiErrors.InvalidArgument("channel", $"a stream sends to one channel ({entry.Name})");
                 }
-                ChannelEntry entry = lease.Entry;
+                using ChannelEntry.Lease lease = entry.Enter() ?? throw ApiErrors.NotFound(entry.Name);
+                if (!api.IsLive(entry))
+                {
+                    throw api.Supervisor.Client is null ? ApiErrors.EngineDown() : ApiErrors.ChannelLost(entry.Name);
+                }
                 long[] due = PacketTimes.Validate(message.Packets, "packets", entry.Config, api.Options.SchedulingHorizon);
                 CheckAccepting(entry);
                 ChannelHandle handle = entry.Handle;
@@ -125,10 +130,6 @@ public sealed class PacketApi(ApiContext api) : PacketService.PacketServiceBase
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
             throw new RpcException(new Grpc.Core.Status(StatusCode.Cancelled, $"Cancelled after {accepted} packet(s) were enqueued."));
-        }
-        finally
-        {
-            lease?.Dispose();
         }
         return new SendStreamResponse { Accepted = accepted, FullWaits = fullWaits, Waited = Duration.FromTimeSpan(waited.Elapsed) };
     }

@@ -216,4 +216,29 @@ public sealed class PacketServiceTests(DaemonFixture daemon)
         Assert.Equal(accepted, stats.Tx.Pending);
         await _api.DeleteAsync(tx, rx);
     }
+
+    [Fact]
+    public async Task Deleting_a_channel_ends_its_streams_at_once()
+    {
+        Channel rx = await _api.CreateReceiverAsync(Clients.UniqueId("del-rx"));
+        Channel tx = await _api.CreateSenderAsync(Clients.UniqueId("del-tx"), rx.BoundLocal);
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        using AsyncServerStreamingCall<ReceiveStreamResponse> receive = _api.Packets.ReceiveStream(new ReceiveStreamRequest { Channel = rx.Name }, cancellationToken: cancel.Token);
+        using AsyncClientStreamingCall<SendStreamRequest, SendStreamResponse> send = _api.Packets.SendStream(cancellationToken: cancel.Token);
+        await send.RequestStream.WriteAsync(new SendStreamRequest { Channel = tx.Name, Packets = { new OutgoingPacket { Payload = ByteString.CopyFromUtf8("one") } } });
+        Assert.True(await receive.ResponseStream.MoveNext(cancel.Token));
+        Assert.Equal("one", receive.ResponseStream.Current.Packets[0].Payload.ToStringUtf8());
+
+        // Neither an idle send stream nor a waiting receive stream holds the delete up.
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        await _api.DeleteAsync(tx, rx);
+        Assert.InRange(started.ElapsedMilliseconds, 0, 2000);
+        Assert.False(await receive.ResponseStream.MoveNext(cancel.Token));
+        await RpcAssert.FailsAsync(StatusCode.NotFound, async () =>
+        {
+            await send.RequestStream.WriteAsync(new SendStreamRequest { Packets = { new OutgoingPacket { Payload = ByteString.CopyFromUtf8("two") } } });
+            await send.RequestStream.CompleteAsync();
+            await send.ResponseAsync;
+        });
+    }
 }
