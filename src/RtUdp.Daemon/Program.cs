@@ -83,7 +83,7 @@ internal static class Program
         await using WebApplication app = builder.Build();
         // API: app.MapRtUdpApi();
 
-        ILogger<WebApplication> logger = app.Services.GetRequiredService<ILogger<WebApplication>>();
+        Microsoft.Extensions.Logging.ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("RtUdp.Daemon.Hosting.Listeners");
         try
         {
             await app.StartAsync();
