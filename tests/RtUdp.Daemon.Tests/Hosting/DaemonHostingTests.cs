@@ -69,7 +69,7 @@ public sealed class DaemonHostingTests
         Assert.NotNull(HostedDaemon.Field(stopping, "STATUS"));
         Assert.Equal(0, daemon.WaitForExit(TimeSpan.FromSeconds(30)));
         Assert.Single(daemon.AllMessages, m => HostedDaemon.Has(m, "READY=1"));
-        Assert.Contains("Engine stopped (clean: True)", daemon.Output, StringComparison.Ordinal);
+        Assert.Contains("Engine stopped (clean: true)", daemon.Output, StringComparison.OrdinalIgnoreCase);
     }
 
     [Fact]
