@@ -1,28 +1,125 @@
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using RtUdp.Daemon.Engine;
+using RtUdp.Daemon.Hosting;
 using Serilog;
 
 namespace RtUdp.Daemon;
 
-/// <summary>rtudpd: the systemd service. Supervises the real-time engine; the gRPC control plane mounts here.</summary>
+/// <summary>rtudpd: the systemd service. Supervises the real-time engine and serves the gRPC control plane.</summary>
 internal static class Program
 {
+    public const string DefaultConfigPath = "/etc/rtudp/rtudp.json";
+
     private static async Task<int> Main(string[] args)
     {
-        HostApplicationBuilder builder = Host.CreateApplicationBuilder(args);
-        builder.Configuration.AddJsonFile("/etc/rtudp/rtudp.json", optional: true, reloadOnChange: false);
-        builder.Configuration.AddEnvironmentVariables("RTUDP_");
-        builder.Configuration.AddCommandLine(args);
+        // Configuration: embedded defaults (the options classes), then the file, RTUDP_* variables, the command line.
+        (string configPath, bool explicitConfig, string[] rest) = TakeConfigArgument(args);
+        if (explicitConfig && !File.Exists(configPath))
+        {
+            await Console.Error.WriteLineAsync($"rtudpd: invalid configuration: --config: '{configPath}' does not exist");
+            return 2;
+        }
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = rest, ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.Sources.Clear();
+        try
+        {
+            builder.Configuration.AddJsonFile(configPath, optional: !explicitConfig, reloadOnChange: false);
+            builder.Configuration.AddEnvironmentVariables("RTUDP_");
+            builder.Configuration.AddCommandLine(rest);
+        }
+        catch (Exception e) when (e is InvalidDataException or FormatException or IOException)
+        {
+            await Console.Error.WriteLineAsync($"rtudpd: invalid configuration: {configPath}: {e.Message}{(e.InnerException is { } inner ? $" ({inner.Message})" : "")}");
+            return 2;
+        }
 
-        builder.Services.AddSerilog((_, configuration) => configuration
-            .MinimumLevel.Information()
-            .WriteTo.Console(outputTemplate: "{Timestamp:HH:mm:ss.fff} [{Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}"));
-        builder.Services.AddSystemd();
-        builder.Services.Configure<EngineSupervisorOptions>(builder.Configuration.GetSection("Engine"));
-        builder.Services.AddSingleton<EngineSupervisor>();
-        builder.Services.AddHostedService(services => services.GetRequiredService<EngineSupervisor>());
+        (DaemonSettings settings, IReadOnlyList<string> problems) = DaemonSettings.Load(builder.Configuration);
+        if (problems.Count > 0)
+        {
+            foreach (string problem in problems)
+            {
+                await Console.Error.WriteLineAsync($"rtudpd: invalid configuration: {problem}");
+            }
+            return 2;
+        }
+        if (settings.Listen.EffectiveUnixSocket is { } socketPath)
+        {
+            try
+            {
+                Listeners.PrepareUnixSocket(socketPath);
+            }
+            catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException)
+            {
+                await Console.Error.WriteLineAsync($"rtudpd: cannot listen: {e.Message}");
+                return 2;
+            }
+        }
 
-        using IHost host = builder.Build();
-        await host.RunAsync();
-        return 0;
+        builder.Logging.ClearProviders();
+        builder.Services.AddSerilog((_, configuration) => LogFormatting.Configure(configuration, settings.Log));
+        builder.WebHost.ConfigureKestrel(kestrel => Listeners.Configure(kestrel, settings.Listen));
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.Engine.DrainWindow + settings.Engine.StopTimeout + TimeSpan.FromSeconds(5));
+
+        // Not AddSystemd(): its lifetime sends READY=1 when the host starts, before the engine is up.
+        builder.Services.AddSingleton(settings);
+        builder.Services.AddSingleton(settings.Listen);
+        builder.Services.AddSingleton(settings.Engine);
+        builder.Services.AddSingleton<SystemdNotifier>();
+        builder.Services.AddSingleton<IntakeGate>();
+        builder.Services.AddSingleton<IIntakeGate>(s => s.GetRequiredService<IntakeGate>());
+        builder.Services.AddSingleton<IChannelCatalog, ConfiguredChannelCatalog>();
+        builder.Services.AddSingleton(s => new EngineSupervisor(
+            settings.Engine,
+            s.GetRequiredService<IChannelCatalog>(),
+            s.GetRequiredService<SystemdNotifier>(),
+            s.GetRequiredService<IntakeGate>(),
+            s.GetRequiredService<IHostApplicationLifetime>(),
+            s.GetRequiredService<ILogger<EngineSupervisor>>()));
+        builder.Services.AddHostedService(s => s.GetRequiredService<EngineSupervisor>());
+        builder.Services.AddHostedService<SystemdService>();
+        // API: builder.Services.AddRtUdpApi();
+
+        await using WebApplication app = builder.Build();
+        // API: app.MapRtUdpApi();
+
+        Microsoft.Extensions.Logging.ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("RtUdp.Daemon.Hosting.Listeners");
+        try
+        {
+            await app.StartAsync();
+        }
+        catch (IOException e)
+        {
+            await Console.Error.WriteLineAsync($"rtudpd: cannot listen: {e.Message}");
+            return 2;
+        }
+        Listeners.ApplySocketMode(settings.Listen, logger);
+        Listeners.LogTcp(settings.Listen, app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [], logger);
+        await app.WaitForShutdownAsync();
+        EngineSupervisor supervisor = app.Services.GetRequiredService<EngineSupervisor>();
+        return supervisor.FatalError is not null ? 1 : Environment.ExitCode;
+    }
+
+    /// <summary>--config PATH or --config=PATH, removed from the arguments the command-line provider sees.</summary>
+    private static (string Path, bool Explicit, string[] Remaining) TakeConfigArgument(string[] args)
+    {
+        var rest = new List<string>();
+        string? path = null;
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "--config" && i + 1 < args.Length)
+            {
+                path = args[++i];
+            }
+            else if (args[i].StartsWith("--config=", StringComparison.Ordinal))
+            {
+                path = args[i]["--config=".Length..];
+            }
+            else
+            {
+                rest.Add(args[i]);
+            }
+        }
+        return (Path.GetFullPath(path ?? DefaultConfigPath), path is not null, rest.ToArray());
     }
 }

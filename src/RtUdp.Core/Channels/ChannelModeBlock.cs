@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using System.Text;
+using RtUdp.Core.Memory;
 
 namespace RtUdp.Core.Channels;
 
@@ -45,15 +45,15 @@ public unsafe struct ChannelModeBlock
     {
         fixed (byte* i = Interface)
         {
-            Write(interfaceName, new Span<byte>(i, NameBytes));
+            FixedText.Write(interfaceName, i, NameBytes);
         }
         fixed (byte* q = Qdisc)
         {
-            Write(qdisc, new Span<byte>(q, NameBytes));
+            FixedText.Write(qdisc, q, NameBytes);
         }
         fixed (byte* n = Notes)
         {
-            Write(notes, new Span<byte>(n, NotesBytes));
+            FixedText.Write(notes, n, NotesBytes);
         }
     }
 
@@ -63,7 +63,7 @@ public unsafe struct ChannelModeBlock
         {
             fixed (byte* i = Interface)
             {
-                return Read(i, NameBytes);
+                return FixedText.Read(i, NameBytes);
             }
         }
     }
@@ -74,7 +74,7 @@ public unsafe struct ChannelModeBlock
         {
             fixed (byte* q = Qdisc)
             {
-                return Read(q, NameBytes);
+                return FixedText.Read(q, NameBytes);
             }
         }
     }
@@ -86,26 +86,8 @@ public unsafe struct ChannelModeBlock
         {
             fixed (byte* n = Notes)
             {
-                return Read(n, NotesBytes);
+                return FixedText.Read(n, NotesBytes);
             }
         }
-    }
-
-    private static string Read(byte* bytes, int capacity)
-    {
-        int length = new ReadOnlySpan<byte>(bytes, capacity).IndexOf((byte)0);
-        return Encoding.UTF8.GetString(bytes, length >= 0 ? length : capacity);
-    }
-
-    private static void Write(string text, Span<byte> destination)
-    {
-        destination.Clear();
-        byte[] bytes = Encoding.UTF8.GetBytes(text);
-        int length = Math.Min(bytes.Length, destination.Length - 1);
-        while (length < bytes.Length && length > 0 && (bytes[length] & 0xC0) == 0x80)
-        {
-            length--;
-        }
-        bytes.AsSpan(0, length).CopyTo(destination);
     }
 }

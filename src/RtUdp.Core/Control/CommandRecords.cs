@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using System.Text;
+using RtUdp.Core.Memory;
 using RtUdp.Core.Channels;
 
 namespace RtUdp.Core.Control;
@@ -36,15 +36,15 @@ public unsafe struct ResponseBody
     {
         fixed (byte* p = Path)
         {
-            Write(path, p, PathBytes);
+            FixedText.Write(path, p, PathBytes);
         }
         fixed (byte* m = Message)
         {
-            Write(message, m, MessageBytes);
+            FixedText.Write(message, m, MessageBytes);
         }
         fixed (byte* f = Field)
         {
-            Write(field, f, FieldBytes);
+            FixedText.Write(field, f, FieldBytes);
         }
     }
 
@@ -52,7 +52,7 @@ public unsafe struct ResponseBody
     {
         fixed (byte* p = Path)
         {
-            return Marshal.PtrToStringUTF8((nint)p) ?? "";
+            return FixedText.Read(p, PathBytes);
         }
     }
 
@@ -60,7 +60,7 @@ public unsafe struct ResponseBody
     {
         fixed (byte* m = Message)
         {
-            return Marshal.PtrToStringUTF8((nint)m) ?? "";
+            return FixedText.Read(m, MessageBytes);
         }
     }
 
@@ -68,25 +68,8 @@ public unsafe struct ResponseBody
     {
         fixed (byte* f = Field)
         {
-            string value = Marshal.PtrToStringUTF8((nint)f) ?? "";
+            string value = FixedText.Read(f, FieldBytes);
             return value.Length == 0 ? null : value;
-        }
-    }
-
-    private static void Write(string? text, byte* destination, int capacity)
-    {
-        Span<byte> span = new(destination, capacity);
-        span.Clear();
-        if (!string.IsNullOrEmpty(text))
-        {
-            byte[] bytes = Encoding.UTF8.GetBytes(text);
-            int length = Math.Min(bytes.Length, capacity - 1);
-            // Cut on a character boundary (never inside a multi-byte sequence), keeping the NUL.
-            while (length < bytes.Length && length > 0 && (bytes[length] & 0xC0) == 0x80)
-            {
-                length--;
-            }
-            bytes.AsSpan(0, length).CopyTo(span);
         }
     }
 }

@@ -23,6 +23,10 @@ public static unsafe class EngineHost
         }
 
         bool memoryLocked = LockMemory(options, log);
+        // The kernel stamps received packets only while some socket asks for it, and switching that on
+        // is deferred work: a channel's first packets could arrive unstamped. So one socket asks for
+        // the engine's whole life (closing and reopening it would also interrupt every CPU).
+        int stampKeeper = OpenStampKeeper(log);
         PublishCapabilities(options.Directory, log);
         string controlPath = Path.Combine(options.Directory, EngineControlLayout.FileName);
         using MappedFile control = MappedFile.Create(controlPath, EngineControlLayout.TotalLength, prefault: true);
@@ -48,8 +52,33 @@ public static unsafe class EngineHost
         runner.Stop(TimeSpan.FromSeconds(10));
         conductor.Dispose();
         SetState(b, EngineState.Stopped);
+        if (stampKeeper >= 0)
+        {
+            _ = close(stampKeeper);
+        }
         MappedFile.Delete(controlPath);
         log("engine stopped");
+    }
+
+    private static int OpenStampKeeper(Action<string> log)
+    {
+        int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            log($"could not open the RX timestamp keeper socket: {Errno.Describe(Marshal.GetLastPInvokeError())}");
+            return -1;
+        }
+        try
+        {
+            SocketTimestamping.Set(fd, Libc.SOF_TIMESTAMPING_RX_SOFTWARE | Libc.SOF_TIMESTAMPING_SOFTWARE);
+            return fd;
+        }
+        catch (NativeCallException e)
+        {
+            log($"could not switch on RX timestamping: {e.Message}");
+            _ = close(fd);
+            return -1;
+        }
     }
 
     public const string CapabilitiesFileName = "capabilities.json";

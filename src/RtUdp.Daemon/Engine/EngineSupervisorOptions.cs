@@ -6,14 +6,20 @@ public sealed class EngineSupervisorOptions
     /// <summary>Where the engine keeps its control and channel files; empty: $RUNTIME_DIRECTORY/engine or /dev/shm/rtudp-USER.</summary>
     public string Directory { get; set; } = "";
 
-    /// <summary>Path of rtudp-engine; empty: next to rtudpd.</summary>
+    /// <summary>Path of rtudp-engine (apphost or dll); empty: next to rtudpd.</summary>
     public string Path { get; set; } = "";
 
-    /// <summary>mlockall in the engine (needs CAP_IPC_LOCK or LimitMEMLOCK=infinity).</summary>
+    /// <summary>mlockall in the engine (needs CAP_IPC_LOCK or LimitMEMLOCK=infinity; refused: the engine runs and reports it).</summary>
     public bool LockMemory { get; set; } = true;
 
-    /// <summary>Longest wait between restarts of an engine that keeps dying.</summary>
-    public TimeSpan MaxRestartDelay { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>At SIGTERM, how long queued packets due within it may still go out before the engine stops (the rest are counted dropped).</summary>
+    public TimeSpan DrainWindow { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long a starting engine may take to publish its control file.</summary>
+    public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Longest wait between restarts of an engine that keeps dying (the first wait is 250 ms, doubling).</summary>
+    public TimeSpan MaxRestartDelay { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>How long a stopping engine may take to stop its channels before it is killed.</summary>
     public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(10);

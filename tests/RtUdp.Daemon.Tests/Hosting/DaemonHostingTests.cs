@@ -1,0 +1,273 @@
+using System.Net;
+using System.Net.Sockets;
+using RtUdp.Core.Channels;
+using RtUdp.Core.Native;
+using static Tmds.Linux.LibC;
+
+namespace RtUdp.Daemon.Tests.Hosting;
+
+/// <summary>The real rtudpd: systemd notifications, watchdog, listeners, engine restart, drain at stop, bad configuration.</summary>
+[Collection(HostingCollection.Name)]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class DaemonHostingTests
+{
+    private static readonly TimeSpan Short = TimeSpan.FromSeconds(10);
+
+    /// <summary>A receiving channel on <paramref name="rxPort"/> and a sending one to <paramref name="txRemotePort"/>, both SCHED_OTHER.</summary>
+    private static string Config(int rxPort = 0, int txRemotePort = 9, string extra = "") => $$"""
+        {
+          "Listen": { "Tcp": "" },
+          "Engine": { "DrainWindow": "1s" {{extra}} },
+          "Channels": [
+            { "name": "rx", "direction": "receive", "local": "127.0.0.1:{{rxPort}}", "priority": 0, "capacity": 1024 },
+            { "name": "tx", "direction": "send", "remote": "127.0.0.1:{{txRemotePort}}", "priority": 0, "timing": "sleep", "capacity": 1024 }
+          ]
+        }
+        """;
+
+    [Fact]
+    public async Task Ready_after_engine_and_channels_then_watchdog_status_socket_and_stopping()
+    {
+        using var daemon = HostedDaemon.Start(Config());
+        string ready = daemon.WaitForMessage(m => HostedDaemon.Has(m, "READY=1"), HostedDaemon.StartTimeout, "READY=1");
+        // At READY the engine is up and the configured channels are armed (their files exist).
+        Assert.True(File.Exists(Path.Combine(daemon.EngineDirectory, "engine.ctl")));
+        Assert.True(File.Exists(Path.Combine(daemon.EngineDirectory, "channel-1.shm")));
+        Assert.True(File.Exists(Path.Combine(daemon.EngineDirectory, "channel-2.shm")));
+        int enginePid = HostedDaemon.EnginePidOf(ready);
+        Assert.Equal($"engine {enginePid} running, 2 channels (2 running)", HostedDaemon.Field(ready, "STATUS"));
+        Assert.Equal(daemon.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture), HostedDaemon.Field(ready, "MAINPID"));
+        // The daemon sent STATUS lines before READY ("starting engine") and READY only once.
+        Assert.Contains(daemon.AllMessages, m => HostedDaemon.Field(m, "STATUS") == "starting engine");
+
+        for (int i = 0; i < 3; i++)
+        {
+            daemon.WaitForMessage(m => HostedDaemon.Has(m, "WATCHDOG=1"), TimeSpan.FromSeconds(3), $"WATCHDOG=1 #{i + 1}");
+        }
+
+        // The unix socket: default path under $XDG_RUNTIME_DIR/rtudp, mode 0660, speaking HTTP/2.
+        daemon.WaitForOutput(l => l.Contains("Listening on unix socket", StringComparison.Ordinal), Short, "unix socket listening");
+        Assert.True(File.Exists(daemon.DefaultSocket), daemon.DefaultSocket);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite, File.GetUnixFileMode(daemon.DefaultSocket));
+        using (var http = new HttpClient(new SocketsHttpHandler
+        {
+            ConnectCallback = async (_, token) =>
+            {
+                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                await socket.ConnectAsync(new UnixDomainSocketEndPoint(daemon.DefaultSocket), token);
+                return new NetworkStream(socket, ownsSocket: true);
+            },
+        }))
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "http://rtudpd/nothing-here") { Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact };
+            using HttpResponseMessage response = await http.SendAsync(request);
+            Assert.Equal(HttpVersion.Version20, response.Version);
+        }
+
+        HostedDaemon.Signal(daemon.Pid, SIGTERM);
+        string stopping = daemon.WaitForMessage(m => HostedDaemon.Has(m, "STOPPING=1"), Short, "STOPPING=1");
+        Assert.NotNull(HostedDaemon.Field(stopping, "STATUS"));
+        Assert.Equal(0, daemon.WaitForExit(TimeSpan.FromSeconds(30)));
+        Assert.Single(daemon.AllMessages, m => HostedDaemon.Has(m, "READY=1"));
+        Assert.Contains("Engine stopped (clean: true)", daemon.Output, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void Watchdog_is_withheld_while_the_engine_is_stopped()
+    {
+        using var daemon = HostedDaemon.Start(Config());
+        int engine = daemon.WaitForReady();
+        daemon.WaitForMessage(m => HostedDaemon.Has(m, "WATCHDOG=1"), TimeSpan.FromSeconds(3), "WATCHDOG=1 before SIGSTOP");
+        HostedDaemon.Signal(engine, SIGSTOP);
+        try
+        {
+            // One check may have sampled the heartbeats just before the stop; after it, none may pass.
+            daemon.WaitForMessage(m => (HostedDaemon.Field(m, "STATUS") ?? "").StartsWith("not advancing:", StringComparison.Ordinal), TimeSpan.FromSeconds(3), "STATUS not advancing");
+            List<string> whileStopped = daemon.Collect(TimeSpan.FromSeconds(2));
+            Assert.DoesNotContain(whileStopped, m => HostedDaemon.Has(m, "WATCHDOG=1"));
+        }
+        finally
+        {
+            HostedDaemon.Signal(engine, SIGCONT);
+        }
+        daemon.WaitForMessage(m => HostedDaemon.Has(m, "WATCHDOG=1"), TimeSpan.FromSeconds(5), "WATCHDOG=1 after SIGCONT");
+        daemon.WaitForOutput(l => l.Contains("Withholding WATCHDOG=1", StringComparison.Ordinal), Short, "the withheld watchdog logged");
+        HostedDaemon.Signal(daemon.Pid, SIGTERM);
+        Assert.Equal(0, daemon.WaitForExit(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public void Killed_engine_is_restarted_channels_restored_and_loss_logged()
+    {
+        using var sink = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        int rxPort = FreeUdpPort();
+        using var daemon = HostedDaemon.Start(Config(rxPort, ((IPEndPoint)sink.Client.LocalEndPoint!).Port));
+        int engine = daemon.WaitForReady();
+
+        // Three datagrams received and never drained, five packets queued for a minute from now.
+        using (var sender = new UdpClient())
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                sender.Send(new byte[16], 16, new IPEndPoint(IPAddress.Loopback, rxPort));
+            }
+        }
+        using (ChannelRegion rx = ChannelRegion.Open(Path.Combine(daemon.EngineDirectory, "channel-1.shm")))
+        {
+            Wait.Until(() => rx.Read(ChannelCounter.RxWritten) == 3, Short, "3 datagrams in the RX ring");
+        }
+        using (ChannelRegion tx = ChannelRegion.Open(Path.Combine(daemon.EngineDirectory, "channel-2.shm")))
+        {
+            for (int i = 0; i < 5; i++)
+            {
+                Enqueue(tx, Libc.MonotonicNow() + 60_000_000_000L, i);
+            }
+            Wait.Until(() => tx.Read(ChannelCounter.Scheduled) == 5, Short, "5 packets scheduled");
+        }
+
+        HostedDaemon.Signal(engine, SIGKILL);
+        string running = daemon.WaitForMessage(m => (HostedDaemon.Field(m, "STATUS") ?? "").StartsWith("engine ", StringComparison.Ordinal) && (HostedDaemon.Field(m, "STATUS") ?? "").Contains(" running,", StringComparison.Ordinal), TimeSpan.FromSeconds(60), "STATUS engine running after the restart");
+        int restarted = HostedDaemon.EnginePidOf(running);
+        Assert.NotEqual(engine, restarted);
+        Assert.StartsWith($"engine {restarted} running, 2 channels (2 running), 1 restarts, lost 5 queued and 3 received packets", HostedDaemon.Field(running, "STATUS"), StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(daemon.EngineDirectory, "channel-1.shm")));
+        Assert.True(File.Exists(Path.Combine(daemon.EngineDirectory, "channel-2.shm")));
+        daemon.WaitForOutput(l => l.Contains($"Channel 1 'rx' lost with engine {engine}: 0 queued packets never sent, 3 received packets never drained", StringComparison.Ordinal), Short, "rx loss");
+        daemon.WaitForOutput(l => l.Contains($"Channel 2 'tx' lost with engine {engine}: 5 queued packets never sent, 0 received packets never drained", StringComparison.Ordinal), Short, "tx loss");
+        daemon.WaitForOutput(l => l.Contains($"Engine {restarted} restarted: 2 channels restored, 0 failed", StringComparison.Ordinal), Short, "restore");
+
+        // The restored receiving channel works again on its configured port.
+        using (var sender = new UdpClient())
+        {
+            sender.Send(new byte[16], 16, new IPEndPoint(IPAddress.Loopback, rxPort));
+        }
+        using (ChannelRegion rx = ChannelRegion.Open(Path.Combine(daemon.EngineDirectory, "channel-1.shm")))
+        {
+            Wait.Until(() => rx.Read(ChannelCounter.RxWritten) == 1, Short, "a datagram received by the restored channel");
+        }
+        daemon.WaitForMessage(m => HostedDaemon.Has(m, "WATCHDOG=1"), TimeSpan.FromSeconds(3), "WATCHDOG=1 after the restart");
+        HostedDaemon.Signal(daemon.Pid, SIGTERM);
+        Assert.Equal(0, daemon.WaitForExit(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public void Sigterm_sends_what_is_due_within_the_drain_window_and_counts_the_rest_dropped()
+    {
+        using var sink = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        using var daemon = HostedDaemon.Start(Config(txRemotePort: ((IPEndPoint)sink.Client.LocalEndPoint!).Port));
+        daemon.WaitForReady();
+        using (ChannelRegion tx = ChannelRegion.Open(Path.Combine(daemon.EngineDirectory, "channel-2.shm")))
+        {
+            long now = Libc.MonotonicNow();
+            for (int i = 0; i < 4; i++)
+            {
+                Enqueue(tx, now + 400_000_000L, i); // due within the 1 s window
+            }
+            for (int i = 0; i < 6; i++)
+            {
+                Enqueue(tx, now + 60_000_000_000L, 100 + i); // due long after it
+            }
+            Wait.Until(() => tx.Read(ChannelCounter.Scheduled) == 10, Short, "10 packets scheduled");
+        }
+        HostedDaemon.Signal(daemon.Pid, SIGTERM);
+        daemon.WaitForMessage(m => HostedDaemon.Has(m, "STOPPING=1"), Short, "STOPPING=1");
+        Assert.Equal(0, daemon.WaitForExit(TimeSpan.FromSeconds(30)));
+        Assert.Contains("Channel 2 'tx' final: enqueued 10, sent 4, dropped late/error 0, dropped at stop 6", daemon.Output, StringComparison.Ordinal);
+        Assert.Contains("4 packets sent during the drain, 6 dropped at stop", daemon.Output, StringComparison.Ordinal);
+        Assert.Equal(4, CountDatagrams(sink));
+    }
+
+    [Theory]
+    [InlineData("--Listen:Tcp=1.2.3.4:99999", null, "Listen:Tcp: '1.2.3.4:99999' is not a valid endpoint")]
+    [InlineData(null, "RTUDP_Listen__Tcp=nonsense", "Listen:Tcp: 'nonsense' is not a valid endpoint")]
+    [InlineData("--Channels:0:name=a --Channels:0:direction=receive", "RTUDP_Channels__0__priority=150", "Channels:0:priority: must be 0 (SCHED_OTHER) or a SCHED_FIFO priority 1-99")]
+    [InlineData("--Channels:0:name=a", "RTUDP_Channels__0__direction=sideways", "Channels:0:direction: 'sideways' is not one of send, receive, duplex")]
+    [InlineData("--Engine:DrainWindow=soon", null, "Engine:DrainWindow: 'soon' is not a duration")]
+    [InlineData("--Listen:UnixSocketMode=999", null, "Listen:UnixSocketMode: '999' is not an octal file mode")]
+    [InlineData("--Listen:Tls:RequireClientCertificate=true", null, "Listen:Tls:CertificatePath:")]
+    public void Invalid_configuration_stops_the_start_naming_the_key(string? argument, string? variable, string expected)
+    {
+        var environment = new Dictionary<string, string?>();
+        if (variable is not null)
+        {
+            string[] pair = variable.Split('=', 2);
+            environment[pair[0]] = pair[1];
+        }
+        using var daemon = HostedDaemon.Start(null, argument is null ? [] : argument.Split(' '), environment, watchdog: false);
+        Assert.NotEqual(0, daemon.WaitForExit(Short));
+        Assert.Contains(expected, daemon.Errors, StringComparison.Ordinal);
+        Assert.DoesNotContain(daemon.AllMessages, m => HostedDaemon.Has(m, "READY=1"));
+        Assert.False(Directory.Exists(daemon.EngineDirectory), "no engine may start on a bad configuration");
+    }
+
+    [Fact]
+    public void Non_loopback_tcp_without_tls_is_refused_with_a_clear_message()
+    {
+        using var daemon = HostedDaemon.Start(null, ["--Listen:Tcp=0.0.0.0:50999"], watchdog: false);
+        Assert.NotEqual(0, daemon.WaitForExit(Short));
+        Assert.Contains("Listen:Tcp: '0.0.0.0:50999' is not a loopback address and Listen:Tls is not configured", daemon.Errors, StringComparison.Ordinal);
+        Assert.Contains("Listen:AllowNonLoopbackWithoutTls=true", daemon.Errors, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Missing_explicit_config_file_is_an_error()
+    {
+        using var daemon = HostedDaemon.Start(null, ["--config", "$ROOT/absent.json"], watchdog: false);
+        Assert.NotEqual(0, daemon.WaitForExit(Short));
+        Assert.Contains("--config:", daemon.Errors, StringComparison.Ordinal);
+    }
+
+    private static int CountDatagrams(UdpClient sink)
+    {
+        int count = 0;
+        var from = new IPEndPoint(IPAddress.Any, 0);
+        sink.Client.ReceiveTimeout = 500;
+        try
+        {
+            while (true)
+            {
+                sink.Receive(ref from);
+                count++;
+            }
+        }
+        catch (SocketException)
+        {
+            return count;
+        }
+    }
+
+    private static int FreeUdpPort()
+    {
+        using var probe = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)probe.Client.LocalEndPoint!).Port;
+    }
+
+    /// <summary>What ChannelHandle.TryEnqueue does: claim, count, write, commit, wake the send worker.</summary>
+    private static unsafe void Enqueue(ChannelRegion region, long dueNs, long id)
+    {
+        int index = region.TxRing.TryClaim(PacketRecordType.Packet, sizeof(TxPacketHeader) + 8);
+        Assert.True(index >= 0, "TX ring full");
+        region.AddAtomic(ChannelCounter.Enqueued, 1);
+        byte* body = region.TxRing.Body(index);
+        *(TxPacketHeader*)body = new TxPacketHeader { DueNs = dueNs, PacketId = id };
+        *(long*)(body + sizeof(TxPacketHeader)) = id;
+        region.TxRing.Commit(index);
+        region.TxRing.ConsumerWait.Signal();
+    }
+}
+
+internal static class Wait
+{
+    public static void Until(Func<bool> condition, TimeSpan timeout, string what)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (clock.Elapsed > timeout)
+            {
+                Assert.Fail($"Timed out after {timeout.TotalSeconds} s waiting for {what}.");
+            }
+            Thread.Sleep(10);
+        }
+    }
+}
