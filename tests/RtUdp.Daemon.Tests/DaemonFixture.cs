@@ -9,7 +9,9 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using RtUdp.Daemon.Api;
+using Microsoft.Extensions.Hosting;
 using RtUdp.Daemon.Engine;
+using RtUdp.Daemon.Hosting;
 
 namespace RtUdp.Daemon.Tests;
 
@@ -20,6 +22,7 @@ namespace RtUdp.Daemon.Tests;
 /// private directory. Until Program.cs maps the API the tests build the host themselves; once it does,
 /// they may run rtudpd instead, the tests using only <see cref="Unix"/>, <see cref="Tcp"/> and the socket path.
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class DaemonFixture : IAsyncLifetime
 {
     private readonly List<string> _log = [];
@@ -89,17 +92,30 @@ public sealed class DaemonFixture : IAsyncLifetime
             kestrel.ListenUnixSocket(SocketPath, listen => listen.Protocols = HttpProtocols.Http2);
             kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2);
         });
-        builder.Services.Configure<EngineSupervisorOptions>(options =>
+        // As Program.cs wires the supervisor (its catalog is the API's ChannelRegistry).
+        var engineOptions = new EngineSupervisorOptions
         {
-            options.Directory = EngineDirectory;
-            options.LockMemory = false;
-            options.MaxRestartDelay = TimeSpan.FromSeconds(1);
-            if (_enginePath is not null)
-            {
-                options.Path = _enginePath;
-            }
-        });
-        builder.Services.AddSingleton<EngineSupervisor>();
+            Directory = EngineDirectory,
+            LockMemory = false,
+            MaxRestartDelay = TimeSpan.FromSeconds(1),
+            StartTimeout = TimeSpan.FromSeconds(30),
+            DrainWindow = TimeSpan.FromMilliseconds(200),
+        };
+        if (_enginePath is not null)
+        {
+            engineOptions.Path = _enginePath;
+        }
+        builder.Services.AddSingleton(engineOptions);
+        builder.Services.AddSingleton<SystemdNotifier>(s => new SystemdNotifier(s.GetRequiredService<ILogger<SystemdNotifier>>(), null, null, null));
+        builder.Services.AddSingleton<IntakeGate>();
+        builder.Services.AddSingleton<IIntakeGate>(s => s.GetRequiredService<IntakeGate>());
+        builder.Services.AddSingleton(s => new EngineSupervisor(
+            engineOptions,
+            s.GetRequiredService<IChannelCatalog>(),
+            s.GetRequiredService<SystemdNotifier>(),
+            s.GetRequiredService<IntakeGate>(),
+            s.GetRequiredService<IHostApplicationLifetime>(),
+            s.GetRequiredService<ILogger<EngineSupervisor>>()));
         builder.Services.AddHostedService(services => services.GetRequiredService<EngineSupervisor>());
         builder.Services.AddRtUdpApi(_configure);
 
@@ -205,6 +221,7 @@ public sealed class DaemonFixture : IAsyncLifetime
 
 /// <summary>The tests sharing one daemon run one after another (the engine's timing is measured).</summary>
 [CollectionDefinition(Name)]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class DaemonCollection : ICollectionFixture<DaemonFixture>
 {
     public const string Name = "daemon";

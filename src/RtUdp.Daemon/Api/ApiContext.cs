@@ -1,11 +1,12 @@
 using Microsoft.Extensions.Options;
 using RtUdp.Core.Client;
 using RtUdp.Daemon.Engine;
+using RtUdp.Daemon.Hosting;
 
 namespace RtUdp.Daemon.Api;
 
-/// <summary>What every service needs: the engine (through the supervisor), the channels, the options; and the common lookups.</summary>
-public sealed class ApiContext(EngineSupervisor supervisor, ChannelRegistry registry, IOptions<RtUdpApiOptions> options)
+/// <summary>What every service needs: the engine (through the supervisor), the channels, the options, intake; and the common lookups.</summary>
+public sealed class ApiContext(EngineSupervisor supervisor, ChannelRegistry registry, IOptions<RtUdpApiOptions> options, IIntakeGate? intake = null)
 {
     public EngineSupervisor Supervisor { get; } = supervisor;
 
@@ -16,8 +17,17 @@ public sealed class ApiContext(EngineSupervisor supervisor, ChannelRegistry regi
     /// <summary>The running engine, or UNAVAILABLE.</summary>
     public EngineClient RequireEngine() => Supervisor.Client ?? throw ApiErrors.EngineDown();
 
-    /// <summary>Whether the engine that holds the channel is the one running now.</summary>
-    public bool IsLive(ChannelEntry entry) => Supervisor.Client is { } client && ReferenceEquals(client, entry.Engine);
+    /// <summary>UNAVAILABLE once the daemon is stopping (intake closed at SIGTERM).</summary>
+    public void RequireIntake()
+    {
+        if (intake is { Accepting: false })
+        {
+            throw ApiErrors.Stopping();
+        }
+    }
+
+    /// <summary>Whether the channel is attached to the engine running now.</summary>
+    public bool IsLive(ChannelEntry entry) => Supervisor.Client is not null && entry.Handle is not null;
 
     /// <summary>The channel named "channels/{id}"; INVALID_ARGUMENT for another form, NOT_FOUND when there is none.</summary>
     public ChannelEntry Find(string name, string field)
@@ -30,10 +40,14 @@ public sealed class ApiContext(EngineSupervisor supervisor, ChannelRegistry regi
         return Registry.TryGet(id, out ChannelEntry entry) ? entry : throw ApiErrors.NotFound(name);
     }
 
-    /// <summary>A lease on a live channel's memory: NOT_FOUND, or UNAVAILABLE when the engine is down or the channel was lost with it.</summary>
-    public ChannelEntry.Lease Lease(string name, string field) => FindLive(name, field).Enter() ?? throw ApiErrors.NotFound(name);
+    /// <summary>A lease on a live channel's memory: NOT_FOUND, or UNAVAILABLE when the engine is down or the channel is detached.</summary>
+    public ChannelEntry.Lease Lease(string name, string field) => Enter(FindLive(name, field));
 
-    /// <summary>The channel, held by the engine running now: NOT_FOUND, or UNAVAILABLE when the engine is down or the channel was lost with it.</summary>
+    /// <summary>A lease on the channel's current handle (whether or not the engine runs, for reads): NOT_FOUND or UNAVAILABLE.</summary>
+    public ChannelEntry.Lease Enter(ChannelEntry entry) =>
+        entry.Enter() ?? throw (entry.Closing ? ApiErrors.NotFound(entry.Name) : ApiErrors.ChannelLost(entry.Name, entry.DetachedReason));
+
+    /// <summary>The channel, attached to the engine running now: NOT_FOUND, or UNAVAILABLE when the engine is down or the channel detached.</summary>
     public ChannelEntry FindLive(string name, string field)
     {
         ChannelEntry entry = Find(name, field);
@@ -41,6 +55,6 @@ public sealed class ApiContext(EngineSupervisor supervisor, ChannelRegistry regi
         {
             throw ApiErrors.EngineDown();
         }
-        return IsLive(entry) ? entry : throw ApiErrors.ChannelLost(entry.Name);
+        return entry.Handle is not null ? entry : throw ApiErrors.ChannelLost(entry.Name, entry.DetachedReason);
     }
 }

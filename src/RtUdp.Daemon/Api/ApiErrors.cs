@@ -49,9 +49,14 @@ public static class ApiErrors
         Build(Code.Unavailable, "The engine is not running (it is being started or restarted); retry shortly.",
             Any.Pack(new RetryInfo { RetryDelay = Duration.FromTimeSpan(TimeSpan.FromMilliseconds(500)) }));
 
-    public static RpcException ChannelLost(string name) =>
-        Build(Code.Unavailable, $"{name} belonged to an engine that has exited; it must be restored or deleted.",
-            Any.Pack(new ErrorInfo { Reason = "CHANNEL_LOST", Domain = Domain, Metadata = { ["channel"] = name } }));
+    public static RpcException ChannelLost(string name, string? reason) =>
+        Build(Code.Unavailable, $"{name} is not attached to a running engine ({reason ?? "engine down"}); it is restored when the engine restarts.",
+            Any.Pack(new ErrorInfo { Reason = "CHANNEL_DETACHED", Domain = Domain, Metadata = { ["channel"] = name, ["reason"] = reason ?? "" } }),
+            Any.Pack(new RetryInfo { RetryDelay = Duration.FromTimeSpan(TimeSpan.FromMilliseconds(500)) }));
+
+    public static RpcException Stopping() =>
+        Build(Code.Unavailable, "The daemon is stopping: it takes no new packets or channel commands.",
+            Any.Pack(new ErrorInfo { Reason = "STOPPING", Domain = Domain }));
 
     /// <summary>The ring is full: retry after <paramref name="retryDelay"/>; <paramref name="accepted"/> packets of the request went in.</summary>
     public static RpcException RingFull(string name, long accepted, TimeSpan retryDelay) =>

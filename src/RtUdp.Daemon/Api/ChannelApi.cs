@@ -26,28 +26,30 @@ public sealed class ChannelApi(ApiContext api) : ChannelService.ChannelServiceBa
         {
             throw ApiErrors.AlreadyExists(ChannelRegistry.Prefix + id);
         }
+        api.RequireIntake();
         var engine = api.RequireEngine();
         ChannelEntry entry;
         try
         {
-            entry = await api.Registry.CreateAsync(id, config, engine, context.CancellationToken);
+            entry = await api.Registry.CreateAsync(id, config, engine, request.Start, context.CancellationToken);
         }
         catch (EngineCommandException e) when (e.Status == EngineStatus.AlreadyExists && api.Registry.TryGet(id, out _))
         {
             throw ApiErrors.AlreadyExists(ChannelRegistry.Prefix + id);
         }
-        if (request.Start)
-        {
-            await api.Registry.StartAsync(entry);
-        }
-        return new CreateChannelResponse { Channel = ChannelMapping.ToProto(entry, api.IsLive(entry)) };
+        using ChannelEntry.Lease lease = api.Enter(entry);
+        return new CreateChannelResponse { Channel = ChannelMapping.ToProto(entry, lease.Handle, api.IsLive(entry)) };
     }
 
     public override Task<GetChannelResponse> GetChannel(GetChannelRequest request, ServerCallContext context)
     {
         ChannelEntry entry = api.Find(request.Name, "name");
-        using ChannelEntry.Lease lease = entry.Enter() ?? throw ApiErrors.NotFound(request.Name);
-        return Task.FromResult(new GetChannelResponse { Channel = ChannelMapping.ToProto(entry, api.IsLive(entry)) });
+        using ChannelEntry.Lease? lease = entry.Enter();
+        if (lease is null && entry.Closing)
+        {
+            throw ApiErrors.NotFound(request.Name);
+        }
+        return Task.FromResult(new GetChannelResponse { Channel = ChannelMapping.ToProto(entry, lease?.Handle, api.IsLive(entry)) });
     }
 
     public override Task<ListChannelsResponse> ListChannels(ListChannelsRequest request, ServerCallContext context)
@@ -74,9 +76,9 @@ public sealed class ChannelApi(ApiContext api) : ChannelService.ChannelServiceBa
                 break;
             }
             using ChannelEntry.Lease? lease = entry.Enter();
-            if (lease is not null)
+            if (lease is not null || !entry.Closing)
             {
-                response.Channels.Add(ChannelMapping.ToProto(entry, api.IsLive(entry)));
+                response.Channels.Add(ChannelMapping.ToProto(entry, lease?.Handle, api.IsLive(entry)));
             }
         }
         return Task.FromResult(response);
@@ -85,22 +87,17 @@ public sealed class ChannelApi(ApiContext api) : ChannelService.ChannelServiceBa
     public override async Task<DeleteChannelResponse> DeleteChannel(DeleteChannelRequest request, ServerCallContext context)
     {
         ChannelEntry entry = api.Find(request.Name, "name");
-        bool live = api.IsLive(entry);
-        if (live)
-        {
-            api.RequireEngine();
-        }
-        IReadOnlyDictionary<CoreCounter, long> counters;
+        IReadOnlyDictionary<CoreCounter, long>? counters;
         try
         {
-            counters = await api.Registry.DeleteAsync(entry, inEngine: live);
+            counters = await api.Registry.DeleteAsync(entry, api.Supervisor.Client);
         }
         catch (EngineCommandException e) when (e.Status == EngineStatus.NotFound)
         {
             throw ApiErrors.NotFound(request.Name);
         }
         var response = new DeleteChannelResponse();
-        foreach ((CoreCounter counter, long value) in counters)
+        foreach ((CoreCounter counter, long value) in counters ?? new Dictionary<CoreCounter, long>())
         {
             response.FinalCounters[StatsMapping.CounterName(counter)] = value;
         }
@@ -110,18 +107,19 @@ public sealed class ChannelApi(ApiContext api) : ChannelService.ChannelServiceBa
     public override async Task<StartChannelResponse> StartChannel(StartChannelRequest request, ServerCallContext context)
     {
         // No lease across the command: a concurrent delete must not wait for it.
+        api.RequireIntake();
         ChannelEntry entry = api.FindLive(request.Name, "name");
-        await api.Registry.StartAsync(entry);
-        using ChannelEntry.Lease lease = entry.Enter() ?? throw ApiErrors.NotFound(request.Name);
-        return new StartChannelResponse { Channel = ChannelMapping.ToProto(entry, api.IsLive(entry)) };
+        await api.Registry.StartAsync(entry, api.RequireEngine());
+        using ChannelEntry.Lease lease = api.Enter(entry);
+        return new StartChannelResponse { Channel = ChannelMapping.ToProto(entry, lease.Handle, api.IsLive(entry)) };
     }
 
     public override async Task<StopChannelResponse> StopChannel(StopChannelRequest request, ServerCallContext context)
     {
         // No lease across the command: a concurrent delete must not wait for it.
         ChannelEntry entry = api.FindLive(request.Name, "name");
-        await api.Registry.StopAsync(entry);
-        using ChannelEntry.Lease lease = entry.Enter() ?? throw ApiErrors.NotFound(request.Name);
-        return new StopChannelResponse { Channel = ChannelMapping.ToProto(entry, api.IsLive(entry)) };
+        await api.Registry.StopAsync(entry, api.RequireEngine());
+        using ChannelEntry.Lease lease = api.Enter(entry);
+        return new StopChannelResponse { Channel = ChannelMapping.ToProto(entry, lease.Handle, api.IsLive(entry)) };
     }
 }

@@ -120,7 +120,7 @@ internal static class ChannelMapping
     }
 
     /// <summary>The channel with every option in effect, its state, bound endpoint and mode.</summary>
-    public static Channel ToProto(ChannelEntry entry, bool engineAlive)
+    public static Channel ToProto(ChannelEntry entry, Core.Client.ChannelHandle? handle, bool engineAlive)
     {
         ChannelConfig c = entry.Config;
         var channel = new Channel
@@ -145,11 +145,14 @@ internal static class ChannelMapping
             LaunchTime = (V1.LaunchTimeMode)((int)c.LaunchTime + 1),
             LaunchLeadNs = c.LaunchLeadNs,
             HardwareStampTimeoutNs = c.HardwareStampTimeoutNs,
-            State = engineAlive ? ToProto(entry.Handle.State) : V1State.Lost,
-            BoundLocal = ToProto(entry.Handle.BoundLocal),
-            Mode = ToProto(entry.Handle.Region.Mode),
+            State = engineAlive && handle is not null ? ToProto(handle.State) : V1State.Lost,
             EngineId = entry.EngineId,
         };
+        if (handle is not null)
+        {
+            channel.BoundLocal = ToProto(handle.BoundLocal);
+            channel.Mode = ToProto(handle.Region.Mode);
+        }
         if (c.Remote is not null)
         {
             channel.Remote = ToProto(c.Remote);

@@ -2,24 +2,28 @@ using System.Collections.Concurrent;
 using RtUdp.Core.Channels;
 using RtUdp.Core.Client;
 using RtUdp.Core.Control;
+using RtUdp.Daemon.Hosting;
 
 namespace RtUdp.Daemon.Api;
 
 /// <summary>
-/// One channel the daemon created: its API id ("channels/{Id}"), the engine's numeric id, its
-/// config and the handle to its shared memory. Packet paths take a lease (<see cref="Enter"/>)
-/// so a concurrent delete never unmaps memory in use.
+/// One channel of the daemon: its API id ("channels/{Id}"), the engine's numeric id, its config, whether
+/// it should run, and its handle in the current engine (null while the engine is down or the channel
+/// could not be restored). Packet paths take a lease (<see cref="Enter"/>) so a delete never unmaps
+/// memory in use.
 /// </summary>
 public sealed class ChannelEntry
 {
     private int _users;
     private volatile bool _closing;
+    private volatile ChannelHandle? _handle;
 
-    internal ChannelEntry(string id, ChannelHandle handle, EngineClient engine)
+    internal ChannelEntry(string id, ChannelConfig config, bool started, ChannelHandle? handle)
     {
         Id = id;
-        Handle = handle;
-        Engine = engine;
+        Config = config;
+        Started = started;
+        _handle = handle;
     }
 
     /// <summary>The channel id (the name's last segment).</summary>
@@ -28,28 +32,33 @@ public sealed class ChannelEntry
     /// <summary>"channels/{id}".</summary>
     public string Name => ChannelRegistry.Prefix + Id;
 
-    public uint EngineId => Handle.Id;
+    public uint EngineId => Config.Id;
 
-    public ChannelConfig Config => Handle.Config;
+    public ChannelConfig Config { get; }
 
-    public ChannelHandle Handle { get; }
+    /// <summary>Its workers should run (restored running after an engine restart).</summary>
+    public bool Started { get; internal set; }
 
-    /// <summary>The engine that holds the channel; when the engine dies the channel is lost with it.</summary>
-    public EngineClient Engine { get; }
+    /// <summary>The handle in the current engine; null while detached.</summary>
+    public ChannelHandle? Handle { get => _handle; internal set => _handle = value; }
+
+    /// <summary>Why the channel is detached (engine died, restore failed), if it is.</summary>
+    public string? DetachedReason { get; internal set; }
 
     /// <summary>Being deleted: streams end, new leases are refused.</summary>
     public bool Closing => _closing;
 
-    /// <summary>Takes a lease on the handle's memory; null once the channel is being deleted.</summary>
+    /// <summary>A lease on the current handle's memory; null once the channel is being deleted or while it is detached.</summary>
     public Lease? Enter()
     {
         Interlocked.Increment(ref _users);
-        if (_closing)
+        ChannelHandle? handle = _handle;
+        if (_closing || handle is null)
         {
             Interlocked.Decrement(ref _users);
             return null;
         }
-        return new Lease(this);
+        return new Lease(this, handle);
     }
 
     /// <summary>Refuses new leases and waits (bounded) for the current ones to end; true if none is left.</summary>
@@ -69,11 +78,14 @@ public sealed class ChannelEntry
         return true;
     }
 
-    public sealed class Lease(ChannelEntry entry) : IDisposable
+    public sealed class Lease(ChannelEntry entry, ChannelHandle handle) : IDisposable
     {
         private int _disposed;
 
         public ChannelEntry Entry { get; } = entry;
+
+        /// <summary>The handle the lease holds (stays mapped until the lease ends).</summary>
+        public ChannelHandle Handle { get; } = handle;
 
         public void Dispose()
         {
@@ -87,19 +99,39 @@ public sealed class ChannelEntry
 
 /// <summary>
 /// The daemon's channels: API id ("channels/{id}", [a-z0-9._-]) to engine numeric id, config and
-/// <see cref="ChannelHandle"/>. Create, start, stop and delete are serialised (the engine runs its
-/// commands one at a time anyway); lookups are lock-free.
+/// <see cref="ChannelHandle"/>; the configured channels (DaemonSettings) and those created over the API.
+/// It is the supervisor's <see cref="IChannelCatalog"/>: after an engine restart the supervisor creates
+/// every channel again (running if it was) and attaches the new handles. Create, start, stop and delete
+/// are serialised; lookups are lock-free.
 /// </summary>
-public sealed partial class ChannelRegistry : IDisposable
+public sealed partial class ChannelRegistry : IChannelCatalog, IDisposable
 {
     public const string Prefix = "channels/";
+
+    /// <summary>How long a deleted channel's memory stays mapped for readers that still hold it (as the supervisor's retired handles).</summary>
+    private static readonly TimeSpan RetiredGrace = TimeSpan.FromSeconds(30);
 
     private readonly ConcurrentDictionary<string, ChannelEntry> _channels = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _commands = new(1, 1);
     private readonly ILogger<ChannelRegistry> _logger;
     private int _nextId;
 
-    public ChannelRegistry(ILogger<ChannelRegistry> logger) => _logger = logger;
+    public ChannelRegistry(ILogger<ChannelRegistry> logger)
+        : this(logger, [])
+    {
+    }
+
+    /// <param name="configured">The configured channels: registered now, attached by the supervisor when it arms them.</param>
+    public ChannelRegistry(ILogger<ChannelRegistry> logger, IEnumerable<ConfiguredChannel> configured)
+    {
+        ArgumentNullException.ThrowIfNull(configured);
+        _logger = logger;
+        foreach (ConfiguredChannel c in configured)
+        {
+            _channels[c.Config.Name] = new ChannelEntry(c.Config.Name, c.Config, c.Start, handle: null);
+            _nextId = Math.Max(_nextId, (int)Math.Min(c.Config.Id, int.MaxValue));
+        }
+    }
 
     public int Count => _channels.Count;
 
@@ -114,9 +146,27 @@ public sealed partial class ChannelRegistry : IDisposable
     /// <summary>Every channel, in id order.</summary>
     public IReadOnlyList<ChannelEntry> List() => [.. _channels.Values.OrderBy(e => e.Id, StringComparer.Ordinal)];
 
-    /// <summary>Creates the channel in the engine under a fresh numeric id.</summary>
+    /// <inheritdoc/>
+    public IReadOnlyList<CatalogChannel> Snapshot() =>
+        [.. _channels.Values.Where(e => !e.Closing).OrderBy(e => e.EngineId).Select(e => new CatalogChannel(e.Config, e.Started, e.Handle))];
+
+    /// <inheritdoc/>
+    public void Attach(uint id, ChannelHandle? handle, string? error)
+    {
+        ChannelEntry? entry = _channels.Values.FirstOrDefault(e => e.EngineId == id);
+        if (entry is null || entry.Closing)
+        {
+            // Deleted while the supervisor armed it: nothing will use this handle.
+            handle?.Dispose();
+            return;
+        }
+        entry.Handle = handle;
+        entry.DetachedReason = handle is null ? error ?? "detached" : null;
+    }
+
+    /// <summary>Creates the channel in the engine under a fresh numeric id (and starts it when asked).</summary>
     /// <exception cref="EngineCommandException">The engine refused it (AlreadyExists when the id is taken here).</exception>
-    public async Task<ChannelEntry> CreateAsync(string id, ChannelConfig config, EngineClient engine, CancellationToken cancellationToken)
+    public async Task<ChannelEntry> CreateAsync(string id, ChannelConfig config, EngineClient engine, bool start, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(engine);
@@ -129,9 +179,14 @@ public sealed partial class ChannelRegistry : IDisposable
             }
             ChannelConfig withId = config with { Id = (uint)Interlocked.Increment(ref _nextId), Name = id };
             ChannelHandle handle = await Task.Run(() => engine.CreateChannel(withId), CancellationToken.None);
-            var entry = new ChannelEntry(id, handle, engine);
+            var entry = new ChannelEntry(id, withId, started: false, handle);
             _channels[id] = entry;
             Log.Created(_logger, entry.Name, entry.EngineId, handle.BoundLocal);
+            if (start)
+            {
+                await Task.Run(() => engine.StartChannel(entry.EngineId), CancellationToken.None);
+                entry.Started = true;
+            }
             return entry;
         }
         finally
@@ -140,16 +195,18 @@ public sealed partial class ChannelRegistry : IDisposable
         }
     }
 
-    public Task<ChannelState> StartAsync(ChannelEntry entry) => Command(entry, e => e.Engine.StartChannel(e.EngineId));
+    public Task<ChannelState> StartAsync(ChannelEntry entry, EngineClient engine) => Command(entry, started: true, () => engine.StartChannel(entry.EngineId));
 
-    public Task<ChannelState> StopAsync(ChannelEntry entry) => Command(entry, e => e.Engine.StopChannel(e.EngineId));
+    public Task<ChannelState> StopAsync(ChannelEntry entry, EngineClient engine) => Command(entry, started: false, () => engine.StopChannel(entry.EngineId));
 
-    private async Task<ChannelState> Command(ChannelEntry entry, Func<ChannelEntry, ChannelState> command)
+    private async Task<ChannelState> Command(ChannelEntry entry, bool started, Func<ChannelState> command)
     {
         await _commands.WaitAsync();
         try
         {
-            return await Task.Run(() => command(entry));
+            ChannelState state = await Task.Run(command);
+            entry.Started = started;
+            return state;
         }
         finally
         {
@@ -158,11 +215,11 @@ public sealed partial class ChannelRegistry : IDisposable
     }
 
     /// <summary>
-    /// Deletes the channel: in the engine (when <paramref name="inEngine"/>; not for a channel lost with
-    /// its engine), then waits for the packet paths using it to let go and unmaps it.
-    /// Returns the channel's counters after the engine deleted it (queued packets counted as dropped).
+    /// Deletes the channel: in the engine (when <paramref name="engine"/> is given and the channel is
+    /// attached), then lets the packet paths using it go. Returns its counters after the engine deleted
+    /// it (queued packets counted as dropped), or null when it was detached.
     /// </summary>
-    public async Task<IReadOnlyDictionary<ChannelCounter, long>> DeleteAsync(ChannelEntry entry, bool inEngine)
+    public async Task<IReadOnlyDictionary<ChannelCounter, long>?> DeleteAsync(ChannelEntry entry, EngineClient? engine)
     {
         ArgumentNullException.ThrowIfNull(entry);
         await _commands.WaitAsync();
@@ -172,27 +229,24 @@ public sealed partial class ChannelRegistry : IDisposable
             {
                 throw new EngineCommandException(EngineStatus.NotFound, $"{entry.Name} does not exist.");
             }
-            bool released = await entry.CloseAsync(TimeSpan.FromSeconds(5));
-            if (inEngine)
+            await entry.CloseAsync(TimeSpan.FromSeconds(5));
+            ChannelHandle? handle = entry.Handle;
+            if (handle is not null && engine is not null)
             {
                 try
                 {
-                    await Task.Run(() => entry.Engine.DeleteChannel(entry.EngineId));
+                    await Task.Run(() => engine.DeleteChannel(entry.EngineId));
                 }
                 catch (EngineCommandException e) when (e.Status is EngineStatus.NotFound)
                 {
                     // The engine no longer has it (restarted): nothing to delete there.
                 }
             }
-            IReadOnlyDictionary<ChannelCounter, long> counters = entry.Handle.ReadStats().Counters;
-            if (released)
+            IReadOnlyDictionary<ChannelCounter, long>? counters = handle?.ReadStats().Counters;
+            if (handle is not null)
             {
-                entry.Handle.Dispose();
-            }
-            else
-            {
-                // A packet path still holds it: leave the mapping to the GC rather than unmap memory in use.
-                Log.LeakedMapping(_logger, entry.Name);
+                // Readers that looked it up just before may still touch its memory: unmap it later.
+                _ = Task.Delay(RetiredGrace).ContinueWith(_ => handle.Dispose(), TaskScheduler.Default);
             }
             Log.Deleted(_logger, entry.Name, entry.EngineId);
             return counters;
@@ -203,59 +257,9 @@ public sealed partial class ChannelRegistry : IDisposable
         }
     }
 
-    /// <summary>
-    /// After an engine restart: creates every channel of the registry anew in <paramref name="engine"/>
-    /// (same id and config, started again if it was running) and returns, per channel, the packets the
-    /// old engine still held when it died (lost: pending TX and buffered RX). Channels the new engine
-    /// refuses are removed and reported with -1. For the hosting service to call.
-    /// </summary>
-    public async Task<IReadOnlyDictionary<string, long>> RestoreAsync(EngineClient engine)
-    {
-        ArgumentNullException.ThrowIfNull(engine);
-        var lost = new Dictionary<string, long>(StringComparer.Ordinal);
-        await _commands.WaitAsync();
-        try
-        {
-            foreach (ChannelEntry old in _channels.Values.Where(e => e.Engine != engine).ToList())
-            {
-                ChannelStats stats = old.Handle.ReadStats();
-                long lostPackets = (old.Config.Sends ? stats.Pending : 0) + (old.Config.Receives ? stats.Buffered : 0);
-                bool wasRunning = stats.State == ChannelState.Running;
-                await old.CloseAsync(TimeSpan.FromSeconds(5));
-                old.Handle.Dispose();
-                try
-                {
-                    ChannelHandle handle = await Task.Run(() => engine.CreateChannel(old.Config));
-                    var entry = new ChannelEntry(old.Id, handle, engine);
-                    _channels[old.Id] = entry;
-                    if (wasRunning)
-                    {
-                        await Task.Run(() => engine.StartChannel(entry.EngineId));
-                    }
-                    lost[old.Id] = lostPackets;
-                    Log.Restored(_logger, old.Name, lostPackets);
-                }
-                catch (EngineCommandException e)
-                {
-                    _channels.TryRemove(old.Id, out _);
-                    lost[old.Id] = -1;
-                    Log.RestoreFailed(_logger, e, old.Name);
-                }
-            }
-        }
-        finally
-        {
-            _commands.Release();
-        }
-        return lost;
-    }
-
     public void Dispose()
     {
-        foreach (ChannelEntry entry in _channels.Values)
-        {
-            entry.Handle.Dispose();
-        }
+        // The supervisor retires the handles of the channels it knows at shutdown.
         _channels.Clear();
         _commands.Dispose();
     }
@@ -267,14 +271,5 @@ public sealed partial class ChannelRegistry : IDisposable
 
         [LoggerMessage(EventId = 201, Level = LogLevel.Information, Message = "Channel {Channel} deleted (engine id {EngineId})")]
         public static partial void Deleted(ILogger logger, string channel, uint engineId);
-
-        [LoggerMessage(EventId = 202, Level = LogLevel.Warning, Message = "Channel {Channel}: a request still used its memory after 5 s; its memory stays mapped rather than be unmapped in use")]
-        public static partial void LeakedMapping(ILogger logger, string channel);
-
-        [LoggerMessage(EventId = 203, Level = LogLevel.Warning, Message = "Channel {Channel} restored in the new engine; {Lost} packet(s) the old engine held were lost")]
-        public static partial void Restored(ILogger logger, string channel, long lost);
-
-        [LoggerMessage(EventId = 204, Level = LogLevel.Error, Message = "Channel {Channel} could not be restored in the new engine; removed")]
-        public static partial void RestoreFailed(ILogger logger, Exception exception, string channel);
     }
 }

@@ -26,11 +26,12 @@ public sealed class PacketApi(ApiContext api) : PacketService.PacketServiceBase
 
     public override Task<SendResponse> Send(SendRequest request, ServerCallContext context)
     {
+        api.RequireIntake();
         using ChannelEntry.Lease lease = api.Lease(request.Channel, "channel");
         ChannelEntry entry = lease.Entry;
+        ChannelHandle handle = lease.Handle;
         long[] due = PacketTimes.Validate(request.Packets, "packets", entry.Config, api.Options.SchedulingHorizon);
-        CheckAccepting(entry);
-        ChannelHandle handle = entry.Handle;
+        CheckAccepting(entry, handle);
         for (int i = 0; i < request.Packets.Count; i++)
         {
             OutgoingPacket packet = request.Packets[i];
@@ -40,7 +41,7 @@ public sealed class PacketApi(ApiContext api) : PacketService.PacketServiceBase
                 handle.Flush();
                 throw result == EnqueueResult.Full
                     ? ApiErrors.RingFull(entry.Name, i, api.Options.RingFullRetryDelay)
-                    : NotAccepting(entry, i);
+                    : NotAccepting(entry, handle, i);
             }
         }
         handle.Flush();
@@ -79,14 +80,15 @@ public sealed class PacketApi(ApiContext api) : PacketService.PacketServiceBase
                 {
                     throw ApiErrors.InvalidArgument("channel", $"a stream sends to one channel ({entry.Name})");
                 }
-                using ChannelEntry.Lease lease = entry.Enter() ?? throw ApiErrors.NotFound(entry.Name);
-                if (!api.IsLive(entry))
+                api.RequireIntake();
+                if (api.Supervisor.Client is null)
                 {
-                    throw api.Supervisor.Client is null ? ApiErrors.EngineDown() : ApiErrors.ChannelLost(entry.Name);
+                    throw ApiErrors.EngineDown();
                 }
+                using ChannelEntry.Lease lease = api.Enter(entry);
+                ChannelHandle handle = lease.Handle;
                 long[] due = PacketTimes.Validate(message.Packets, "packets", entry.Config, api.Options.SchedulingHorizon);
-                CheckAccepting(entry);
-                ChannelHandle handle = entry.Handle;
+                CheckAccepting(entry, handle);
                 for (int i = 0; i < message.Packets.Count; i++)
                 {
                     OutgoingPacket packet = message.Packets[i];
@@ -102,7 +104,7 @@ public sealed class PacketApi(ApiContext api) : PacketService.PacketServiceBase
                         if (result != EnqueueResult.Full)
                         {
                             handle.Flush();
-                            throw NotAccepting(entry, accepted);
+                            throw NotAccepting(entry, handle, accepted);
                         }
                         // Full: let the worker take what is there, then wait for space, longer each time.
                         handle.Flush();
@@ -114,9 +116,9 @@ public sealed class PacketApi(ApiContext api) : PacketService.PacketServiceBase
                         {
                             throw ApiErrors.NotFound(entry.Name);
                         }
-                        if (!api.IsLive(entry))
+                        if (!ReferenceEquals(entry.Handle, handle) || api.Supervisor.Client is null)
                         {
-                            throw api.Supervisor.Client is null ? ApiErrors.EngineDown() : ApiErrors.ChannelLost(entry.Name);
+                            throw api.Supervisor.Client is null ? ApiErrors.EngineDown() : ApiErrors.ChannelLost(entry.Name, entry.DetachedReason ?? "engine restarted");
                         }
                         backoff = backoff == TimeSpan.Zero ? TimeSpan.FromMilliseconds(1) : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, api.Options.MaxStreamBackoff.Ticks));
                         waited.Start();
@@ -152,13 +154,14 @@ public sealed class PacketApi(ApiContext api) : PacketService.PacketServiceBase
         }
         using ChannelEntry.Lease lease = api.Lease(request.Channel, "channel");
         ChannelEntry entry = lease.Entry;
-        CheckReceiving(entry);
+        ChannelHandle handle = lease.Handle;
+        CheckReceiving(entry, handle);
         int max = request.MaxCount == 0 ? 1 : request.MaxCount;
         long timeoutNs = (long)(timeout.TotalMilliseconds * 1_000_000);
         CancellationToken cancellation = context.CancellationToken;
         List<V1Received> packets = timeoutNs == 0
-            ? Drain(entry, max, 0, cancellation)
-            : await Task.Factory.StartNew(() => Drain(entry, max, timeoutNs, cancellation), cancellation, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            ? Drain(entry, handle, max, 0, cancellation)
+            : await Task.Factory.StartNew(() => Drain(entry, handle, max, timeoutNs, cancellation), cancellation, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         var response = new ReceiveResponse();
         response.Packets.AddRange(packets);
         return response;
@@ -172,7 +175,8 @@ public sealed class PacketApi(ApiContext api) : PacketService.PacketServiceBase
         }
         using ChannelEntry.Lease lease = api.Lease(request.Channel, "channel");
         ChannelEntry entry = lease.Entry;
-        CheckReceiving(entry);
+        ChannelHandle handle = lease.Handle;
+        CheckReceiving(entry, handle);
         int max = request.MaxBatch == 0 ? 64 : request.MaxBatch;
         CancellationToken cancellation = context.CancellationToken;
 
@@ -184,9 +188,10 @@ public sealed class PacketApi(ApiContext api) : PacketService.PacketServiceBase
         {
             try
             {
-                while (!stop.IsCancellationRequested && !entry.Closing && entry.Handle.State is not (CoreState.Deleted or CoreState.Failed))
+                // Ends when the channel is deleted, fails or goes with its engine (the client may open a new stream).
+                while (!stop.IsCancellationRequested && !entry.Closing && ReferenceEquals(entry.Handle, handle) && handle.State is not (CoreState.Deleted or CoreState.Failed))
                 {
-                    List<V1Received> batch = Drain(entry, max, WaitSliceNs, stop.Token);
+                    List<V1Received> batch = Drain(entry, handle, max, WaitSliceNs, stop.Token);
                     if (batch.Count > 0)
                     {
                         batches.Writer.WriteAsync(batch, stop.Token).AsTask().GetAwaiter().GetResult();
@@ -225,10 +230,9 @@ public sealed class PacketApi(ApiContext api) : PacketService.PacketServiceBase
     }
 
     /// <summary>Waits up to <paramref name="timeoutNs"/> for a first packet, then takes what is there, up to <paramref name="max"/>.</summary>
-    private static List<V1Received> Drain(ChannelEntry entry, int max, long timeoutNs, CancellationToken cancellation)
+    private static List<V1Received> Drain(ChannelEntry entry, ChannelHandle handle, int max, long timeoutNs, CancellationToken cancellation)
     {
         var packets = new List<V1Received>();
-        ChannelHandle handle = entry.Handle;
         byte[] buffer = new byte[handle.Config.MaxPayload];
         long deadline = Libc.MonotonicNow() + timeoutNs;
         while (packets.Count < max)
@@ -285,34 +289,34 @@ public sealed class PacketApi(ApiContext api) : PacketService.PacketServiceBase
         return packet;
     }
 
-    private static void CheckAccepting(ChannelEntry entry)
+    private static void CheckAccepting(ChannelEntry entry, ChannelHandle handle)
     {
         if (!entry.Config.Sends)
         {
             throw ApiErrors.FailedPrecondition(entry.Name, "the channel does not send (direction RECEIVE)", "DIRECTION");
         }
-        CoreState state = entry.Handle.State;
+        CoreState state = handle.State;
         if (state is not (CoreState.Created or CoreState.Running))
         {
             throw ApiErrors.FailedPrecondition(entry.Name, $"the channel is {state.ToString().ToLowerInvariant()}; it accepts packets only when created or running");
         }
     }
 
-    private static void CheckReceiving(ChannelEntry entry)
+    private static void CheckReceiving(ChannelEntry entry, ChannelHandle handle)
     {
         if (!entry.Config.Receives)
         {
             throw ApiErrors.FailedPrecondition(entry.Name, "the channel does not receive (direction SEND)", "DIRECTION");
         }
-        CoreState state = entry.Handle.State;
-        if (state is not (CoreState.Created or CoreState.Running) && entry.Handle.ReadStats().Buffered == 0)
+        CoreState state = handle.State;
+        if (state is not (CoreState.Created or CoreState.Running) && handle.ReadStats().Buffered == 0)
         {
             throw ApiErrors.FailedPrecondition(entry.Name, $"the channel is {state.ToString().ToLowerInvariant()} and nothing received is left to drain");
         }
     }
 
-    private static RpcException NotAccepting(ChannelEntry entry, long accepted) =>
-        ApiErrors.FailedPrecondition(entry.Name, $"the channel stopped accepting packets ({entry.Handle.State.ToString().ToLowerInvariant()}) after {accepted} were enqueued");
+    private static RpcException NotAccepting(ChannelEntry entry, ChannelHandle handle, long accepted) =>
+        ApiErrors.FailedPrecondition(entry.Name, $"the channel stopped accepting packets ({handle.State.ToString().ToLowerInvariant()}) after {accepted} were enqueued");
 }
 
 /// <summary>A packet's time (monotonic, wall clock, TAI or delay) as CLOCK_MONOTONIC ns, within the scheduling horizon.</summary>

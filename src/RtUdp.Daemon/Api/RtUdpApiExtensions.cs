@@ -1,5 +1,7 @@
 using Grpc.HealthCheck;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using RtUdp.Daemon.Hosting;
 
 namespace RtUdp.Daemon.Api;
 
@@ -9,7 +11,9 @@ public static class RtUdpApiExtensions
     /// <summary>
     /// Registers the rtudp.v1 services, their <see cref="ChannelRegistry"/>, gRPC (with the engine error
     /// interceptor), server reflection, grpc.health.v1 (<see cref="HealthServiceImpl"/>) and the
-    /// <see cref="EngineHealthPublisher"/> hosted service. Needs an <see cref="Engine.EngineSupervisor"/> singleton.
+    /// <see cref="EngineHealthPublisher"/> hosted service. Needs an <see cref="Engine.EngineSupervisor"/> singleton;
+    /// uses <see cref="DaemonSettings"/> (configured channels) and <see cref="IIntakeGate"/> when registered.
+    /// Call it after any other <see cref="IChannelCatalog"/> registration: the <see cref="ChannelRegistry"/> replaces it.
     /// Options: <see cref="RtUdpApiOptions"/> (e.g. <c>services.Configure&lt;RtUdpApiOptions&gt;(configuration.GetSection("Api"))</c>).
     /// </summary>
     public static IServiceCollection AddRtUdpApi(this IServiceCollection services) => services.AddRtUdpApi(null);
@@ -25,7 +29,13 @@ public static class RtUdpApiExtensions
             options.Configure(configure);
         }
         services.AddSingleton<HealthServiceImpl>();
-        services.AddSingleton<ChannelRegistry>();
+        // The registry holds the configured channels too and replaces the hosting's catalog, so channels
+        // created over the API survive engine restarts.
+        services.AddSingleton(s => new ChannelRegistry(
+            s.GetRequiredService<ILogger<ChannelRegistry>>(),
+            s.GetService<DaemonSettings>()?.Channels ?? []));
+        services.RemoveAll<IChannelCatalog>();
+        services.AddSingleton<IChannelCatalog>(s => s.GetRequiredService<ChannelRegistry>());
         services.AddSingleton<ApiContext>();
         services.AddHostedService<EngineHealthPublisher>();
         return services;

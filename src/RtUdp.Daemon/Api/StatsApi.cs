@@ -14,8 +14,8 @@ public sealed class StatsApi(ApiContext api) : StatsService.StatsServiceBase
     public override Task<GetStatsResponse> GetStats(GetStatsRequest request, ServerCallContext context)
     {
         ChannelEntry entry = api.Find(request.Name, "name");
-        using ChannelEntry.Lease lease = entry.Enter() ?? throw ApiErrors.NotFound(request.Name);
-        return Task.FromResult(new GetStatsResponse { Stats = StatsMapping.ToProto(entry, api.IsLive(entry)) });
+        using ChannelEntry.Lease lease = api.Enter(entry);
+        return Task.FromResult(new GetStatsResponse { Stats = StatsMapping.ToProto(entry, lease.Handle, api.IsLive(entry)) });
     }
 
     public override Task<GetHistogramResponse> GetHistogram(GetHistogramRequest request, ServerCallContext context)
@@ -40,9 +40,9 @@ public sealed class StatsApi(ApiContext api) : StatsService.StatsServiceBase
             throw ApiErrors.InvalidArgument(violations);
         }
         HistogramSnapshot snapshot;
-        using (ChannelEntry.Lease lease = entry.Enter() ?? throw ApiErrors.NotFound(request.Name))
+        using (ChannelEntry.Lease lease = api.Enter(entry))
         {
-            snapshot = entry.Handle.Region.Histogram(kind).Snapshot();
+            snapshot = lease.Handle.Region.Histogram(kind).Snapshot();
         }
         IReadOnlyList<double> percentiles = request.Percentiles.Count > 0 ? request.Percentiles : StatsMapping.DefaultPercentiles;
         HistogramKind resultKind = request.Kind == HistogramKind.Unspecified ? HistogramKind.SendError : request.Kind;
@@ -63,11 +63,15 @@ public sealed class StatsApi(ApiContext api) : StatsService.StatsServiceBase
             WatchStatsResponse response;
             using (ChannelEntry.Lease? lease = entry.Enter())
             {
-                if (lease is null)
+                if (entry.Closing)
                 {
                     return; // deleted: the stream ends
                 }
-                response = new WatchStatsResponse { Stats = StatsMapping.ToProto(entry, api.IsLive(entry)), Time = Timestamp.FromDateTime(DateTime.UtcNow) };
+                if (lease is null)
+                {
+                    continue; // detached (engine restarting): the next tick may find it restored
+                }
+                response = new WatchStatsResponse { Stats = StatsMapping.ToProto(entry, lease.Handle, api.IsLive(entry)), Time = Timestamp.FromDateTime(DateTime.UtcNow) };
             }
             await responseStream.WriteAsync(response, context.CancellationToken);
         }

@@ -35,9 +35,9 @@ internal static class StatsMapping
         return sb.ToString();
     }
 
-    public static V1.ChannelStats ToProto(ChannelEntry entry, bool engineAlive)
+    public static V1.ChannelStats ToProto(ChannelEntry entry, Core.Client.ChannelHandle handle, bool engineAlive)
     {
-        CoreStats s = entry.Handle.ReadStats();
+        CoreStats s = handle.ReadStats();
         var stats = new V1.ChannelStats
         {
             Channel = entry.Name,

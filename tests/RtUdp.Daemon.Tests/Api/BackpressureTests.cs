@@ -8,6 +8,7 @@ namespace RtUdp.Daemon.Tests.Api;
 
 /// <summary>SendStream against a tiny ring: the stream is held back by the ring, never fails, loses nothing.</summary>
 [Collection(DaemonCollection.Name)]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class BackpressureTests(DaemonFixture daemon)
 {
     [Fact]

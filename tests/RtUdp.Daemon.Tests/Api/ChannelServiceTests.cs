@@ -6,6 +6,7 @@ using RtUdp.V1;
 namespace RtUdp.Daemon.Tests.Api;
 
 [Collection(DaemonCollection.Name)]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class ChannelServiceTests(DaemonFixture daemon)
 {
     private readonly Clients _api = new(daemon.Unix);

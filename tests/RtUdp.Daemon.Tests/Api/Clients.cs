@@ -6,6 +6,7 @@ using RtUdp.V1;
 namespace RtUdp.Daemon.Tests.Api;
 
 /// <summary>The rtudp.v1 clients on one gRPC channel, and the seed's channels.</summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class Clients(GrpcChannel channel)
 {
     public ChannelService.ChannelServiceClient Channels { get; } = new(channel);
@@ -81,6 +82,7 @@ public sealed class Clients(GrpcChannel channel)
     }
 }
 
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public static class RpcAssert
 {
     /// <summary>Awaits a call that must fail with <paramref name="code"/>; returns the google.rpc.Status it carried.</summary>

@@ -8,6 +8,7 @@ using RtUdp.V1;
 namespace RtUdp.Daemon.Tests.Api;
 
 /// <summary>Health, reflection and the engine going away: each test runs a daemon of its own.</summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class HealthAndEngineTests
 {
     [Fact]
@@ -38,13 +39,21 @@ public sealed class HealthAndEngineTests
         Assert.True(await watch.ResponseStream.MoveNext(cancel.Token));
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, watch.ResponseStream.Current.Status);
 
-        // The channel went with the old engine: it says so, and can be deleted and created again.
-        Channel lost = (await api.Channels.GetChannelAsync(new GetChannelRequest { Name = rx.Name })).Channel;
-        Assert.Equal(ChannelState.Lost, lost.State);
-        await RpcAssert.FailsAsync(StatusCode.Unavailable, () => api.Packets.ReceiveAsync(new ReceiveRequest { Channel = rx.Name }).ResponseAsync);
+        // The supervisor restored the channel (the registry is its catalog): running again, usable.
+        DateTime deadline = DateTime.UtcNow.AddSeconds(10);
+        Channel restored;
+        while ((restored = (await api.Channels.GetChannelAsync(new GetChannelRequest { Name = rx.Name })).Channel).State != ChannelState.Running)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"channel not restored: {restored}\n{daemon.Log}");
+            await Task.Delay(20);
+        }
+        Assert.Equal(rx.EngineId, restored.EngineId);
+        Assert.NotNull(restored.BoundLocal);
+        Assert.Empty((await api.Packets.ReceiveAsync(new ReceiveRequest { Channel = rx.Name })).Packets);
         await api.Channels.DeleteChannelAsync(new DeleteChannelRequest { Name = rx.Name });
         Channel again = await api.CreateReceiverAsync("before-crash");
         Assert.Equal(ChannelState.Running, again.State);
+        Assert.Equal(1, daemon.Supervisor.Restarts);
     }
 
     [Fact]
@@ -102,6 +111,8 @@ public sealed class HealthAndEngineTests
         public Grpc.Net.Client.GrpcChannel Tcp => fixture.Tcp;
 
         public Engine.EngineSupervisor Supervisor => fixture.Supervisor;
+
+        public string Log => fixture.Log;
 
         public async ValueTask DisposeAsync() => await fixture.DisposeAsync();
     }

@@ -9,6 +9,7 @@ using RtUdp.V1;
 namespace RtUdp.Daemon.Tests.Api;
 
 [Collection(DaemonCollection.Name)]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class PacketServiceTests(DaemonFixture daemon)
 {
     private readonly Clients _api = new(daemon.Unix);

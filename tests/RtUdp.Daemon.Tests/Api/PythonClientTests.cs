@@ -8,6 +8,7 @@ namespace RtUdp.Daemon.Tests.Api;
 /// Needs: apt-get install -y python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc grpc-proto.
 /// </summary>
 [Collection(DaemonCollection.Name)]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class PythonClientTests(DaemonFixture daemon, Xunit.Abstractions.ITestOutputHelper log)
 {
     private const string Packages = "python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc grpc-proto";

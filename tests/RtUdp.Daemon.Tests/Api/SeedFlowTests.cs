@@ -8,6 +8,7 @@ namespace RtUdp.Daemon.Tests.Api;
 
 /// <summary>The seed's example (RtUdp object: receive side, send side, a packet 1 ms ahead) done over gRPC, on both listeners.</summary>
 [Collection(DaemonCollection.Name)]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class SeedFlowTests(DaemonFixture daemon)
 {
     [Theory]

@@ -8,6 +8,7 @@ using RtUdp.V1;
 namespace RtUdp.Daemon.Tests.Api;
 
 [Collection(DaemonCollection.Name)]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class StatsClockCapabilityTests(DaemonFixture daemon)
 {
     private readonly Clients _api = new(daemon.Tcp);
