@@ -1,3 +1,4 @@
+using RtUdp.Daemon.Api;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using RtUdp.Daemon.Engine;
@@ -78,10 +79,11 @@ internal static class Program
             s.GetRequiredService<ILogger<EngineSupervisor>>()));
         builder.Services.AddHostedService(s => s.GetRequiredService<EngineSupervisor>());
         builder.Services.AddHostedService<SystemdService>();
-        // API: builder.Services.AddRtUdpApi();
+        builder.Services.AddRtUdpApi();
+        builder.Services.Configure<RtUdp.Daemon.Api.RtUdpApiOptions>(builder.Configuration.GetSection("Api"));
 
         await using WebApplication app = builder.Build();
-        // API: app.MapRtUdpApi();
+        app.MapRtUdpApi();
 
         Microsoft.Extensions.Logging.ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("RtUdp.Daemon.Hosting.Listeners");
         try
