@@ -1,58 +1,49 @@
-using System.Net;
+using System.Diagnostics;
+using System.Globalization;
 using System.Net.Sockets;
+using System.Text.RegularExpressions;
 using Grpc.Net.Client;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using RtUdp.Daemon.Api;
-using Microsoft.Extensions.Hosting;
-using RtUdp.Daemon.Engine;
-using RtUdp.Daemon.Hosting;
+using RtUdp.Daemon.Tests.Hosting;
 
 namespace RtUdp.Daemon.Tests;
 
 /// <summary>
-/// The daemon's gRPC API over real sockets: a WebApplication built here the way rtudpd's host does it
-/// (EngineSupervisor + AddRtUdpApi/MapRtUdpApi), listening with plaintext HTTP/2 on a unix socket in a
-/// temporary directory and on 127.0.0.1 (a free port), and supervising a real engine process in a
-/// private directory. Until Program.cs maps the API the tests build the host themselves; once it does,
-/// they may run rtudpd instead, the tests using only <see cref="Unix"/>, <see cref="Tcp"/> and the socket path.
+/// The real rtudpd process (<see cref="HostedDaemon"/>, the daemon project's build output) serving its gRPC
+/// API with plaintext HTTP/2 on a unix socket in its temporary directory and on 127.0.0.1 (port 0: the
+/// kernel's choice, learnt from the "Listening on http://127.0.0.1:N" log line), and supervising a real
+/// engine whose files are in a private directory under /dev/shm. The supervisor is seen only from outside:
+/// its systemd notifications (READY=1, STATUS=engine PID running ...), its log and /proc.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-public sealed class DaemonFixture : IAsyncLifetime
+public sealed partial class DaemonFixture : IAsyncLifetime
 {
-    private readonly List<string> _log = [];
-    private readonly string? _enginePath;
-    private readonly Action<RtUdpApiOptions>? _configure;
-    private WebApplication? _app;
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly bool _withEngine;
+    private HostedDaemon? _daemon;
 
     public DaemonFixture()
-        : this(enginePath: null, configure: null)
+        : this(withEngine: true)
     {
+    }
+
+    private DaemonFixture(bool withEngine)
+    {
+        _withEngine = withEngine;
+        string shm = Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
+        EngineDirectory = Path.Combine(shm, $"rtudp-daemon-test-{Environment.ProcessId}-{Guid.NewGuid():N}");
     }
 
     /// <summary>A daemon of its own (call <see cref="InitializeAsync"/>, dispose it).</summary>
-    /// <param name="enginePath">An engine that cannot start (e.g. /nonexistent) keeps the daemon without engine.</param>
-    public static DaemonFixture Create(string? enginePath = null, Action<RtUdpApiOptions>? configure = null) => new(enginePath, configure);
+    /// <param name="withEngine">False: the engine path is a file that cannot be executed, so the engine never starts.</param>
+    public static DaemonFixture Create(bool withEngine = true) => new(withEngine);
 
-    private DaemonFixture(string? enginePath, Action<RtUdpApiOptions>? configure)
-    {
-        _enginePath = enginePath;
-        _configure = configure;
-        string shm = System.IO.Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
-        EngineDirectory = Path.Combine(shm, $"rtudp-daemon-test-{Environment.ProcessId}-{Guid.NewGuid():N}");
-        Directory = Path.Combine(Path.GetTempPath(), $"rtudp-api-{Guid.NewGuid():N}");
-        SocketPath = Path.Combine(Directory, "rtudp.sock");
-    }
+    public HostedDaemon Process => _daemon ?? throw new InvalidOperationException("not started");
 
-    /// <summary>Temporary directory holding the unix socket.</summary>
-    public string Directory { get; }
+    /// <summary>The daemon's temporary directory (holds its configuration and the unix socket).</summary>
+    public string Root => Process.Root;
 
-    public string SocketPath { get; }
+    public string SocketPath => Path.Combine(Root, "rtudp.sock");
 
     public string EngineDirectory { get; }
 
@@ -64,86 +55,122 @@ public sealed class DaemonFixture : IAsyncLifetime
     /// <summary>A channel over TCP (127.0.0.1).</summary>
     public GrpcChannel Tcp { get; private set; } = null!;
 
-    public IServiceProvider Services => _app!.Services;
+    /// <summary>rtudpd's stdout and stderr (the last 200 lines of each).</summary>
+    public string Log => _daemon is null ? "" : string.Join('\n', Process.Output.Split('\n').TakeLast(200))
+        + "\n--- stderr ---\n" + string.Join('\n', Process.Errors.Split('\n').TakeLast(200));
 
-    public EngineSupervisor Supervisor => Services.GetRequiredService<EngineSupervisor>();
-
-    public string Log
+    /// <summary>The pid of the engine now running (the latest "engine PID running" STATUS), checked to be rtudpd's child.</summary>
+    public int EnginePid
     {
         get
         {
-            lock (_log)
-            {
-                return string.Join('\n', _log.TakeLast(200));
-            }
+            (int pid, _) = LatestEngine() ?? throw new InvalidOperationException("no engine has been reported running:\n" + Log);
+            AssertChildOfDaemon(pid);
+            return pid;
         }
     }
+
+    /// <summary>The latest STATUS rtudpd sent to systemd ("" before any).</summary>
+    public string Status => Process.AllMessages.Reverse().Select(m => HostedDaemon.Field(m, "STATUS")).FirstOrDefault(s => s is not null) ?? "";
 
     public async Task InitializeAsync()
     {
-        System.IO.Directory.CreateDirectory(Directory);
-        System.IO.Directory.CreateDirectory(EngineDirectory);
-        WebApplicationBuilder builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = Directory });
-        builder.Logging.ClearProviders();
-        builder.Logging.AddProvider(new ListLoggerProvider(_log));
-        builder.Logging.SetMinimumLevel(LogLevel.Information);
-        builder.WebHost.ConfigureKestrel(kestrel =>
+        Directory.CreateDirectory(EngineDirectory);
+        var environment = new Dictionary<string, string?> { ["RTUDP_Engine__Directory"] = EngineDirectory };
+        string config = """
+            {
+              "Listen": { "UnixSocket": "$ROOT/rtudp.sock", "Tcp": "127.0.0.1:0" },
+              "Engine": { "LockMemory": false, "MaxRestartDelay": "1s", "StartTimeout": "30s", "DrainWindow": "200ms" }
+            }
+            """;
+        if (!_withEngine)
         {
-            kestrel.ListenUnixSocket(SocketPath, listen => listen.Protocols = HttpProtocols.Http2);
-            kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2);
-        });
-        // As Program.cs wires the supervisor (its catalog is the API's ChannelRegistry).
-        var engineOptions = new EngineSupervisorOptions
-        {
-            Directory = EngineDirectory,
-            LockMemory = false,
-            MaxRestartDelay = TimeSpan.FromSeconds(1),
-            StartTimeout = TimeSpan.FromSeconds(30),
-            DrainWindow = TimeSpan.FromMilliseconds(200),
-        };
-        if (_enginePath is not null)
-        {
-            engineOptions.Path = _enginePath;
+            // Engine:Path must exist; a file without execute permission makes every start fail.
+            string notExecutable = Path.Combine(EngineDirectory, "not-an-engine");
+            await File.WriteAllTextAsync(notExecutable, "not an engine\n");
+            environment["RTUDP_Engine__Path"] = notExecutable;
         }
-        builder.Services.AddSingleton(engineOptions);
-        builder.Services.AddSingleton<SystemdNotifier>(s => new SystemdNotifier(s.GetRequiredService<ILogger<SystemdNotifier>>(), null, null, null));
-        builder.Services.AddSingleton<IntakeGate>();
-        builder.Services.AddSingleton<IIntakeGate>(s => s.GetRequiredService<IntakeGate>());
-        builder.Services.AddSingleton(s => new EngineSupervisor(
-            engineOptions,
-            s.GetRequiredService<IChannelCatalog>(),
-            s.GetRequiredService<SystemdNotifier>(),
-            s.GetRequiredService<IntakeGate>(),
-            s.GetRequiredService<IHostApplicationLifetime>(),
-            s.GetRequiredService<ILogger<EngineSupervisor>>()));
-        builder.Services.AddHostedService(services => services.GetRequiredService<EngineSupervisor>());
-        builder.Services.AddRtUdpApi(_configure);
+        _daemon = HostedDaemon.Start(config, environment: environment, watchdog: false);
 
-        _app = builder.Build();
-        _app.MapRtUdpApi();
-        await _app.StartAsync();
-
-        string address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
-            .First(a => a.StartsWith("http://127.0.0.1:", StringComparison.Ordinal));
-        TcpAddress = new Uri(address);
+        string tcp = await WaitForLogAsync(TcpListening(), StartTimeout, "the TCP listener");
+        TcpAddress = new Uri(TcpListening().Match(tcp).Groups[1].Value);
+        await WaitForLogAsync(UnixListening(), StartTimeout, "the unix socket listener");
         Unix = CreateUnixChannel(SocketPath);
         Tcp = GrpcChannel.ForAddress(TcpAddress);
-        if (_enginePath is null)
+        if (_withEngine)
         {
-            await WaitForEngineAsync(TimeSpan.FromSeconds(30));
+            await WaitForEngineAsync(StartTimeout);
+        }
+        else
+        {
+            await WaitUntilAsync(() => Status.StartsWith("engine failed to start", StringComparison.Ordinal), StartTimeout, "a failed engine start");
         }
     }
 
-    public async Task WaitForEngineAsync(TimeSpan timeout)
+    /// <summary>Waits for an engine reported running after at least <paramref name="restarts"/> restarts; returns its pid.</summary>
+    public async Task<int> WaitForEngineAsync(TimeSpan timeout, int restarts = 0)
     {
-        DateTime deadline = DateTime.UtcNow + timeout;
-        while (Supervisor.Client is null)
+        await WaitUntilAsync(() => LatestEngine() is { } e && e.Restarts >= restarts, timeout, $"an engine running after {restarts} restarts");
+        return EnginePid;
+    }
+
+    /// <summary>Waits for a line of rtudpd's stdout that matches; returns it.</summary>
+    public async Task<string> WaitForLogAsync(Regex pattern, TimeSpan timeout, string what)
+    {
+        string? line = null;
+        await WaitUntilAsync(() => (line = Process.Output.Split('\n').FirstOrDefault(pattern.IsMatch)) is not null, timeout, what);
+        return line!;
+    }
+
+    /// <summary>Polls <paramref name="condition"/> until it holds; fails with the daemon's log after the timeout or if rtudpd exits.</summary>
+    public async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
         {
-            if (DateTime.UtcNow > deadline)
+            if (Process.HasExited)
             {
-                throw new TimeoutException("The engine did not come up:\n" + Log);
+                throw new InvalidOperationException($"rtudpd exited before {what}:\n{Log}");
+            }
+            if (clock.Elapsed > timeout)
+            {
+                throw new TimeoutException($"No {what} within {timeout.TotalSeconds} s:\n{Log}");
             }
             await Task.Delay(20);
+        }
+    }
+
+    /// <summary>From the latest STATUS "engine PID running, N channels (M running)[, R restarts, ...]".</summary>
+    private (int Pid, int Restarts)? LatestEngine()
+    {
+        foreach (string message in Process.AllMessages.Reverse())
+        {
+            if (HostedDaemon.Field(message, "STATUS") is { } status && RunningStatus().Match(status) is { Success: true } m)
+            {
+                int restarts = m.Groups[2].Success ? int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture) : 0;
+                return (int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), restarts);
+            }
+        }
+        return null;
+    }
+
+    private void AssertChildOfDaemon(int pid)
+    {
+        // /proc/PID/stat: "pid (comm) state ppid ..."; comm may hold spaces, so read after the last ')'.
+        string stat;
+        try
+        {
+            stat = File.ReadAllText($"/proc/{pid}/stat");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidOperationException($"engine {pid} is gone: {e.Message}\n{Log}", e);
+        }
+        string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        int parent = int.Parse(fields[1], CultureInfo.InvariantCulture);
+        if (parent != Process.Pid)
+        {
+            throw new InvalidOperationException($"process {pid} is not rtudpd's ({Process.Pid}) child but {parent}'s");
         }
     }
 
@@ -176,47 +203,28 @@ public sealed class DaemonFixture : IAsyncLifetime
     {
         Unix?.Dispose();
         Tcp?.Dispose();
-        if (_app is not null)
+        if (_daemon is not null)
         {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
+            // SIGTERM, then the daemon drains and stops its engine (killed if it does not exit).
+            await Task.Run(_daemon.Dispose);
         }
-        foreach (string directory in new[] { Directory, EngineDirectory })
+        try
         {
-            try
-            {
-                System.IO.Directory.Delete(directory, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
+            Directory.Delete(EngineDirectory, recursive: true);
         }
-    }
-
-    private sealed class ListLoggerProvider(List<string> lines) : ILoggerProvider
-    {
-        public ILogger CreateLogger(string categoryName) => new ListLogger(lines, categoryName);
-
-        public void Dispose()
+        catch (IOException)
         {
         }
     }
 
-    private sealed class ListLogger(List<string> lines, string category) : ILogger
-    {
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
+    [GeneratedRegex(@"Listening on (http://127\.0\.0\.1:\d+)")]
+    private static partial Regex TcpListening();
 
-        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+    [GeneratedRegex(@"Listening on unix socket ")]
+    private static partial Regex UnixListening();
 
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (lines)
-            {
-                lines.Add($"[{logLevel}] {category}: {formatter(state, exception)}{(exception is null ? "" : " " + exception.Message)}");
-            }
-        }
-    }
+    [GeneratedRegex(@"^engine (\d+) running, .*?(?:, (\d+) restarts,|$)")]
+    private static partial Regex RunningStatus();
 }
 
 /// <summary>The tests sharing one daemon run one after another (the engine's timing is measured).</summary>

@@ -28,8 +28,8 @@ public sealed class HealthAndEngineTests
         Assert.True(await watch.ResponseStream.MoveNext(cancel.Token));
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, watch.ResponseStream.Current.Status);
 
-        // The engine dies as in a crash; the supervisor restarts it.
-        int pid = daemon.Supervisor.Client!.ReadHealth().Pid;
+        // The engine (rtudpd's child) dies as in a crash; the supervisor restarts it.
+        int pid = daemon.EnginePid;
         using (var engine = Process.GetProcessById(pid))
         {
             engine.Kill();
@@ -53,13 +53,16 @@ public sealed class HealthAndEngineTests
         await api.Channels.DeleteChannelAsync(new DeleteChannelRequest { Name = rx.Name });
         Channel again = await api.CreateReceiverAsync("before-crash");
         Assert.Equal(ChannelState.Running, again.State);
-        Assert.Equal(1, daemon.Supervisor.Restarts);
+        // The supervisor reports one restart and a new engine, its child.
+        int restarted = await daemon.WaitForEngineAsync(TimeSpan.FromSeconds(10), restarts: 1);
+        Assert.NotEqual(pid, restarted);
+        Assert.Contains(", 1 restarts,", daemon.Status, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task Without_an_engine_health_is_not_serving_and_engine_calls_are_unavailable()
     {
-        await using var daemon = await StartAsync(enginePath: "/nonexistent/rtudp-engine");
+        await using var daemon = await StartAsync(withEngine: false);
         var health = new Health.HealthClient(daemon.Tcp);
         var api = new Clients(daemon.Tcp);
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.NotServing, (await health.CheckAsync(new HealthCheckRequest())).Status);
@@ -73,7 +76,7 @@ public sealed class HealthAndEngineTests
     [Fact]
     public async Task Reflection_lists_every_service()
     {
-        await using var daemon = await StartAsync(enginePath: "/nonexistent/rtudp-engine");
+        await using var daemon = await StartAsync(withEngine: false);
         var reflection = new ServerReflection.ServerReflectionClient(daemon.Unix);
         using AsyncDuplexStreamingCall<ServerReflectionRequest, ServerReflectionResponse> call = reflection.ServerReflectionInfo();
         await call.RequestStream.WriteAsync(new ServerReflectionRequest { ListServices = "" });
@@ -89,9 +92,9 @@ public sealed class HealthAndEngineTests
         await call.RequestStream.CompleteAsync();
     }
 
-    private static async Task<OwnedDaemon> StartAsync(string? enginePath = null)
+    private static async Task<OwnedDaemon> StartAsync(bool withEngine = true)
     {
-        DaemonFixture fixture = DaemonFixture.Create(enginePath);
+        DaemonFixture fixture = DaemonFixture.Create(withEngine);
         try
         {
             await fixture.InitializeAsync();
@@ -110,9 +113,13 @@ public sealed class HealthAndEngineTests
 
         public Grpc.Net.Client.GrpcChannel Tcp => fixture.Tcp;
 
-        public Engine.EngineSupervisor Supervisor => fixture.Supervisor;
+        public int EnginePid => fixture.EnginePid;
+
+        public string Status => fixture.Status;
 
         public string Log => fixture.Log;
+
+        public Task<int> WaitForEngineAsync(TimeSpan timeout, int restarts) => fixture.WaitForEngineAsync(timeout, restarts);
 
         public async ValueTask DisposeAsync() => await fixture.DisposeAsync();
     }

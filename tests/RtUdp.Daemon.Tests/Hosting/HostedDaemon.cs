@@ -48,6 +48,8 @@ public sealed class HostedDaemon : IDisposable
 
     public int Pid => _process.Id;
 
+    public bool HasExited => _process.HasExited;
+
     public string Output => string.Join('\n', _output);
 
     public string Errors => string.Join('\n', _errors);
