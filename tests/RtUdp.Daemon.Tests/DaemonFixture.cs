@@ -217,10 +217,10 @@ public sealed partial class DaemonFixture : IAsyncLifetime
         }
     }
 
-    [GeneratedRegex(@"Listening on (http://127\.0\.0\.1:\d+)")]
+    [GeneratedRegex(@"Listeners: Listening on (http://127\.0\.0\.1:\d+) \(plaintext HTTP/2\)")]
     private static partial Regex TcpListening();
 
-    [GeneratedRegex(@"Listening on unix socket ")]
+    [GeneratedRegex(@"Listeners: Listening on unix socket /")]
     private static partial Regex UnixListening();
 
     [GeneratedRegex(@"^engine (\d+) running, .*?(?:, (\d+) restarts,|$)")]
