@@ -90,7 +90,8 @@ internal sealed class DaemonProcess : IDisposable
             : throw new FileNotFoundException($"rtudpd was not found from {baseDirectory} (build src/RtUdp.Daemon)");
     }
 
-    public static DaemonProcess Start(List<string> log)
+    /// <param name="cpu">Confine rtudpd (and so the engine it starts, whose workers then pin themselves) to this CPU; null: every CPU.</param>
+    public static DaemonProcess Start(List<string> log, int? cpu = null)
     {
         string tag = $"{Environment.ProcessId}-{Guid.NewGuid():N}"[..20];
         string root = Path.Combine(Path.GetTempPath(), $"rtudp-bench-grpc-{tag}");
@@ -118,7 +119,24 @@ internal sealed class DaemonProcess : IDisposable
         {
             info.Environment.Remove(key);
         }
-        Process process = Process.Start(info)!;
+        Process process;
+        if (cpu is { } only)
+        {
+            // The child inherits the affinity of the thread that forks it.
+            Util.Pin(only);
+            try
+            {
+                process = Process.Start(info)!;
+            }
+            finally
+            {
+                Util.Unpin();
+            }
+        }
+        else
+        {
+            process = Process.Start(info)!;
+        }
         void Add(string? line)
         {
             if (line is not null)
