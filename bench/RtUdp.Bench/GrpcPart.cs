@@ -50,8 +50,31 @@ internal sealed partial class Parts
 
     private void TimingUnderIngest(IPEndPoint remote, int? confine)
     {
+        if (confine is null)
+        {
+            TimingUnderIngestRun(remote, null);
+            return;
+        }
+        // The bench process (the gRPC client) too: every thread of it, restored after.
+        ConfineProcess(confine);
+        try
+        {
+            TimingUnderIngestRun(remote, confine);
+        }
+        finally
+        {
+            ConfineProcess(null);
+        }
+    }
+
+    private void TimingUnderIngestRun(IPEndPoint remote, int? confine)
+    {
         using DaemonProcess daemon = DaemonProcess.Start(_engineLog, confine);
-        string where = confine is { } c ? $"rtudpd confined to CPU {c} (its threads off the timing CPU; the gRPC client is not)" : "rtudpd on every CPU (as run.sh and the unit run it)";
+        if (confine is { } only)
+        {
+            ConfineProcess(only); // Start unpinned the calling thread after the fork
+        }
+        string where = confine is { } c ? $"rtudpd and the bench's gRPC client confined to CPU {c}" : "rtudpd and the client on every CPU (as run.sh and the unit run rtudpd)";
         Percentiles idle = DaemonTiming(daemon, remote, out string idleDetail);
         Channel feed = daemon.Create(NextGrpcId("ingest-other"), IngestChannel(remote, cpu: 0, priority: 0));
         Percentiles loaded;
@@ -77,7 +100,7 @@ internal sealed partial class Parts
         long idleP999 = (idle.P999 + idleAfter.P999) / 2;
         string measure = confine is null
             ? $"1 kHz Hybrid (margin 100 us, CPU {SendCpu} FIFO {Priority}) send error p50/p99/p99.9/max us, channel of rtudpd, under full-rate gRPC ingest ({S}){loadedDetail}"
-            : $"the same, rtudpd confined to CPU {confine} ({S}){loadedDetail}";
+            : $"the same with rtudpd and the gRPC client confined to CPU {confine}, off the timing CPU (as CPUAffinity= or isolcpus would) ({S}){loadedDetail}";
         Rows.Add(new Row("5 grpc", measure,
             loaded.Format(), $"{idle.Format()} before, {idleAfter.Format()} after (same daemon, idle){idleDetail}",
             "p99.9 " + Ratio(loaded.P999, idleP999) + " of idle mean", "p99.9 <= 1.25x idle", confine is null ? Verdict(loaded.P999 <= idleP999 * 1.25) : "- (diagnostic)"));
