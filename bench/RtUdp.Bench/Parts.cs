@@ -8,7 +8,7 @@ using static RtUdp.Bench.Util;
 namespace RtUdp.Bench;
 
 /// <summary>The four parts of the bench. Each starts its own engine and runs one thing at a time.</summary>
-internal sealed class Parts(double seconds, References references)
+internal sealed partial class Parts(double seconds, References references)
 {
     /// <summary>The throughput sender runs at SCHED_FIFO 80 like the timing channels; the C reference gets the same.</summary>
     private const int Priority = 80;

@@ -65,6 +65,32 @@ internal static class Util
         _ = Tmds.Linux.LibC.sched_setaffinity(0, (Tmds.Linux.size_t)sizeof(Tmds.Linux.cpu_set_t), &set);
     }
 
+    /// <summary>
+    /// Sets the affinity of every thread of this process (new threads inherit their creator's) to
+    /// <paramref name="cpu"/>, or back to every CPU when null. Done twice to catch threads created meanwhile.
+    /// </summary>
+    public static unsafe void ConfineProcess(int? cpu)
+    {
+        Tmds.Linux.cpu_set_t set = default;
+        for (int c = 0; c < 1024 && c < sizeof(Tmds.Linux.cpu_set_t) * 8; c++)
+        {
+            if (cpu is null || cpu == c)
+            {
+                Tmds.Linux.LibC.CPU_SET(c, &set);
+            }
+        }
+        for (int pass = 0; pass < 2; pass++)
+        {
+            foreach (string task in Directory.GetDirectories("/proc/self/task"))
+            {
+                if (int.TryParse(Path.GetFileName(task), NumberStyles.None, CultureInfo.InvariantCulture, out int tid))
+                {
+                    _ = Tmds.Linux.LibC.sched_setaffinity(tid, (Tmds.Linux.size_t)sizeof(Tmds.Linux.cpu_set_t), &set);
+                }
+            }
+        }
+    }
+
     public static ChannelConfig Sender(uint id, string name, IPEndPoint remote) => new()
     {
         Id = id,
