@@ -16,11 +16,10 @@ public static unsafe class EngineHost
     public static void Run(EngineOptions options, Action<string> log, WaitHandle stop)
     {
         Directory.CreateDirectory(options.Directory);
-        if (options.ExitWithParent)
-        {
-            // If the daemon dies without stopping us, do not linger holding the CPUs and the ports.
-            Errno.Check(Libc.prctl(Libc.PR_SET_PDEATHSIG, (nuint)SIGTERM, 0, 0, 0), "prctl(PR_SET_PDEATHSIG)");
-        }
+        // Watch the parent by polling rather than with PR_SET_PDEATHSIG: that signal fires when the
+        // *thread* that started us exits, and the daemon starts the engine from a pool thread the
+        // runtime may retire at any time.
+        int parent = options.ExitWithParent ? getppid() : 0;
 
         bool memoryLocked = LockMemory(options, log);
         // The kernel stamps received packets only while some socket asks for it, and switching that on
@@ -45,7 +44,14 @@ public static unsafe class EngineHost
         SetState(b, EngineState.Running);
         log($"engine {Environment.ProcessId} running; control file {controlPath}; memory {(memoryLocked ? "locked" : "NOT locked")}");
 
-        stop.WaitOne();
+        while (!stop.WaitOne(ParentPollInterval))
+        {
+            if (parent != 0 && getppid() != parent)
+            {
+                log($"parent process {parent} is gone: stopping");
+                break;
+            }
+        }
 
         SetState(b, EngineState.Stopping);
         log("engine stopping");
@@ -80,6 +86,8 @@ public static unsafe class EngineHost
             return -1;
         }
     }
+
+    private static readonly TimeSpan ParentPollInterval = TimeSpan.FromMilliseconds(200);
 
     public const string CapabilitiesFileName = "capabilities.json";
 

@@ -16,7 +16,7 @@ public sealed record EngineOptions
     /// </summary>
     public string? AssumeLaunchQdisc { get; init; }
 
-    /// <summary>Have the kernel send SIGTERM when the parent (the daemon) dies.</summary>
+    /// <summary>Stop (as on SIGTERM) when the parent (the daemon) dies.</summary>
     public bool ExitWithParent { get; init; } = true;
 
     /// <summary>
