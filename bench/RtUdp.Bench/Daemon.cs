@@ -68,28 +68,6 @@ internal sealed class DaemonProcess : IDisposable
 
     public StatsService.StatsServiceClient Stats { get; }
 
-    /// <summary>rtudpd from src/RtUdp.Daemon/bin/CONFIG/net10.0 (built with the bench), else beside the bench.</summary>
-    public static (string FileName, string[] Prefix) Locate()
-    {
-        string baseDirectory = AppContext.BaseDirectory;
-        string configuration = baseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
-        for (DirectoryInfo? d = new(baseDirectory); d is not null; d = d.Parent)
-        {
-            if (File.Exists(Path.Combine(d.FullName, "RtUdp.sln")))
-            {
-                string bin = Path.Combine(d.FullName, "src", "RtUdp.Daemon", "bin", configuration, "net10.0");
-                if (File.Exists(Path.Combine(bin, "rtudpd")) && File.Exists(Path.Combine(bin, "rtudp-engine.dll")))
-                {
-                    return (Path.Combine(bin, "rtudpd"), []);
-                }
-            }
-        }
-        string dll = Path.Combine(baseDirectory, "rtudpd.dll");
-        return File.Exists(dll) && File.Exists(Path.Combine(baseDirectory, "rtudpd.runtimeconfig.json"))
-            ? ("dotnet", [dll])
-            : throw new FileNotFoundException($"rtudpd was not found from {baseDirectory} (build src/RtUdp.Daemon)");
-    }
-
     /// <param name="cpu">Confine rtudpd (and so the engine it starts, whose workers then pin themselves) to this CPU; null: every CPU.</param>
     public static DaemonProcess Start(List<string> log, int? cpu = null)
     {
@@ -106,7 +84,7 @@ internal sealed class DaemonProcess : IDisposable
               "Log": { "Level": "Warning" }
             }
             """);
-        (string file, string[] prefix) = Locate();
+        (string file, string[] prefix) = RtUdp.Testing.DaemonBinary.Locate();
         var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (string arg in prefix)
         {

@@ -3,7 +3,6 @@ using RtUdp.Core.Channels;
 using RtUdp.Core.Engine;
 using RtUdp.Core.Native;
 using RtUdp.Core.Rings;
-using Tmds.Linux;
 
 namespace RtUdp.Core.Client;
 

@@ -39,7 +39,6 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
     private long _sequence;
     private readonly SeqLockedOffset _phcOffset;
     private readonly bool _stampsExpected;
-    private volatile bool _stopRequested;
 
     public ReceiveWorker(ChannelRegion region, UdpSocket socket, bool memoryLocked)
     {
@@ -230,12 +229,9 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
 
     public void Wake()
     {
-        _stopRequested = true;
         ulong one = 1;
         _ = write(_wakeFd, &one, sizeof(ulong));
     }
-
-    public bool StopRequested => _stopRequested;
 
     public void OnClose()
     {

@@ -27,6 +27,11 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
     private readonly PacketSchedule _schedule;
     private readonly WorkerHealth _health;
     private readonly LatencyHistogram _sendError;
+    private readonly LatencyHistogram _stageWake;
+    private readonly LatencyHistogram _stageSendCall;
+    private readonly LatencyHistogram _stageSched;
+    private readonly LatencyHistogram _stageSoftware;
+    private readonly LatencyHistogram _stageHardware;
     private readonly RecordRing _reports;
     private readonly EventCount _wakeup;
     private readonly ChannelConfigBlock _config;
@@ -56,7 +61,6 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
     private const long StampPollNs = 1_000_000;
     private readonly TxStampTracker? _stamps;
     private readonly ErrorQueueReader? _errorQueue;
-    private readonly bool _awaitHardware;
     private long _publishedSched;
     private long _publishedSoftware;
     private long _publishedHardware;
@@ -69,7 +73,7 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
     private readonly byte* _launchControl;
     private readonly long* _launchTimes;
     private long _lastLaunchTime;
-    private long _taiMinusRealtime;
+    private readonly long _taiMinusRealtime;
 
     public SendWorker(ChannelRegion region, UdpSocket socket, bool memoryLocked)
     {
@@ -81,6 +85,11 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
         _schedule = new PacketSchedule(_config.Capacity);
         _health = new WorkerHealth(region, sendWorker: true);
         _sendError = region.SendErrorHistogram;
+        _stageWake = region.Histogram(ChannelHistogram.StageWake);
+        _stageSendCall = region.Histogram(ChannelHistogram.StageSendCall);
+        _stageSched = region.Histogram(ChannelHistogram.StageSched);
+        _stageSoftware = region.Histogram(ChannelHistogram.StageSoftware);
+        _stageHardware = region.Histogram(ChannelHistogram.StageHardware);
         _reports = region.TxReports;
         _wakeup = region.TxRing.ConsumerWait;
         _margin = (TimingStrategy)_config.Timing switch
@@ -107,8 +116,8 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
         ChannelModeBlock mode = region.Mode;
         if ((TimestampMode)mode.Timestamps != TimestampMode.Off)
         {
-            _awaitHardware = (TimestampMode)mode.Timestamps == TimestampMode.Hardware;
-            _stamps = new TxStampTracker(Math.Clamp(_config.Capacity, 64, 65536), _awaitHardware, _awaitHardware ? _config.HardwareStampTimeoutNs : 10_000_000);
+            bool awaitHardware = (TimestampMode)mode.Timestamps == TimestampMode.Hardware;
+            _stamps = new TxStampTracker(Math.Clamp(_config.Capacity, 64, 65536), awaitHardware, awaitHardware ? _config.HardwareStampTimeoutNs : 10_000_000);
             _errorQueue = new ErrorQueueReader(socket.Fd, StampDrainBatch);
         }
         _launch = (LaunchClock)mode.Launch;
@@ -284,7 +293,7 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
     {
         int ticket = _wakeup.PrepareWait();
         // Re-check after announcing the park (see EventCount): a producer either sees us parked or we see its record.
-        if ((!_schedule.IsFull && _consumer.HasUnscanned) || !Running)
+        if ((!_schedule.IsFull && _consumer.HasUnscanned) || _stopRequested)
         {
             _wakeup.CancelWait();
             return;
@@ -295,8 +304,6 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
 
     private volatile bool _stopRequested;
 
-    private bool Running => !_stopRequested;
-
     public void Wake()
     {
         _stopRequested = true;
@@ -306,6 +313,8 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
     /// <summary>Sends every packet due by <paramref name="horizon"/>, up to a batch, in one sendmmsg.</summary>
     private void Dispatch(long now, long horizon)
     {
+        // CLOCK_TAI = CLOCK_REALTIME + the kernel's TAI offset: sampled once per batch, so a wall-clock step is followed.
+        long launchOffset = _launch == LaunchClock.Tai ? ClockSampler.Sample(Libc.CLOCK_REALTIME, rounds: 2).OffsetNs + _taiMinusRealtime : 0;
         int count = 0;
         while (count < _batchSize && _schedule.Count > 0 && _schedule.Peek().DueNs <= horizon)
         {
@@ -321,7 +330,7 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
             _vectors[count].iov_len = (size_t)(bodyLength - sizeof(TxPacketHeader));
             if (_launch != LaunchClock.None)
             {
-                AttachLaunchTime(count, packet.DueNs);
+                AttachLaunchTime(count, packet.DueNs + launchOffset);
             }
             _batch[count++] = packet;
         }
@@ -338,15 +347,9 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
         _consumer.Reclaim();
     }
 
-    /// <summary>Puts the packet's time, in the qdisc's clock, in its SCM_TXTIME control message.</summary>
-    private void AttachLaunchTime(int slot, long dueMonotonicNs)
+    /// <summary>Puts the packet's time, already in the qdisc's clock, in its SCM_TXTIME control message.</summary>
+    private void AttachLaunchTime(int slot, long launch)
     {
-        long launch = dueMonotonicNs;
-        if (_launch == LaunchClock.Tai)
-        {
-            // CLOCK_TAI = CLOCK_REALTIME + the kernel's TAI offset; sampled now so a wall-clock step is followed.
-            launch = ClockSampler.Sample(Libc.CLOCK_REALTIME, rounds: 2).FromMonotonic(dueMonotonicNs) + _taiMinusRealtime;
-        }
         if (launch < _lastLaunchTime)
         {
             // etf drops a packet whose time is earlier than one already queued: keep times non-decreasing.
@@ -392,8 +395,7 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
                 continue;
             }
             // The first unsent packet is the one the error belongs to (e.g. ECONNREFUSED after an
-            // ICMP port unreachable): drop it, counted, and carry on with the rest. Shift the
-            // launch times with the packets so each keeps its own.
+            // ICMP port unreachable): drop it, counted, and carry on with the rest.
             Finish(_batch[done], TxOutcome.DroppedError, 0, errorNumber);
             done++;
         }
@@ -511,20 +513,20 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
     /// <summary>scheduled → wake-up → sendmmsg → SCHED → SND → hardware, each stage where both ends are known.</summary>
     private void RecordStages(ref StampedPacket packet)
     {
-        _region.Histogram(ChannelHistogram.StageWake).Record(packet.WakeNs - packet.DueNs);
-        _region.Histogram(ChannelHistogram.StageSendCall).Record(packet.SentNs - packet.WakeNs);
+        _stageWake.Record(packet.WakeNs - packet.DueNs);
+        _stageSendCall.Record(packet.SentNs - packet.WakeNs);
         long previous = packet.SentNs;
         if (packet.SchedNs != 0)
         {
-            _region.Histogram(ChannelHistogram.StageSched).Record(packet.SchedNs - previous);
+            _stageSched.Record(packet.SchedNs - previous);
             previous = packet.SchedNs;
         }
         if (packet.SoftwareNs != 0)
         {
-            _region.Histogram(ChannelHistogram.StageSoftware).Record(packet.SoftwareNs - previous);
+            _stageSoftware.Record(packet.SoftwareNs - previous);
             if (packet.HardwareNs != 0)
             {
-                _region.Histogram(ChannelHistogram.StageHardware).Record(packet.HardwareNs - packet.SoftwareNs);
+                _stageHardware.Record(packet.HardwareNs - packet.SoftwareNs);
             }
         }
     }

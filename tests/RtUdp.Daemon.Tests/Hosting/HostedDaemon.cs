@@ -56,26 +56,6 @@ public sealed class HostedDaemon : IDisposable
 
     public IReadOnlyCollection<string> AllMessages => _allMessages.ToArray();
 
-    /// <summary>The daemon's binary: the daemon project's own output (its engine sits beside it).</summary>
-    public static (string FileName, string[] Prefix) Locate()
-    {
-        string baseDirectory = AppContext.BaseDirectory;
-        string configuration = baseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
-        for (DirectoryInfo? d = new(baseDirectory); d is not null; d = d.Parent)
-        {
-            if (File.Exists(Path.Combine(d.FullName, "RtUdp.sln")))
-            {
-                string bin = Path.Combine(d.FullName, "src", "RtUdp.Daemon", "bin", configuration, "net10.0");
-                if (File.Exists(Path.Combine(bin, "rtudpd")) && File.Exists(Path.Combine(bin, "rtudp-engine.dll")))
-                {
-                    return (Path.Combine(bin, "rtudpd"), []);
-                }
-            }
-        }
-        string dll = Path.Combine(baseDirectory, "rtudpd.dll");
-        return File.Exists(dll) ? ("dotnet", [dll]) : throw new FileNotFoundException($"rtudpd was not found from {baseDirectory}");
-    }
-
     /// <param name="configJson">Written to Root/rtudp.json and passed with --config (null: no config file).</param>
     /// <param name="environment">Extra variables (null value: removed).</param>
     public static HostedDaemon Start(string? configJson, IEnumerable<string>? arguments = null, IDictionary<string, string?>? environment = null, bool watchdog = true)
@@ -87,7 +67,7 @@ public sealed class HostedDaemon : IDisposable
         notify.Bind(new UnixDomainSocketEndPoint(notifyPath));
         notify.ReceiveTimeout = 200;
 
-        (string fileName, string[] prefix) = Locate();
+        (string fileName, string[] prefix) = RtUdp.Testing.DaemonBinary.Locate();
         var info = new ProcessStartInfo(fileName)
         {
             RedirectStandardOutput = true,
