@@ -77,6 +77,16 @@ public sealed record ChannelConfig
     /// <summary>Launch time: how long before its time a packet is handed to the kernel.</summary>
     public long LaunchLeadNs { get; init; } = 500_000;
 
+    /// <summary>Sequenced channels: the flow id written in each header sent (tell senders apart at a receiver).</summary>
+    public uint FlowId { get; init; }
+
+    /// <summary>Sequenced channels: the clock of the header's times.</summary>
+    public FlowClock FlowClock { get; init; } = FlowClock.Monotonic;
+
+    public bool Sequenced => Flags.HasFlag(ChannelFlags.Sequenced);
+
+    public bool Reflects => Flags.HasFlag(ChannelFlags.Reflect);
+
     public bool Sends => Direction is ChannelDirection.Send or ChannelDirection.Duplex;
 
     public bool Receives => Direction is ChannelDirection.Receive or ChannelDirection.Duplex;
@@ -195,6 +205,18 @@ public sealed record ChannelConfig
         if (LaunchLeadNs is < 10_000 or > 1_000_000_000)
         {
             return ("launch_lead_ns", "must be 10000 (10 us) to 1000000000 (1 s)");
+        }
+        if (!Enum.IsDefined(FlowClock))
+        {
+            return ("flow_clock", "must be monotonic or tai");
+        }
+        if (Reflects && !Receives)
+        {
+            return ("flags", "reflect needs a receiving channel (receive or duplex)");
+        }
+        if (Sequenced && Sends && MaxPayload < Flows.FlowHeader.Length)
+        {
+            return ("max_payload", $"a sequenced sending channel needs at least {Flows.FlowHeader.Length} bytes (the flow header)");
         }
         if (SocketBufferBytes is < 0 or > 1 << 30)
         {

@@ -35,6 +35,8 @@ public unsafe struct ChannelConfigBlock
     public int LaunchTime;
     public long HardwareStampTimeoutNs;
     public long LaunchLeadNs;
+    public uint FlowId;
+    public int FlowClock;
     public fixed byte Name[NameBytes];
 
     public static ChannelConfigBlock From(ChannelConfig config)
@@ -63,6 +65,8 @@ public unsafe struct ChannelConfigBlock
             LaunchTime = (int)config.LaunchTime,
             HardwareStampTimeoutNs = config.HardwareStampTimeoutNs,
             LaunchLeadNs = config.LaunchLeadNs,
+            FlowId = config.FlowId,
+            FlowClock = (int)config.FlowClock,
         };
         int length = Encoding.UTF8.GetBytes(config.Name, new Span<byte>(block.Name, NameBytes - 1));
         block.Name[length] = 0;
@@ -98,6 +102,8 @@ public unsafe struct ChannelConfigBlock
                 LaunchTime = (LaunchTimeMode)LaunchTime,
                 HardwareStampTimeoutNs = HardwareStampTimeoutNs,
                 LaunchLeadNs = LaunchLeadNs,
+                FlowId = FlowId,
+                FlowClock = (FlowClock)FlowClock,
             };
         }
     }

@@ -8,7 +8,7 @@ namespace RtUdp.Core.Channels;
 /// Accounting invariants (exact once the channel is quiescent, approximately at any moment):
 /// <c>Enqueued = Sent + DroppedLate + DroppedError + DroppedStopped + Pending</c>, where
 /// <c>Pending = Enqueued - Scanned + Scheduled</c> is what the ring and the schedule hold;
-/// <c>Received = Drained + RxDroppedOverflow + RxDroppedTruncated + Buffered</c>, where
+/// <c>Received = Drained + RxDroppedOverflow + RxDroppedTruncated + Reflected + ReflectErrors + Buffered</c>, where
 /// <c>Buffered = RxWritten - Drained</c>. Launch-time packets the qdisc later drops
 /// (<see cref="LaunchMissed"/>, <see cref="LaunchInvalid"/>) are counted within Sent.
 /// </remarks>
@@ -67,6 +67,9 @@ public enum ChannelCounter
     /// <summary>Other error-queue reports (ICMP, local errors), counted by errno in the send errno table too.</summary>
     ErrorQueueErrors = 56,
 
+    /// <summary>Sequenced channel: packets sent without a flow header because their payload was shorter than it.</summary>
+    FlowHeaderTooShort = 57,
+
     // Written by the receive worker only (slots 64-95).
     Received = 64,
     RxWritten = 65,
@@ -76,6 +79,24 @@ public enum ChannelCounter
     RxMissingTimestamp = 69,
     RxStampsSoftware = 70,
     RxStampsHardware = 71,
+
+    /// <summary>Sequenced channel: datagrams with a valid flow header (their flows' state is in the flow table).</summary>
+    FlowPackets = 72,
+
+    /// <summary>Sequenced channel: datagrams without one (too short, other magic or version).</summary>
+    FlowBadHeader = 73,
+
+    /// <summary>Datagrams of flows beyond the flow table's 16 (latency recorded; no sequence accounting or jitter).</summary>
+    FlowUntracked = 74,
+
+    /// <summary>Datagrams whose sender's clock does not compare with ours (monotonic from another host or boot): no latency sample.</summary>
+    FlowClockUnsynced = 75,
+
+    /// <summary>Reflector: datagrams sent back to their source.</summary>
+    Reflected = 76,
+
+    /// <summary>Reflector: datagrams that could not be sent back (by errno in the receive errno table).</summary>
+    ReflectErrors = 77,
 
     // Written by the drainer (daemon).
     Drained = 96,

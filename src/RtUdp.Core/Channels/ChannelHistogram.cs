@@ -1,6 +1,6 @@
 namespace RtUdp.Core.Channels;
 
-/// <summary>The latency histograms in a channel's file, all in ns, all CLOCK_MONOTONIC differences.</summary>
+/// <summary>The latency histograms in a channel's file, all in ns (differences of one clock: CLOCK_MONOTONIC, or CLOCK_TAI for TAI flows).</summary>
 public enum ChannelHistogram
 {
     /// <summary>Actual send time minus scheduled time, from the best stamp available (see the SendErrorFrom* counters).</summary>
@@ -23,4 +23,13 @@ public enum ChannelHistogram
 
     /// <summary>Stage: software SND stamp to the NIC's hardware stamp (on the wire).</summary>
     StageHardware = 6,
+
+    /// <summary>Sequenced flows: arrival (best RX stamp) minus the header's observed send time, where the clocks compare (see FlowLatencyKind).</summary>
+    OneWay = 7,
+
+    /// <summary>Sequenced flows: RFC 3550 interarrival jitter after each packet (J += (|D| - J) / 16).</summary>
+    Jitter = 8,
+
+    /// <summary>Sequenced duplex channel facing a reflector: arrival of its own packet minus its observed send time.</summary>
+    RoundTrip = 9,
 }

@@ -12,6 +12,7 @@ namespace RtUdp.Core.Channels;
 ///   send health      128   <see cref="WorkerHealthField"/> slots, send worker
 ///   receive health   128   the same, receive worker
 ///   errno counters  2048   send-side errors [0..127], receive-side errors [128..255], by errno
+///   flow table      4096   <see cref="Flows.FlowTable"/>: 16 <see cref="Flows.FlowState"/> of 256 bytes (receive worker)
 ///   histograms      <see cref="ChannelHistogram"/>: send error, delivery, per-stage send latencies
 ///   TX ring         producers: the daemon; consumer: the send worker
 ///   RX ring         producer: the receive worker; consumer: the daemon
@@ -22,7 +23,7 @@ namespace RtUdp.Core.Channels;
 public sealed class ChannelLayout
 {
     public const ulong Magic = 0x3130_4C4E_4843_5452; // "RTCHNL01"
-    public const int Version = 2;
+    public const int Version = 3;
 
     public const int HeaderLength = 4096;
     public const int CounterSlots = 128;
@@ -57,6 +58,9 @@ public sealed class ChannelLayout
         ErrnoCountersOffset = offset;
         offset += 2 * ErrnoSlots * sizeof(long);
         offset = PageAlign(offset);
+        FlowTableOffset = offset;
+        offset += Flows.FlowTable.Bytes;
+        offset = PageAlign(offset);
         HistogramsOffset = offset;
         offset += HistogramCount * HistogramStride;
         TxRingOffset = offset;
@@ -73,6 +77,7 @@ public sealed class ChannelLayout
     public long ReceiveHealthOffset { get; }
     public long ErrnoCountersOffset { get; }
     public long HistogramsOffset { get; }
+    public long FlowTableOffset { get; }
 
     public long HistogramOffset(ChannelHistogram histogram) => HistogramsOffset + ((int)histogram * HistogramStride);
     public long TxRingOffset { get; }

@@ -53,6 +53,15 @@ public enum ChannelFlags
 
     /// <summary>Launch time: the qdisc's deadline mode (send as soon as possible before the time, not at it).</summary>
     LaunchDeadlineMode = 8,
+
+    /// <summary>
+    /// Sequenced flow: the send worker writes a flow header (docs/flow-header.md) at the start of each
+    /// payload; the receive worker reads it for loss, duplicates, reordering, latency and jitter.
+    /// </summary>
+    Sequenced = 16,
+
+    /// <summary>Reflector: the receive worker sends every datagram straight back to its source (not to the RX ring).</summary>
+    Reflect = 32,
 }
 
 /// <summary>Which kernel timestamps a channel asks for.</summary>
@@ -82,4 +91,14 @@ public enum LaunchTimeMode
 
     /// <summary>Launch time or refuse to start, with the reason.</summary>
     Required = 2,
+}
+
+/// <summary>Which clock a sequenced channel's flow headers carry.</summary>
+public enum FlowClock
+{
+    /// <summary>CLOCK_MONOTONIC: one-way latency only between channels on the same host (round trips anywhere).</summary>
+    Monotonic = 0,
+
+    /// <summary>CLOCK_TAI: one-way latency across hosts whose clocks PTP keeps in step.</summary>
+    Tai = 1,
 }

@@ -40,6 +40,9 @@ public sealed unsafe class ChannelRegion : IDisposable
 
     public LatencyHistogram Histogram(ChannelHistogram which) => LatencyHistogram.Attach(_base + Layout.HistogramOffset(which));
 
+    /// <summary>Per-flow receive state of a sequenced channel.</summary>
+    public Flows.FlowTable Flows => new(_base + Layout.FlowTableOffset);
+
     public LatencyHistogram SendErrorHistogram => Histogram(ChannelHistogram.SendError);
 
     public LatencyHistogram DeliveryHistogram => Histogram(ChannelHistogram.Delivery);

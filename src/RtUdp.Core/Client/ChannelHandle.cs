@@ -191,6 +191,7 @@ public sealed unsafe class ChannelHandle : IDisposable
             Receiver = Worker(send: false),
             Histograms = Enum.GetValues<ChannelHistogram>().ToDictionary(h => h, h => _region.Histogram(h).Snapshot()),
             Mode = _region.Mode,
+            Flows = Flows.FlowSnapshot.Read(_region.Flows),
         };
     }
 

@@ -1,5 +1,6 @@
 using RtUdp.Core.Channels;
 using RtUdp.Core.Engine;
+using RtUdp.Core.Flows;
 using RtUdp.Core.Stats;
 
 namespace RtUdp.Core.Client;
@@ -17,6 +18,15 @@ public sealed record ChannelStats
 
     /// <summary>Timestamping and launch time in effect, and why not more.</summary>
     public required ChannelModeBlock Mode { get; init; }
+
+    /// <summary>Sequenced channel: the flows received, in the order they first arrived.</summary>
+    public IReadOnlyList<FlowSnapshot> Flows { get; init; } = [];
+
+    public HistogramSnapshot OneWay => Histograms[ChannelHistogram.OneWay];
+
+    public HistogramSnapshot Jitter => Histograms[ChannelHistogram.Jitter];
+
+    public HistogramSnapshot RoundTrip => Histograms[ChannelHistogram.RoundTrip];
 
     public HistogramSnapshot SendError => Histograms[ChannelHistogram.SendError];
 

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using RtUdp.Core.Agents;
 using RtUdp.Core.Channels;
+using RtUdp.Core.Flows;
 using RtUdp.Core.Native;
 using RtUdp.Core.Rings;
 using RtUdp.Core.Timestamping;
@@ -40,6 +41,13 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
     private readonly SeqLockedOffset _phcOffset;
     private readonly bool _stampsExpected;
 
+    // Sequenced flows and the reflector (null / false when the channel has neither).
+    private readonly FlowReceiver? _flows;
+    private readonly bool _reflect;
+    private readonly mmsghdr* _reflectMessages;
+    private readonly iovec* _reflectVectors;
+    private const int MaxReflectRetries = 100;
+
     public ReceiveWorker(ChannelRegion region, UdpSocket socket, bool memoryLocked)
     {
         _region = region;
@@ -69,6 +77,14 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
             header->msg_iovlen = 1;
             header->msg_name = _names + (i * SocketAddress.MaxLength);
         }
+        ChannelFlags flags = (ChannelFlags)_config.Flags;
+        _flows = flags.HasFlag(ChannelFlags.Sequenced) ? new FlowReceiver(region) : null;
+        _reflect = flags.HasFlag(ChannelFlags.Reflect);
+        if (_reflect)
+        {
+            _reflectMessages = (mmsghdr*)NativeMemory.AllocZeroed((nuint)_batchSize, (nuint)sizeof(mmsghdr));
+            _reflectVectors = (iovec*)NativeMemory.AllocZeroed((nuint)_batchSize, (nuint)sizeof(iovec));
+        }
         _pollSet[0].fd = socket.Fd;
         _pollSet[0].events = POLLIN;
         _pollSet[1].fd = _wakeFd;
@@ -85,6 +101,10 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
         JitWarmUp.Prepare(typeof(ReceiveWorker));
         JitWarmUp.Prepare(typeof(RecordRing));
         JitWarmUp.Prepare(typeof(ChannelRegion));
+        JitWarmUp.Prepare(typeof(FlowReceiver));
+        JitWarmUp.Prepare(typeof(FlowHeader));
+        JitWarmUp.Prepare(typeof(SequenceTracker));
+        JitWarmUp.Prepare(typeof(FlowTable));
         _health.Set(WorkerHealthField.State, (long)WorkerState.Running);
     }
 
@@ -141,6 +161,7 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
         int missingStamp = 0;
         int software = 0;
         int hardware = 0;
+        _flows?.BeginBatch(realtime.OffsetNs);
         for (int i = 0; i < count; i++)
         {
             msghdr* header = (msghdr*)&_messages[i];
@@ -171,6 +192,12 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
                 source = (int)StampSource.Worker;
                 missingStamp += _stampsExpected ? 1 : 0;
             }
+            _flows?.OnPacket(new ReadOnlySpan<byte>(_vectors[i].iov_base, length), best);
+            if (_reflect)
+            {
+                // A reflector returns the datagram instead of delivering it (Reflect below counts it).
+                continue;
+            }
 
             int record = _ring.TryClaimSingleProducer(PacketRecordType.Packet, sizeof(RxPacketHeader) + length);
             if (record < 0)
@@ -192,6 +219,11 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
             written++;
         }
 
+        _flows?.EndBatch();
+        if (_reflect)
+        {
+            Reflect(count);
+        }
         _region.Add(ChannelCounter.Received, count);
         if (written != 0)
         {
@@ -203,6 +235,58 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
         AddIfAny(ChannelCounter.RxMissingTimestamp, missingStamp);
         AddIfAny(ChannelCounter.RxStampsSoftware, software);
         AddIfAny(ChannelCounter.RxStampsHardware, hardware);
+    }
+
+    /// <summary>Sends the batch's untruncated datagrams back to their sources, from the same socket, in one sendmmsg.</summary>
+    private void Reflect(int count)
+    {
+        int reflecting = 0;
+        for (int i = 0; i < count; i++)
+        {
+            msghdr* received = (msghdr*)&_messages[i];
+            if ((received->msg_flags & MSG_TRUNC) != 0)
+            {
+                continue;
+            }
+            _reflectVectors[reflecting].iov_base = _vectors[i].iov_base;
+            _reflectVectors[reflecting].iov_len = (size_t)_messages[i].msg_len;
+            msghdr* back = (msghdr*)&_reflectMessages[reflecting];
+            back->msg_iov = &_reflectVectors[reflecting];
+            back->msg_iovlen = 1;
+            back->msg_name = received->msg_name;
+            back->msg_namelen = received->msg_namelen;
+            reflecting++;
+        }
+
+        int done = 0;
+        int retries = 0;
+        int errors = 0;
+        while (done < reflecting)
+        {
+            int result = Libc.sendmmsg(_socket.Fd, _reflectMessages + done, (uint)(reflecting - done), MSG_DONTWAIT);
+            if (result > 0)
+            {
+                done += result;
+                continue;
+            }
+            int error = Marshal.GetLastPInvokeError();
+            if (error == Errno.EINTR)
+            {
+                continue;
+            }
+            if ((error == Errno.EAGAIN || error == Errno.ENOBUFS) && ++retries < MaxReflectRetries)
+            {
+                pollfd writable = new() { fd = _socket.Fd, events = POLLOUT };
+                _ = poll(&writable, 1, 1);
+                continue;
+            }
+            // The first unsent datagram is the one the error belongs to: count it and go on with the rest.
+            _region.ErrnoCounter(sendSide: false, error)++;
+            errors++;
+            done++;
+        }
+        AddIfAny(ChannelCounter.Reflected, reflecting - errors);
+        AddIfAny(ChannelCounter.ReflectErrors, errors);
     }
 
     private void AddIfAny(ChannelCounter counter, int value)
@@ -248,5 +332,10 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
         NativeMemory.Free(_control);
         NativeMemory.Free(_names);
         NativeMemory.Free(_pollSet);
+        if (_reflect)
+        {
+            NativeMemory.Free(_reflectMessages);
+            NativeMemory.Free(_reflectVectors);
+        }
     }
 }

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using RtUdp.Core.Agents;
 using RtUdp.Core.Channels;
 using RtUdp.Core.Concurrency;
+using RtUdp.Core.Flows;
 using RtUdp.Core.Native;
 using RtUdp.Core.Rings;
 using RtUdp.Core.Stats;
@@ -75,6 +76,11 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
     private long _lastLaunchTime;
     private readonly long _taiMinusRealtime;
 
+    // Sequenced flows: the header is written as a packet joins the batch, its send time just before sendmmsg.
+    private readonly FlowStamper? _flows;
+    private readonly byte** _flowPayloads;
+    private long _publishedTooShort;
+
     public SendWorker(ChannelRegion region, UdpSocket socket, bool memoryLocked)
     {
         _region = region;
@@ -119,6 +125,11 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
             bool awaitHardware = (TimestampMode)mode.Timestamps == TimestampMode.Hardware;
             _stamps = new TxStampTracker(Math.Clamp(_config.Capacity, 64, 65536), awaitHardware, awaitHardware ? _config.HardwareStampTimeoutNs : 10_000_000);
             _errorQueue = new ErrorQueueReader(socket.Fd, StampDrainBatch);
+        }
+        if (((ChannelFlags)_config.Flags).HasFlag(ChannelFlags.Sequenced))
+        {
+            _flows = new FlowStamper(region);
+            _flowPayloads = (byte**)System.Runtime.InteropServices.NativeMemory.AllocZeroed((nuint)_batchSize, (nuint)sizeof(byte*));
         }
         _launch = (LaunchClock)mode.Launch;
         _launchLead = _config.LaunchLeadNs;
@@ -170,6 +181,8 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
         JitWarmUp.Prepare(typeof(ErrorQueue));
         JitWarmUp.Prepare(typeof(ClockSampler));
         JitWarmUp.Prepare(typeof(TxTimeControl));
+        JitWarmUp.Prepare(typeof(FlowStamper));
+        JitWarmUp.Prepare(typeof(FlowHeader));
         _ = Now();
         _ = Libc.sendmmsg(_socket.Fd, _messages, 0, MSG_DONTWAIT);
     }
@@ -315,6 +328,10 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
     {
         // CLOCK_TAI = CLOCK_REALTIME + the kernel's TAI offset: sampled once per batch, so a wall-clock step is followed.
         long launchOffset = _launch == LaunchClock.Tai ? ClockSampler.Sample(Libc.CLOCK_REALTIME, rounds: 2).OffsetNs + _taiMinusRealtime : 0;
+        if (_flows is { NeedsRealtime: true })
+        {
+            _flows.BeginBatch(ClockSampler.Sample(Libc.CLOCK_REALTIME, rounds: 2).OffsetNs);
+        }
         int count = 0;
         while (count < _batchSize && _schedule.Count > 0 && _schedule.Peek().DueNs <= horizon)
         {
@@ -328,6 +345,11 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
             int bodyLength = *(int*)(body - RecordDescriptor.HeaderLength) - RecordDescriptor.HeaderLength;
             _vectors[count].iov_base = body + sizeof(TxPacketHeader);
             _vectors[count].iov_len = (size_t)(bodyLength - sizeof(TxPacketHeader));
+            if (_flows is not null)
+            {
+                byte* payload = body + sizeof(TxPacketHeader);
+                _flowPayloads[count] = _flows.Stamp(payload, bodyLength - sizeof(TxPacketHeader), packet.DueNs) ? payload : null;
+            }
             if (_launch != LaunchClock.None)
             {
                 AttachLaunchTime(count, packet.DueNs + launchOffset);
@@ -368,6 +390,11 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
         int retries = 0;
         while (done < count)
         {
+            if (_flows is not null)
+            {
+                // The first call's time is the report's SentNs; a retry after a full buffer stamps its own.
+                StampSent(done, count, done == 0 && retries == 0 ? sentAt : Now());
+            }
             int result = Libc.sendmmsg(_socket.Fd, _messages + done, (uint)(count - done), MSG_DONTWAIT);
             _region.Add(ChannelCounter.SendCalls, 1);
             if (result > 0)
@@ -398,6 +425,17 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
             // ICMP port unreachable): drop it, counted, and carry on with the rest.
             Finish(_batch[done], TxOutcome.DroppedError, 0, errorNumber);
             done++;
+        }
+    }
+
+    private void StampSent(int from, int count, long sentAt)
+    {
+        for (int i = from; i < count; i++)
+        {
+            if (_flowPayloads[i] != null)
+            {
+                _flows!.StampSent(_flowPayloads[i], sentAt);
+            }
         }
     }
 
@@ -603,6 +641,11 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
         _region.Add(ChannelCounter.DroppedError, _droppedError);
         _region.Add(ChannelCounter.DroppedStopped, _droppedStopped);
         _region.Add(ChannelCounter.Scheduled, -_finished);
+        if (_flows is not null && _flows.TooShort != _publishedTooShort)
+        {
+            _region.Add(ChannelCounter.FlowHeaderTooShort, _flows.TooShort - _publishedTooShort);
+            _publishedTooShort = _flows.TooShort;
+        }
         if (_reportsLost != 0)
         {
             _region.Add(ChannelCounter.TxReportsLost, _reportsLost);
@@ -654,5 +697,9 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
         }
         _stamps?.Dispose();
         _errorQueue?.Dispose();
+        if (_flowPayloads != null)
+        {
+            System.Runtime.InteropServices.NativeMemory.Free(_flowPayloads);
+        }
     }
 }
