@@ -47,8 +47,11 @@ public sealed record ChannelStats
     /// <summary>enqueued = sent + dropped + pending.</summary>
     public bool TxBalanced => this[ChannelCounter.Enqueued] == this[ChannelCounter.Sent] + TxDropped + Pending;
 
-    /// <summary>received = drained + dropped + buffered.</summary>
-    public bool RxBalanced => this[ChannelCounter.Received] == this[ChannelCounter.Drained] + RxDropped + Buffered;
+    /// <summary>Reflector: datagrams sent back or that failed to be (they never enter the RX ring).</summary>
+    public long ReflectedTotal => this[ChannelCounter.Reflected] + this[ChannelCounter.ReflectErrors];
+
+    /// <summary>received = drained + dropped + reflected + buffered.</summary>
+    public bool RxBalanced => this[ChannelCounter.Received] == this[ChannelCounter.Drained] + RxDropped + ReflectedTotal + Buffered;
 }
 
 /// <summary>A worker's health words.</summary>
