@@ -51,6 +51,8 @@ internal static class ChannelMapping
             SocketBufferBytes = channel.HasSocketBufferBytes ? channel.SocketBufferBytes : Defaults.SocketBufferBytes,
             LaunchLeadNs = channel.HasLaunchLeadNs ? channel.LaunchLeadNs : Defaults.LaunchLeadNs,
             HardwareStampTimeoutNs = channel.HasHardwareStampTimeoutNs ? channel.HardwareStampTimeoutNs : Defaults.HardwareStampTimeoutNs,
+            FlowId = channel.HasFlowId ? channel.FlowId : Defaults.FlowId,
+            FlowClock = Enum<Core.Channels.FlowClock>((int)channel.FlowClock, "channel.flow_clock", Defaults.FlowClock, violations),
         };
 
         // The engine's own checks, field by field, for everything the parsing above let through
@@ -103,13 +105,16 @@ internal static class ChannelMapping
         return value;
     }
 
+    /// <summary>ChannelFlag values 1..FlagCount are the engine's flag bits 0..FlagCount-1.</summary>
+    private const int FlagCount = 6;
+
     private static ChannelFlags Flags(RepeatedField<ChannelFlag> flags, List<ApiErrors.Violation> violations)
     {
         ChannelFlags result = ChannelFlags.None;
         for (int i = 0; i < flags.Count; i++)
         {
             int value = (int)flags[i];
-            if (value is < 1 or > 4)
+            if (value is < 1 or > FlagCount)
             {
                 violations.Add(new($"channel.flags[{i}]", $"unknown value {value}"));
                 continue;
@@ -145,6 +150,8 @@ internal static class ChannelMapping
             LaunchTime = (V1.LaunchTimeMode)((int)c.LaunchTime + 1),
             LaunchLeadNs = c.LaunchLeadNs,
             HardwareStampTimeoutNs = c.HardwareStampTimeoutNs,
+            FlowId = c.FlowId,
+            FlowClock = (V1.FlowClock)((int)c.FlowClock + 1),
             State = engineAlive && handle is not null ? ToProto(handle.State) : V1State.Lost,
             EngineId = entry.EngineId,
         };
@@ -157,7 +164,7 @@ internal static class ChannelMapping
         {
             channel.Remote = ToProto(c.Remote);
         }
-        for (int bit = 0; bit < 4; bit++)
+        for (int bit = 0; bit < FlagCount; bit++)
         {
             if (((int)c.Flags & (1 << bit)) != 0)
             {

@@ -63,6 +63,8 @@ internal static class StatsMapping
                 DroppedTruncated = s[CoreCounter.RxDroppedTruncated],
                 Buffered = s.Buffered,
                 Balanced = s.RxBalanced,
+                Reflected = s[CoreCounter.Reflected],
+                ReflectErrors = s[CoreCounter.ReflectErrors],
             },
             Sender = ToProto(s.Sender),
             Receiver = ToProto(s.Receiver),
@@ -70,7 +72,27 @@ internal static class StatsMapping
             SendErrorMaxNs = s.SendError.TotalCount == 0 ? 0 : s.SendError.Max,
             DeliveryCount = s.Delivery.TotalCount,
             DeliveryMaxNs = s.Delivery.TotalCount == 0 ? 0 : s.Delivery.Max,
+            FlowTotals = new FlowAccounting
+            {
+                Packets = s[CoreCounter.FlowPackets],
+                BadHeader = s[CoreCounter.FlowBadHeader],
+                Untracked = s[CoreCounter.FlowUntracked],
+                ClockUnsynced = s[CoreCounter.FlowClockUnsynced],
+                Unique = s.Flows.Sum(f => f.Unique),
+                Lost = s.Flows.Sum(f => f.Lost),
+                Duplicates = s.Flows.Sum(f => f.Duplicates),
+                Reordered = s.Flows.Sum(f => f.Reordered),
+                Stale = s.Flows.Sum(f => f.Stale),
+                HeaderTooShort = s[CoreCounter.FlowHeaderTooShort],
+            },
+            OneWayCount = s.OneWay.TotalCount,
+            JitterCount = s.Jitter.TotalCount,
+            RoundTripCount = s.RoundTrip.TotalCount,
         };
+        foreach (Core.Flows.FlowSnapshot f in s.Flows)
+        {
+            stats.Flows.Add(ToProto(f));
+        }
         foreach ((CoreCounter counter, long value) in s.Counters)
         {
             stats.Counters[CounterName(counter)] = value;
@@ -85,6 +107,24 @@ internal static class StatsMapping
         }
         return stats;
     }
+
+    private static FlowStats ToProto(Core.Flows.FlowSnapshot f) => new()
+    {
+        FlowId = f.FlowId,
+        FirstSequence = f.FirstSequence,
+        HighestSequence = f.HighestSequence,
+        Received = f.Received,
+        Unique = f.Unique,
+        Expected = f.Expected,
+        Lost = f.Lost,
+        Duplicates = f.Duplicates,
+        Reordered = f.Reordered,
+        Stale = f.Stale,
+        JitterNs = f.JitterNs,
+        LastLatencyNs = f.LastLatencyNs,
+        LatencyKind = (FlowLatencyKind)((int)f.LatencyKind + 1),
+        ClockDomain = (int)f.Clock,
+    };
 
     private static WorkerHealth ToProto(CoreWorker w) => new()
     {

@@ -16,7 +16,7 @@ internal static class ChannelSection
         "id", "name", "direction", "local", "remote", "capacity", "maxPayload", "txRingBytes", "rxRingBytes",
         "cpu", "sendCpu", "receiveCpu", "priority", "timing", "spinMarginNs", "latePolicy", "lateToleranceNs",
         "batchSize", "socketBufferBytes", "flags", "timestamps", "hardwareStampTimeoutNs", "launchTime",
-        "launchLeadNs", "start",
+        "launchLeadNs", "flowId", "flowClock", "start",
     };
 
     public static IReadOnlyList<ConfiguredChannel> Parse(IConfigurationSection section, List<string> problems)
@@ -65,6 +65,8 @@ internal static class ChannelSection
                 HardwareStampTimeoutNs = parser.Long("hardwareStampTimeoutNs", defaults.HardwareStampTimeoutNs),
                 LaunchTime = parser.Enum("launchTime", defaults.LaunchTime),
                 LaunchLeadNs = parser.Long("launchLeadNs", defaults.LaunchLeadNs),
+                FlowId = parser.UInt("flowId", defaults.FlowId),
+                FlowClock = parser.Enum("flowClock", defaults.FlowClock),
             };
             bool start = parser.Bool("start", true);
             if (problems.Count > before)
