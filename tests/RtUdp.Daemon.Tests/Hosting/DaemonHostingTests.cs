@@ -182,6 +182,8 @@ public sealed class DaemonHostingTests
     [InlineData(null, "RTUDP_Listen__Tcp=nonsense", "Listen:Tcp: 'nonsense' is not a valid endpoint")]
     [InlineData("--Channels:0:name=a --Channels:0:direction=receive", "RTUDP_Channels__0__priority=150", "Channels:0:priority: must be 0 (SCHED_OTHER) or a SCHED_FIFO priority 1-99")]
     [InlineData("--Channels:0:name=a", "RTUDP_Channels__0__direction=sideways", "Channels:0:direction: 'sideways' is not one of send, receive, duplex")]
+    [InlineData("--Channels:0:name=a --Channels:0:direction=receive", "RTUDP_Channels__0__flowClock=sundial", "Channels:0:flowClock: 'sundial' is not one of monotonic, tai")]
+    [InlineData("--Channels:0:name=a --Channels:0:direction=send --Channels:0:remote=127.0.0.1:9", "RTUDP_Channels__0__flags=sequenced,reflect", "Channels:0:flags: reflect needs a receiving channel (receive or duplex)")]
     [InlineData("--Engine:DrainWindow=soon", null, "Engine:DrainWindow: 'soon' is not a duration")]
     [InlineData("--Listen:UnixSocketMode=999", null, "Listen:UnixSocketMode: '999' is not an octal file mode")]
     [InlineData("--Listen:Tls:RequireClientCertificate=true", null, "Listen:Tls:CertificatePath:")]
