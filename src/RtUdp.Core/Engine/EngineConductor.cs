@@ -359,6 +359,7 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
             + $" + dropped stopped {r.Read(ChannelCounter.DroppedStopped)} + pending {pending}, rejected full {r.Read(ChannelCounter.RejectedFull)};"
             + $" rx received {r.Read(ChannelCounter.Received)} = drained {r.Read(ChannelCounter.Drained)}"
             + $" + dropped overflow {r.Read(ChannelCounter.RxDroppedOverflow)} + dropped truncated {r.Read(ChannelCounter.RxDroppedTruncated)}"
+            + (channel.Config.ToConfig().Reflects ? $" + reflected {r.Read(ChannelCounter.Reflected)} + reflect errors {r.Read(ChannelCounter.ReflectErrors)}" : "")
             + $" + buffered {r.Read(ChannelCounter.RxWritten) - r.Read(ChannelCounter.Drained)}");
         channel.Dispose();
         ReleaseHardware(channel.Plan, channel.Facts);

@@ -214,6 +214,7 @@ public sealed class SequencedFlowTests(EngineFixture fixture) : IClassFixture<En
         Assert.Equal(before.TotalCollections, after.TotalCollections);
         Assert.Equal(before.AllocatedBytes, after.AllocatedBytes);
 
+        Wait.Until(() => reflector.ReadStats()[ChannelCounter.Reflected] == sent, Timeout, () => "reflector counts every packet");
         ChannelStats back = reflector.ReadStats();
         Assert.Equal(sent, back[ChannelCounter.Received]);
         Assert.Equal(sent, back[ChannelCounter.Reflected]);
