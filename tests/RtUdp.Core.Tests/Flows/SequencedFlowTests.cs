@@ -164,6 +164,42 @@ public sealed class SequencedFlowTests(EngineFixture fixture) : IClassFixture<En
     }
 
     [Fact]
+    public unsafe void Tai_flow_carries_tai_times_and_one_way_latency_of_kind_tai()
+    {
+        using ChannelHandle rx = fixture.Client.CreateChannel(Channel("tai-rx", ChannelDirection.Receive, null, ChannelFlags.Sequenced));
+        using ChannelHandle tx = fixture.Client.CreateChannel(Channel("tai-tx", ChannelDirection.Send, rx.BoundLocal, ChannelFlags.Sequenced, flowId: 8) with { FlowClock = FlowClock.Tai });
+        fixture.Client.StartChannel(rx.Id);
+        fixture.Client.StartChannel(tx.Id);
+        const int packets = 20;
+        long start = Libc.MonotonicNow() + 1_000_000;
+        for (int i = 0; i < packets; i++)
+        {
+            Assert.Equal(EnqueueResult.Ok, tx.TryEnqueue(new byte[64], start + (i * 100_000L), i));
+        }
+        byte[] buffer = new byte[2048];
+        for (int i = 0; i < packets; i++)
+        {
+            ReceivedPacket? packet = rx.Receive(buffer, 2_000_000_000);
+            Assert.True(packet.HasValue, $"packet {i} missing");
+            Assert.True(FlowHeader.TryRead(buffer.AsSpan(0, packet.Value.Length), out FlowHeader header));
+            Assert.Equal(FlowClockDomain.Tai, header.Clock);
+            Tmds.Linux.timespec tai;
+            Assert.Equal(0, Libc.clock_gettime(Libc.CLOCK_TAI, &tai));
+            // The header's times are CLOCK_TAI: just before now on the TAI clock, not on the monotonic one.
+            Assert.InRange(Libc.ToNanoseconds(tai) - header.SentNs, 0, 1_000_000_000);
+        }
+        ChannelStats stats = rx.ReadStats();
+        FlowSnapshot flow = Assert.Single(stats.Flows);
+        Assert.Equal((FlowLatencyKind.OneWayTai, FlowClockDomain.Tai, 0L), (flow.LatencyKind, flow.Clock, flow.Lost));
+        Assert.Equal(packets, stats.OneWay.TotalCount);
+        // Both ends convert with a CLOCK_REALTIME offset sampled per batch: on one host the latency stays small and positive.
+        Assert.InRange(stats.OneWay.Min, -50_000, 50_000_000);
+        Assert.InRange(stats.OneWay.Max, 0, 50_000_000);
+        fixture.Client.DeleteChannel(tx.Id);
+        fixture.Client.DeleteChannel(rx.Id);
+    }
+
+    [Fact]
     public void Payload_shorter_than_the_header_is_sent_as_is_and_counted()
     {
         using ChannelHandle rx = fixture.Client.CreateChannel(Channel("short-rx", ChannelDirection.Receive, null, ChannelFlags.Sequenced));
