@@ -70,6 +70,9 @@ public enum ChannelCounter
     /// <summary>Sequenced channel: packets sent without a flow header because their payload was shorter than it.</summary>
     FlowHeaderTooShort = 57,
 
+    /// <summary>Sequenced channel: the sequence number the next flow header will carry (kept across a stop and start).</summary>
+    FlowNextSequence = 58,
+
     // Written by the receive worker only (slots 64-95).
     Received = 64,
     RxWritten = 65,

@@ -641,6 +641,10 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
         _region.Add(ChannelCounter.DroppedError, _droppedError);
         _region.Add(ChannelCounter.DroppedStopped, _droppedStopped);
         _region.Add(ChannelCounter.Scheduled, -_finished);
+        if (_flows is not null)
+        {
+            Volatile.Write(ref _region.Counter(ChannelCounter.FlowNextSequence), (long)_flows.Next);
+        }
         if (_flows is not null && _flows.TooShort != _publishedTooShort)
         {
             _region.Add(ChannelCounter.FlowHeaderTooShort, _flows.TooShort - _publishedTooShort);

@@ -6,7 +6,8 @@ namespace RtUdp.Core.Flows;
 /// <summary>
 /// The send worker's part of sequenced flows: writes the flow header into each packet's payload in the
 /// TX ring as it joins a batch, and its observed send time just before the sendmmsg that carries it.
-/// Sequence numbers count the packets handed to sendmmsg (late drops take none), from 0.
+/// Sequence numbers count the packets handed to sendmmsg (late drops take none), from 0, and go on
+/// where they stopped when the channel is stopped and started again (FlowNextSequence).
 /// </summary>
 public sealed unsafe class FlowStamper
 {
@@ -24,7 +25,11 @@ public sealed unsafe class FlowStamper
         _origin = HostOrigin.Current;
         _clock = (FlowClock)config.FlowClock == FlowClock.Tai ? FlowClockDomain.Tai : FlowClockDomain.Monotonic;
         _taiMinusRealtimeNs = region.Mode.TaiOffsetSeconds * 1_000_000_000L;
+        _next = (ulong)region.Read(ChannelCounter.FlowNextSequence);
     }
+
+    /// <summary>The sequence number the next header will carry.</summary>
+    public ulong Next => _next;
 
     /// <summary>Whether the header's times need CLOCK_REALTIME sampled per batch.</summary>
     public bool NeedsRealtime => _clock == FlowClockDomain.Tai;

@@ -200,6 +200,36 @@ public sealed class SequencedFlowTests(EngineFixture fixture) : IClassFixture<En
     }
 
     [Fact]
+    public void Sequence_numbers_go_on_across_a_stop_and_start()
+    {
+        using ChannelHandle rx = fixture.Client.CreateChannel(Channel("restart-rx", ChannelDirection.Receive, null, ChannelFlags.Sequenced));
+        using ChannelHandle tx = fixture.Client.CreateChannel(Channel("restart-tx", ChannelDirection.Send, rx.BoundLocal, ChannelFlags.Sequenced, flowId: 11));
+        fixture.Client.StartChannel(rx.Id);
+        byte[] buffer = new byte[2048];
+        for (int round = 0; round < 2; round++)
+        {
+            fixture.Client.StartChannel(tx.Id);
+            for (int i = 0; i < 10; i++)
+            {
+                Assert.Equal(EnqueueResult.Ok, tx.TryEnqueue(new byte[64], Libc.MonotonicNow(), i));
+            }
+            for (int i = 0; i < 10; i++)
+            {
+                ReceivedPacket? packet = rx.Receive(buffer, 2_000_000_000);
+                Assert.True(packet.HasValue);
+                Assert.True(FlowHeader.TryRead(buffer.AsSpan(0, packet.Value.Length), out FlowHeader header));
+                Assert.Equal((ulong)((round * 10) + i), header.Sequence);
+            }
+            fixture.Client.StopChannel(tx.Id);
+        }
+        Assert.Equal(20, tx.ReadStats()[ChannelCounter.FlowNextSequence]);
+        FlowSnapshot flow = Assert.Single(rx.ReadStats().Flows);
+        Assert.Equal((20L, 0L, 0L, 0L), (flow.Unique, flow.Lost, flow.Duplicates, flow.Stale));
+        fixture.Client.DeleteChannel(tx.Id);
+        fixture.Client.DeleteChannel(rx.Id);
+    }
+
+    [Fact]
     public void Payload_shorter_than_the_header_is_sent_as_is_and_counted()
     {
         using ChannelHandle rx = fixture.Client.CreateChannel(Channel("short-rx", ChannelDirection.Receive, null, ChannelFlags.Sequenced));
