@@ -36,7 +36,7 @@ internal static class Advice
             _ => $"{e.StatusCode}: ",
         });
         text.Append(e.Detail.Length > 0 ? e.Detail : e.Message);
-        foreach (RtUdpException.FieldViolation v in e.FieldViolations)
+        foreach (RtUdpException.FieldViolation v in e.FieldViolations.Where(v => !e.Detail.Contains($"{v.Field}: {v.Description}", StringComparison.Ordinal)))
         {
             text.Append($"\n  {v.Field}: {v.Description}");
         }

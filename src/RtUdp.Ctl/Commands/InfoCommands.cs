@@ -24,7 +24,7 @@ internal static class InfoCommands
             }
             HostCapabilities h = caps.Host ?? new HostCapabilities();
             var host = new Table("HOST", "");
-            host.Add("kernel", $"{h.KernelRelease} ({h.PreemptionModel}{(h.PreemptionDynamic ? ", dynamic" : "")})");
+            host.Add("kernel", $"{h.KernelRelease} (preemption {h.PreemptionModel}{(h.PreemptionDynamic && h.PreemptionModel != "dynamic" ? ", dynamic" : "")})");
             host.Add("cpus", $"{h.ProcessCpuCount} of {h.CpuCount}" + (h.IsolatedCpus.Count > 0 ? $", isolated {string.Join(',', h.IsolatedCpus)}" : "") + (h.NohzFullCpus.Count > 0 ? $", nohz_full {string.Join(',', h.NohzFullCpus)}" : ""));
             host.Add("clocksource", h.Clocksource);
             host.Add("clock", $"{h.ClockState}, {(h.ClockSynchronized ? "synchronized" : "not synchronized")}, TAI offset {h.TaiOffsetSeconds} s" + (h.ClockError.Length > 0 ? $" ({h.ClockError})" : ""));

@@ -14,7 +14,7 @@ internal sealed class Table(params string[] headers)
     public override string ToString()
     {
         int[] widths = headers.Select((h, i) => Math.Max(h.Length, _rows.Count == 0 ? 0 : _rows.Max(r => i < r.Length ? r[i].Length : 0))).ToArray();
-        bool[] numeric = headers.Select((_, i) => _rows.Count > 0 && _rows.All(r => i < r.Length && Text.LooksNumeric(r[i]))).ToArray();
+        bool[] numeric = headers.Select((_, i) => _rows.Count > 0 && _rows.All(r => i < r.Length && Text.LooksNumeric(r[i])) && _rows.Any(r => r[i] != "-")).ToArray();
         var text = new StringBuilder();
         Line(text, headers, widths, numeric);
         foreach (string[] row in _rows)
