@@ -12,11 +12,12 @@ internal static class Program
     {
         RootCommand root = Build();
         ParseResult parse = root.Parse(args);
-        if (parse.Errors.Count > 0)
+        IReadOnlyList<string> problems = parse.Errors.Count > 0 ? parse.Errors.Select(e => e.Message).ToList() : GlobalOptions.Problems(parse);
+        if (problems.Count > 0)
         {
-            foreach (System.CommandLine.Parsing.ParseError error in parse.Errors)
+            foreach (string problem in problems)
             {
-                await Console.Error.WriteLineAsync("rtudpctl: " + error.Message);
+                await Console.Error.WriteLineAsync("rtudpctl: " + problem);
             }
             string command = string.Join(' ', Path(parse.CommandResult));
             await Console.Error.WriteLineAsync($"usage: {command} --help");

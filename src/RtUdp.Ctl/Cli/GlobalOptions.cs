@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.CommandLine.Parsing;
 using RtUdp.Client;
 
 namespace RtUdp.Ctl.Cli;
@@ -54,27 +53,32 @@ internal static class GlobalOptions
         {
             root.Options.Add(option);
         }
-        root.Validators.Add(Validate);
     }
 
-    private static void Validate(CommandResult result)
+    /// <summary>
+    /// What is wrong with the global options, checked after parsing (a root command's validators do not run
+    /// when a subcommand is invoked, and these options may follow any subcommand).
+    /// </summary>
+    public static IReadOnlyList<string> Problems(ParseResult result)
     {
+        var problems = new List<string>();
         bool socket = result.GetResult(Socket) is not null;
         bool address = result.GetResult(Address) is not null;
         if (socket && address)
         {
-            result.AddError("--socket and --address exclude each other: give one");
+            problems.Add("--socket and --address exclude each other: give one");
         }
         string? url = result.GetValue(Address);
         if (url is not null && !(url.StartsWith("http://", StringComparison.Ordinal) || url.StartsWith("https://", StringComparison.Ordinal)))
         {
-            result.AddError($"--address: '{url}' is not http://HOST:PORT or https://HOST:PORT");
+            problems.Add($"--address: '{url}' is not http://HOST:PORT or https://HOST:PORT");
         }
         bool tlsFiles = result.GetResult(Ca) is not null || result.GetResult(Cert) is not null || result.GetResult(Key) is not null;
         if (tlsFiles && (url is null || !url.StartsWith("https://", StringComparison.Ordinal)))
         {
-            result.AddError("--ca, --cert and --key apply to an https:// --address");
+            problems.Add("--ca, --cert and --key apply to an https:// --address");
         }
+        return problems;
     }
 
     /// <summary>The connection the options name (the default unix socket when none).</summary>

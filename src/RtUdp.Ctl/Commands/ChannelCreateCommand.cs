@@ -38,7 +38,6 @@ internal static class ChannelCreateCommand
         Argument<string> name = Options.ChannelArgument();
         name.Description = "The new channel's id: 1-63 characters of [a-z0-9._-]";
         Option<ChannelDirection> direction = Options.Choice("--direction", "What the channel does", Directions, ChannelDirection.Duplex);
-        direction.Required = true;
         Option<Endpoint?> local = Options.Endpoint("--local", "Address and port to bind (default 127.0.0.1:0, port 0: the kernel's choice)");
         Option<Endpoint?> remote = Options.Endpoint("--remote", "Destination; for a receiving channel the only source accepted (required to send)");
         Option<int?> cpu = Options.Int("--cpu", "CPU to pin the channel's workers to (default: unpinned)", 0, 4095);
@@ -63,6 +62,13 @@ internal static class ChannelCreateCommand
             name, direction, local, remote, cpu, sendCpu, receiveCpu, priority, capacity, maxPayload, batch, socketBuffer,
             timing, spinMargin, latePolicy, lateTolerance, timestamps, launchTime, requireRealtime, noStart,
         };
+        create.Validators.Add(result =>
+        {
+            if (result.GetResult(direction) is null or { Implicit: true })
+            {
+                result.AddError("--direction is required: send, receive or duplex");
+            }
+        });
         create.SetAction(async (parse, cancel) =>
         {
             var config = new Channel

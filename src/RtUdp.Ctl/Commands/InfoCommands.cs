@@ -53,7 +53,16 @@ internal static class InfoCommands
         command.SetAction(async (parse, cancel) =>
         {
             using RtUdpClient client = GlobalOptions.Connect(parse);
-            HealthCheckResponse.Types.ServingStatus status = await client.CheckHealthAsync(parse.GetValue(service) ?? "", cancel);
+            HealthCheckResponse.Types.ServingStatus status;
+            try
+            {
+                status = await client.CheckHealthAsync(parse.GetValue(service) ?? "", cancel);
+            }
+            catch (RtUdpException e) when (e.StatusCode == Grpc.Core.StatusCode.NotFound)
+            {
+                // grpc.health.v1 Check answers NOT_FOUND for a service it does not know.
+                status = HealthCheckResponse.Types.ServingStatus.ServiceUnknown;
+            }
             string text = status switch
             {
                 HealthCheckResponse.Types.ServingStatus.Serving => "SERVING",
