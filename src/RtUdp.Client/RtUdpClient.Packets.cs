@@ -78,7 +78,11 @@ public sealed partial class RtUdpClient
             {
                 more = await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false);
             }
-            catch (RpcException e) when (e.StatusCode != StatusCode.Cancelled || !cancellationToken.IsCancellationRequested)
+            catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException("cancelled", e, cancellationToken);
+            }
+            catch (RpcException e)
             {
                 throw ToException(e);
             }
