@@ -150,7 +150,9 @@ public sealed partial class RtUdpClient : IDisposable
     /// <summary>Why the transport failed before the daemon answered, or null when the daemon answered.</summary>
     private string? Unreachable(RpcException e)
     {
-        if (e.StatusCode != StatusCode.Unavailable || e.Trailers.Get("grpc-status-details-bin") is not null)
+        // A status the daemon sent carries its details; transport failures surface as UNAVAILABLE or, for
+        // some (TLS), INTERNAL "Error starting gRPC call" with the HttpClient exception as the debug exception.
+        if (e.Trailers.Get("grpc-status-details-bin") is not null || e.StatusCode is not (StatusCode.Unavailable or StatusCode.Internal))
         {
             return null;
         }
@@ -158,8 +160,11 @@ public sealed partial class RtUdpClient : IDisposable
         {
             return "no such socket";
         }
+        Exception? innermost = null;
+        bool transport = false;
         for (Exception? inner = e.Status.DebugException; inner is not null; inner = inner.InnerException)
         {
+            innermost = inner;
             switch (inner)
             {
                 case SocketException socket:
@@ -175,8 +180,16 @@ public sealed partial class RtUdpClient : IDisposable
                     return "permission denied (join the socket's group, e.g. rtudp, or run as its owner)";
                 case AuthenticationException auth:
                     return "TLS handshake failed: " + (auth.InnerException?.Message ?? auth.Message);
+                case HttpRequestException or IOException:
+                    transport = true;
+                    break;
             }
         }
-        return e.Status.DebugException is HttpRequestException http ? http.Message : null;
+        if (!transport)
+        {
+            return null;
+        }
+        string reason = innermost is ObjectDisposedException or IOException ? "the connection was closed" : innermost!.Message;
+        return Address.IsTls ? $"{reason} (a daemon that requires a client certificate closes TLS connections without one)" : reason;
     }
 }
