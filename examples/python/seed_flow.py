@@ -7,7 +7,8 @@ usage: /usr/bin/python3 seed_flow.py [SOCKET]   (default: rtudpd's default socke
 import sys
 import time
 
-from rtudp_client import RtUdp
+sys.dont_write_bytecode = True  # no __pycache__ beside the example
+from rtudp_client import RtUdp  # noqa: E402
 
 socket = sys.argv[1] if len(sys.argv) > 1 else None
 
