@@ -1,0 +1,141 @@
+using System.CommandLine;
+using RtUdp.Client;
+using RtUdp.Ctl.Cli;
+using RtUdp.V1;
+
+namespace RtUdp.Ctl.Commands;
+
+/// <summary>rtudpctl channels create NAME --direction send|receive|duplex [...]: the ChannelConfig fields worth typing.</summary>
+internal static class ChannelCreateCommand
+{
+    private static readonly Dictionary<string, ChannelDirection> Directions = new()
+    {
+        ["send"] = ChannelDirection.Send, ["receive"] = ChannelDirection.Receive, ["duplex"] = ChannelDirection.Duplex,
+    };
+
+    private static readonly Dictionary<string, TimingStrategy> Timings = new()
+    {
+        ["sleep"] = TimingStrategy.Sleep, ["hybrid"] = TimingStrategy.Hybrid, ["spin"] = TimingStrategy.Spin,
+    };
+
+    private static readonly Dictionary<string, LatePolicy> LatePolicies = new()
+    {
+        ["send-late"] = LatePolicy.SendLate, ["drop"] = LatePolicy.Drop,
+    };
+
+    private static readonly Dictionary<string, TimestampMode> TimestampModes = new()
+    {
+        ["auto"] = TimestampMode.Auto, ["hardware"] = TimestampMode.Hardware, ["software"] = TimestampMode.Software, ["off"] = TimestampMode.Off,
+    };
+
+    private static readonly Dictionary<string, LaunchTimeMode> LaunchTimes = new()
+    {
+        ["off"] = LaunchTimeMode.Off, ["auto"] = LaunchTimeMode.Auto, ["required"] = LaunchTimeMode.Required,
+    };
+
+    public static Command Build()
+    {
+        Argument<string> name = Options.ChannelArgument();
+        name.Description = "The new channel's id: 1-63 characters of [a-z0-9._-]";
+        Option<ChannelDirection> direction = Options.Choice("--direction", "What the channel does", Directions, ChannelDirection.Duplex);
+        Option<Endpoint?> local = Options.Endpoint("--local", "Address and port to bind (default 127.0.0.1:0, port 0: the kernel's choice)");
+        Option<Endpoint?> remote = Options.Endpoint("--remote", "Destination; for a receiving channel the only source accepted (required to send)");
+        Option<int?> cpu = Options.Int("--cpu", "CPU to pin the channel's workers to (default: unpinned)", 0, 4095);
+        Option<int?> sendCpu = Options.Int("--send-cpu", "CPU of the send worker (overrides --cpu)", 0, 4095);
+        Option<int?> receiveCpu = Options.Int("--receive-cpu", "CPU of the receive worker (overrides --cpu)", 0, 4095);
+        Option<int?> priority = Options.Int("--priority", "SCHED_FIFO priority 1-99 of the workers, 0: SCHED_OTHER (default 80)", 0, 99);
+        Option<int?> capacity = Options.Int("--capacity", "Packets the send side holds queued (default 65536)", 1, 16_777_216);
+        Option<int?> maxPayload = Options.Int("--max-payload", "Largest payload sent or received untruncated, bytes (default 9000)", 1, 65_507, "BYTES");
+        Option<int?> batch = Options.Int("--batch", "Most packets per sendmmsg/recvmmsg (default 32)", 1, 64);
+        Option<int?> socketBuffer = Options.Int("--socket-buffer", "SO_SNDBUF/SO_RCVBUF bytes (default 4194304; 0: the kernel's)", 0, int.MaxValue, "BYTES");
+        Option<TimingStrategy> timing = Options.Choice("--timing", "How the send worker waits for a packet's time", Timings, TimingStrategy.Unspecified);
+        Option<TimeSpan?> spinMargin = NullableDuration("--spin-margin", "Hybrid timing: sleep until this long before the time, then spin (default 100us)");
+        Option<LatePolicy> latePolicy = Options.Choice("--late-policy", "What a packet past its time gets", LatePolicies, LatePolicy.Unspecified);
+        Option<TimeSpan?> lateTolerance = NullableDuration("--late-tolerance", "Lateness tolerated before a packet counts late (default 100us)");
+        Option<TimestampMode> timestamps = Options.Choice("--timestamps", "TX/RX timestamps", TimestampModes, TimestampMode.Unspecified);
+        Option<LaunchTimeMode> launchTime = Options.Choice("--launch-time", "SO_TXTIME launch time through an etf/taprio/fq qdisc", LaunchTimes, LaunchTimeMode.Unspecified);
+        Option<bool> requireRealtime = new("--require-realtime") { Description = "Fail the start rather than run without SCHED_FIFO, CPU pinning or locked memory" };
+        Option<bool> noStart = new("--no-start") { Description = "Create (bind) only; start it later with: rtudpctl channels start NAME" };
+
+        var create = new Command("create", "Create (bind) a channel and start it")
+        {
+            name, direction, local, remote, cpu, sendCpu, receiveCpu, priority, capacity, maxPayload, batch, socketBuffer,
+            timing, spinMargin, latePolicy, lateTolerance, timestamps, launchTime, requireRealtime, noStart,
+        };
+        create.Validators.Add(result =>
+        {
+            if (result.GetResult(direction) is null or { Implicit: true })
+            {
+                result.AddError("--direction is required: send, receive or duplex");
+            }
+        });
+        create.SetAction(async (parse, cancel) =>
+        {
+            var config = new Channel
+            {
+                Direction = parse.GetValue(direction),
+                Local = parse.GetValue(local) ?? new Endpoint { Address = "127.0.0.1", Port = 0 },
+                Timing = parse.GetValue(timing),
+                LatePolicy = parse.GetValue(latePolicy),
+                Timestamps = parse.GetValue(timestamps),
+                LaunchTime = parse.GetValue(launchTime),
+            };
+            if (parse.GetValue(remote) is { } r)
+            {
+                config.Remote = r;
+            }
+            if ((parse.GetValue(sendCpu) ?? parse.GetValue(cpu)) is { } s)
+            {
+                config.SendCpu = s;
+            }
+            if ((parse.GetValue(receiveCpu) ?? parse.GetValue(cpu)) is { } rc)
+            {
+                config.ReceiveCpu = rc;
+            }
+            if (parse.GetValue(priority) is { } p)
+            {
+                config.Priority = p;
+            }
+            if (parse.GetValue(capacity) is { } c)
+            {
+                config.Capacity = c;
+            }
+            if (parse.GetValue(maxPayload) is { } m)
+            {
+                config.MaxPayload = m;
+            }
+            if (parse.GetValue(batch) is { } b)
+            {
+                config.BatchSize = b;
+            }
+            if (parse.GetValue(socketBuffer) is { } sb)
+            {
+                config.SocketBufferBytes = sb;
+            }
+            if (parse.GetValue(spinMargin) is { } margin)
+            {
+                config.SpinMarginNs = (long)margin.TotalNanoseconds;
+            }
+            if (parse.GetValue(lateTolerance) is { } tolerance)
+            {
+                config.LateToleranceNs = (long)tolerance.TotalNanoseconds;
+            }
+            if (parse.GetValue(requireRealtime))
+            {
+                config.Flags.Add(ChannelFlag.RequireRealtime);
+            }
+            using RtUdpClient client = GlobalOptions.Connect(parse);
+            Channel channel = await client.CreateChannelAsync(parse.GetValue(name)!, config, start: !parse.GetValue(noStart), cancel);
+            ChannelsCommands.Print(parse, channel);
+            return ExitCodes.Ok;
+        });
+        return create;
+    }
+
+    private static Option<TimeSpan?> NullableDuration(string name, string description) => new(name)
+    {
+        Description = description,
+        HelpName = "DURATION",
+        CustomParser = result => Options.ParseDuration(result),
+    };
+}

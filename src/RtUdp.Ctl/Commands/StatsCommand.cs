@@ -1,0 +1,73 @@
+using System.CommandLine;
+using RtUdp.Client;
+using RtUdp.Ctl.Cli;
+using RtUdp.Ctl.Output;
+using RtUdp.V1;
+
+namespace RtUdp.Ctl.Commands;
+
+/// <summary>rtudpctl stats NAME: the channel's accounting, workers and non-zero counters.</summary>
+internal static class StatsCommand
+{
+    public static Command Build()
+    {
+        Argument<string> name = Options.ChannelArgument();
+        var command = new Command("stats", "A channel's counters: TX/RX accounting, workers, latency summary") { name };
+        command.SetAction(async (parse, cancel) =>
+        {
+            using RtUdpClient client = GlobalOptions.Connect(parse);
+            ChannelStats stats = await client.GetStatsAsync(parse.GetValue(name)!, cancel);
+            if (parse.GetValue(GlobalOptions.Json))
+            {
+                Console.WriteLine(JsonOut.Pretty(stats));
+                return ExitCodes.Ok;
+            }
+            Console.Write(Render(stats));
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    public static string Render(ChannelStats s)
+    {
+        var text = new System.Text.StringBuilder();
+        text.Append($"{s.Channel}  {Text.Name(s.State)}\n");
+        TxAccounting tx = s.Tx ?? new TxAccounting();
+        RxAccounting rx = s.Rx ?? new RxAccounting();
+        var accounting = new Table("SIDE", "IN", "OUT", "DROPPED", "PENDING", "LATE", "REJECTED", "BALANCED");
+        accounting.Add("tx", tx.Enqueued, tx.Sent, tx.DroppedLate + tx.DroppedError + tx.DroppedStopped, tx.Pending, tx.Late, tx.RejectedFull, tx.Balanced);
+        accounting.Add("rx", rx.Received, rx.Drained, rx.DroppedOverflow + rx.DroppedTruncated, rx.Buffered, "-", "-", rx.Balanced);
+        text.Append(accounting);
+        text.Append($"tx dropped: late {tx.DroppedLate}, error {tx.DroppedError}, stopped {tx.DroppedStopped}; rx dropped: overflow {rx.DroppedOverflow}, truncated {rx.DroppedTruncated}\n");
+        text.Append($"send error: {s.SendErrorCount} samples, max {Text.Ns(s.SendErrorMaxNs)}; delivery: {s.DeliveryCount} samples, max {Text.Ns(s.DeliveryMaxNs)}\n");
+        var workers = new Table("WORKER", "STATE", "REALTIME", "CPU", "TID", "HEARTBEAT", "SETUP-ERRNO");
+        foreach ((string side, WorkerHealth? w) in new[] { ("sender", s.Sender), ("receiver", s.Receiver) })
+        {
+            if (w is not null && w.State != WorkerState.Unspecified)
+            {
+                workers.Add(side, w.State, w.RealtimeMode, w.Cpu, w.ThreadId, w.Heartbeat, w.SetupErrno);
+            }
+        }
+        if (workers.RowCount > 0)
+        {
+            text.Append(workers);
+        }
+        foreach ((string title, IDictionary<int, long> errnos) in new[] { ("send errnos", (IDictionary<int, long>)s.SendErrnos), ("receive errnos", s.ReceiveErrnos) })
+        {
+            if (errnos.Count > 0)
+            {
+                text.Append(title).Append(": ").Append(string.Join(", ", errnos.OrderBy(e => e.Key).Select(e => $"{e.Key}×{e.Value}"))).Append('\n');
+            }
+        }
+        var counters = new Table("COUNTER", "VALUE");
+        foreach ((string counter, long value) in s.Counters.Where(c => c.Value != 0).OrderBy(c => c.Key, StringComparer.Ordinal))
+        {
+            counters.Add(counter, value);
+        }
+        if (counters.RowCount > 0)
+        {
+            text.Append(counters);
+        }
+        return text.ToString();
+    }
+}
