@@ -4,13 +4,13 @@ using System.Text;
 namespace RtUdp.Bench;
 
 /// <summary>
-/// rtudp-bench [all|throughput|timing|gc|memory|grpc ...] [--duration SECONDS] [--out FILE]
+/// rtudp-bench [all|throughput|timing|gc|memory|grpc|generator ...] [--duration SECONDS] [--out FILE]
 /// Prints one markdown table (every engine figure beside a reference measured in the same run)
 /// and writes it to bench/results/latest.md.
 /// </summary>
 internal static class Program
 {
-    private static readonly string[] AllParts = ["throughput", "timing", "gc", "memory", "grpc"];
+    private static readonly string[] AllParts = ["throughput", "timing", "gc", "memory", "grpc", "generator"];
 
     private static int Main(string[] args)
     {
@@ -28,7 +28,7 @@ internal static class Program
                     output = args[++i];
                     break;
                 case "--help" or "-h":
-                    Console.WriteLine("usage: rtudp-bench [all|throughput|timing|gc|memory|grpc ...] [--duration SECONDS (5)] [--out FILE (bench/results/latest.md)]");
+                    Console.WriteLine("usage: rtudp-bench [all|throughput|timing|gc|memory|grpc|generator ...] [--duration SECONDS (5)] [--out FILE (bench/results/latest.md)]");
                     return 0;
                 case "all":
                     parts.AddRange(AllParts);
@@ -68,6 +68,7 @@ internal static class Program
                     case "gc": bench.GcImmunity(); break;
                     case "memory": bench.Memory(); break;
                     case "grpc": bench.Grpc(); break;
+                    case "generator": bench.Generator(); break;
                 }
             }
 #pragma warning disable CA1031 // one failing part must not hide the others' results

@@ -10,9 +10,9 @@ namespace RtUdp.Daemon.Generators;
 /// One running schedule: a thread of the daemon that keeps the channel's TX ring filled with the
 /// schedule's packets up to <see cref="GeneratorPlan.LookaheadNs"/> ahead of their due times, each
 /// with its precomputed due time; the engine's send worker sends them at those times. The thread wakes
-/// when the window has run down to half, so it does one burst of work per half window (not one wake-up
-/// per packet) and a pause of the daemon (GC, scheduling) shorter than half the window is invisible on
-/// the wire. It allocates nothing per packet.
+/// when a quarter of the window has been used up, so it does one burst of work per quarter window (not
+/// one wake-up per packet) and a pause of the daemon (GC, scheduling) shorter than three quarters of the
+/// window is invisible on the wire. It allocates nothing per packet.
 /// <para>
 /// A full ring: the thread flushes, waits 1 ms and retries the same packet (counted in full_waits;
 /// nothing is dropped). An engine restart (the channel detached, then restored with a new handle):
@@ -208,8 +208,9 @@ internal sealed partial class PacketGenerator
                     long due = _schedule.DueNs;
                     if (due > now + _plan.LookaheadNs)
                     {
-                        // The window is full: sleep until half of it is left.
-                        return (int)Math.Clamp((due - (_plan.LookaheadNs / 2) - now) / 1_000_000, 1, 1000);
+                        // The window is full: sleep until three quarters of it are left, so a pause of up to
+                        // 3/4 of the look-ahead (GC, a loaded host) still finds every packet enqueued in time.
+                        return (int)Math.Clamp((due - (_plan.LookaheadNs * 3 / 4) - now) / 1_000_000, 1, 1000);
                     }
                     switch (handle.TryEnqueue(PayloadOf(), due, _schedule.Index, signal: false))
                     {
