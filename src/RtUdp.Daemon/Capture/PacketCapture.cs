@@ -17,6 +17,8 @@ namespace RtUdp.Daemon.Capture;
 /// </summary>
 internal sealed partial class PacketCapture : IDisposable
 {
+    private const int WatchIntervalMs = 200;
+
     private readonly Channel<Item> _queue;
     private readonly ChannelEntry _channel;
     private readonly IPEndPoint _local;
@@ -156,8 +158,23 @@ internal sealed partial class PacketCapture : IDisposable
             using var writer = new PcapNgWriter(_file, _channel.Name, "rtudpd");
             Interlocked.Exchange(ref _bytes, writer.BytesWritten);
             ChannelReader<Item> reader = _queue.Reader;
-            while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+            bool deleting = false;
+            while (true)
             {
+                Task<bool> more = reader.WaitToReadAsync().AsTask();
+                while (!more.Wait(WatchIntervalMs))
+                {
+                    // Idle: a TEE capture has no drain thread to notice that its channel was deleted.
+                    if (_channel.Closing && !deleting)
+                    {
+                        deleting = true;
+                        _ = Task.Run(() => Stop($"{_channel.Name} was deleted"));
+                    }
+                }
+                if (!more.Result)
+                {
+                    break;
+                }
                 while (reader.TryRead(out Item item))
                 {
                     writer.WriteUdp(item.UnixNs, item.Source, _local, item.Payload);

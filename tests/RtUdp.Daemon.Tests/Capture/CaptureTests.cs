@@ -162,6 +162,13 @@ public sealed class CaptureTests(DaemonFixture daemon)
         File.CreateSymbolicLink(link, target);
         await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, () => Start(Path.GetFileName(link), overwrite: true));
         Assert.Equal("keep", await File.ReadAllTextAsync(target));
+
+        // Deleting the channel ends its running capture (FAILED, said why); the file stays readable.
+        V1.Capture tee = (await _captures.StartCaptureAsync(new StartCaptureRequest { Parent = rx.Name, FileName = $"gone-{Guid.NewGuid():N}" })).Capture;
         await _api.DeleteAsync(tx, rx);
+        V1.Capture gone = await WaitAsync(tee.Name, c => c.State != CaptureState.Running);
+        Assert.Equal(CaptureState.Failed, gone.State);
+        Assert.Contains("deleted", gone.Error, StringComparison.Ordinal);
+        Assert.Empty(await Tshark.FieldsAsync(gone.Path, "udp.payload"));
     }
 }
