@@ -77,7 +77,7 @@ internal sealed partial class PacketCapture : IDisposable
 
     public void Start()
     {
-        Log.Started(_logger, Name, Path, Mode);
+        Log.Started(_logger, Name, Path, Mode == CaptureMode.Exclusive ? "exclusive" : "tee");
         _writer.Start();
         _drainer?.Start();
     }
@@ -230,9 +230,9 @@ internal sealed partial class PacketCapture : IDisposable
     private static partial class Log
     {
         [LoggerMessage(EventId = 710, Level = LogLevel.Information, Message = "Capture {Capture} started into {Path} ({Mode})")]
-        public static partial void Started(ILogger logger, string capture, string path, CaptureMode mode);
+        public static partial void Started(ILogger logger, string capture, string path, string mode);
 
-        [LoggerMessage(EventId = 711, Level = LogLevel.Information, Message = "Capture {Capture} ended: {Written} packets written, {Dropped} dropped {Error}")]
+        [LoggerMessage(EventId = 711, Level = LogLevel.Information, Message = "Capture {Capture} ended: {Written} packets written, {Dropped} dropped; {Error}")]
         public static partial void Stopped(ILogger logger, string capture, long written, long dropped, string error);
 
         [LoggerMessage(EventId = 712, Level = LogLevel.Error, Message = "Capture {Capture} failed: {Error}")]

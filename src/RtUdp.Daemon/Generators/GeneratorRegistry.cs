@@ -1,14 +1,26 @@
 using System.Collections.Concurrent;
+using RtUdp.Daemon.Hosting;
 
 namespace RtUdp.Daemon.Generators;
 
 /// <summary>
 /// The daemon's generators by name ("channels/{ch}/generators/{id}"). Finished ones stay listed (with
 /// their counters) until <see cref="MaxFinished"/> newer finished ones push them out. Stops every
-/// running generator when the daemon stops.
+/// running generator when the daemon closes its intake (SIGTERM: no new packets, as for PacketService)
+/// and when it is disposed.
 /// </summary>
 internal sealed class GeneratorRegistry : IDisposable
 {
+    private readonly CancellationTokenRegistration _intakeClosed;
+
+    public GeneratorRegistry(IIntakeGate? intake = null)
+    {
+        if (intake is not null)
+        {
+            _intakeClosed = intake.Closed.Register(() => Task.Run(() => StopAll("the daemon is stopping")));
+        }
+    }
+
     public const int MaxFinished = 256;
 
     private readonly ConcurrentDictionary<string, PacketGenerator> _generators = new(StringComparer.Ordinal);
@@ -52,11 +64,17 @@ internal sealed class GeneratorRegistry : IDisposable
         }
     }
 
-    public void Dispose()
+    private void StopAll(string note)
     {
         foreach (PacketGenerator generator in _generators.Values)
         {
-            generator.Stop();
+            generator.Stop(note);
         }
+    }
+
+    public void Dispose()
+    {
+        _intakeClosed.Dispose();
+        StopAll("the daemon is stopping");
     }
 }

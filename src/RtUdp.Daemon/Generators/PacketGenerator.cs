@@ -94,7 +94,8 @@ internal sealed partial class PacketGenerator
     }
 
     /// <summary>Stops enqueueing (no packet is enqueued once this returns) and counts the packets enqueued but not yet due.</summary>
-    public void Stop(string? error = null)
+    /// <param name="note">Why, when not by StopGenerator (shown as the generator's error text).</param>
+    public void Stop(string note = "")
     {
         lock (_gate)
         {
@@ -104,7 +105,7 @@ internal sealed partial class PacketGenerator
             }
             _stopRequested = true;
             _queuedAtStop = CountQueued(Libc.MonotonicNow());
-            Finish(error is null ? GeneratorState.Stopped : GeneratorState.Failed, error ?? "");
+            Finish(GeneratorState.Stopped, note);
             Monitor.PulseAll(_gate);
         }
         if (Thread.CurrentThread != _thread && _thread.IsAlive)
@@ -289,7 +290,13 @@ internal sealed partial class PacketGenerator
         }
         _state = state;
         _error = error;
-        Log.Finished(_logger, Name, state, _counters.Generated, _counters.Enqueued, error);
+        string word = state switch
+        {
+            GeneratorState.Completed => "completed",
+            GeneratorState.Stopped => "stopped",
+            _ => "failed",
+        };
+        Log.Finished(_logger, Name, word, _counters.Generated, _counters.Enqueued, error);
     }
 
     private static partial class Log
@@ -297,7 +304,7 @@ internal sealed partial class PacketGenerator
         [LoggerMessage(EventId = 700, Level = LogLevel.Information, Message = "Generator {Generator} started, first packet due at {StartMonotonicNs} (CLOCK_MONOTONIC ns)")]
         public static partial void Started(ILogger logger, string generator, long startMonotonicNs);
 
-        [LoggerMessage(EventId = 701, Level = LogLevel.Information, Message = "Generator {Generator} {State}: {Generated} generated, {Enqueued} enqueued {Error}")]
-        public static partial void Finished(ILogger logger, string generator, GeneratorState state, long generated, long enqueued, string error);
+        [LoggerMessage(EventId = 701, Level = LogLevel.Information, Message = "Generator {Generator} {State}: {Generated} generated, {Enqueued} enqueued; {Error}")]
+        public static partial void Finished(ILogger logger, string generator, string state, long generated, long enqueued, string error);
     }
 }

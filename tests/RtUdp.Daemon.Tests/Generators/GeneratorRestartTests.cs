@@ -60,4 +60,32 @@ public sealed class GeneratorRestartTests
             await daemon.DisposeAsync();
         }
     }
+
+    [Fact]
+    public async Task SIGTERM_stops_running_generators_with_the_intake()
+    {
+        DaemonFixture daemon = DaemonFixture.Create();
+        string name;
+        try
+        {
+            await daemon.InitializeAsync();
+            var api = new Clients(daemon.Unix);
+            var generators = new GeneratorService.GeneratorServiceClient(daemon.Unix);
+            Channel rx = await api.CreateReceiverAsync("term-rx");
+            Channel tx = await api.CreateSenderAsync("term-tx", rx.BoundLocal);
+            name = (await generators.StartGeneratorAsync(new StartGeneratorRequest
+            {
+                Parent = tx.Name,
+                GeneratorId = "endless",
+                Spec = new GeneratorSpec { Periodic = new V1.PeriodicSchedule { Period = Duration.FromTimeSpan(TimeSpan.FromMilliseconds(1)) } },
+            })).Generator.Name;
+            await daemon.WaitUntilAsync(() => generators.GetGenerator(new GetGeneratorRequest { Name = name }).Generator.Counters.Enqueued > 10, TimeSpan.FromSeconds(10), "packets enqueued");
+        }
+        finally
+        {
+            await daemon.DisposeAsync(); // SIGTERM: intake closes, the engine drains, rtudpd exits
+        }
+        Assert.True(daemon.Log.Contains($"Generator {name} stopped", StringComparison.Ordinal), daemon.Log);
+        Assert.Contains("the daemon is stopping", daemon.Log, StringComparison.Ordinal);
+    }
 }
