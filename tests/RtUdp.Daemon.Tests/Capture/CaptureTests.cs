@@ -120,6 +120,27 @@ public sealed class CaptureTests(DaemonFixture daemon)
         Assert.Empty(none.Packets);
         ListCapturesResponse list = await _captures.ListCapturesAsync(new ListCapturesRequest { Parent = rx.Name });
         Assert.Equal([started.Name], list.Captures.Select(c => c.Name));
+
+        // The capture replays: a generator sends the file's payloads again, in order, with its gaps.
+        var generators = new GeneratorService.GeneratorServiceClient(daemon.Unix);
+        Generator replay = (await generators.StartGeneratorAsync(new StartGeneratorRequest
+        {
+            Parent = tx.Name,
+            Spec = new GeneratorSpec { Replay = new ReplaySchedule { FileName = stopped.FileName }, StartDelay = Ms(20) },
+        })).Generator;
+        var again = new List<ReceivedPacket>();
+        while (again.Count < Count)
+        {
+            ReceiveResponse batch = await _api.Packets.ReceiveAsync(new ReceiveRequest { Channel = rx.Name, MaxCount = 100, Timeout = Ms(2000) });
+            Assert.NotEmpty(batch.Packets);
+            again.AddRange(batch.Packets);
+        }
+        Assert.Equal(Enumerable.Range(0, Count).Select(Payload), again.Select(p => p.Payload.ToByteArray()));
+        for (int i = 1; i < Count; i++)
+        {
+            long fileGap = stamps[i] - stamps[0];
+            Assert.InRange(again[i].MonotonicNs - replay.StartMonotonicNs - fileGap, -50_000, 20_000_000);
+        }
         await _api.DeleteAsync(tx, rx);
     }
 
