@@ -52,6 +52,7 @@ internal sealed class DaemonProcess : IDisposable
         Channels = new ChannelService.ChannelServiceClient(_channel);
         Packets = new PacketService.PacketServiceClient(_channel);
         Stats = new StatsService.StatsServiceClient(_channel);
+        Generators = new GeneratorService.GeneratorServiceClient(_channel);
     }
 
     public string Root { get; }
@@ -67,6 +68,8 @@ internal sealed class DaemonProcess : IDisposable
     public PacketService.PacketServiceClient Packets { get; }
 
     public StatsService.StatsServiceClient Stats { get; }
+
+    public GeneratorService.GeneratorServiceClient Generators { get; }
 
     /// <param name="cpu">Confine rtudpd (and so the engine it starts, whose workers then pin themselves) to this CPU; null: every CPU.</param>
     public static DaemonProcess Start(List<string> log, int? cpu = null)

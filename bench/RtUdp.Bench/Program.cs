@@ -4,13 +4,13 @@ using System.Text;
 namespace RtUdp.Bench;
 
 /// <summary>
-/// rtudp-bench [all|throughput|timing|gc|memory|grpc|rtt ...] [--duration SECONDS] [--out FILE]
+/// rtudp-bench [all|throughput|timing|gc|memory|grpc|rtt|generator ...] [--duration SECONDS] [--out FILE]
 /// Prints one markdown table (every engine figure beside a reference measured in the same run)
 /// and writes it to bench/results/latest.md.
 /// </summary>
 internal static class Program
 {
-    private static readonly string[] AllParts = ["throughput", "timing", "gc", "memory", "grpc", "rtt"];
+    private static readonly string[] AllParts = ["throughput", "timing", "gc", "memory", "grpc", "rtt", "generator"];
 
     private static int Main(string[] args)
     {
@@ -28,7 +28,7 @@ internal static class Program
                     output = args[++i];
                     break;
                 case "--help" or "-h":
-                    Console.WriteLine("usage: rtudp-bench [all|throughput|timing|gc|memory|grpc|rtt ...] [--duration SECONDS (5)] [--out FILE (bench/results/latest.md)]");
+                    Console.WriteLine("usage: rtudp-bench [all|throughput|timing|gc|memory|grpc|rtt|generator ...] [--duration SECONDS (5)] [--out FILE (bench/results/latest.md)]");
                     return 0;
                 case "all":
                     parts.AddRange(AllParts);
@@ -69,6 +69,7 @@ internal static class Program
                     case "memory": bench.Memory(); break;
                     case "grpc": bench.Grpc(); break;
                     case "rtt": bench.RoundTrip(); break;
+                    case "generator": bench.Generator(); break;
                 }
             }
 #pragma warning disable CA1031 // one failing part must not hide the others' results

@@ -66,6 +66,7 @@ internal static class Program
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(settings.Listen);
         builder.Services.AddSingleton(settings.Engine);
+        builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(settings.Capture));
         builder.Services.AddSingleton<SystemdNotifier>();
         builder.Services.AddSingleton<IntakeGate>();
         builder.Services.AddSingleton<IIntakeGate>(s => s.GetRequiredService<IntakeGate>());

@@ -47,6 +47,9 @@ public sealed partial class DaemonFixture : IAsyncLifetime
 
     public string EngineDirectory { get; }
 
+    /// <summary>The daemon's Capture:Directory (captures written, files replayed); under <see cref="EngineDirectory"/>.</summary>
+    public string CaptureDirectory => Path.Combine(EngineDirectory, "captures");
+
     public Uri TcpAddress { get; private set; } = null!;
 
     /// <summary>A channel over the unix socket.</summary>
@@ -76,7 +79,11 @@ public sealed partial class DaemonFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(EngineDirectory);
-        var environment = new Dictionary<string, string?> { ["RTUDP_Engine__Directory"] = EngineDirectory };
+        var environment = new Dictionary<string, string?>
+        {
+            ["RTUDP_Engine__Directory"] = EngineDirectory,
+            ["RTUDP_Capture__Directory"] = CaptureDirectory,
+        };
         string config = """
             {
               "Listen": { "UnixSocket": "$ROOT/rtudp.sock", "Tcp": "127.0.0.1:0" },

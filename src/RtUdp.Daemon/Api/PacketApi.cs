@@ -7,6 +7,7 @@ using RtUdp.Core.Capabilities;
 using RtUdp.Core.Client;
 using RtUdp.Core.Native;
 using RtUdp.Core.Timestamping;
+using RtUdp.Daemon.Capture;
 using RtUdp.V1;
 using ChannelConfig = RtUdp.Core.Channels.ChannelConfig;
 using CoreState = RtUdp.Core.Channels.ChannelState;
@@ -16,7 +17,7 @@ using V1Received = RtUdp.V1.ReceivedPacket;
 namespace RtUdp.Daemon.Api;
 
 /// <summary>rtudp.v1.PacketService: enqueues into a channel's TX ring and drains its RX ring, lock-free, no engine round trip.</summary>
-public sealed class PacketApi(ApiContext api) : PacketService.PacketServiceBase
+public sealed class PacketApi(ApiContext api, CaptureRegistry captures) : PacketService.PacketServiceBase
 {
     private const int MaxReceiveCount = 10_000;
     private static readonly TimeSpan MaxReceiveTimeout = TimeSpan.FromSeconds(60);
@@ -155,13 +156,13 @@ public sealed class PacketApi(ApiContext api) : PacketService.PacketServiceBase
         using ChannelEntry.Lease lease = api.Lease(request.Channel, "channel");
         ChannelEntry entry = lease.Entry;
         ChannelHandle handle = lease.Handle;
-        CheckReceiving(entry, handle);
+        CheckReceiving(entry, handle, captures);
         int max = request.MaxCount == 0 ? 1 : request.MaxCount;
         long timeoutNs = (long)(timeout.TotalMilliseconds * 1_000_000);
         CancellationToken cancellation = context.CancellationToken;
         List<V1Received> packets = timeoutNs == 0
-            ? Drain(entry, handle, max, 0, cancellation)
-            : await Task.Factory.StartNew(() => Drain(entry, handle, max, timeoutNs, cancellation), cancellation, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            ? Drain(entry, handle, max, 0, captures, cancellation)
+            : await Task.Factory.StartNew(() => Drain(entry, handle, max, timeoutNs, captures, cancellation), cancellation, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         var response = new ReceiveResponse();
         response.Packets.AddRange(packets);
         return response;
@@ -176,7 +177,7 @@ public sealed class PacketApi(ApiContext api) : PacketService.PacketServiceBase
         using ChannelEntry.Lease lease = api.Lease(request.Channel, "channel");
         ChannelEntry entry = lease.Entry;
         ChannelHandle handle = lease.Handle;
-        CheckReceiving(entry, handle);
+        CheckReceiving(entry, handle, captures);
         int max = request.MaxBatch == 0 ? 64 : request.MaxBatch;
         CancellationToken cancellation = context.CancellationToken;
 
@@ -191,7 +192,7 @@ public sealed class PacketApi(ApiContext api) : PacketService.PacketServiceBase
                 // Ends when the channel is deleted, fails or goes with its engine (the client may open a new stream).
                 while (!stop.IsCancellationRequested && !entry.Closing && ReferenceEquals(entry.Handle, handle) && handle.State is not (CoreState.Deleted or CoreState.Failed))
                 {
-                    List<V1Received> batch = Drain(entry, handle, max, WaitSliceNs, stop.Token);
+                    List<V1Received> batch = Drain(entry, handle, max, WaitSliceNs, captures, stop.Token);
                     if (batch.Count > 0)
                     {
                         batches.Writer.WriteAsync(batch, stop.Token).AsTask().GetAwaiter().GetResult();
@@ -230,7 +231,7 @@ public sealed class PacketApi(ApiContext api) : PacketService.PacketServiceBase
     }
 
     /// <summary>Waits up to <paramref name="timeoutNs"/> for a first packet, then takes what is there, up to <paramref name="max"/>.</summary>
-    private static List<V1Received> Drain(ChannelEntry entry, ChannelHandle handle, int max, long timeoutNs, CancellationToken cancellation)
+    private static List<V1Received> Drain(ChannelEntry entry, ChannelHandle handle, int max, long timeoutNs, CaptureRegistry captures, CancellationToken cancellation)
     {
         var packets = new List<V1Received>();
         byte[] buffer = new byte[handle.Config.MaxPayload];
@@ -242,6 +243,7 @@ public sealed class PacketApi(ApiContext api) : PacketService.PacketServiceBase
             if (packet is { } p)
             {
                 packets.Add(ToProto(p, buffer));
+                captures.Tee(entry, p, buffer); // a copy for the channel's capture, if one runs (never blocks)
                 continue;
             }
             if (packets.Count > 0 || Libc.MonotonicNow() >= deadline || cancellation.IsCancellationRequested || entry.Closing)
@@ -302,11 +304,15 @@ public sealed class PacketApi(ApiContext api) : PacketService.PacketServiceBase
         }
     }
 
-    private static void CheckReceiving(ChannelEntry entry, ChannelHandle handle)
+    private static void CheckReceiving(ChannelEntry entry, ChannelHandle handle, CaptureRegistry captures)
     {
         if (!entry.Config.Receives)
         {
             throw ApiErrors.FailedPrecondition(entry.Name, "the channel does not receive (direction SEND)", "DIRECTION");
+        }
+        if (captures.IsExclusive(entry))
+        {
+            throw ApiErrors.FailedPrecondition(entry.Name, "an EXCLUSIVE capture is draining the channel; stop it to receive", "CAPTURE");
         }
         CoreState state = handle.State;
         if (state is not (CoreState.Created or CoreState.Running) && handle.ReadStats().Buffered == 0)

@@ -1,6 +1,8 @@
 using Grpc.HealthCheck;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using RtUdp.Daemon.Capture;
+using RtUdp.Daemon.Generators;
 using RtUdp.Daemon.Hosting;
 
 namespace RtUdp.Daemon.Api;
@@ -14,6 +16,7 @@ public static class RtUdpApiExtensions
     /// <see cref="EngineHealthPublisher"/> hosted service. Needs an <see cref="Engine.EngineSupervisor"/> singleton;
     /// uses <see cref="DaemonSettings"/> (configured channels) and <see cref="IIntakeGate"/> when registered.
     /// Call it after any other <see cref="IChannelCatalog"/> registration: the <see cref="ChannelRegistry"/> replaces it.
+    /// Generators and captures (GeneratorService, CaptureService) use <see cref="CaptureOptions"/> (the capture directory).
     /// Options: <see cref="RtUdpApiOptions"/> (e.g. <c>services.Configure&lt;RtUdpApiOptions&gt;(configuration.GetSection("Api"))</c>).
     /// </summary>
     public static IServiceCollection AddRtUdpApi(this IServiceCollection services) => services.AddRtUdpApi(null);
@@ -37,6 +40,9 @@ public static class RtUdpApiExtensions
         services.RemoveAll<IChannelCatalog>();
         services.AddSingleton<IChannelCatalog>(s => s.GetRequiredService<ChannelRegistry>());
         services.AddSingleton<ApiContext>();
+        services.AddOptions<CaptureOptions>();
+        services.AddSingleton<CaptureRegistry>();
+        services.AddSingleton<GeneratorRegistry>();
         services.AddHostedService<EngineHealthPublisher>();
         return services;
     }
@@ -50,6 +56,8 @@ public static class RtUdpApiExtensions
         endpoints.MapGrpcService<StatsApi>();
         endpoints.MapGrpcService<ClockApi>();
         endpoints.MapGrpcService<CapabilityApi>();
+        endpoints.MapGrpcService<GeneratorApi>();
+        endpoints.MapGrpcService<CaptureApi>();
         endpoints.MapGrpcService<HealthServiceImpl>();
         endpoints.MapGrpcReflectionService();
         return endpoints;

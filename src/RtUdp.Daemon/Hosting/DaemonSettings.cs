@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using RtUdp.Core.Channels;
+using RtUdp.Daemon.Capture;
 using RtUdp.Daemon.Engine;
 
 namespace RtUdp.Daemon.Hosting;
@@ -78,6 +79,9 @@ public sealed class DaemonSettings
 
     public LogOptions Log { get; } = new();
 
+    /// <summary>Section "Capture": the capture directory (captures written, files replayed).</summary>
+    public CaptureOptions Capture { get; } = new();
+
     public IReadOnlyList<ConfiguredChannel> Channels { get; private set; } = [];
 
     /// <summary>Binds and checks every section; the problems name their keys ("Listen:Tcp: ...").</summary>
@@ -89,9 +93,11 @@ public sealed class DaemonSettings
         Bind(configuration, "Listen:Tls", settings.Listen.Tls, problems);
         Bind(configuration, "Engine", settings.Engine, problems);
         Bind(configuration, "Log", settings.Log, problems);
+        Bind(configuration, "Capture", settings.Capture, problems);
         ValidateListen(settings.Listen, problems);
         ValidateEngine(settings.Engine, problems);
         ValidateLog(settings.Log, problems);
+        problems.AddRange(settings.Capture.Validate());
         settings.Channels = ChannelSection.Parse(configuration.GetSection("Channels"), problems);
         return (settings, problems);
     }
