@@ -78,6 +78,8 @@ public sealed class DaemonSettings
 
     public LogOptions Log { get; } = new();
 
+    public Http.HttpOptions Http { get; } = new();
+
     public IReadOnlyList<ConfiguredChannel> Channels { get; private set; } = [];
 
     /// <summary>Binds and checks every section; the problems name their keys ("Listen:Tcp: ...").</summary>
@@ -89,9 +91,11 @@ public sealed class DaemonSettings
         Bind(configuration, "Listen:Tls", settings.Listen.Tls, problems);
         Bind(configuration, "Engine", settings.Engine, problems);
         Bind(configuration, "Log", settings.Log, problems);
+        Bind(configuration, "Http", settings.Http, problems);
         ValidateListen(settings.Listen, problems);
         ValidateEngine(settings.Engine, problems);
         ValidateLog(settings.Log, problems);
+        RtUdp.Daemon.Http.HttpOptions.Validate(settings.Http, problems);
         settings.Channels = ChannelSection.Parse(configuration.GetSection("Channels"), problems);
         return (settings, problems);
     }
