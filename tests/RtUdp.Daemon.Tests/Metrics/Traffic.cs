@@ -10,14 +10,14 @@ namespace RtUdp.Daemon.Tests.Metrics;
 public static class Traffic
 {
     /// <summary>
-    /// Sends <paramref name="count"/> packets, due every <paramref name="spacingNs"/> from 2 ms ahead, waits until all
+    /// Sends <paramref name="count"/> packets, due every <paramref name="spacingNs"/> from 50 ms ahead (enough for the Send call to arrive first on a busy machine), waits until all
     /// were sent and received, and drains them; the channels are then quiet (their counters stay as they are).
     /// </summary>
     public static async Task<(Channel Tx, Channel Rx)> RunAsync(Clients api, string prefix, int count, long spacingNs = 20_000)
     {
         Channel rx = await api.CreateReceiverAsync(Clients.UniqueId(prefix + "-rx"));
         Channel tx = await api.CreateSenderAsync(Clients.UniqueId(prefix + "-tx"), rx.BoundLocal);
-        long start = (await api.Clock.GetClockAsync(new GetClockRequest())).MonotonicNs + 2_000_000;
+        long start = (await api.Clock.GetClockAsync(new GetClockRequest())).MonotonicNs + 50_000_000;
         var request = new SendRequest { Channel = tx.Name };
         for (int i = 0; i < count; i++)
         {
