@@ -38,6 +38,39 @@ public sealed class PrometheusScrapeTests(DaemonFixture daemon, Xunit.Abstractio
         await _api.DeleteAsync(tx, rx);
     }
 
+    [Fact]
+    public async Task Every_Grafana_dashboard_query_names_exported_metrics_and_runs_in_Prometheus()
+    {
+        (Channel tx, Channel rx) = await Traffic.RunAsync(_api, "grafana", 20);
+        IReadOnlyList<(string Where, string Expr)> queries = DeployFiles.DashboardQueries();
+        Assert.True(queries.Count >= 15, $"{queries.Count} queries");
+        Exposition metrics = await Exposition.ScrapeAsync(daemon.HttpAddress);
+        var exported = metrics.Samples.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
+        foreach ((string where, string expr) in queries)
+        {
+            List<string> names = DeployFiles.MetricNames(expr).ToList();
+            Assert.True(names.Count > 0, $"{where}: no metric in {expr}");
+            Assert.All(names, name => Assert.True(exported.Contains(name), $"{where}: {name} is not in /metrics ({expr})"));
+        }
+
+        await using PrometheusServer prometheus = await PrometheusServer.StartAsync(daemon.HttpAddress, TimeSpan.FromSeconds(60));
+        string channel = tx.Name["channels/".Length..];
+        // rate() needs two samples in its window: wait for three scrapes of the quiet channels.
+        await prometheus.WaitUntilAsync(
+            async () => await prometheus.QueryScalarAsync($"count_over_time(rtudp_tx_sent_packets_total{{channel=\"{channel}\"}}[1m])") >= 3,
+            TimeSpan.FromSeconds(60), "three scrapes");
+        foreach ((string where, string expr) in queries)
+        {
+            string promql = DeployFiles.AsPromQL(expr);
+            (string status, string error, int results) = await prometheus.QueryAsync(promql);
+            Assert.True(status == "success", $"{where}: {promql}: {error}");
+            // Filters (== 0, > 0) may rightly select nothing; everything else has series to show.
+            bool filter = System.Text.RegularExpressions.Regex.IsMatch(promql, @"(==|>|<)\s*[0-9]");
+            Assert.True(filter || results > 0, $"{where}: {promql} answered nothing");
+        }
+        await _api.DeleteAsync(tx, rx);
+    }
+
     /// <summary>
     /// The Prometheus bucket that the engine's HDR bucket holding <paramref name="valueNs"/> is counted in (by its
     /// midpoint, as the exporter observes it): histogram_quantile interpolates within it. Its lower bound is 0 for the

@@ -93,6 +93,20 @@ public sealed class PrometheusServer : IAsyncDisposable
         }
     }
 
+    /// <summary>An instant PromQL query: its status ("success" or "error" with the error) and how many series or values it answered.</summary>
+    public async Task<(string Status, string Error, int Results)> QueryAsync(string promql)
+    {
+        using HttpResponseMessage response = await _http.GetAsync(new Uri(Address, "/api/v1/query?query=" + Uri.EscapeDataString(promql)));
+        using JsonDocument doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        string status = doc.RootElement.GetProperty("status").GetString()!;
+        if (status != "success")
+        {
+            return (status, doc.RootElement.TryGetProperty("error", out JsonElement e) ? e.GetString() ?? "" : "", 0);
+        }
+        JsonElement data = doc.RootElement.GetProperty("data");
+        return (status, "", data.GetProperty("resultType").GetString() == "scalar" ? 1 : data.GetProperty("result").GetArrayLength());
+    }
+
     /// <summary>An instant PromQL query answering one number (null: no result).</summary>
     public async Task<double?> QueryScalarAsync(string promql)
     {
