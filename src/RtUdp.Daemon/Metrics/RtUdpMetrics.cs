@@ -134,7 +134,8 @@ public sealed class RtUdpMetrics
         _engineLost.Set(_supervisor.LostTxPackets, "tx");
         _engineLost.Set(_supervisor.LostRxPackets, "rx");
         EngineHealth? health = null;
-        if (_supervisor.Client is { } client)
+        EngineClient? client = _supervisor.Client;
+        if (client is not null)
         {
             try
             {
@@ -158,9 +159,9 @@ public sealed class RtUdpMetrics
         _engineHeartbeatAge.Set(Age(now, health.HeartbeatTimeNs));
         _engineChannels.Set(health.ChannelCount);
         _engineMemoryLocked.Set(health.MemoryLocked ? 1 : 0);
-        _engineCollections.Set(health.Gen0Collections, "0");
-        _engineCollections.Set(health.Gen1Collections, "1");
-        _engineCollections.Set(health.Gen2Collections, "2");
+        _engineCollections.Set(client, health.Gen0Collections, "0");
+        _engineCollections.Set(client, health.Gen1Collections, "1");
+        _engineCollections.Set(client, health.Gen2Collections, "2");
         _engineAllocated.Set(health.AllocatedBytes);
     }
 
@@ -180,16 +181,16 @@ public sealed class RtUdpMetrics
         {
             if (ChannelCounterMetrics.ByCounter.TryGetValue(counter, out (ChannelCounterMetrics.Metric Metric, string? LabelValue) m))
             {
-                _counters[m.Metric.Name].Set(value, m.LabelValue is null ? labels : [.. labels, m.LabelValue]);
+                _counters[m.Metric.Name].Set(handle, value, m.LabelValue is null ? labels : [.. labels, m.LabelValue]);
             }
         }
         foreach ((int errno, long count) in s.SendErrnos)
         {
-            _counters[ChannelCounterMetrics.TxErrnos.Name].Set(count, [.. labels, errno.ToString(CultureInfo.InvariantCulture)]);
+            _counters[ChannelCounterMetrics.TxErrnos.Name].Set(handle, count, [.. labels, errno.ToString(CultureInfo.InvariantCulture)]);
         }
         foreach ((int errno, long count) in s.ReceiveErrnos)
         {
-            _counters[ChannelCounterMetrics.RxErrnos.Name].Set(count, [.. labels, errno.ToString(CultureInfo.InvariantCulture)]);
+            _counters[ChannelCounterMetrics.RxErrnos.Name].Set(handle, count, [.. labels, errno.ToString(CultureInfo.InvariantCulture)]);
         }
         _channelState.Set(1, [.. labels, Snake(live ? s.State.ToString() : "lost")]);
         ChannelModeBlock mode = s.Mode;

@@ -70,30 +70,47 @@ internal sealed class ScrapedGauge(Gauge gauge)
 }
 
 /// <summary>
-/// A counter mirrored from a counter in shared memory at each scrape. A value below the exported one
-/// means the memory is new (the engine restarted): the series is recreated, which Prometheus' rate()
-/// reads as a counter reset.
+/// A counter mirrored from a counter in shared memory at each scrape. New memory (another engine, a
+/// recreated channel: a different source object, or a value below the exported one) recreates the series,
+/// which Prometheus' rate() reads as a counter reset. Unlabelled counters cannot be reset: use them only
+/// for values that never decrease.
 /// </summary>
 internal sealed class ScrapedCounter(Counter counter)
 {
     private readonly SeriesSet<Counter.Child> _series = new(counter);
+    private readonly Dictionary<string, object> _sources = new(StringComparer.Ordinal);
 
-    public void Set(long value, params string[] labels)
+    public void Set(long value, params string[] labels) => Set(null, value, labels);
+
+    /// <param name="source">What the value was read from (a channel handle, an engine client); null: always the same.</param>
+    public void Set(object? source, long value, params string[] labels)
     {
-        if (_series.Touch(labels, out string key) && labels.Length > 0 && value < counter.WithLabels(labels).Value)
+        if (labels.Length == 0)
+        {
+            _series.Touch(labels, out _);
+            counter.IncTo(value);
+            return;
+        }
+        bool existed = _series.Touch(labels, out string key);
+        bool newSource = source is not null && (!_sources.TryGetValue(key, out object? seen) || !ReferenceEquals(seen, source));
+        if (existed && (newSource || value < counter.WithLabels(labels).Value))
         {
             _series.Remove(key);
             _series.Touch(labels, out _);
         }
-        if (labels.Length == 0)
+        if (source is not null)
         {
-            counter.IncTo(value);
+            _sources[key] = source;
         }
-        else
-        {
-            counter.WithLabels(labels).IncTo(value);
-        }
+        counter.WithLabels(labels).IncTo(value);
     }
 
-    public void Sweep() => _series.Sweep();
+    public void Sweep()
+    {
+        _series.Sweep();
+        foreach (string key in _sources.Keys.Where(k => !_series.IsLive(k)).ToList())
+        {
+            _sources.Remove(key);
+        }
+    }
 }

@@ -17,6 +17,16 @@ public static class Traffic
     {
         Channel rx = await api.CreateReceiverAsync(Clients.UniqueId(prefix + "-rx"));
         Channel tx = await api.CreateSenderAsync(Clients.UniqueId(prefix + "-tx"), rx.BoundLocal);
+        await SendAndDrainAsync(api, tx, rx, count, spacingNs);
+        return (tx, rx);
+    }
+
+    /// <summary>Sends <paramref name="count"/> more packets from <paramref name="tx"/> to <paramref name="rx"/>; returns once all left, arrived and were drained.</summary>
+    public static async Task SendAndDrainAsync(Clients api, Channel tx, Channel rx, int count, long spacingNs = 20_000)
+    {
+        V1.ChannelStats txBefore = (await api.Stats.GetStatsAsync(new GetStatsRequest { Name = tx.Name })).Stats;
+        V1.ChannelStats rxBefore = (await api.Stats.GetStatsAsync(new GetStatsRequest { Name = rx.Name })).Stats;
+        long done = txBefore.Tx.Sent + txBefore.Tx.DroppedLate + txBefore.Tx.DroppedError;
         long start = (await api.Clock.GetClockAsync(new GetClockRequest())).MonotonicNs + 50_000_000;
         var request = new SendRequest { Channel = tx.Name };
         for (int i = 0; i < count; i++)
@@ -24,8 +34,8 @@ public static class Traffic
             request.Packets.Add(new OutgoingPacket { Payload = ByteString.CopyFromUtf8($"metrics {i}"), MonotonicNs = start + (i * spacingNs), PacketId = i });
         }
         await api.Packets.SendAsync(request);
-        await api.WaitStatsAsync(tx.Name, s => s.Tx.Sent + s.Tx.DroppedLate + s.Tx.DroppedError == count, TimeSpan.FromSeconds(20));
-        await api.WaitStatsAsync(rx.Name, s => s.Rx.Received == count, TimeSpan.FromSeconds(20));
+        await api.WaitStatsAsync(tx.Name, s => s.Tx.Sent + s.Tx.DroppedLate + s.Tx.DroppedError == done + count, TimeSpan.FromSeconds(20));
+        await api.WaitStatsAsync(rx.Name, s => s.Rx.Received == rxBefore.Rx.Received + count, TimeSpan.FromSeconds(20));
         int drained = 0;
         while (drained < count)
         {
@@ -33,6 +43,5 @@ public static class Traffic
             Assert.NotEmpty(got.Packets);
             drained += got.Packets.Count;
         }
-        return (tx, rx);
     }
 }
