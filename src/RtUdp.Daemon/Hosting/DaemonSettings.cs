@@ -95,7 +95,7 @@ public sealed class DaemonSettings
         ValidateListen(settings.Listen, problems);
         ValidateEngine(settings.Engine, problems);
         ValidateLog(settings.Log, problems);
-        RtUdp.Daemon.Http.HttpOptions.Validate(settings.Http, problems);
+        RtUdp.Daemon.Http.HttpOptions.Validate(settings.Http, settings.Listen, problems);
         settings.Channels = ChannelSection.Parse(configuration.GetSection("Channels"), problems);
         return (settings, problems);
     }

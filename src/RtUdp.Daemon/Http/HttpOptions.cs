@@ -21,7 +21,7 @@ public sealed class HttpOptions
     /// <summary>Parsed at validation; null when disabled.</summary>
     public IPEndPoint? EndPoint { get; internal set; }
 
-    internal static void Validate(HttpOptions http, List<string> problems)
+    internal static void Validate(HttpOptions http, Hosting.ListenOptions listen, List<string> problems)
     {
         if (http.Listen.Length == 0)
         {
@@ -33,5 +33,11 @@ public sealed class HttpOptions
             return;
         }
         http.EndPoint = endpoint;
+        if (endpoint.Port != 0 && listen.TcpEndPoint is { } tcp && tcp.Port == endpoint.Port && (tcp.Address.Equals(endpoint.Address) || IsAny(tcp.Address) || IsAny(endpoint.Address)))
+        {
+            problems.Add($"Http:Listen: '{http.Listen}' is the gRPC listener's port (Listen:Tcp '{listen.Tcp}'): they need ports of their own");
+        }
     }
+
+    private static bool IsAny(IPAddress address) => address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any);
 }

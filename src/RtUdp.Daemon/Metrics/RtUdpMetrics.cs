@@ -52,6 +52,9 @@ public sealed class RtUdpMetrics
     {
         _supervisor = supervisor;
         _channels = channels;
+        // prometheus-net's default registry (never served here) would start its EventCounter and Meter
+        // listeners, which observe every request: suppressed, and the daemon's own stats registered below.
+        Prometheus.Metrics.SuppressDefaultMetrics();
         Registry = Prometheus.Metrics.NewCustomRegistry();
         // The daemon's own process and .NET runtime (process_*, dotnet_*); the engine's are the rtudp_engine_* below.
         DotNetStats.Register(Registry);
