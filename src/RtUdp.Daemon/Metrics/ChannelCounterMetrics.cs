@@ -4,7 +4,8 @@ namespace RtUdp.Daemon.Metrics;
 
 /// <summary>
 /// Which Prometheus counter (and extra label) each engine <see cref="ChannelCounter"/> is exported as.
-/// Every counter is, except the ring positions behind the pending and buffered gauges.
+/// Every counter is, except the ring positions behind the pending and buffered gauges: those without a
+/// dedicated metric yet (a counter added to the engine later) as <c>rtudp_{snake_case_name}_total</c>.
 /// </summary>
 internal static class ChannelCounterMetrics
 {
@@ -80,6 +81,19 @@ internal static class ChannelCounterMetrics
         [ChannelCounter.Drained] = (RxDrained, null),
     };
 
-    /// <summary>Every metric of the table, once.</summary>
-    public static IEnumerable<Metric> All => ByCounter.Values.Select(v => v.Metric).Append(TxErrnos).Append(RxErrnos).Distinct();
+    /// <summary>The metric (and label value) <paramref name="counter"/> is exported as; null for the internal ones.</summary>
+    public static (Metric Metric, string? LabelValue)? For(ChannelCounter counter) =>
+        ByCounter.TryGetValue(counter, out (Metric, string?) m) ? m
+        : Internal.Contains(counter) ? null
+        : (Fallbacks[counter], null);
+
+    private static readonly Dictionary<ChannelCounter, Metric> Fallbacks = Enum.GetValues<ChannelCounter>()
+        .Where(c => !ByCounter.ContainsKey(c) && !Internal.Contains(c))
+        .ToDictionary(c => c, c => new Metric($"rtudp_{SnakeCase(c.ToString())}_total", $"The engine's {c} counter."));
+
+    /// <summary>Every metric, once.</summary>
+    public static IEnumerable<Metric> All => ByCounter.Values.Select(v => v.Metric).Concat(Fallbacks.Values).Append(TxErrnos).Append(RxErrnos).Distinct();
+
+    public static string SnakeCase(string pascal) =>
+        string.Concat(pascal.Select((c, i) => char.IsUpper(c) ? (i > 0 ? "_" : "") + char.ToLowerInvariant(c) : c.ToString()));
 }

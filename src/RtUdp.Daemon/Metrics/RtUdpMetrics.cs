@@ -182,7 +182,7 @@ public sealed class RtUdpMetrics
         ChannelStats s = handle.ReadStats();
         foreach ((ChannelCounter counter, long value) in s.Counters)
         {
-            if (ChannelCounterMetrics.ByCounter.TryGetValue(counter, out (ChannelCounterMetrics.Metric Metric, string? LabelValue) m))
+            if (ChannelCounterMetrics.For(counter) is { } m)
             {
                 _counters[m.Metric.Name].Set(handle, value, m.LabelValue is null ? labels : [.. labels, m.LabelValue]);
             }
@@ -242,5 +242,5 @@ public sealed class RtUdpMetrics
     private static double Age(long now, long thenNs) => Math.Max(0, now - thenNs) / 1e9;
 
     /// <summary>PascalCase enum names as label values: "DroppedLate" → "dropped_late".</summary>
-    private static string Snake(string pascal) => string.Concat(pascal.Select((c, i) => char.IsUpper(c) ? (i > 0 ? "_" : "") + char.ToLowerInvariant(c) : c.ToString()));
+    private static string Snake(string pascal) => ChannelCounterMetrics.SnakeCase(pascal);
 }
