@@ -83,6 +83,7 @@ internal sealed class DaemonProcess : IDisposable
         File.WriteAllText(config, $$"""
             {
               "Listen": { "UnixSocket": "{{socket}}", "Tcp": "" },
+              "Http": { "Listen": "" },
               "Engine": { "Directory": "{{engine}}" },
               "Log": { "Level": "Warning" }
             }

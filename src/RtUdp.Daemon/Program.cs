@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using RtUdp.Daemon.Engine;
 using RtUdp.Daemon.Hosting;
+using RtUdp.Daemon.Http;
 using Serilog;
 
 namespace RtUdp.Daemon;
@@ -59,7 +60,12 @@ internal static class Program
 
         builder.Logging.ClearProviders();
         builder.Services.AddSerilog((_, configuration) => LogFormatting.Configure(configuration, settings.Log));
-        builder.WebHost.ConfigureKestrel(kestrel => Listeners.Configure(kestrel, settings.Listen));
+        Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions? operatorListener = null;
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            Listeners.Configure(kestrel, settings.Listen);
+            operatorListener = OperatorListener.Configure(kestrel, settings.Http);
+        });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.Engine.DrainWindow + settings.Engine.StopTimeout + TimeSpan.FromSeconds(5));
 
         // Not AddSystemd(): its lifetime sends READY=1 when the host starts, before the engine is up.
@@ -82,9 +88,12 @@ internal static class Program
         builder.Services.AddHostedService<SystemdService>();
         builder.Services.AddRtUdpApi();
         builder.Services.Configure<RtUdp.Daemon.Api.RtUdpApiOptions>(builder.Configuration.GetSection("Api"));
+        builder.Services.AddRtUdpHttp(settings.Http);
 
         await using WebApplication app = builder.Build();
+        app.UseRtUdpHttp();
         app.MapRtUdpApi();
+        app.MapRtUdpHttp(settings.Http);
 
         Microsoft.Extensions.Logging.ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("RtUdp.Daemon.Hosting.Listeners");
         try
@@ -97,7 +106,10 @@ internal static class Program
             return 2;
         }
         Listeners.ApplySocketMode(settings.Listen, logger);
-        Listeners.LogTcp(settings.Listen, app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [], logger);
+        IEnumerable<string> addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        string? operatorAddress = operatorListener?.IPEndPoint is { } http ? $"http://{http}" : null;
+        Listeners.LogTcp(settings.Listen, addresses.Where(a => a != operatorAddress), logger);
+        OperatorListener.LogListening(operatorListener, settings.Http, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("RtUdp.Daemon.Http.OperatorListener"));
         await app.WaitForShutdownAsync();
         EngineSupervisor supervisor = app.Services.GetRequiredService<EngineSupervisor>();
         return supervisor.FatalError is not null ? 1 : Environment.ExitCode;

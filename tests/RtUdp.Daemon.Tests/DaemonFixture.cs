@@ -52,6 +52,9 @@ public sealed partial class DaemonFixture : IAsyncLifetime
 
     public Uri TcpAddress { get; private set; } = null!;
 
+    /// <summary>The HTTP/1.1 listener (/metrics, JSON API) on 127.0.0.1, port learnt from the log like TCP's.</summary>
+    public Uri HttpAddress { get; private set; } = null!;
+
     /// <summary>A channel over the unix socket.</summary>
     public GrpcChannel Unix { get; private set; } = null!;
 
@@ -87,6 +90,7 @@ public sealed partial class DaemonFixture : IAsyncLifetime
         string config = """
             {
               "Listen": { "UnixSocket": "$ROOT/rtudp.sock", "Tcp": "127.0.0.1:0" },
+              "Http": { "Listen": "127.0.0.1:0" },
               "Engine": { "LockMemory": false, "MaxRestartDelay": "1s", "StartTimeout": "30s", "DrainWindow": "200ms" }
             }
             """;
@@ -102,6 +106,8 @@ public sealed partial class DaemonFixture : IAsyncLifetime
         string tcp = await WaitForLogAsync(TcpListening(), StartTimeout, "the TCP listener");
         TcpAddress = new Uri(TcpListening().Match(tcp).Groups[1].Value);
         await WaitForLogAsync(UnixListening(), StartTimeout, "the unix socket listener");
+        string http = await WaitForLogAsync(HttpListening(), StartTimeout, "the HTTP listener");
+        HttpAddress = new Uri(HttpListening().Match(http).Groups[1].Value);
         Unix = CreateUnixChannel(SocketPath);
         Tcp = GrpcChannel.ForAddress(TcpAddress);
         if (_withEngine)
@@ -226,6 +232,9 @@ public sealed partial class DaemonFixture : IAsyncLifetime
 
     [GeneratedRegex(@"Listeners: Listening on (http://127\.0\.0\.1:\d+) \(plaintext HTTP/2\)")]
     private static partial Regex TcpListening();
+
+    [GeneratedRegex(@"OperatorListener: Listening on (http://127\.0\.0\.1:\d+) \(HTTP/1\.1")]
+    private static partial Regex HttpListening();
 
     [GeneratedRegex(@"Listeners: Listening on unix socket /")]
     private static partial Regex UnixListening();

@@ -81,6 +81,7 @@ public sealed class DaemonSettings
 
     /// <summary>Section "Capture": the capture directory (captures written, files replayed).</summary>
     public CaptureOptions Capture { get; } = new();
+    public Http.HttpOptions Http { get; } = new();
 
     public IReadOnlyList<ConfiguredChannel> Channels { get; private set; } = [];
 
@@ -98,6 +99,8 @@ public sealed class DaemonSettings
         ValidateEngine(settings.Engine, problems);
         ValidateLog(settings.Log, problems);
         problems.AddRange(settings.Capture.Validate());
+        Bind(configuration, "Http", settings.Http, problems);
+        RtUdp.Daemon.Http.HttpOptions.Validate(settings.Http, settings.Listen, problems);
         settings.Channels = ChannelSection.Parse(configuration.GetSection("Channels"), problems);
         return (settings, problems);
     }

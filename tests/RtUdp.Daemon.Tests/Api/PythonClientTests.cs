@@ -36,7 +36,8 @@ public sealed class PythonClientTests(DaemonFixture daemon, Xunit.Abstractions.I
             File.Copy(HealthProto, Path.Combine(extra, "health", "v1", "health.proto"));
             string protos = FindProtos();
             var protocArgs = new List<string> { "-I", protos, "-I", extra, "--python_out=" + output, "--grpc_out=" + output, "--plugin=protoc-gen-grpc=" + Plugin };
-            protocArgs.AddRange(Directory.GetFiles(Path.Combine(protos, "rtudp", "v1"), "*.proto").Order(StringComparer.Ordinal).Select(f => Path.GetRelativePath(protos, f)));
+            // Every .proto under protos/: rtudp/v1 and the vendored google/api (HTTP annotations) they import.
+            protocArgs.AddRange(Directory.GetFiles(protos, "*.proto", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(protos, f)).Order(StringComparer.Ordinal));
             protocArgs.Add("health/v1/health.proto");
             (int protocExit, string protocOutput) = await RunAsync(Protoc, protocArgs, work);
             Assert.True(protocExit == 0, "protoc failed:\n" + protocOutput);

@@ -103,6 +103,8 @@ public sealed class HostedDaemon : IDisposable
         }
         info.Environment["RTUDP_Engine__Directory"] = Path.Combine(root, "engine");
         info.Environment["RTUDP_Engine__LockMemory"] = "false";
+        // Not the default 127.0.0.1:9464: daemons of parallel tests (and other runs) would collide on it.
+        info.Environment["RTUDP_Http__Listen"] = "127.0.0.1:0";
         foreach ((string key, string? value) in environment ?? new Dictionary<string, string?>())
         {
             if (value is null)

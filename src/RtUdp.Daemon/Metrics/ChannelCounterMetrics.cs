@@ -1,0 +1,99 @@
+using RtUdp.Core.Channels;
+
+namespace RtUdp.Daemon.Metrics;
+
+/// <summary>
+/// Which Prometheus counter (and extra label) each engine <see cref="ChannelCounter"/> is exported as.
+/// Every counter is, except the ring positions behind the pending and buffered gauges: those without a
+/// dedicated metric yet (a counter added to the engine later) as <c>rtudp_{snake_case_name}_total</c>.
+/// </summary>
+internal static class ChannelCounterMetrics
+{
+    /// <summary>A metric name (with _total), its help, and the extra label (name, value) that tells its counters apart, if any.</summary>
+    public sealed record Metric(string Name, string Help, string? LabelName = null);
+
+    public static readonly Metric TxEnqueued = new("rtudp_tx_enqueued_packets_total", "Packets accepted into the channel's TX ring.");
+    public static readonly Metric TxRejected = new("rtudp_tx_rejected_packets_total", "Packets refused at enqueue because the TX ring was full (not in enqueued).");
+    public static readonly Metric TxSent = new("rtudp_tx_sent_packets_total", "Packets handed to the kernel.");
+    public static readonly Metric TxDropped = new("rtudp_tx_dropped_packets_total", "Enqueued packets not sent, by reason: late (late policy), error (send failed), stopped (channel stopped or deleted).", "reason");
+    public static readonly Metric TxLate = new("rtudp_tx_late_packets_total", "Packets sent later than the late tolerance (counted within sent).");
+    public static readonly Metric TxSendCalls = new("rtudp_tx_send_calls_total", "sendmmsg calls made.");
+    public static readonly Metric TxBatched = new("rtudp_tx_send_call_packets_total", "Packets carried by successful sendmmsg calls (divided by send calls: the mean batch).");
+    public static readonly Metric TxSendWaits = new("rtudp_tx_send_waits_total", "Times the send worker parked waiting for work or for its next packet's time.");
+    public static readonly Metric TxReportsLost = new("rtudp_tx_reports_lost_total", "Per-packet send reports lost because the report ring was full.");
+    public static readonly Metric TxSpinBudget = new("rtudp_tx_spin_budget_exhausted_seconds_total", "Seconds in which a SCHED_FIFO hybrid worker used up its spin budget and slept instead.");
+    public static readonly Metric TxStamps = new("rtudp_tx_stamps_total", "TX timestamps taken from the error queue, by stage (sched, software, hardware).", "stage");
+    public static readonly Metric TxStampsMissing = new("rtudp_tx_stamps_missing_total", "Packets whose expected kernel TX stamp never came within the timeout.");
+    public static readonly Metric TxStampsUnmatched = new("rtudp_tx_stamps_unmatched_total", "TX stamps that matched no packet awaiting one.");
+    public static readonly Metric TxStampsUntracked = new("rtudp_tx_stamps_untracked_total", "Packets sent while the table awaiting stamps was full (latency from the worker's clock).");
+    public static readonly Metric TxSendErrorSource = new("rtudp_tx_send_error_samples_total", "Send-error samples by the clock they came from (hardware, software, worker).", "source");
+    public static readonly Metric TxLaunchFailed = new("rtudp_tx_launch_failures_total", "Launch time: packets the qdisc rejected (invalid) or dropped (missed), counted within sent.", "reason");
+    public static readonly Metric TxLaunchReordered = new("rtudp_tx_launch_reordered_total", "Launch time: packets sent at a later time than theirs to keep the kernel's order.");
+    public static readonly Metric TxErrorQueue = new("rtudp_tx_error_queue_errors_total", "Other error-queue reports (ICMP, local errors).");
+    public static readonly Metric RxReceived = new("rtudp_rx_received_packets_total", "Packets received from the socket.");
+    public static readonly Metric RxDrained = new("rtudp_rx_drained_packets_total", "Received packets taken from the RX ring by clients.");
+    public static readonly Metric RxDropped = new("rtudp_rx_dropped_packets_total", "Received packets dropped, by reason: overflow (RX ring full), truncated (larger than max_payload).", "reason");
+    public static readonly Metric RxCalls = new("rtudp_rx_receive_calls_total", "recvmmsg calls made.");
+    public static readonly Metric RxMissingStamp = new("rtudp_rx_missing_timestamp_packets_total", "Received packets without the expected kernel timestamp.");
+    public static readonly Metric RxStamps = new("rtudp_rx_stamps_total", "RX timestamps by source (software, hardware).", "source");
+
+    /// <summary>The send errno table (rtudp_tx_errors_total) and the receive one, labelled errno="11".</summary>
+    public static readonly Metric TxErrnos = new("rtudp_tx_errors_total", "Send errors by errno.", "errno");
+    public static readonly Metric RxErrnos = new("rtudp_rx_errors_total", "Receive errors by errno.", "errno");
+
+    /// <summary>Counters behind the gauges (pending = enqueued - scanned + scheduled, buffered = written - drained), not exported themselves.</summary>
+    public static readonly IReadOnlySet<ChannelCounter> Internal = new HashSet<ChannelCounter> { ChannelCounter.Scanned, ChannelCounter.Scheduled, ChannelCounter.RxWritten };
+
+    public static readonly IReadOnlyDictionary<ChannelCounter, (Metric Metric, string? LabelValue)> ByCounter = new Dictionary<ChannelCounter, (Metric, string?)>
+    {
+        [ChannelCounter.Enqueued] = (TxEnqueued, null),
+        [ChannelCounter.RejectedFull] = (TxRejected, null),
+        [ChannelCounter.Sent] = (TxSent, null),
+        [ChannelCounter.Late] = (TxLate, null),
+        [ChannelCounter.DroppedLate] = (TxDropped, "late"),
+        [ChannelCounter.DroppedError] = (TxDropped, "error"),
+        [ChannelCounter.DroppedStopped] = (TxDropped, "stopped"),
+        [ChannelCounter.SendCalls] = (TxSendCalls, null),
+        [ChannelCounter.SendBatchPackets] = (TxBatched, null),
+        [ChannelCounter.TxReportsLost] = (TxReportsLost, null),
+        [ChannelCounter.SendWaits] = (TxSendWaits, null),
+        [ChannelCounter.SpinBudgetExhausted] = (TxSpinBudget, null),
+        [ChannelCounter.TxStampsSched] = (TxStamps, "sched"),
+        [ChannelCounter.TxStampsSoftware] = (TxStamps, "software"),
+        [ChannelCounter.TxStampsHardware] = (TxStamps, "hardware"),
+        [ChannelCounter.TxStampsMissing] = (TxStampsMissing, null),
+        [ChannelCounter.TxStampsUnmatched] = (TxStampsUnmatched, null),
+        [ChannelCounter.TxStampsUntracked] = (TxStampsUntracked, null),
+        [ChannelCounter.SendErrorFromHardware] = (TxSendErrorSource, "hardware"),
+        [ChannelCounter.SendErrorFromSoftware] = (TxSendErrorSource, "software"),
+        [ChannelCounter.SendErrorFromWorker] = (TxSendErrorSource, "worker"),
+        [ChannelCounter.LaunchInvalid] = (TxLaunchFailed, "invalid"),
+        [ChannelCounter.LaunchMissed] = (TxLaunchFailed, "missed"),
+        [ChannelCounter.LaunchReordered] = (TxLaunchReordered, null),
+        [ChannelCounter.ErrorQueueErrors] = (TxErrorQueue, null),
+        [ChannelCounter.Received] = (RxReceived, null),
+        [ChannelCounter.RxDroppedOverflow] = (RxDropped, "overflow"),
+        [ChannelCounter.RxDroppedTruncated] = (RxDropped, "truncated"),
+        [ChannelCounter.RxCalls] = (RxCalls, null),
+        [ChannelCounter.RxMissingTimestamp] = (RxMissingStamp, null),
+        [ChannelCounter.RxStampsSoftware] = (RxStamps, "software"),
+        [ChannelCounter.RxStampsHardware] = (RxStamps, "hardware"),
+        [ChannelCounter.Drained] = (RxDrained, null),
+    };
+
+    /// <summary>The metric (and label value) <paramref name="counter"/> is exported as; null for the internal ones.</summary>
+    public static (Metric Metric, string? LabelValue)? For(ChannelCounter counter) =>
+        ByCounter.TryGetValue(counter, out (Metric, string?) m) ? m
+        : Internal.Contains(counter) ? null
+        : (Fallbacks[counter], null);
+
+    private static readonly Dictionary<ChannelCounter, Metric> Fallbacks = Enum.GetValues<ChannelCounter>()
+        .Where(c => !ByCounter.ContainsKey(c) && !Internal.Contains(c))
+        .ToDictionary(c => c, c => new Metric($"rtudp_{SnakeCase(c.ToString())}_total", $"The engine's {c} counter."));
+
+    /// <summary>Every metric, once.</summary>
+    public static IEnumerable<Metric> All => ByCounter.Values.Select(v => v.Metric).Concat(Fallbacks.Values).Append(TxErrnos).Append(RxErrnos).Distinct();
+
+    public static string SnakeCase(string pascal) =>
+        string.Concat(pascal.Select((c, i) => char.IsUpper(c) ? (i > 0 ? "_" : "") + char.ToLowerInvariant(c) : c.ToString()));
+}

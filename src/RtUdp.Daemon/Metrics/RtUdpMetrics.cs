@@ -1,0 +1,246 @@
+using System.Globalization;
+using System.Reflection;
+using Prometheus;
+using RtUdp.Core.Channels;
+using RtUdp.Core.Client;
+using RtUdp.Core.Engine;
+using RtUdp.Core.Native;
+using RtUdp.Daemon.Api;
+using RtUdp.Daemon.Engine;
+
+namespace RtUdp.Daemon.Metrics;
+
+/// <summary>
+/// The daemon's Prometheus metrics, in a registry of their own. Nothing is counted per packet: just
+/// before each scrape (<see cref="CollectorRegistry.AddBeforeCollectCallback(Action)"/>) every value is
+/// read from the engine's shared memory (channel counters, errno tables, worker health words,
+/// histograms, the control block), as GetStats does, and series that were not read again (deleted or
+/// detached channels, changed info labels) are removed.
+/// </summary>
+public sealed class RtUdpMetrics
+{
+    private static readonly string[] ChannelLabels = ["channel", "engine_id"];
+    private static readonly (ChannelHistogram Kind, string Stage)[] Stages =
+    [
+        (ChannelHistogram.StageWake, "wake"),
+        (ChannelHistogram.StageSendCall, "send_call"),
+        (ChannelHistogram.StageSched, "sched"),
+        (ChannelHistogram.StageSoftware, "software"),
+        (ChannelHistogram.StageHardware, "hardware"),
+    ];
+
+    private static readonly (RealtimeMode Flag, string Name)[] RealtimeFlags =
+    [
+        (RealtimeMode.Pinned, "pinned"),
+        (RealtimeMode.Fifo, "fifo"),
+        (RealtimeMode.MemoryLocked, "memory_locked"),
+        (RealtimeMode.TightTimerSlack, "tight_timer_slack"),
+        (RealtimeMode.Degraded, "degraded"),
+    ];
+
+    private readonly EngineSupervisor _supervisor;
+    private readonly ChannelRegistry _channels;
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, ScrapedCounter> _counters = new(StringComparer.Ordinal);
+    private readonly ScrapedGauge _pending, _buffered, _channelState, _channelAttached, _channelMode;
+    private readonly ScrapedGauge _workerRunning, _workerRealtime, _workerHeartbeatAge;
+    private readonly ScrapedHistogram _sendError, _delivery, _stage;
+    private readonly ScrapedGauge _engineUp, _engineHeartbeatAge, _engineChannels, _engineMemoryLocked, _engineAllocated;
+    private readonly ScrapedCounter _engineCollections, _engineRestarts, _engineLost;
+
+    public RtUdpMetrics(EngineSupervisor supervisor, ChannelRegistry channels)
+    {
+        _supervisor = supervisor;
+        _channels = channels;
+        // prometheus-net's default registry (never served here) would start its EventCounter and Meter
+        // listeners, which observe every request: suppressed, and the daemon's own stats registered below.
+        Prometheus.Metrics.SuppressDefaultMetrics();
+        Registry = Prometheus.Metrics.NewCustomRegistry();
+        // The daemon's own process and .NET runtime (process_*, dotnet_*); the engine's are the rtudp_engine_* below.
+        DotNetStats.Register(Registry);
+        IMetricFactory factory = Prometheus.Metrics.WithCustomRegistry(Registry);
+
+        foreach (ChannelCounterMetrics.Metric metric in ChannelCounterMetrics.All)
+        {
+            string[] labels = metric.LabelName is null ? ChannelLabels : [.. ChannelLabels, metric.LabelName];
+            _counters[metric.Name] = new ScrapedCounter(factory.CreateCounter(metric.Name, metric.Help, labels));
+        }
+        _pending = Gauge(factory, "rtudp_tx_pending_packets", "Packets enqueued and not yet sent or dropped (ring and schedule).");
+        _buffered = Gauge(factory, "rtudp_rx_buffered_packets", "Received packets in the RX ring not yet drained.");
+        _channelState = Gauge(factory, "rtudp_channel_state", "1 for the channel's current state (created, running, stopped, ...).", "state");
+        _channelAttached = Gauge(factory, "rtudp_channel_attached", "1 while the channel is attached to the running engine, 0 while detached (engine down or restore failed).");
+        _channelMode = Gauge(factory, "rtudp_channel_mode_info", "1, labelled with the timestamping and launch-time clock in effect (unknown before the channel is planned), the egress interface and its root qdisc.", "timestamps", "launch_clock", "interface", "qdisc");
+        _workerRunning = Gauge(factory, "rtudp_worker_running", "1 while the worker runs, 0 when it stopped or failed (workers that never started are absent).", "worker");
+        _workerRealtime = Gauge(factory, "rtudp_worker_realtime_mode", "1 for each real-time measure in effect for the worker (pinned, fifo, memory_locked, tight_timer_slack; degraded: one asked for could not be applied), else 0.", "worker", "mode");
+        _workerHeartbeatAge = Gauge(factory, "rtudp_worker_heartbeat_age_seconds", "Time since the running worker's last heartbeat (it beats at least every 100 ms).", "worker");
+
+        var latency = new HistogramConfiguration { Buckets = LatencyBuckets.Bounds };
+        _sendError = new ScrapedHistogram(factory.CreateHistogram("rtudp_tx_send_error_seconds", "Actual send time minus scheduled time, from the best stamp. Observed from the engine's HDR histogram at scrape: bucket midpoints (see README).", ChannelLabels, latency));
+        _delivery = new ScrapedHistogram(factory.CreateHistogram("rtudp_rx_delivery_seconds", "Drain time minus the packet's best RX stamp. Observed from the engine's HDR histogram at scrape.", ChannelLabels, latency));
+        _stage = new ScrapedHistogram(factory.CreateHistogram("rtudp_tx_stage_seconds", "Send path stages: wake (scheduled time to worker wake-up), send_call (to sendmmsg), sched (to the qdisc), software (to the driver), hardware (to the wire).", [.. ChannelLabels, "stage"], latency));
+
+        _engineUp = new ScrapedGauge(factory.CreateGauge("rtudp_engine_up", "1 while the engine process runs and serves, 0 while it is down or restarting."));
+        _engineHeartbeatAge = new ScrapedGauge(factory.CreateGauge("rtudp_engine_heartbeat_age_seconds", "Time since the engine conductor's last heartbeat (NaN while the engine is down, as the other engine gauges)."));
+        _engineChannels = new ScrapedGauge(factory.CreateGauge("rtudp_engine_channels", "Channels the engine holds."));
+        _engineMemoryLocked = new ScrapedGauge(factory.CreateGauge("rtudp_engine_memory_locked", "1 when the engine's memory is locked (mlockall)."));
+        _engineCollections = new ScrapedCounter(factory.CreateCounter("rtudp_engine_gc_collections_total", "Garbage collections in the running engine process, by generation (it should allocate nothing after start-up).", ["generation"]));
+        // A gauge, not a counter: it starts again from zero with each engine process and has no label to reset by.
+        _engineAllocated = new ScrapedGauge(factory.CreateGauge("rtudp_engine_allocated_bytes", "Bytes the running engine process has allocated on its managed heap since it started (flat after start-up)."));
+        _engineRestarts = new ScrapedCounter(factory.CreateCounter("rtudp_engine_restarts_total", "Times the engine died and the daemon started it again."));
+        _engineLost = new ScrapedCounter(factory.CreateCounter("rtudp_engine_lost_packets_total", "Packets lost with dead engines: tx (queued), rx (received, not drained).", ["direction"]));
+
+        string version = typeof(RtUdpMetrics).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+        factory.CreateGauge("rtudp_build_info", "1, labelled with rtudpd's version and the .NET runtime.", ["version", "runtime"])
+            .WithLabels(version, Environment.Version.ToString()).Set(1);
+
+        Registry.AddBeforeCollectCallback(Collect);
+    }
+
+    /// <summary>The registry /metrics serves.</summary>
+    public CollectorRegistry Registry { get; }
+
+    private static ScrapedGauge Gauge(IMetricFactory factory, string name, string help, params string[] extraLabels) =>
+        new(factory.CreateGauge(name, help, [.. ChannelLabels, .. extraLabels]));
+
+    private void Collect()
+    {
+        lock (_lock)
+        {
+            long now = Libc.MonotonicNow();
+            CollectEngine(now);
+            foreach (ChannelEntry entry in _channels.List())
+            {
+                CollectChannel(entry, now);
+            }
+            foreach (ScrapedCounter counter in _counters.Values)
+            {
+                counter.Sweep();
+            }
+            foreach (ScrapedGauge gauge in new[] { _pending, _buffered, _channelState, _channelAttached, _channelMode, _workerRunning, _workerRealtime, _workerHeartbeatAge, _engineUp, _engineHeartbeatAge, _engineChannels, _engineMemoryLocked, _engineAllocated })
+            {
+                gauge.Sweep();
+            }
+            foreach (ScrapedHistogram histogram in new[] { _sendError, _delivery, _stage })
+            {
+                histogram.Sweep();
+            }
+            foreach (ScrapedCounter counter in new[] { _engineCollections, _engineRestarts, _engineLost })
+            {
+                counter.Sweep();
+            }
+        }
+    }
+
+    private void CollectEngine(long now)
+    {
+        _engineRestarts.Set(_supervisor.Restarts);
+        _engineLost.Set(_supervisor.LostTxPackets, "tx");
+        _engineLost.Set(_supervisor.LostRxPackets, "rx");
+        EngineHealth? health = null;
+        EngineClient? client = _supervisor.Client;
+        if (client is not null)
+        {
+            try
+            {
+                health = client.ReadHealth();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The engine died between the two reads: reported down.
+            }
+        }
+        _engineUp.Set(health is not null ? 1 : 0);
+        if (health is null)
+        {
+            // Unlabelled series cannot be withdrawn: NaN says "no engine to read".
+            foreach (ScrapedGauge gauge in new[] { _engineHeartbeatAge, _engineChannels, _engineMemoryLocked, _engineAllocated })
+            {
+                gauge.Set(double.NaN);
+            }
+            return;
+        }
+        _engineHeartbeatAge.Set(Age(now, health.HeartbeatTimeNs));
+        _engineChannels.Set(health.ChannelCount);
+        _engineMemoryLocked.Set(health.MemoryLocked ? 1 : 0);
+        _engineCollections.Set(client, health.Gen0Collections, "0");
+        _engineCollections.Set(client, health.Gen1Collections, "1");
+        _engineCollections.Set(client, health.Gen2Collections, "2");
+        _engineAllocated.Set(health.AllocatedBytes);
+    }
+
+    private void CollectChannel(ChannelEntry entry, long now)
+    {
+        string[] labels = [entry.Id, entry.EngineId.ToString(CultureInfo.InvariantCulture)];
+        using ChannelEntry.Lease? lease = entry.Enter();
+        bool live = lease is not null && _supervisor.Client is not null;
+        _channelAttached.Set(live ? 1 : 0, labels);
+        if (lease is null)
+        {
+            return; // detached or being deleted: its memory is gone, so are its series
+        }
+        ChannelHandle handle = lease.Handle;
+        ChannelStats s = handle.ReadStats();
+        foreach ((ChannelCounter counter, long value) in s.Counters)
+        {
+            if (ChannelCounterMetrics.For(counter) is { } m)
+            {
+                _counters[m.Metric.Name].Set(handle, value, m.LabelValue is null ? labels : [.. labels, m.LabelValue]);
+            }
+        }
+        foreach ((int errno, long count) in s.SendErrnos)
+        {
+            _counters[ChannelCounterMetrics.TxErrnos.Name].Set(handle, count, [.. labels, errno.ToString(CultureInfo.InvariantCulture)]);
+        }
+        foreach ((int errno, long count) in s.ReceiveErrnos)
+        {
+            _counters[ChannelCounterMetrics.RxErrnos.Name].Set(handle, count, [.. labels, errno.ToString(CultureInfo.InvariantCulture)]);
+        }
+        _channelState.Set(1, [.. labels, Snake(live ? s.State.ToString() : "lost")]);
+        ChannelModeBlock mode = s.Mode;
+        bool planned = mode.InterfaceName.Length > 0 || mode.Timestamps != 0;
+        _channelMode.Set(1, [.. labels,
+            planned ? Snake(((TimestampMode)mode.Timestamps).ToString()) : "unknown",
+            planned ? Snake(((LaunchClock)mode.Launch).ToString()) : "unknown",
+            mode.InterfaceName, mode.QdiscKind]);
+
+        if (entry.Config.Sends)
+        {
+            _pending.Set(s.Pending, labels);
+            CollectWorker(s.Sender, "send", labels, now);
+            _sendError.Feed(handle, s.SendError, labels);
+            foreach ((ChannelHistogram kind, string stage) in Stages)
+            {
+                _stage.Feed(handle, s.Histograms[kind], [.. labels, stage]);
+            }
+        }
+        if (entry.Config.Receives)
+        {
+            _buffered.Set(s.Buffered, labels);
+            CollectWorker(s.Receiver, "receive", labels, now);
+            _delivery.Feed(handle, s.Delivery, labels);
+        }
+    }
+
+    private void CollectWorker(WorkerStatus worker, string name, string[] channel, long now)
+    {
+        if (worker.State == WorkerState.NotStarted)
+        {
+            return;
+        }
+        string[] labels = [.. channel, name];
+        _workerRunning.Set(worker.State == WorkerState.Running ? 1 : 0, labels);
+        foreach ((RealtimeMode flag, string mode) in RealtimeFlags)
+        {
+            _workerRealtime.Set(worker.Mode.HasFlag(flag) ? 1 : 0, [.. labels, mode]);
+        }
+        if (worker.State == WorkerState.Running)
+        {
+            _workerHeartbeatAge.Set(Age(now, worker.HeartbeatTimeNs), labels);
+        }
+    }
+
+    private static double Age(long now, long thenNs) => Math.Max(0, now - thenNs) / 1e9;
+
+    /// <summary>PascalCase enum names as label values: "DroppedLate" → "dropped_late".</summary>
+    private static string Snake(string pascal) => ChannelCounterMetrics.SnakeCase(pascal);
+}
