@@ -95,7 +95,16 @@ internal static class Program
             await Console.Error.WriteLineAsync($"rtudpd: cannot listen: {e.Message}");
             return 2;
         }
-        Listeners.ApplySocketMode(settings.Listen, logger);
+        try
+        {
+            Listeners.ApplySocketMode(settings.Listen, logger);
+        }
+        catch (Exception e) when (e is RtUdp.Core.Native.NativeCallException or IOException or UnauthorizedAccessException)
+        {
+            await Console.Error.WriteLineAsync($"rtudpd: cannot listen: Listen:UnixSocket: {e.Message}");
+            await app.StopAsync();
+            return 2;
+        }
         Listeners.LogTcp(settings.Listen, app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [], logger);
         await app.WaitForShutdownAsync();
         EngineSupervisor supervisor = app.Services.GetRequiredService<EngineSupervisor>();

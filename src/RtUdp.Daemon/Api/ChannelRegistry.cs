@@ -15,6 +15,7 @@ namespace RtUdp.Daemon.Api;
 public sealed class ChannelEntry
 {
     private int _users;
+    private long _rejectedQuota;
     private volatile bool _closing;
     private volatile ChannelHandle? _handle;
 
@@ -44,6 +45,11 @@ public sealed class ChannelEntry
 
     /// <summary>Why the channel is detached (engine died, restore failed), if it is.</summary>
     public string? DetachedReason { get; internal set; }
+
+    /// <summary>Packets refused by the per-client limits (Limits:*) on this channel; never enqueued.</summary>
+    public long RejectedQuota => Interlocked.Read(ref _rejectedQuota);
+
+    internal void CountQuotaRefusal(long packets) => Interlocked.Add(ref _rejectedQuota, packets);
 
     /// <summary>Being deleted: streams end, new leases are refused.</summary>
     public bool Closing => _closing;
@@ -219,7 +225,7 @@ public sealed partial class ChannelRegistry : IChannelCatalog, IDisposable
     /// attached), then lets the packet paths using it go. Returns its counters after the engine deleted
     /// it (queued packets counted as dropped), or null when it was detached.
     /// </summary>
-    public async Task<IReadOnlyDictionary<ChannelCounter, long>?> DeleteAsync(ChannelEntry entry, EngineClient? engine)
+    public async Task<ChannelStats?> DeleteAsync(ChannelEntry entry, EngineClient? engine)
     {
         ArgumentNullException.ThrowIfNull(entry);
         await _commands.WaitAsync();
@@ -242,7 +248,7 @@ public sealed partial class ChannelRegistry : IChannelCatalog, IDisposable
                     // The engine no longer has it (restarted): nothing to delete there.
                 }
             }
-            IReadOnlyDictionary<ChannelCounter, long>? counters = handle?.ReadStats().Counters;
+            ChannelStats? counters = handle?.ReadStats();
             if (handle is not null)
             {
                 // Readers that looked it up just before may still touch its memory: unmap it later.

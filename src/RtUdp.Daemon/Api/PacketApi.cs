@@ -7,6 +7,7 @@ using RtUdp.Core.Capabilities;
 using RtUdp.Core.Client;
 using RtUdp.Core.Native;
 using RtUdp.Core.Timestamping;
+using RtUdp.Daemon.Limits;
 using RtUdp.V1;
 using ChannelConfig = RtUdp.Core.Channels.ChannelConfig;
 using CoreState = RtUdp.Core.Channels.ChannelState;
@@ -32,12 +33,14 @@ public sealed class PacketApi(ApiContext api) : PacketService.PacketServiceBase
         ChannelHandle handle = lease.Handle;
         long[] due = PacketTimes.Validate(request.Packets, "packets", entry.Config, api.Options.SchedulingHorizon);
         CheckAccepting(entry, handle);
+        ClientQuotas.Reservation reservation = Reserve(context, entry, due, accepted: 0);
         for (int i = 0; i < request.Packets.Count; i++)
         {
             OutgoingPacket packet = request.Packets[i];
             EnqueueResult result = handle.TryEnqueue(packet.Payload.Span, due[i], packet.PacketId, signal: false);
             if (result != EnqueueResult.Ok)
             {
+                reservation.Keep(i);
                 handle.Flush();
                 throw result == EnqueueResult.Full
                     ? ApiErrors.RingFull(entry.Name, i, api.Options.RingFullRetryDelay)
@@ -89,6 +92,8 @@ public sealed class PacketApi(ApiContext api) : PacketService.PacketServiceBase
                 ChannelHandle handle = lease.Handle;
                 long[] due = PacketTimes.Validate(message.Packets, "packets", entry.Config, api.Options.SchedulingHorizon);
                 CheckAccepting(entry, handle);
+                ClientQuotas.Reservation reservation = Reserve(context, entry, due, accepted);
+                long messageStart = accepted;
                 for (int i = 0; i < message.Packets.Count; i++)
                 {
                     OutgoingPacket packet = message.Packets[i];
@@ -103,6 +108,7 @@ public sealed class PacketApi(ApiContext api) : PacketService.PacketServiceBase
                         }
                         if (result != EnqueueResult.Full)
                         {
+                            reservation.Keep(i);
                             handle.Flush();
                             throw NotAccepting(entry, handle, accepted);
                         }
@@ -114,10 +120,12 @@ public sealed class PacketApi(ApiContext api) : PacketService.PacketServiceBase
                         }
                         if (entry.Closing)
                         {
+                            reservation.Keep((int)(accepted - messageStart));
                             throw ApiErrors.NotFound(entry.Name);
                         }
                         if (!ReferenceEquals(entry.Handle, handle) || api.Supervisor.Client is null)
                         {
+                            reservation.Keep((int)(accepted - messageStart));
                             throw api.Supervisor.Client is null ? ApiErrors.EngineDown() : ApiErrors.ChannelLost(entry.Name, entry.DetachedReason ?? "engine restarted");
                         }
                         backoff = backoff == TimeSpan.Zero ? TimeSpan.FromMilliseconds(1) : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, api.Options.MaxStreamBackoff.Ticks));
@@ -288,6 +296,12 @@ public sealed class PacketApi(ApiContext api) : PacketService.PacketServiceBase
         }
         return packet;
     }
+
+    /// <summary>The call's packets from its client's quota (Limits:*); RESOURCE_EXHAUSTED with a QuotaFailure when over it.</summary>
+    private ClientQuotas.Reservation Reserve(ServerCallContext context, ChannelEntry entry, long[] due, long accepted) =>
+        api.Quotas is { } quotas
+            ? quotas.Reserve(ClientIdentity.Of(context), entry.Name, due, accepted, () => entry.CountQuotaRefusal(due.Length))
+            : default;
 
     private static void CheckAccepting(ChannelEntry entry, ChannelHandle handle)
     {

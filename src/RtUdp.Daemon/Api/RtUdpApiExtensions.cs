@@ -2,6 +2,7 @@ using Grpc.HealthCheck;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using RtUdp.Daemon.Hosting;
+using RtUdp.Daemon.Limits;
 
 namespace RtUdp.Daemon.Api;
 
@@ -36,6 +37,7 @@ public static class RtUdpApiExtensions
             s.GetService<DaemonSettings>()?.Channels ?? []));
         services.RemoveAll<IChannelCatalog>();
         services.AddSingleton<IChannelCatalog>(s => s.GetRequiredService<ChannelRegistry>());
+        services.AddSingleton(s => new ClientQuotas(s.GetService<DaemonSettings>()?.Limits ?? new ClientLimitsOptions(), s.GetRequiredService<ILogger<ClientQuotas>>()));
         services.AddSingleton<ApiContext>();
         services.AddHostedService<EngineHealthPublisher>();
         return services;

@@ -15,6 +15,9 @@ public sealed class ListenOptions
     /// <summary>Octal mode the socket file gets after bind.</summary>
     public string UnixSocketMode { get; set; } = "0660";
 
+    /// <summary>Group the socket file is given after bind, when that group exists (its members may call the daemon); empty: the daemon's own group.</summary>
+    public string UnixSocketGroup { get; set; } = "rtudp";
+
     /// <summary>TCP endpoint (plaintext HTTP/2 unless <see cref="Tls"/> is set); empty: no TCP listener.</summary>
     public string Tcp { get; set; } = "127.0.0.1:50051";
 
@@ -78,6 +81,8 @@ public sealed class DaemonSettings
 
     public LogOptions Log { get; } = new();
 
+    public Limits.ClientLimitsOptions Limits { get; } = new();
+
     public IReadOnlyList<ConfiguredChannel> Channels { get; private set; } = [];
 
     /// <summary>Binds and checks every section; the problems name their keys ("Listen:Tcp: ...").</summary>
@@ -89,9 +94,11 @@ public sealed class DaemonSettings
         Bind(configuration, "Listen:Tls", settings.Listen.Tls, problems);
         Bind(configuration, "Engine", settings.Engine, problems);
         Bind(configuration, "Log", settings.Log, problems);
+        Bind(configuration, "Limits", settings.Limits, problems);
         ValidateListen(settings.Listen, problems);
         ValidateEngine(settings.Engine, problems);
         ValidateLog(settings.Log, problems);
+        problems.AddRange(settings.Limits.Validate());
         settings.Channels = ChannelSection.Parse(configuration.GetSection("Channels"), problems);
         return (settings, problems);
     }
