@@ -43,6 +43,15 @@ public sealed class ChannelEntry
     /// <summary>The handle in the current engine; null while detached.</summary>
     public ChannelHandle? Handle { get => _handle; internal set => _handle = value; }
 
+    /// <summary>
+    /// The endpoint the first engine bound (the kernel's port when 0 was asked). An engine restart binds it
+    /// again, so peers sending to the channel (and the daemon's own senders) keep reaching it.
+    /// </summary>
+    public System.Net.IPEndPoint? BoundLocal { get; internal set; }
+
+    /// <summary>The config an engine restart recreates the channel with: <see cref="Config"/> on the port bound first.</summary>
+    internal ChannelConfig RestoreConfig => BoundLocal is { } bound ? Config with { Local = bound } : Config;
+
     /// <summary>Why the channel is detached (engine died, restore failed), if it is.</summary>
     public string? DetachedReason { get; internal set; }
 
@@ -154,7 +163,7 @@ public sealed partial class ChannelRegistry : IChannelCatalog, IDisposable
 
     /// <inheritdoc/>
     public IReadOnlyList<CatalogChannel> Snapshot() =>
-        [.. _channels.Values.Where(e => !e.Closing).OrderBy(e => e.EngineId).Select(e => new CatalogChannel(e.Config, e.Started, e.Handle))];
+        [.. _channels.Values.Where(e => !e.Closing).OrderBy(e => e.EngineId).Select(e => new CatalogChannel(e.RestoreConfig, e.Started, e.Handle))];
 
     /// <inheritdoc/>
     public void Attach(uint id, ChannelHandle? handle, string? error)
@@ -167,6 +176,7 @@ public sealed partial class ChannelRegistry : IChannelCatalog, IDisposable
             return;
         }
         entry.Handle = handle;
+        entry.BoundLocal ??= handle?.BoundLocal;
         entry.DetachedReason = handle is null ? error ?? "detached" : null;
     }
 
@@ -185,7 +195,7 @@ public sealed partial class ChannelRegistry : IChannelCatalog, IDisposable
             }
             ChannelConfig withId = config with { Id = (uint)Interlocked.Increment(ref _nextId), Name = id };
             ChannelHandle handle = await Task.Run(() => engine.CreateChannel(withId), CancellationToken.None);
-            var entry = new ChannelEntry(id, withId, started: false, handle);
+            var entry = new ChannelEntry(id, withId, started: false, handle) { BoundLocal = handle.BoundLocal };
             _channels[id] = entry;
             Log.Created(_logger, entry.Name, entry.EngineId, handle.BoundLocal);
             if (start)

@@ -151,8 +151,9 @@ public sealed class PacketApi(ApiContext api) : PacketService.PacketServiceBase
         {
             violations.Add(new("max_count", $"must be 0 to {MaxReceiveCount}"));
         }
-        TimeSpan timeout = request.Timeout?.ToTimeSpan() ?? TimeSpan.Zero;
-        if (timeout < TimeSpan.Zero || timeout > MaxReceiveTimeout)
+        TimeSpan? parsed = request.Timeout is null ? TimeSpan.Zero : ApiErrors.ToTimeSpan(request.Timeout, "timeout", violations);
+        TimeSpan timeout = parsed ?? TimeSpan.Zero;
+        if (parsed is not null && (timeout < TimeSpan.Zero || timeout > MaxReceiveTimeout))
         {
             violations.Add(new("timeout", "must be 0 to 60 s"));
         }
