@@ -260,6 +260,8 @@ public sealed partial class FaultTests
             var request = new SendRequest { Channel = tx.Name };
             request.Packets.AddRange(Enumerable.Range(i, 1000).Select(j => new OutgoingPacket { Payload = ByteString.CopyFrom(new byte[512]), PacketId = j }));
             await api.Packets.SendAsync(request);
+            // Each batch fits the TX ring; the next goes when this one is on the wire.
+            await api.WaitStatsAsync(tx.Name, s => s.Tx.Sent == i + 1000, TimeSpan.FromSeconds(20));
         }
         await api.WaitStatsAsync(tx.Name, s => s.Tx.Sent == 5000, TimeSpan.FromSeconds(20));
         V1.ChannelStats flooded = await api.WaitStatsAsync(rx.Name, s => s.Rx.DroppedOverflow > 0 && s.Rx.Balanced, TimeSpan.FromSeconds(10));

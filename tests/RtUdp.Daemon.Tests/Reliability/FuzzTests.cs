@@ -302,7 +302,7 @@ public sealed class FuzzTests(ITestOutputHelper output)
         ];
         foreach (byte[] body in bodies)
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(daemon.Fixture.TcpAddress, "/rtudp.v1.PacketService/Send")) { Content = new ByteArrayContent(body) };
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(daemon.Fixture.TcpAddress, "/rtudp.v1.PacketService/Send")) { Content = new ByteArrayContent(body), Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact };
             request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/grpc");
             request.Headers.TryAddWithoutValidation("te", "trailers");
             using HttpResponseMessage response = await client.SendAsync(request);
