@@ -98,6 +98,32 @@ internal sealed class RequestFuzzer(Random random, IReadOnlyList<string> existin
         return c;
     }
 
+    /// <summary>A valid small channel with one field set to a random boundary value (so some creates succeed).</summary>
+    public Channel NearlyValidChannel()
+    {
+        var c = new Channel
+        {
+            Direction = Chance(0.5) ? ChannelDirection.Receive : ChannelDirection.Send,
+            Local = new Endpoint { Address = "127.0.0.1", Port = 0 },
+            Remote = new Endpoint { Address = "127.0.0.1", Port = 9 },
+            Capacity = 16,
+            MaxPayload = 64,
+            Priority = 0,
+        };
+        switch (random.Next(8))
+        {
+            case 0: c.Capacity = Pick(new[] { 1, 2, 1024, 0, -1 }); break;
+            case 1: c.MaxPayload = Pick(new[] { 1, 65507, 0, 65508 }); break;
+            case 2: c.BatchSize = Pick(new[] { 1, 64, 0, 65 }); break;
+            case 3: c.SpinMarginNs = Pick(new[] { 0L, 100_000_000, 100_000_001, -1 }); break;
+            case 4: c.LateToleranceNs = Pick(new[] { 0L, 10_000_000_000, 10_000_000_001 }); break;
+            case 5: c.Timestamps = Enum<V1.TimestampMode>(); break;
+            case 6: c.Local = new Endpoint { Address = Pick(new[] { "::1", "0.0.0.0", "127.0.0.2" }), Port = 0 }; c.Remote = null; c.Direction = ChannelDirection.Receive; break;
+            default: c.RxRingBytes = Pick(new[] { 1024L, 4096, 1000 }); c.Direction = ChannelDirection.Receive; break;
+        }
+        return c;
+    }
+
     public Timestamp Timestamp() => Chance(0.5)
         ? Google.Protobuf.WellKnownTypes.Timestamp.FromDateTime(DateTime.UtcNow.AddMilliseconds(random.Next(-1000, 2000)))
         : new Timestamp { Seconds = Long(), Nanos = Int() };
@@ -106,7 +132,9 @@ internal sealed class RequestFuzzer(Random random, IReadOnlyList<string> existin
     {
         0 => Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromTicks(random.NextInt64(0, validMax.Ticks + 1))),
         1 => new Duration { Seconds = Long(), Nanos = Int() },
-        2 => new Duration { Seconds = Pick(new long[] { -1, 0, 60, 61, 3600, 3601, 315_576_000_000, 315_576_000_001 }), Nanos = Pick(new[] { -1, 0, 999_999_999, 1_000_000_000 }) },
+        // Boundaries beyond the documented ranges (Receive: 60 s, WatchStats: 1 h) and of Duration itself; a valid
+        // wait of a minute would only test the caller's patience (the call's deadline).
+        2 => new Duration { Seconds = Pick(new long[] { -1, 0, 61, 3601, 315_576_000_000, 315_576_000_001, long.MaxValue }), Nanos = Pick(new[] { -1, 0, 999_999_999, 1_000_000_000 }) },
         _ => new Duration(),
     };
 
