@@ -130,7 +130,16 @@ public sealed class PacketApi(ApiContext api) : PacketService.PacketServiceBase
                         }
                         backoff = backoff == TimeSpan.Zero ? TimeSpan.FromMilliseconds(1) : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, api.Options.MaxStreamBackoff.Ticks));
                         waited.Start();
-                        await Task.Delay(backoff, cancellation);
+                        try
+                        {
+                            await Task.Delay(backoff, cancellation);
+                        }
+                        catch (OperationCanceledException)
+                        {
+                            // The client went away: what it had not enqueued goes back to its quota.
+                            reservation.Keep((int)(accepted - messageStart));
+                            throw;
+                        }
                         waited.Stop();
                     }
                 }
