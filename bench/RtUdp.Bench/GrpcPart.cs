@@ -263,6 +263,9 @@ internal sealed class GrpcIngest : IDisposable
 
     public long Messages => Interlocked.Read(ref _messages);
 
+    /// <summary>Packets the daemon accepted over every stream (after <see cref="Stop"/>; 0 if a stream failed).</summary>
+    public long Accepted { get; private set; }
+
     private async Task<(long, long, TimeSpan)> RunAsync(PacketService.PacketServiceClient client, SendStreamRequest first, SendStreamRequest rest)
     {
         using AsyncClientStreamingCall<SendStreamRequest, SendStreamResponse> call = client.SendStream();
@@ -290,6 +293,7 @@ internal sealed class GrpcIngest : IDisposable
         {
             Task.WaitAll(_streams, TimeSpan.FromSeconds(60));
             long accepted = _streams.Sum(t => t.Result.Accepted);
+            Accepted = accepted;
             long waits = _streams.Sum(t => t.Result.FullWaits);
             double waited = _streams.Sum(t => t.Result.Waited.TotalSeconds);
             _summary = $"streams answered: {accepted:N0} packets accepted, waited for ring space {waits:N0}x ({waited:0.0} s summed over streams)";

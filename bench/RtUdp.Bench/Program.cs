@@ -4,7 +4,8 @@ using System.Text;
 namespace RtUdp.Bench;
 
 /// <summary>
-/// rtudp-bench [all|throughput|timing|gc|memory|grpc|rtt|generator ...] [--duration SECONDS] [--out FILE]
+/// rtudp-bench [all|throughput|timing|gc|memory|grpc|rtt|generator|soak ...] [--duration SECONDS] [--out FILE]
+/// ("soak" is not part of "all": it runs 10 minutes unless --duration says otherwise.)
 /// Prints one markdown table (every engine figure beside a reference measured in the same run)
 /// and writes it to bench/results/latest.md.
 /// </summary>
@@ -15,6 +16,7 @@ internal static class Program
     private static int Main(string[] args)
     {
         double seconds = 5;
+        double? soakSeconds = null;
         string? output = null;
         var parts = new List<string>();
         for (int i = 0; i < args.Length; i++)
@@ -23,18 +25,19 @@ internal static class Program
             {
                 case "--duration" or "-d" when i + 1 < args.Length:
                     seconds = double.Parse(args[++i], CultureInfo.InvariantCulture);
+                    soakSeconds = seconds;
                     break;
                 case "--out" or "-o" when i + 1 < args.Length:
                     output = args[++i];
                     break;
                 case "--help" or "-h":
-                    Console.WriteLine("usage: rtudp-bench [all|throughput|timing|gc|memory|grpc|rtt|generator ...] [--duration SECONDS (5)] [--out FILE (bench/results/latest.md)]");
+                    Console.WriteLine("usage: rtudp-bench [all|throughput|timing|gc|memory|grpc|rtt|generator|soak ...] [--duration SECONDS (5; soak: 600)] [--out FILE (bench/results/latest.md)]");
                     return 0;
                 case "all":
                     parts.AddRange(AllParts);
                     break;
                 default:
-                    if (!AllParts.Contains(args[i]))
+                    if (!AllParts.Contains(args[i]) && args[i] != "soak")
                     {
                         Console.Error.WriteLine($"unknown argument '{args[i]}' (try --help)");
                         return 2;
@@ -70,6 +73,7 @@ internal static class Program
                     case "grpc": bench.Grpc(); break;
                     case "rtt": bench.RoundTrip(); break;
                     case "generator": bench.Generator(); break;
+                    case "soak": bench.Soak(soakSeconds ?? Parts.DefaultSoakSeconds); break;
                 }
             }
 #pragma warning disable CA1031 // one failing part must not hide the others' results

@@ -105,7 +105,16 @@ internal static class Program
             await Console.Error.WriteLineAsync($"rtudpd: cannot listen: {e.Message}");
             return 2;
         }
-        Listeners.ApplySocketMode(settings.Listen, logger);
+        try
+        {
+            Listeners.ApplySocketMode(settings.Listen, logger);
+        }
+        catch (Exception e) when (e is RtUdp.Core.Native.NativeCallException or IOException or UnauthorizedAccessException)
+        {
+            await Console.Error.WriteLineAsync($"rtudpd: cannot listen: Listen:UnixSocket: {e.Message}");
+            await app.StopAsync();
+            return 2;
+        }
         IEnumerable<string> addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
         string? operatorAddress = operatorListener?.IPEndPoint is { } http ? $"http://{http}" : null;
         Listeners.LogTcp(settings.Listen, addresses.Where(a => a != operatorAddress), logger);

@@ -20,6 +20,7 @@ public sealed partial class DaemonFixture : IAsyncLifetime
     public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
 
     private readonly bool _withEngine;
+    private readonly IReadOnlyDictionary<string, string?> _environment;
     private HostedDaemon? _daemon;
 
     public DaemonFixture()
@@ -27,16 +28,18 @@ public sealed partial class DaemonFixture : IAsyncLifetime
     {
     }
 
-    private DaemonFixture(bool withEngine)
+    private DaemonFixture(bool withEngine, IReadOnlyDictionary<string, string?>? environment = null)
     {
         _withEngine = withEngine;
+        _environment = environment ?? new Dictionary<string, string?>();
         string shm = Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
         EngineDirectory = Path.Combine(shm, $"rtudp-daemon-test-{Environment.ProcessId}-{Guid.NewGuid():N}");
     }
 
     /// <summary>A daemon of its own (call <see cref="InitializeAsync"/>, dispose it).</summary>
     /// <param name="withEngine">False: the engine path is a file that cannot be executed, so the engine never starts.</param>
-    public static DaemonFixture Create(bool withEngine = true) => new(withEngine);
+    /// <param name="environment">Extra variables for rtudpd, e.g. RTUDP_Limits__PerClientPacketsPerSecond (they override the fixture's configuration).</param>
+    public static DaemonFixture Create(bool withEngine = true, IReadOnlyDictionary<string, string?>? environment = null) => new(withEngine, environment);
 
     public HostedDaemon Process => _daemon ?? throw new InvalidOperationException("not started");
 
@@ -82,7 +85,7 @@ public sealed partial class DaemonFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(EngineDirectory);
-        var environment = new Dictionary<string, string?>
+        var environment = new Dictionary<string, string?>(_environment)
         {
             ["RTUDP_Engine__Directory"] = EngineDirectory,
             ["RTUDP_Capture__Directory"] = CaptureDirectory,

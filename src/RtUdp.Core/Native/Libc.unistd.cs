@@ -2,9 +2,13 @@ using System.Runtime.InteropServices;
 
 namespace RtUdp.Core.Native;
 
-/// <summary>&lt;unistd.h&gt;: thread id and the raw syscall entry.</summary>
+/// <summary>&lt;unistd.h&gt;: thread id, file ownership and the raw syscall entry.</summary>
 public static unsafe partial class Libc
 {
+    /// <summary>chown(2); -1 (as uint) leaves an id unchanged.</summary>
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int chown(string path, uint owner, uint group);
+
     [LibraryImport("libc", SetLastError = true)]
     public static partial int gettid();
 

@@ -2,12 +2,16 @@ using Microsoft.Extensions.Options;
 using RtUdp.Core.Client;
 using RtUdp.Daemon.Engine;
 using RtUdp.Daemon.Hosting;
+using RtUdp.Daemon.Limits;
 
 namespace RtUdp.Daemon.Api;
 
 /// <summary>What every service needs: the engine (through the supervisor), the channels, the options, intake; and the common lookups.</summary>
-public sealed class ApiContext(EngineSupervisor supervisor, ChannelRegistry registry, IOptions<RtUdpApiOptions> options, IIntakeGate? intake = null)
+public sealed class ApiContext(EngineSupervisor supervisor, ChannelRegistry registry, IOptions<RtUdpApiOptions> options, IIntakeGate? intake = null, ClientQuotas? quotas = null)
 {
+    /// <summary>The per-client limits (none when not registered).</summary>
+    public ClientQuotas? Quotas { get; } = quotas is { Enabled: true } ? quotas : null;
+
     public EngineSupervisor Supervisor { get; } = supervisor;
 
     public ChannelRegistry Registry { get; } = registry;

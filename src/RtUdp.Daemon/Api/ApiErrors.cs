@@ -20,6 +20,26 @@ public static class ApiErrors
 
     public static RpcException InvalidArgument(string field, string description) => InvalidArgument([new Violation(field, description)]);
 
+    /// <summary>
+    /// A request's google.protobuf.Duration as a TimeSpan, or null (with a violation) when it is not one:
+    /// seconds and nanos of different signs, nanos beyond +-999,999,999 or more than TimeSpan holds.
+    /// Duration.ToTimeSpan would throw InvalidOperationException (INTERNAL) for those.
+    /// </summary>
+    public static TimeSpan? ToTimeSpan(Duration duration, string field, List<Violation> violations)
+    {
+        ArgumentNullException.ThrowIfNull(duration);
+        ArgumentNullException.ThrowIfNull(violations);
+        try
+        {
+            return duration.ToTimeSpan();
+        }
+        catch (InvalidOperationException)
+        {
+            violations.Add(new Violation(field, "not a valid duration (seconds and nanos out of range or of different signs)"));
+            return null;
+        }
+    }
+
     public static RpcException InvalidArgument(IReadOnlyList<Violation> violations)
     {
         var badRequest = new BadRequest();

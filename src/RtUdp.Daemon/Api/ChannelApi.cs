@@ -87,7 +87,7 @@ public sealed class ChannelApi(ApiContext api) : ChannelService.ChannelServiceBa
     public override async Task<DeleteChannelResponse> DeleteChannel(DeleteChannelRequest request, ServerCallContext context)
     {
         ChannelEntry entry = api.Find(request.Name, "name");
-        IReadOnlyDictionary<CoreCounter, long>? counters;
+        Core.Client.ChannelStats? counters;
         try
         {
             counters = await api.Registry.DeleteAsync(entry, api.Supervisor.Client);
@@ -97,9 +97,16 @@ public sealed class ChannelApi(ApiContext api) : ChannelService.ChannelServiceBa
             throw ApiErrors.NotFound(request.Name);
         }
         var response = new DeleteChannelResponse();
-        foreach ((CoreCounter counter, long value) in counters ?? new Dictionary<CoreCounter, long>())
+        if (counters is not null)
         {
-            response.FinalCounters[StatsMapping.CounterName(counter)] = value;
+            foreach ((CoreCounter counter, long value) in counters.Counters)
+            {
+                response.FinalCounters[StatsMapping.CounterName(counter)] = value;
+            }
+            // Received but never drained: discarded with the channel's RX ring, so counted here
+            // (received = drained + rx_dropped_overflow + rx_dropped_truncated + rx_dropped_stopped).
+            response.FinalCounters["rx_dropped_stopped"] = counters.Buffered;
+            response.FinalCounters["rejected_quota"] = entry.RejectedQuota;
         }
         return response;
     }

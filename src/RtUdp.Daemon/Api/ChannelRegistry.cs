@@ -15,6 +15,7 @@ namespace RtUdp.Daemon.Api;
 public sealed class ChannelEntry
 {
     private int _users;
+    private long _rejectedQuota;
     private volatile bool _closing;
     private volatile ChannelHandle? _handle;
 
@@ -42,8 +43,22 @@ public sealed class ChannelEntry
     /// <summary>The handle in the current engine; null while detached.</summary>
     public ChannelHandle? Handle { get => _handle; internal set => _handle = value; }
 
+    /// <summary>
+    /// The endpoint the first engine bound (the kernel's port when 0 was asked). An engine restart binds it
+    /// again, so peers sending to the channel (and the daemon's own senders) keep reaching it.
+    /// </summary>
+    public System.Net.IPEndPoint? BoundLocal { get; internal set; }
+
+    /// <summary>The config an engine restart recreates the channel with: <see cref="Config"/> on the port bound first.</summary>
+    internal ChannelConfig RestoreConfig => BoundLocal is { } bound ? Config with { Local = bound } : Config;
+
     /// <summary>Why the channel is detached (engine died, restore failed), if it is.</summary>
     public string? DetachedReason { get; internal set; }
+
+    /// <summary>Packets refused by the per-client limits (Limits:*) on this channel; never enqueued.</summary>
+    public long RejectedQuota => Interlocked.Read(ref _rejectedQuota);
+
+    internal void CountQuotaRefusal(long packets) => Interlocked.Add(ref _rejectedQuota, packets);
 
     /// <summary>Being deleted: streams end, new leases are refused.</summary>
     public bool Closing => _closing;
@@ -148,7 +163,7 @@ public sealed partial class ChannelRegistry : IChannelCatalog, IDisposable
 
     /// <inheritdoc/>
     public IReadOnlyList<CatalogChannel> Snapshot() =>
-        [.. _channels.Values.Where(e => !e.Closing).OrderBy(e => e.EngineId).Select(e => new CatalogChannel(e.Config, e.Started, e.Handle))];
+        [.. _channels.Values.Where(e => !e.Closing).OrderBy(e => e.EngineId).Select(e => new CatalogChannel(e.RestoreConfig, e.Started, e.Handle))];
 
     /// <inheritdoc/>
     public void Attach(uint id, ChannelHandle? handle, string? error)
@@ -161,6 +176,7 @@ public sealed partial class ChannelRegistry : IChannelCatalog, IDisposable
             return;
         }
         entry.Handle = handle;
+        entry.BoundLocal ??= handle?.BoundLocal;
         entry.DetachedReason = handle is null ? error ?? "detached" : null;
     }
 
@@ -179,7 +195,7 @@ public sealed partial class ChannelRegistry : IChannelCatalog, IDisposable
             }
             ChannelConfig withId = config with { Id = (uint)Interlocked.Increment(ref _nextId), Name = id };
             ChannelHandle handle = await Task.Run(() => engine.CreateChannel(withId), CancellationToken.None);
-            var entry = new ChannelEntry(id, withId, started: false, handle);
+            var entry = new ChannelEntry(id, withId, started: false, handle) { BoundLocal = handle.BoundLocal };
             _channels[id] = entry;
             Log.Created(_logger, entry.Name, entry.EngineId, handle.BoundLocal);
             if (start)
@@ -219,7 +235,7 @@ public sealed partial class ChannelRegistry : IChannelCatalog, IDisposable
     /// attached), then lets the packet paths using it go. Returns its counters after the engine deleted
     /// it (queued packets counted as dropped), or null when it was detached.
     /// </summary>
-    public async Task<IReadOnlyDictionary<ChannelCounter, long>?> DeleteAsync(ChannelEntry entry, EngineClient? engine)
+    public async Task<ChannelStats?> DeleteAsync(ChannelEntry entry, EngineClient? engine)
     {
         ArgumentNullException.ThrowIfNull(entry);
         await _commands.WaitAsync();
@@ -242,7 +258,7 @@ public sealed partial class ChannelRegistry : IChannelCatalog, IDisposable
                     // The engine no longer has it (restarted): nothing to delete there.
                 }
             }
-            IReadOnlyDictionary<ChannelCounter, long>? counters = handle?.ReadStats().Counters;
+            ChannelStats? counters = handle?.ReadStats();
             if (handle is not null)
             {
                 // Readers that looked it up just before may still touch its memory: unmap it later.

@@ -8,6 +8,7 @@ using RtUdp.Core.Client;
 using RtUdp.Core.Native;
 using RtUdp.Core.Timestamping;
 using RtUdp.Daemon.Capture;
+using RtUdp.Daemon.Limits;
 using RtUdp.V1;
 using ChannelConfig = RtUdp.Core.Channels.ChannelConfig;
 using CoreState = RtUdp.Core.Channels.ChannelState;
@@ -33,12 +34,14 @@ public sealed class PacketApi(ApiContext api, CaptureRegistry captures) : Packet
         ChannelHandle handle = lease.Handle;
         long[] due = PacketTimes.Validate(request.Packets, "packets", entry.Config, api.Options.SchedulingHorizon);
         CheckAccepting(entry, handle);
+        ClientQuotas.Reservation reservation = Reserve(context, entry, due, accepted: 0);
         for (int i = 0; i < request.Packets.Count; i++)
         {
             OutgoingPacket packet = request.Packets[i];
             EnqueueResult result = handle.TryEnqueue(packet.Payload.Span, due[i], packet.PacketId, signal: false);
             if (result != EnqueueResult.Ok)
             {
+                reservation.Keep(i);
                 handle.Flush();
                 throw result == EnqueueResult.Full
                     ? ApiErrors.RingFull(entry.Name, i, api.Options.RingFullRetryDelay)
@@ -90,6 +93,8 @@ public sealed class PacketApi(ApiContext api, CaptureRegistry captures) : Packet
                 ChannelHandle handle = lease.Handle;
                 long[] due = PacketTimes.Validate(message.Packets, "packets", entry.Config, api.Options.SchedulingHorizon);
                 CheckAccepting(entry, handle);
+                ClientQuotas.Reservation reservation = Reserve(context, entry, due, accepted);
+                long messageStart = accepted;
                 for (int i = 0; i < message.Packets.Count; i++)
                 {
                     OutgoingPacket packet = message.Packets[i];
@@ -104,6 +109,7 @@ public sealed class PacketApi(ApiContext api, CaptureRegistry captures) : Packet
                         }
                         if (result != EnqueueResult.Full)
                         {
+                            reservation.Keep(i);
                             handle.Flush();
                             throw NotAccepting(entry, handle, accepted);
                         }
@@ -115,15 +121,26 @@ public sealed class PacketApi(ApiContext api, CaptureRegistry captures) : Packet
                         }
                         if (entry.Closing)
                         {
+                            reservation.Keep((int)(accepted - messageStart));
                             throw ApiErrors.NotFound(entry.Name);
                         }
                         if (!ReferenceEquals(entry.Handle, handle) || api.Supervisor.Client is null)
                         {
+                            reservation.Keep((int)(accepted - messageStart));
                             throw api.Supervisor.Client is null ? ApiErrors.EngineDown() : ApiErrors.ChannelLost(entry.Name, entry.DetachedReason ?? "engine restarted");
                         }
                         backoff = backoff == TimeSpan.Zero ? TimeSpan.FromMilliseconds(1) : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, api.Options.MaxStreamBackoff.Ticks));
                         waited.Start();
-                        await Task.Delay(backoff, cancellation);
+                        try
+                        {
+                            await Task.Delay(backoff, cancellation);
+                        }
+                        catch (OperationCanceledException)
+                        {
+                            // The client went away: what it had not enqueued goes back to its quota.
+                            reservation.Keep((int)(accepted - messageStart));
+                            throw;
+                        }
                         waited.Stop();
                     }
                 }
@@ -144,8 +161,9 @@ public sealed class PacketApi(ApiContext api, CaptureRegistry captures) : Packet
         {
             violations.Add(new("max_count", $"must be 0 to {MaxReceiveCount}"));
         }
-        TimeSpan timeout = request.Timeout?.ToTimeSpan() ?? TimeSpan.Zero;
-        if (timeout < TimeSpan.Zero || timeout > MaxReceiveTimeout)
+        TimeSpan? parsed = request.Timeout is null ? TimeSpan.Zero : ApiErrors.ToTimeSpan(request.Timeout, "timeout", violations);
+        TimeSpan timeout = parsed ?? TimeSpan.Zero;
+        if (parsed is not null && (timeout < TimeSpan.Zero || timeout > MaxReceiveTimeout))
         {
             violations.Add(new("timeout", "must be 0 to 60 s"));
         }
@@ -290,6 +308,12 @@ public sealed class PacketApi(ApiContext api, CaptureRegistry captures) : Packet
         }
         return packet;
     }
+
+    /// <summary>The call's packets from its client's quota (Limits:*); RESOURCE_EXHAUSTED with a QuotaFailure when over it.</summary>
+    private ClientQuotas.Reservation Reserve(ServerCallContext context, ChannelEntry entry, long[] due, long accepted) =>
+        api.Quotas is { } quotas
+            ? quotas.Reserve(ClientIdentity.Of(context), entry.Name, due, accepted, () => entry.CountQuotaRefusal(due.Length))
+            : default;
 
     private static void CheckAccepting(ChannelEntry entry, ChannelHandle handle)
     {

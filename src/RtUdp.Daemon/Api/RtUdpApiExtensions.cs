@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using RtUdp.Daemon.Capture;
 using RtUdp.Daemon.Generators;
 using RtUdp.Daemon.Hosting;
+using RtUdp.Daemon.Limits;
 
 namespace RtUdp.Daemon.Api;
 
@@ -39,6 +40,7 @@ public static class RtUdpApiExtensions
             s.GetService<DaemonSettings>()?.Channels ?? []));
         services.RemoveAll<IChannelCatalog>();
         services.AddSingleton<IChannelCatalog>(s => s.GetRequiredService<ChannelRegistry>());
+        services.AddSingleton(s => new ClientQuotas(s.GetService<DaemonSettings>()?.Limits ?? new ClientLimitsOptions(), s.GetRequiredService<ILogger<ClientQuotas>>()));
         services.AddSingleton<ApiContext>();
         services.AddOptions<CaptureOptions>();
         services.AddSingleton<CaptureRegistry>();

@@ -51,7 +51,13 @@ public sealed class StatsApi(ApiContext api) : StatsService.StatsServiceBase
 
     public override async Task WatchStats(WatchStatsRequest request, IServerStreamWriter<WatchStatsResponse> responseStream, ServerCallContext context)
     {
-        TimeSpan interval = request.Interval is null ? TimeSpan.FromSeconds(1) : request.Interval.ToTimeSpan();
+        var violations = new List<ApiErrors.Violation>();
+        TimeSpan? parsed = request.Interval is null ? TimeSpan.FromSeconds(1) : ApiErrors.ToTimeSpan(request.Interval, "interval", violations);
+        if (parsed is null)
+        {
+            throw ApiErrors.InvalidArgument(violations);
+        }
+        TimeSpan interval = parsed.Value;
         if (interval < MinInterval || interval > MaxInterval)
         {
             throw ApiErrors.InvalidArgument("interval", "must be 10 ms to 1 h");

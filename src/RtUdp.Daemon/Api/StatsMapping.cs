@@ -97,6 +97,8 @@ internal static class StatsMapping
         {
             stats.Counters[CounterName(counter)] = value;
         }
+        // Kept by the daemon, not the engine: packets refused by the per-client limits (never enqueued, outside the sum).
+        stats.Counters["rejected_quota"] = entry.RejectedQuota;
         foreach ((int errno, long count) in s.SendErrnos)
         {
             stats.SendErrnos[errno] = count;

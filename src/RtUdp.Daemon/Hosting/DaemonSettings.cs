@@ -16,6 +16,9 @@ public sealed class ListenOptions
     /// <summary>Octal mode the socket file gets after bind.</summary>
     public string UnixSocketMode { get; set; } = "0660";
 
+    /// <summary>Group the socket file is given after bind, when that group exists (its members may call the daemon); empty: the daemon's own group.</summary>
+    public string UnixSocketGroup { get; set; } = "rtudp";
+
     /// <summary>TCP endpoint (plaintext HTTP/2 unless <see cref="Tls"/> is set); empty: no TCP listener.</summary>
     public string Tcp { get; set; } = "127.0.0.1:50051";
 
@@ -82,6 +85,7 @@ public sealed class DaemonSettings
     /// <summary>Section "Capture": the capture directory (captures written, files replayed).</summary>
     public CaptureOptions Capture { get; } = new();
     public Http.HttpOptions Http { get; } = new();
+    public Limits.ClientLimitsOptions Limits { get; } = new();
 
     public IReadOnlyList<ConfiguredChannel> Channels { get; private set; } = [];
 
@@ -101,6 +105,8 @@ public sealed class DaemonSettings
         problems.AddRange(settings.Capture.Validate());
         Bind(configuration, "Http", settings.Http, problems);
         RtUdp.Daemon.Http.HttpOptions.Validate(settings.Http, settings.Listen, problems);
+        Bind(configuration, "Limits", settings.Limits, problems);
+        problems.AddRange(settings.Limits.Validate());
         settings.Channels = ChannelSection.Parse(configuration.GetSection("Channels"), problems);
         return (settings, problems);
     }

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
+using RtUdp.Core.Native;
 
 namespace RtUdp.Daemon.Hosting;
 
@@ -86,8 +87,39 @@ internal static partial class Listeners
             return;
         }
         File.SetUnixFileMode(socket, (UnixFileMode)listen.UnixSocketModeBits);
+        string group = "";
+        if (listen.UnixSocketGroup.Length > 0)
+        {
+            if (GroupId(listen.UnixSocketGroup) is { } gid)
+            {
+                Errno.Check(Libc.chown(socket, uint.MaxValue, gid), $"chown(\"{socket}\", -1, {gid} ({listen.UnixSocketGroup}))");
+                group = listen.UnixSocketGroup;
+            }
+            else
+            {
+                Log.NoSocketGroup(logger, listen.UnixSocketGroup, socket);
+            }
+        }
         string mode = Convert.ToString(listen.UnixSocketModeBits, 8).PadLeft(4, '0');
-        Log.UnixSocketListening(logger, socket, mode);
+        Log.UnixSocketListening(logger, socket, mode + (group.Length > 0 ? ", group " + group : ""));
+    }
+
+    /// <summary>A group's id from /etc/group (where systemd-sysusers and groupadd put system groups); null when absent.</summary>
+    internal static uint? GroupId(string name)
+    {
+        if (!File.Exists("/etc/group"))
+        {
+            return null;
+        }
+        foreach (string line in File.ReadLines("/etc/group"))
+        {
+            string[] fields = line.Split(':');
+            if (fields.Length >= 3 && fields[0] == name && uint.TryParse(fields[2], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out uint gid))
+            {
+                return gid;
+            }
+        }
+        return null;
     }
 
     public static void LogTcp(ListenOptions listen, IEnumerable<string> addresses, ILogger logger)
@@ -111,6 +143,9 @@ internal static partial class Listeners
 
         [LoggerMessage(EventId = 401, Level = LogLevel.Information, Message = "Listening on {Address} ({Security})")]
         public static partial void TcpListening(ILogger logger, string address, string security);
+
+        [LoggerMessage(EventId = 403, Level = LogLevel.Information, Message = "Listen:UnixSocketGroup: no group {Group}: {Path} keeps the daemon's group")]
+        public static partial void NoSocketGroup(ILogger logger, string group, string path);
 
         [LoggerMessage(EventId = 402, Level = LogLevel.Warning, Message = "Listening on non-loopback {Address} without TLS (Listen:AllowNonLoopbackWithoutTls): anyone who reaches it controls the daemon")]
         public static partial void PlaintextExposed(ILogger logger, string address);
