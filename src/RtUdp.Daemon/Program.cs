@@ -74,6 +74,7 @@ internal static class Program
         builder.Services.AddSingleton(settings.Engine);
         builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(settings.Capture));
         builder.Services.AddSingleton<SystemdNotifier>();
+        builder.Services.AddSingleton<ListenersBound>();
         builder.Services.AddSingleton<IntakeGate>();
         builder.Services.AddSingleton<IIntakeGate>(s => s.GetRequiredService<IntakeGate>());
         builder.Services.AddSingleton<IChannelCatalog, ConfiguredChannelCatalog>();
@@ -83,6 +84,7 @@ internal static class Program
             s.GetRequiredService<SystemdNotifier>(),
             s.GetRequiredService<IntakeGate>(),
             s.GetRequiredService<IHostApplicationLifetime>(),
+            s.GetRequiredService<ListenersBound>(),
             s.GetRequiredService<ILogger<EngineSupervisor>>()));
         builder.Services.AddHostedService(s => s.GetRequiredService<EngineSupervisor>());
         builder.Services.AddHostedService<SystemdService>();
@@ -99,6 +101,12 @@ internal static class Program
         try
         {
             await app.StartAsync();
+        }
+        catch (OperationCanceledException)
+        {
+            // A stop (SIGTERM, or a configured channel the engine refused) while Kestrel was still binding.
+            await app.StopAsync();
+            return app.Services.GetRequiredService<EngineSupervisor>().FatalError is not null ? 1 : 0;
         }
         catch (IOException e)
         {
@@ -119,6 +127,7 @@ internal static class Program
         string? operatorAddress = operatorListener?.IPEndPoint is { } http ? $"http://{http}" : null;
         Listeners.LogTcp(settings.Listen, addresses.Where(a => a != operatorAddress), logger);
         OperatorListener.LogListening(operatorListener, settings.Http, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("RtUdp.Daemon.Http.OperatorListener"));
+        app.Services.GetRequiredService<ListenersBound>().Complete();
         await app.WaitForShutdownAsync();
         EngineSupervisor supervisor = app.Services.GetRequiredService<EngineSupervisor>();
         return supervisor.FatalError is not null ? 1 : Environment.ExitCode;

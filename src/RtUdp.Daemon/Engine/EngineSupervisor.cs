@@ -26,6 +26,7 @@ public sealed partial class EngineSupervisor : BackgroundService
     private readonly SystemdNotifier _notifier;
     private readonly IntakeGate _gate;
     private readonly IHostApplicationLifetime _lifetime;
+    private readonly ListenersBound _listeners;
     private readonly ILogger<EngineSupervisor> _logger;
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Dictionary<string, long> _lastBeats = [];
@@ -34,13 +35,14 @@ public sealed partial class EngineSupervisor : BackgroundService
     private long _lostTx;
     private long _lostRx;
 
-    internal EngineSupervisor(EngineSupervisorOptions options, IChannelCatalog catalog, SystemdNotifier notifier, IntakeGate gate, IHostApplicationLifetime lifetime, ILogger<EngineSupervisor> logger)
+    internal EngineSupervisor(EngineSupervisorOptions options, IChannelCatalog catalog, SystemdNotifier notifier, IntakeGate gate, IHostApplicationLifetime lifetime, ListenersBound listeners, ILogger<EngineSupervisor> logger)
     {
         _options = options;
         _catalog = catalog;
         _notifier = notifier;
         _gate = gate;
         _lifetime = lifetime;
+        _listeners = listeners;
         _logger = logger;
         Directory = string.IsNullOrEmpty(options.Directory) ? EngineOptions.DefaultDirectory() : options.Directory;
     }
@@ -125,6 +127,15 @@ public sealed partial class EngineSupervisor : BackgroundService
             string status = RunningStatus(engine);
             if (first)
             {
+                try
+                {
+                    await _listeners.Task.WaitAsync(stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    await StopAsync(engine);
+                    return;
+                }
                 _notifier.Ready(status);
                 _ready.TrySetResult();
                 first = false;

@@ -34,6 +34,12 @@ public sealed class DaemonHostingTests
         Assert.True(File.Exists(Path.Combine(daemon.EngineDirectory, "engine.ctl")));
         Assert.True(File.Exists(Path.Combine(daemon.EngineDirectory, "channel-1.shm")));
         Assert.True(File.Exists(Path.Combine(daemon.EngineDirectory, "channel-2.shm")));
+        // ... and the gRPC socket is bound with its mode, so a client started on READY connects.
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite, File.GetUnixFileMode(daemon.DefaultSocket));
+        using (var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
+        {
+            probe.Connect(new UnixDomainSocketEndPoint(daemon.DefaultSocket));
+        }
         int enginePid = HostedDaemon.EnginePidOf(ready);
         Assert.Equal($"engine {enginePid} running, 2 channels (2 running)", HostedDaemon.Field(ready, "STATUS"));
         Assert.Equal(daemon.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture), HostedDaemon.Field(ready, "MAINPID"));
