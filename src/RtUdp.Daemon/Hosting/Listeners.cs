@@ -92,7 +92,12 @@ internal static partial class Listeners
         {
             if (GroupId(listen.UnixSocketGroup) is { } gid)
             {
-                Errno.Check(Libc.chown(socket, uint.MaxValue, gid), $"chown(\"{socket}\", -1, {gid} ({listen.UnixSocketGroup}))");
+                // A socket made by a process whose group is already that one (User=/Group=rtudp under systemd) has
+                // it; the unit's system-call filter refuses chown (@privileged), so it is called only when needed.
+                if (Tmds.Linux.LibC.getegid() != gid)
+                {
+                    Errno.Check(Libc.chown(socket, uint.MaxValue, gid), $"chown(\"{socket}\", -1, {gid} ({listen.UnixSocketGroup}))");
+                }
                 group = listen.UnixSocketGroup;
             }
             else
