@@ -23,7 +23,9 @@ def _generate_stubs():
     """protoc + grpc_python_plugin into a temporary directory that goes on sys.path."""
     out = tempfile.mkdtemp(prefix="rtudp-stubs-")
     atexit.register(shutil.rmtree, out, True)
-    protos = sorted(os.path.relpath(p, PROTOS) for p in glob.glob(os.path.join(PROTOS, "rtudp", "v1", "*.proto")))
+    # rtudp/v1 imports google/api/annotations.proto (the HTTP routes), vendored beside it in protos/.
+    protos = sorted(os.path.relpath(p, PROTOS) for d in (("rtudp", "v1"), ("google", "api"))
+                    for p in glob.glob(os.path.join(PROTOS, *d, "*.proto")))
     if not protos:
         raise SystemExit(f"no protos in {PROTOS}/rtudp/v1 (set RTUDP_PROTOS)")
     plugin = shutil.which("grpc_python_plugin") or "/usr/bin/grpc_python_plugin"

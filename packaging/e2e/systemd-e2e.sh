@@ -132,7 +132,7 @@ if ct test -x /usr/bin/rtudpctl; then
     check "rtudpctl channels create tx" seed channels create tx --direction send --remote 127.0.0.1:5000
     check "rtudpctl send tx hello" seed send tx hello --delay 1ms
     got=$(seed recv rx --count 1 --timeout 2s 2>&1)
-    check "rtudpctl recv rx prints hello (got: $got)" test "$got" = hello
+    check "rtudpctl recv rx prints hello (got: $got)" test "${got##*: }" = hello
     stats=$(seed stats tx --json 2>&1)
     check "rtudpctl stats tx --json counts the packet sent" sh -c "printf '%s' '$stats' | grep -Eq '\"sent\"[^0-9]*\"?1'"
 else
