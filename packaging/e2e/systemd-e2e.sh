@@ -135,6 +135,9 @@ if ct test -x /usr/bin/rtudpctl; then
     check "rtudpctl recv rx prints hello (got: $got)" test "${got##*: }" = hello
     stats=$(seed stats tx --json 2>&1)
     check "rtudpctl stats tx --json counts the packet sent" sh -c "printf '%s' '$stats' | grep -Eq '\"sent\"[^0-9]*\"?1'"
+    # close_socket: the seed's channels go, so only the configured ones are left for the checks below.
+    check "rtudpctl channels rm tx" seed channels rm tx
+    check "rtudpctl channels rm rx" seed channels rm rx
 else
     skip "rtudpctl not packaged: the seed flow through rtudpctl did not run"
 fi
