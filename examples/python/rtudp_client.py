@@ -23,9 +23,8 @@ def _generate_stubs():
     """protoc + grpc_python_plugin into a temporary directory that goes on sys.path."""
     out = tempfile.mkdtemp(prefix="rtudp-stubs-")
     atexit.register(shutil.rmtree, out, True)
-    # rtudp/v1 imports google/api/annotations.proto (the HTTP routes), vendored beside it in protos/.
-    protos = sorted(os.path.relpath(p, PROTOS) for d in (("rtudp", "v1"), ("google", "api"))
-                    for p in glob.glob(os.path.join(PROTOS, *d, "*.proto")))
+    # rtudp/v1 and the vendored google/api (the HTTP annotations rtudp/v1 imports).
+    protos = sorted(os.path.relpath(p, PROTOS) for p in glob.glob(os.path.join(PROTOS, "**", "*.proto"), recursive=True))
     if not protos:
         raise SystemExit(f"no protos in {PROTOS}/rtudp/v1 (set RTUDP_PROTOS)")
     plugin = shutil.which("grpc_python_plugin") or "/usr/bin/grpc_python_plugin"

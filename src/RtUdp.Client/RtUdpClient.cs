@@ -27,6 +27,8 @@ public sealed partial class RtUdpClient : IDisposable
         Clock = new ClockService.ClockServiceClient(channel);
         Capabilities = new CapabilityService.CapabilityServiceClient(channel);
         Health = new Health.HealthClient(channel);
+        Generators = new GeneratorService.GeneratorServiceClient(channel);
+        Captures = new CaptureService.CaptureServiceClient(channel);
     }
 
     public DaemonAddress Address { get; }
@@ -43,6 +45,10 @@ public sealed partial class RtUdpClient : IDisposable
     public ClockService.ClockServiceClient Clock { get; }
 
     public CapabilityService.CapabilityServiceClient Capabilities { get; }
+
+    public GeneratorService.GeneratorServiceClient Generators { get; }
+
+    public CaptureService.CaptureServiceClient Captures { get; }
 
     public Health.HealthClient Health { get; }
 

@@ -59,6 +59,8 @@ internal static class Program
         root.Subcommands.Add(StatsCommand.Build());
         root.Subcommands.Add(HistCommand.Build());
         root.Subcommands.Add(WatchCommand.Build());
+        root.Subcommands.Add(GeneratorCommands.Build());
+        root.Subcommands.Add(CaptureCommands.Build());
         root.Subcommands.Add(InfoCommands.Capabilities());
         root.Subcommands.Add(InfoCommands.Health());
         root.Subcommands.Add(InfoCommands.Clock());

@@ -33,6 +33,11 @@ internal static class ChannelCreateCommand
         ["off"] = LaunchTimeMode.Off, ["auto"] = LaunchTimeMode.Auto, ["required"] = LaunchTimeMode.Required,
     };
 
+    private static readonly Dictionary<string, FlowClock> FlowClocks = new()
+    {
+        ["monotonic"] = FlowClock.Monotonic, ["tai"] = FlowClock.Tai,
+    };
+
     public static Command Build()
     {
         Argument<string> name = Options.ChannelArgument();
@@ -55,12 +60,17 @@ internal static class ChannelCreateCommand
         Option<TimestampMode> timestamps = Options.Choice("--timestamps", "TX/RX timestamps", TimestampModes, TimestampMode.Unspecified);
         Option<LaunchTimeMode> launchTime = Options.Choice("--launch-time", "SO_TXTIME launch time through an etf/taprio/fq qdisc", LaunchTimes, LaunchTimeMode.Unspecified);
         Option<bool> requireRealtime = new("--require-realtime") { Description = "Fail the start rather than run without SCHED_FIFO, CPU pinning or locked memory" };
+        Option<bool> sequenced = new("--sequenced") { Description = "Sequenced flow: a 40-byte flow header in each packet sent; loss, reordering, latency and jitter of each flow received" };
+        Option<bool> reflect = new("--reflect") { Description = "Reflector: send every datagram received straight back to its source" };
+        Option<long?> flowId = Options.Long("--flow-id", "Sequenced: the flow id written in each header sent (default 0)", 0, uint.MaxValue, "ID");
+        Option<FlowClock> flowClock = Options.Choice("--flow-clock", "Sequenced: the clock of the header's times", FlowClocks, FlowClock.Unspecified);
         Option<bool> noStart = new("--no-start") { Description = "Create (bind) only; start it later with: rtudpctl channels start NAME" };
 
         var create = new Command("create", "Create (bind) a channel and start it")
         {
             name, direction, local, remote, cpu, sendCpu, receiveCpu, priority, capacity, maxPayload, batch, socketBuffer,
-            timing, spinMargin, latePolicy, lateTolerance, timestamps, launchTime, requireRealtime, noStart,
+            timing, spinMargin, latePolicy, lateTolerance, timestamps, launchTime, requireRealtime,
+            sequenced, reflect, flowId, flowClock, noStart,
         };
         create.Validators.Add(result =>
         {
@@ -79,6 +89,7 @@ internal static class ChannelCreateCommand
                 LatePolicy = parse.GetValue(latePolicy),
                 Timestamps = parse.GetValue(timestamps),
                 LaunchTime = parse.GetValue(launchTime),
+                FlowClock = parse.GetValue(flowClock),
             };
             if (parse.GetValue(remote) is { } r)
             {
@@ -123,6 +134,18 @@ internal static class ChannelCreateCommand
             if (parse.GetValue(requireRealtime))
             {
                 config.Flags.Add(ChannelFlag.RequireRealtime);
+            }
+            if (parse.GetValue(sequenced))
+            {
+                config.Flags.Add(ChannelFlag.Sequenced);
+            }
+            if (parse.GetValue(reflect))
+            {
+                config.Flags.Add(ChannelFlag.Reflect);
+            }
+            if (parse.GetValue(flowId) is { } flow)
+            {
+                config.FlowId = (uint)flow;
             }
             using RtUdpClient client = GlobalOptions.Connect(parse);
             Channel channel = await client.CreateChannelAsync(parse.GetValue(name)!, config, start: !parse.GetValue(noStart), cancel);

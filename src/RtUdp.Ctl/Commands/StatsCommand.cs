@@ -40,6 +40,23 @@ internal static class StatsCommand
         text.Append(accounting);
         text.Append($"tx dropped: late {tx.DroppedLate}, error {tx.DroppedError}, stopped {tx.DroppedStopped}; rx dropped: overflow {rx.DroppedOverflow}, truncated {rx.DroppedTruncated}\n");
         text.Append($"send error: {s.SendErrorCount} samples, max {Text.Ns(s.SendErrorMaxNs)}; delivery: {s.DeliveryCount} samples, max {Text.Ns(s.DeliveryMaxNs)}\n");
+        if (s.FlowTotals is { } f && (f.Packets != 0 || f.BadHeader != 0 || f.HeaderTooShort != 0))
+        {
+            text.Append($"flows: packets {f.Packets}, unique {f.Unique}, lost {f.Lost}, duplicates {f.Duplicates}, reordered {f.Reordered}, stale {f.Stale}, bad header {f.BadHeader}, untracked {f.Untracked}\n");
+            var flows = new Table("FLOW", "RECEIVED", "UNIQUE", "EXPECTED", "LOST", "DUP", "REORDERED", "JITTER", "LAST-LATENCY", "KIND");
+            foreach (FlowStats flow in s.Flows)
+            {
+                flows.Add(flow.FlowId, flow.Received, flow.Unique, flow.Expected, flow.Lost, flow.Duplicates, flow.Reordered, Text.Ns(flow.JitterNs), Text.Ns(flow.LastLatencyNs), flow.LatencyKind);
+            }
+            if (flows.RowCount > 0)
+            {
+                text.Append(flows);
+            }
+        }
+        if (rx.Reflected != 0 || rx.ReflectErrors != 0)
+        {
+            text.Append($"reflected {rx.Reflected}, reflect errors {rx.ReflectErrors}\n");
+        }
         var workers = new Table("WORKER", "STATE", "REALTIME", "CPU", "TID", "HEARTBEAT", "SETUP-ERRNO");
         foreach ((string side, WorkerHealth? w) in new[] { ("sender", s.Sender), ("receiver", s.Receiver) })
         {

@@ -18,7 +18,8 @@ public static class RtUdpHttpExtensions
         {
             return services;
         }
-        services.AddSingleton<RtUdpMetrics>();
+        services.AddSingleton(sp => new RtUdpMetrics(sp.GetRequiredService<Engine.EngineSupervisor>(), sp.GetRequiredService<Api.ChannelRegistry>(),
+            sp.GetRequiredService<Generators.GeneratorRegistry>(), sp.GetRequiredService<Capture.CaptureRegistry>()));
         if (http.JsonApi)
         {
             services.AddGrpc().AddJsonTranscoding(o =>

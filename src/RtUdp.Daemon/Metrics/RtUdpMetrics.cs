@@ -6,6 +6,8 @@ using RtUdp.Core.Client;
 using RtUdp.Core.Engine;
 using RtUdp.Core.Native;
 using RtUdp.Daemon.Api;
+using RtUdp.Daemon.Capture;
+using RtUdp.Daemon.Generators;
 using RtUdp.Daemon.Engine;
 
 namespace RtUdp.Daemon.Metrics;
@@ -44,14 +46,19 @@ public sealed class RtUdpMetrics
     private readonly Dictionary<string, ScrapedCounter> _counters = new(StringComparer.Ordinal);
     private readonly ScrapedGauge _pending, _buffered, _channelState, _channelAttached, _channelMode;
     private readonly ScrapedGauge _workerRunning, _workerRealtime, _workerHeartbeatAge;
-    private readonly ScrapedHistogram _sendError, _delivery, _stage;
+    private readonly GeneratorRegistry _generators;
+    private readonly CaptureRegistry _captures;
+    private readonly ScrapedHistogram _sendError, _delivery, _stage, _oneWay, _jitter, _roundTrip;
+    private readonly ScrapedCounter _generatorPackets, _generatorFullWaits, _captureWritten, _captureDropped;
     private readonly ScrapedGauge _engineUp, _engineHeartbeatAge, _engineChannels, _engineMemoryLocked, _engineAllocated;
     private readonly ScrapedCounter _engineCollections, _engineRestarts, _engineLost;
 
-    public RtUdpMetrics(EngineSupervisor supervisor, ChannelRegistry channels)
+    internal RtUdpMetrics(EngineSupervisor supervisor, ChannelRegistry channels, GeneratorRegistry generators, CaptureRegistry captures)
     {
         _supervisor = supervisor;
         _channels = channels;
+        _generators = generators;
+        _captures = captures;
         // prometheus-net's default registry (never served here) would start its EventCounter and Meter
         // listeners, which observe every request: suppressed, and the daemon's own stats registered below.
         Prometheus.Metrics.SuppressDefaultMetrics();
@@ -78,6 +85,14 @@ public sealed class RtUdpMetrics
         _sendError = new ScrapedHistogram(factory.CreateHistogram("rtudp_tx_send_error_seconds", "Actual send time minus scheduled time, from the best stamp. Observed from the engine's HDR histogram at scrape: bucket midpoints (see README).", ChannelLabels, latency));
         _delivery = new ScrapedHistogram(factory.CreateHistogram("rtudp_rx_delivery_seconds", "Drain time minus the packet's best RX stamp. Observed from the engine's HDR histogram at scrape.", ChannelLabels, latency));
         _stage = new ScrapedHistogram(factory.CreateHistogram("rtudp_tx_stage_seconds", "Send path stages: wake (scheduled time to worker wake-up), send_call (to sendmmsg), sched (to the qdisc), software (to the driver), hardware (to the wire).", [.. ChannelLabels, "stage"], latency));
+        _oneWay = new ScrapedHistogram(factory.CreateHistogram("rtudp_flow_one_way_seconds", "Sequenced flows: arrival (best RX stamp) minus the header's send time, where the clocks compare (same host, or TAI between PTP-synchronised hosts).", ChannelLabels, latency));
+        _jitter = new ScrapedHistogram(factory.CreateHistogram("rtudp_flow_jitter_seconds", "Sequenced flows: RFC 3550 interarrival jitter after each packet.", ChannelLabels, latency));
+        _roundTrip = new ScrapedHistogram(factory.CreateHistogram("rtudp_flow_round_trip_seconds", "Sequenced duplex channel facing a reflector: arrival of its own packet minus its send time.", ChannelLabels, latency));
+
+        _generatorPackets = new ScrapedCounter(factory.CreateCounter("rtudp_generator_packets_total", "Packets a generator's schedule produced, by outcome: enqueued (in the TX ring), enqueued_late (of those, after their due time), rejected_not_accepting, rejected_too_large.", ["channel", "generator", "outcome"]));
+        _generatorFullWaits = new ScrapedCounter(factory.CreateCounter("rtudp_generator_full_waits_total", "Times a generator found the TX ring full and waited for space (nothing is dropped).", ["channel", "generator"]));
+        _captureWritten = new ScrapedCounter(factory.CreateCounter("rtudp_capture_packets_written_total", "Packets a capture wrote to its pcapng file.", ["channel", "capture"]));
+        _captureDropped = new ScrapedCounter(factory.CreateCounter("rtudp_capture_packets_dropped_total", "Packets a capture left out of its file because its writer's queue was full.", ["channel", "capture"]));
 
         _engineUp = new ScrapedGauge(factory.CreateGauge("rtudp_engine_up", "1 while the engine process runs and serves, 0 while it is down or restarting."));
         _engineHeartbeatAge = new ScrapedGauge(factory.CreateGauge("rtudp_engine_heartbeat_age_seconds", "Time since the engine conductor's last heartbeat (NaN while the engine is down, as the other engine gauges)."));
@@ -112,6 +127,8 @@ public sealed class RtUdpMetrics
             {
                 CollectChannel(entry, now);
             }
+            CollectGenerators();
+            CollectCaptures();
             foreach (ScrapedCounter counter in _counters.Values)
             {
                 counter.Sweep();
@@ -120,11 +137,11 @@ public sealed class RtUdpMetrics
             {
                 gauge.Sweep();
             }
-            foreach (ScrapedHistogram histogram in new[] { _sendError, _delivery, _stage })
+            foreach (ScrapedHistogram histogram in new[] { _sendError, _delivery, _stage, _oneWay, _jitter, _roundTrip })
             {
                 histogram.Sweep();
             }
-            foreach (ScrapedCounter counter in new[] { _engineCollections, _engineRestarts, _engineLost })
+            foreach (ScrapedCounter counter in new[] { _engineCollections, _engineRestarts, _engineLost, _generatorPackets, _generatorFullWaits, _captureWritten, _captureDropped })
             {
                 counter.Sweep();
             }
@@ -218,7 +235,46 @@ public sealed class RtUdpMetrics
             _buffered.Set(s.Buffered, labels);
             CollectWorker(s.Receiver, "receive", labels, now);
             _delivery.Feed(handle, s.Delivery, labels);
+            if (entry.Config.Sequenced)
+            {
+                _oneWay.Feed(handle, s.Histograms[ChannelHistogram.OneWay], labels);
+                _jitter.Feed(handle, s.Histograms[ChannelHistogram.Jitter], labels);
+                _roundTrip.Feed(handle, s.Histograms[ChannelHistogram.RoundTrip], labels);
+            }
         }
+    }
+
+    /// <summary>Every listed generator's counters (finished ones stay until the registry prunes them).</summary>
+    private void CollectGenerators()
+    {
+        foreach (PacketGenerator generator in _generators.List(null))
+        {
+            V1.GeneratorCounters c = generator.ToProto().Counters;
+            (string channel, string id) = Split(generator.Name);
+            _generatorPackets.Set(generator, c.Enqueued, channel, id, "enqueued");
+            _generatorPackets.Set(generator, c.EnqueuedLate, channel, id, "enqueued_late");
+            _generatorPackets.Set(generator, c.RejectedNotAccepting, channel, id, "rejected_not_accepting");
+            _generatorPackets.Set(generator, c.RejectedTooLarge, channel, id, "rejected_too_large");
+            _generatorFullWaits.Set(generator, c.FullWaits, channel, id);
+        }
+    }
+
+    private void CollectCaptures()
+    {
+        foreach (PacketCapture capture in _captures.List(null))
+        {
+            V1.Capture c = capture.ToProto();
+            (string channel, string id) = Split(capture.Name);
+            _captureWritten.Set(capture, c.PacketsWritten, channel, id);
+            _captureDropped.Set(capture, c.PacketsDropped, channel, id);
+        }
+    }
+
+    /// <summary>"channels/{channel}/{collection}/{id}" → (channel, id).</summary>
+    private static (string Channel, string Id) Split(string name)
+    {
+        string[] parts = name.Split('/');
+        return parts.Length == 4 ? (parts[1], parts[3]) : (name, name);
     }
 
     private void CollectWorker(WorkerStatus worker, string name, string[] channel, long now)

@@ -314,6 +314,67 @@ public sealed class RtudpctlTests(DaemonFixture daemon, Xunit.Abstractions.ITest
     }
 
     /// <summary>A started receiver and a sender aimed at it, created with rtudpctl; their ids and the receiver's port.</summary>
+    [Fact]
+    public async Task Sequenced_pair_gen_start_with_a_count_arrives_whole_in_the_flow_stats_and_capture_writes_it_to_a_pcapng_tshark_reads()
+    {
+        Assert.True(File.Exists(Tshark), "tshark is missing: apt-get install -y tshark");
+        const int Count = 50;
+        string rx = Clients.UniqueId("ctl-seq-rx");
+        string tx = Clients.UniqueId("ctl-seq-tx");
+        JsonElement receiver = Json(await Ok("channels", "create", rx, "--direction", "receive", "--sequenced", "--priority", "0", "--capacity", "1024", "--json"));
+        Assert.Contains("CHANNEL_FLAG_SEQUENCED", receiver.GetProperty("flags").EnumerateArray().Select(f => f.GetString()));
+        int port = receiver.GetProperty("boundLocal").GetProperty("port").GetInt32();
+        JsonElement sender = Json(await Ok("channels", "create", tx, "--direction", "send", "--remote", $"127.0.0.1:{port}", "--sequenced",
+            "--flow-id", "7", "--flow-clock", "monotonic", "--priority", "0", "--capacity", "1024", "--json"));
+        Assert.Equal(7, sender.GetProperty("flowId").GetInt64());
+        Assert.Equal("FLOW_CLOCK_MONOTONIC", sender.GetProperty("flowClock").GetString());
+
+        // The capture drains the receiver itself (exclusive), so every packet reaches the file.
+        string file = Clients.UniqueId("ctl-cap") + ".pcapng";
+        JsonElement capture = Json(await Ok("capture", "start", rx, file, "--exclusive", "--json"));
+        string captureName = capture.GetProperty("name").GetString()!;
+        Assert.Equal("CAPTURE_STATE_RUNNING", capture.GetProperty("state").GetString());
+        Assert.Equal("CAPTURE_MODE_EXCLUSIVE", capture.GetProperty("mode").GetString());
+        Assert.Matches($@"(?m)^{captureName}\s+running\s+exclusive\s", (await Ok("capture", "ls", rx)).Stdout);
+
+        JsonElement started = Json(await Ok("gen", "start", tx, "--period", "1ms", "--count", Count.ToString(CultureInfo.InvariantCulture), "--size", "64", "--id", "g1", "--json"));
+        string generator = started.GetProperty("name").GetString()!;
+        Assert.Equal($"channels/{tx}/generators/g1", generator);
+
+        JsonElement stats = await WaitJsonAsync(["stats", rx, "--json"], s => Int64(s.GetProperty("flowTotals").GetProperty("packets")) >= Count);
+        JsonElement totals = stats.GetProperty("flowTotals");
+        Assert.Equal(Count, Int64(totals.GetProperty("packets")));
+        Assert.Equal(Count, Int64(totals.GetProperty("unique")));
+        Assert.Equal(0, Int64(totals.GetProperty("lost")));
+        JsonElement flow = stats.GetProperty("flows").EnumerateArray().Single();
+        Assert.Equal(7, flow.GetProperty("flowId").GetInt64());
+        Assert.Equal(Count, Int64(flow.GetProperty("received")));
+        Assert.Equal(Count, Int64(flow.GetProperty("expected")));
+        Assert.Contains($"flows: packets {Count}, unique {Count}, lost 0", (await Ok("stats", rx)).Stdout, StringComparison.Ordinal);
+
+        JsonElement generators = await WaitJsonAsync(["gen", "ls", tx, "--json"],
+            g => g.GetProperty("generators").EnumerateArray().Single().GetProperty("state").GetString() == "GENERATOR_STATE_COMPLETED");
+        Assert.Equal(Count, Int64(generators.GetProperty("generators")[0].GetProperty("counters").GetProperty("enqueued")));
+        Assert.Matches($@"(?m)^{generator}\s+completed\s+{Count}\s+{Count}\s", (await Ok("gen", "ls")).Stdout);
+
+        await WaitJsonAsync(["capture", "ls", rx, "--json"], c => Int64(c.GetProperty("captures")[0].GetProperty("packetsWritten")) >= Count);
+        JsonElement stopped = Json(await Ok("capture", "stop", captureName, "--json"));
+        Assert.Equal("CAPTURE_STATE_STOPPED", stopped.GetProperty("state").GetString());
+        Assert.Equal(Count, Int64(stopped.GetProperty("packetsWritten")));
+        string path = stopped.GetProperty("path").GetString()!;
+        Assert.Equal(Path.Combine(daemon.CaptureDirectory, file), path);
+        CtlProcess.Result tshark = await CtlProcess.RunAsync(Tshark, ["-r", path, "-T", "fields", "-e", "udp.dstport", "-e", "udp.length"]);
+        Assert.True(tshark.Exit == 0, tshark.ToString());
+        string[] frames = tshark.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(Count, frames.Length);
+        Assert.All(frames, f => Assert.Equal($"{port}\t{8 + 64}", f));
+
+        // A stopped generator's name that does not exist: refused with exit code 1.
+        Assert.Equal(1, (await Ctl("gen", "stop", $"channels/{tx}/generators/nope")).Exit);
+        await Ok("channels", "rm", tx);
+        await Ok("channels", "rm", rx);
+    }
+
     private async Task<(string Rx, string Tx, int RxPort)> PairAsync(string prefix)
     {
         string rx = Clients.UniqueId(prefix + "-rx");

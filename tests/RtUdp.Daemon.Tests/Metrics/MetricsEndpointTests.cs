@@ -76,6 +76,52 @@ public sealed class MetricsEndpointTests(DaemonFixture daemon)
     }
 
     [Fact]
+    public async Task Flow_histograms_and_generator_counters_count_what_a_sequenced_generator_sent()
+    {
+        const int Count = 100;
+        var generators = new GeneratorService.GeneratorServiceClient(daemon.Tcp);
+        Channel rx = (await _api.Channels.CreateChannelAsync(new CreateChannelRequest
+        {
+            ChannelId = Clients.UniqueId("prom-flow-rx"), Start = true,
+            Channel = new Channel { Direction = ChannelDirection.Receive, Local = new Endpoint { Address = "127.0.0.1" }, Priority = 0, Capacity = 1024, Flags = { ChannelFlag.Sequenced } },
+        })).Channel;
+        Channel tx = await _api.CreateSenderAsync(Clients.UniqueId("prom-flow-tx"), rx.BoundLocal, configure: c => c.Flags.Add(ChannelFlag.Sequenced));
+        Generator started = (await generators.StartGeneratorAsync(new StartGeneratorRequest
+        {
+            Parent = tx.Name, GeneratorId = "flow",
+            Spec = new GeneratorSpec { Periodic = new PeriodicSchedule { Period = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromMilliseconds(1)) }, Count = Count },
+        })).Generator;
+        V1.ChannelStats rxStats = await _api.WaitStatsAsync(rx.Name, s => s.FlowTotals?.Packets >= Count);
+        Assert.Equal(Count, rxStats.FlowTotals.Packets);
+        Assert.Equal(0, rxStats.FlowTotals.Lost);
+        Histogram oneWay = (await _api.Stats.GetHistogramAsync(new GetHistogramRequest { Name = rx.Name, Kind = HistogramKind.OneWay })).Histogram;
+        Histogram jitter = (await _api.Stats.GetHistogramAsync(new GetHistogramRequest { Name = rx.Name, Kind = HistogramKind.Jitter })).Histogram;
+        Exposition metrics = await Exposition.ScrapeAsync(daemon.HttpAddress);
+
+        (string, string) R = ("channel", rx.Name["channels/".Length..]);
+        (string, string) T = ("channel", tx.Name["channels/".Length..]);
+        // Same host, CLOCK_MONOTONIC: one one-way sample and one jitter sample per packet.
+        Assert.Equal(Count, oneWay.TotalCount);
+        Assert.Equal(Count, metrics.Value("rtudp_flow_one_way_seconds_count", R));
+        Assert.Equal(Count, metrics.Value("rtudp_flow_one_way_seconds_bucket", R, ("le", "+Inf")));
+        Assert.Equal(jitter.TotalCount, metrics.Value("rtudp_flow_jitter_seconds_count", R));
+        Assert.Equal(0, metrics.Value("rtudp_flow_round_trip_seconds_count", R));
+        Assert.Empty(metrics.Find("rtudp_flow_one_way_seconds_count", T));
+
+        Generator done = (await generators.GetGeneratorAsync(new GetGeneratorRequest { Name = started.Name })).Generator;
+        Assert.Equal(GeneratorState.Completed, done.State);
+        (string, string) G = ("generator", "flow");
+        Assert.Equal(Count, metrics.Value("rtudp_generator_packets_total", T, G, ("outcome", "enqueued")));
+        Assert.Equal(done.Counters.EnqueuedLate, metrics.Value("rtudp_generator_packets_total", T, G, ("outcome", "enqueued_late")));
+        Assert.Equal(0, metrics.Value("rtudp_generator_packets_total", T, G, ("outcome", "rejected_not_accepting")));
+        Assert.Equal(done.Counters.FullWaits, metrics.Value("rtudp_generator_full_waits_total", T, G));
+
+        (int exit, string output) = await metrics.PromtoolCheckAsync();
+        Assert.True(exit == 0 && output.Length == 0, $"promtool check metrics: exit {exit}:\n{output}");
+        await _api.DeleteAsync(tx, rx);
+    }
+
+    [Fact]
     public async Task Every_engine_counter_of_a_channel_is_exported_except_those_behind_the_gauges()
     {
         Channel rx = await _api.CreateReceiverAsync(Clients.UniqueId("every-rx"));
