@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using RtUdp.Core.Tests.Capabilities;
 using RtUdp.Core.Tests.Integration;
 
 namespace RtUdp.Core.Tests.Flows;
@@ -13,8 +14,7 @@ namespace RtUdp.Core.Tests.Flows;
 /// </summary>
 public sealed class FlowNamespaceFixture : IDisposable
 {
-    private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(15);
-    private readonly List<string> _namespaces = [];
+        private readonly List<string> _namespaces = [];
 
     public FlowNamespaceFixture()
     {
@@ -23,8 +23,8 @@ public sealed class FlowNamespaceFixture : IDisposable
             SkipReason = "needs root (network namespaces, veth, nftables); CI runs as root";
             return;
         }
-        Ip = Find("ip");
-        Nft = Find("nft");
+        Ip = Tool.Find("ip");
+        Nft = Tool.Find("nft");
         if (Ip is null || Nft is null)
         {
             SkipReason = "needs 'ip' (iproute2) and 'nft' (nftables)";
@@ -40,17 +40,17 @@ public sealed class FlowNamespaceFixture : IDisposable
         AddressB = IPAddress.Parse($"10.232.{subnet}.2");
         try
         {
-            Run(Ip, "netns", "add", NamespaceA);
+            Tool.Run(Ip, "netns", "add", NamespaceA);
             _namespaces.Add(NamespaceA);
-            Run(Ip, "netns", "add", NamespaceB);
+            Tool.Run(Ip, "netns", "add", NamespaceB);
             _namespaces.Add(NamespaceB);
             // Created inside A, so a failure later never leaves a link in the root namespace.
-            Run(Ip, "-n", NamespaceA, "link", "add", vethA, "type", "veth", "peer", "name", vethB, "netns", NamespaceB);
+            Tool.Run(Ip, "-n", NamespaceA, "link", "add", vethA, "type", "veth", "peer", "name", vethB, "netns", NamespaceB);
             foreach ((string ns, string veth, IPAddress address) in new[] { (NamespaceA, vethA, AddressA), (NamespaceB, vethB, AddressB) })
             {
-                Run(Ip, "-n", ns, "addr", "add", $"{address}/30", "dev", veth);
-                Run(Ip, "-n", ns, "link", "set", "lo", "up");
-                Run(Ip, "-n", ns, "link", "set", veth, "up");
+                Tool.Run(Ip, "-n", ns, "addr", "add", $"{address}/30", "dev", veth);
+                Tool.Run(Ip, "-n", ns, "link", "set", "lo", "up");
+                Tool.Run(Ip, "-n", ns, "link", "set", veth, "up");
             }
             EngineA = EngineFixture.StartWrapped([Ip, "netns", "exec", NamespaceA]);
             EngineB = EngineFixture.StartWrapped([Ip, "netns", "exec", NamespaceB]);
@@ -81,36 +81,7 @@ public sealed class FlowNamespaceFixture : IDisposable
     public EngineFixture? EngineB { get; private set; }
 
     /// <summary>Runs nft inside namespace A (its rules die with the namespace).</summary>
-    public string NftInA(params string[] args) => Run(Ip!, ["netns", "exec", NamespaceA, Nft!, .. args]);
-
-    private static string? Find(string tool) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Concat(["/usr/sbin", "/sbin", "/usr/bin", "/bin"])
-            .Select(d => Path.Combine(d, tool))
-            .FirstOrDefault(File.Exists);
-
-    private static string Run(string tool, params string[] args)
-    {
-        var info = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-        using Process process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {tool}");
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(CommandTimeout))
-        {
-            process.Kill();
-            throw new TimeoutException($"{tool} {string.Join(' ', args)} did not finish within {CommandTimeout.TotalSeconds} s");
-        }
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{tool} {string.Join(' ', args)} failed ({process.ExitCode}): {stderr.Result.Trim()}");
-        }
-        return stdout.Result;
-    }
+    public string NftInA(params string[] args) => Tool.Run(Ip!, ["netns", "exec", NamespaceA, Nft!, .. args]);
 
     public void Dispose()
     {
@@ -123,9 +94,9 @@ public sealed class FlowNamespaceFixture : IDisposable
         {
             try
             {
-                Run(Ip!, "netns", "del", ns);
+                Tool.Run(Ip!, "netns", "del", ns);
             }
-            catch (Exception e) when (e is InvalidOperationException or TimeoutException)
+            catch (Exception e) when (e is Xunit.Sdk.XunitException or TimeoutException)
             {
                 Console.Error.WriteLine($"cleanup: {e.Message}");
             }
