@@ -45,6 +45,18 @@ internal static class Program
             }
             return 2;
         }
+        // Before anything else starts: this may re-execute rtudpd (same pid) without the engine's capabilities.
+        PrivilegeSeparation separation;
+        try
+        {
+            separation = PrivilegeSeparation.Establish(settings.Engine);
+        }
+        catch (Exception e) when (e is RtUdp.Core.Native.NativeCallException or IOException or InvalidDataException or InvalidOperationException or TimeoutException or FileNotFoundException)
+        {
+            await Console.Error.WriteLineAsync($"rtudpd: cannot separate the engine's privileges: {e.Message}");
+            return 2;
+        }
+
         if (settings.Listen.EffectiveUnixSocket is { } socketPath)
         {
             try
@@ -80,6 +92,7 @@ internal static class Program
         builder.Services.AddSingleton<IChannelCatalog, ConfiguredChannelCatalog>();
         builder.Services.AddSingleton(s => new EngineSupervisor(
             settings.Engine,
+            separation,
             s.GetRequiredService<IChannelCatalog>(),
             s.GetRequiredService<SystemdNotifier>(),
             s.GetRequiredService<IntakeGate>(),

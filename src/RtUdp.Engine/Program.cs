@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using RtUdp.Core.Engine;
+using RtUdp.Core.Launching;
 
 namespace RtUdp.Engine;
 
@@ -7,11 +8,17 @@ namespace RtUdp.Engine;
 /// rtudp-engine: the real-time data plane. Started and supervised by rtudpd; allocates nothing
 /// after start-up except while executing a channel command, so garbage collection never pauses
 /// its workers. Usage: rtudp-engine [--dir DIR] [--no-mlock] [--keep-running-without-parent]
+/// With --launcher it is instead the small privileged process that starts engines for an rtudpd
+/// that gave up its capabilities (RtUdp.Core.Launching).
 /// </summary>
 internal static class Program
 {
     private static int Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == "--launcher")
+        {
+            return RunLauncher(args);
+        }
         string directory = EngineOptions.DefaultDirectory();
         bool lockMemory = true;
         bool exitWithParent = true;
@@ -56,6 +63,43 @@ internal static class Program
         catch (Exception e)
         {
             Log($"fatal: {e}");
+            return 1;
+        }
+    }
+
+    /// <summary>rtudp-engine --launcher --control-fd FD [--close-fd FD]: started by rtudpd only.</summary>
+    private static int RunLauncher(string[] args)
+    {
+        int controlFd = -1, closeFd = -1;
+        for (int i = 1; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--control-fd" when i + 1 < args.Length && int.TryParse(args[i + 1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int fd):
+                    controlFd = fd;
+                    i++;
+                    break;
+                case "--close-fd" when i + 1 < args.Length && int.TryParse(args[i + 1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int other):
+                    closeFd = other;
+                    i++;
+                    break;
+                default:
+                    Console.Error.WriteLine($"rtudp-engine --launcher: unknown argument '{args[i]}'. Usage: rtudp-engine --launcher --control-fd FD [--close-fd FD] (started by rtudpd)");
+                    return 2;
+            }
+        }
+        if (controlFd < 0)
+        {
+            Console.Error.WriteLine("rtudp-engine --launcher: --control-fd is required (started by rtudpd)");
+            return 2;
+        }
+        try
+        {
+            return EngineLauncherServer.Run(controlFd, closeFd, message => Console.Error.WriteLine($"rtudp-engine launcher: {message}"));
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"rtudp-engine launcher: fatal: {e}");
             return 1;
         }
     }

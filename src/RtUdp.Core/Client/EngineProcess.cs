@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using RtUdp.Core.Launching;
 using static Tmds.Linux.LibC;
 
 namespace RtUdp.Core.Client;
@@ -6,12 +7,14 @@ namespace RtUdp.Core.Client;
 /// <summary>
 /// Starts the engine (rtudp-engine) as a child process, attaches an <see cref="EngineClient"/> to it,
 /// forwards its log lines, and stops it with SIGTERM (the engine then counts what it drops).
+/// With an <see cref="EngineLauncher"/> the engine is the launcher's child instead, started with the
+/// capabilities this process no longer holds.
 /// </summary>
 public sealed class EngineProcess : IDisposable
 {
-    private readonly Process _process;
+    private readonly IEngineChild _process;
 
-    private EngineProcess(Process process, EngineClient client)
+    private EngineProcess(IEngineChild process, EngineClient client)
     {
         _process = process;
         Client = client;
@@ -19,9 +22,12 @@ public sealed class EngineProcess : IDisposable
 
     public const string Gen0SizeVariable = "DOTNET_GCgen0size";
 
+    /// <summary>256 MiB: see <see cref="Start"/>.</summary>
+    public const string DefaultGen0Size = "0x10000000";
+
     public EngineClient Client { get; }
 
-    public int Pid => _process.Id;
+    public int Pid => _process.Pid;
 
     public bool HasExited => _process.HasExited;
 
@@ -55,8 +61,22 @@ public sealed class EngineProcess : IDisposable
     /// A command that runs the engine by exec'ing its arguments, e.g. <c>ip netns exec NS</c>: the engine
     /// command line is appended to it. The wrapper must exec (not fork) so that SIGTERM reaches the engine.
     /// </param>
-    public static EngineProcess Start(string directory, Action<string> log, string? enginePath = null, bool lockMemory = true, TimeSpan? startTimeout = null, IEnumerable<string>? wrapperCommand = null, IEnumerable<string>? engineArguments = null)
+    /// <param name="launcher">Start the engine through this launcher rather than as a child (the wrapper command and engine path then do not apply).</param>
+    public static EngineProcess Start(string directory, Action<string> log, string? enginePath = null, bool lockMemory = true, TimeSpan? startTimeout = null, IEnumerable<string>? wrapperCommand = null, IEnumerable<string>? engineArguments = null, EngineLauncher? launcher = null)
     {
+        TimeSpan timeout = startTimeout ?? TimeSpan.FromSeconds(30);
+        if (launcher is not null)
+        {
+            List<string> arguments = ["--dir", directory];
+            if (!lockMemory)
+            {
+                arguments.Add("--no-mlock");
+            }
+            arguments.AddRange(engineArguments ?? []);
+            Memory.MappedFile.Delete(Path.Combine(directory, Control.EngineControlLayout.FileName));
+            return Attach(launcher.Launch(arguments, log, timeout), directory, timeout);
+        }
+
         (string fileName, string[] prefix) = Locate(enginePath);
         List<string> wrapper = wrapperCommand?.ToList() ?? [];
         var info = new ProcessStartInfo(wrapper.Count > 0 ? wrapper[0] : fileName)
@@ -93,7 +113,7 @@ public sealed class EngineProcess : IDisposable
         // thread. Only the environment variable sets it (runtimeconfig has no knob for it).
         if (!info.Environment.ContainsKey(Gen0SizeVariable))
         {
-            info.Environment[Gen0SizeVariable] = "0x10000000";
+            info.Environment[Gen0SizeVariable] = DefaultGen0Size;
         }
 
         // A stale control file from a dead engine must not be mistaken for the new one.
@@ -115,9 +135,14 @@ public sealed class EngineProcess : IDisposable
         };
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
+        return Attach(new ChildProcessEngine(process), directory, timeout);
+    }
+
+    private static EngineProcess Attach(IEngineChild process, string directory, TimeSpan timeout)
+    {
         try
         {
-            EngineClient client = EngineClient.Attach(directory, startTimeout ?? TimeSpan.FromSeconds(30), () => !process.HasExited);
+            EngineClient client = EngineClient.Attach(directory, timeout, () => !process.HasExited);
             return new EngineProcess(process, client);
         }
         catch
@@ -135,10 +160,9 @@ public sealed class EngineProcess : IDisposable
         {
             return true;
         }
-        _ = kill(_process.Id, SIGTERM);
+        _process.Signal(SIGTERM);
         if (_process.WaitForExit(timeout))
         {
-            _process.WaitForExit(); // flushes redirected output
             return true;
         }
         Kill(_process);
@@ -148,12 +172,12 @@ public sealed class EngineProcess : IDisposable
     /// <summary>SIGKILL, as a crash would.</summary>
     public void Kill() => Kill(_process);
 
-    private static void Kill(Process process)
+    private static void Kill(IEngineChild process)
     {
         try
         {
-            process.Kill();
-            process.WaitForExit(5000);
+            process.Signal(SIGKILL);
+            process.WaitForExit(TimeSpan.FromSeconds(5));
         }
         catch (InvalidOperationException)
         {

@@ -9,6 +9,9 @@ public static unsafe partial class Libc
     public const int PR_SET_NAME = 15;
     public const int PR_SET_TIMERSLACK = 29;
     public const int PR_GET_TIMERSLACK = 30;
+    public const int PR_CAP_AMBIENT = 47;
+    public const int PR_CAP_AMBIENT_IS_SET = 1;
+    public const int PR_CAP_AMBIENT_CLEAR_ALL = 4;
 
     /// <remarks>
     /// prctl is variadic in C; a fixed five-argument binding is ABI-identical for integer

@@ -12,6 +12,10 @@ public static unsafe partial class Libc
     [LibraryImport("libc", SetLastError = true)]
     public static partial int gettid();
 
+    /// <summary>execve(2): returns only on failure. <paramref name="argv"/> and <paramref name="envp"/> end with a null pointer.</summary>
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int execve(byte* pathname, byte** argv, byte** envp);
+
     /// <summary>
     /// Fixed-arity binding of the variadic <c>syscall(2)</c>. On x86_64 and arm64 (Linux AAPCS64)
     /// integer varargs travel in the same registers as named arguments, so unused trailing

@@ -3,6 +3,7 @@ using RtUdp.Core.Channels;
 using RtUdp.Core.Client;
 using RtUdp.Core.Control;
 using RtUdp.Core.Engine;
+using RtUdp.Core.Launching;
 using RtUdp.Core.Memory;
 using RtUdp.Daemon.Hosting;
 
@@ -22,6 +23,7 @@ public sealed partial class EngineSupervisor : BackgroundService
     private static readonly TimeSpan RetiredHandleGrace = TimeSpan.FromSeconds(30);
 
     private readonly EngineSupervisorOptions _options;
+    private readonly PrivilegeSeparation _separation;
     private readonly IChannelCatalog _catalog;
     private readonly SystemdNotifier _notifier;
     private readonly IntakeGate _gate;
@@ -35,9 +37,10 @@ public sealed partial class EngineSupervisor : BackgroundService
     private long _lostTx;
     private long _lostRx;
 
-    internal EngineSupervisor(EngineSupervisorOptions options, IChannelCatalog catalog, SystemdNotifier notifier, IntakeGate gate, IHostApplicationLifetime lifetime, ListenersBound listeners, ILogger<EngineSupervisor> logger)
+    internal EngineSupervisor(EngineSupervisorOptions options, PrivilegeSeparation separation, IChannelCatalog catalog, SystemdNotifier notifier, IntakeGate gate, IHostApplicationLifetime lifetime, ListenersBound listeners, ILogger<EngineSupervisor> logger)
     {
         _options = options;
+        _separation = separation;
         _catalog = catalog;
         _notifier = notifier;
         _gate = gate;
@@ -77,6 +80,14 @@ public sealed partial class EngineSupervisor : BackgroundService
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         System.IO.Directory.CreateDirectory(Directory);
+        if (_separation.Separated)
+        {
+            Log.PrivilegesSeparated(_logger, _separation.Description);
+        }
+        else
+        {
+            Log.PrivilegesNotSeparated(_logger, _separation.Description);
+        }
         TimeSpan delay = FirstRestartDelay;
         bool first = true;
         while (!stoppingToken.IsCancellationRequested)
@@ -86,11 +97,22 @@ public sealed partial class EngineSupervisor : BackgroundService
             EngineProcess engine;
             try
             {
-                engine = await Task.Run(() => EngineProcess.Start(Directory, line => Log.EngineOutput(_logger, line), NullIfEmpty(_options.Path), _options.LockMemory, _options.StartTimeout), stoppingToken);
+                engine = await Task.Run(() => EngineProcess.Start(Directory, line => Log.EngineOutput(_logger, line), NullIfEmpty(_options.Path), _options.LockMemory, _options.StartTimeout, launcher: _separation.Launcher), stoppingToken);
             }
             catch (OperationCanceledException)
             {
                 break;
+            }
+            catch (LauncherGoneException e)
+            {
+                // The capabilities went with the launcher, and rtudpd gave its own up: only a fresh
+                // start of the service gets them back. Exit non-zero so that Restart= does that.
+                FatalError = e.Message;
+                Log.LauncherGone(_logger, e.Message);
+                _notifier.Status($"engine launcher gone: {e.Message}; exiting for a restart");
+                Environment.ExitCode = 1;
+                _lifetime.StopApplication();
+                return;
             }
             catch (Exception e)
             {
@@ -468,6 +490,15 @@ public sealed partial class EngineSupervisor : BackgroundService
 
         [LoggerMessage(EventId = 108, Level = LogLevel.Warning, Message = "Engine {Pid} restarted: {Restored} channels restored, {Failed} failed")]
         public static partial void ChannelsRestored(ILogger logger, int pid, int restored, int failed);
+
+        [LoggerMessage(EventId = 116, Level = LogLevel.Information, Message = "Privilege separation in effect: {Description}")]
+        public static partial void PrivilegesSeparated(ILogger logger, string description);
+
+        [LoggerMessage(EventId = 117, Level = LogLevel.Warning, Message = "Privilege separation NOT in effect: {Description}")]
+        public static partial void PrivilegesNotSeparated(ILogger logger, string description);
+
+        [LoggerMessage(EventId = 118, Level = LogLevel.Critical, Message = "The engine launcher is gone, and with it the engine's capabilities: {Reason}; rtudpd exits so that the service manager restarts it")]
+        public static partial void LauncherGone(ILogger logger, string reason);
 
         [LoggerMessage(EventId = 110, Level = LogLevel.Information, Message = "{EngineLine}")]
         public static partial void EngineOutput(ILogger logger, string engineLine);

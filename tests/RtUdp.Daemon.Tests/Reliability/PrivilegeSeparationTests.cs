@@ -5,16 +5,19 @@ using System.Net;
 using System.Net.Sockets;
 using Google.Protobuf;
 using Grpc.Net.Client;
+using RtUdp.Core.Privileges;
 using RtUdp.Daemon.Tests.Api;
 using RtUdp.V1;
 
 namespace RtUdp.Daemon.Tests.Reliability;
 
 /// <summary>
-/// Privilege separation as packaged: the gRPC-facing rtudpd runs as an unprivileged user with no
-/// capabilities at all; only the engine binary carries file capabilities (setcap
-/// cap_sys_nice,cap_ipc_lock,cap_net_admin=ep), which the kernel grants when rtudpd execs it (secure-exec
-/// mode, which the .NET apphost runs in). Needs root (setcap, setpriv) and libcap2-bin.
+/// Privilege separation: the gRPC-facing rtudpd holds none of the engine's capabilities
+/// (CAP_SYS_NICE, CAP_IPC_LOCK, CAP_NET_ADMIN); only the engine (and, under systemd, the engine
+/// launcher) does. Two ways in, both tested with rtudpd running as an unprivileged user:
+/// file capabilities on rtudp-engine (outside systemd), and ambient capabilities under no_new_privs,
+/// which is what the packaged unit gives (systemd forces no_new_privs there, so file capabilities are
+/// ignored). Needs root (setcap, setpriv) and libcap2-bin.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class PrivilegeSeparationTests : IDisposable
@@ -28,53 +31,179 @@ public sealed class PrivilegeSeparationTests : IDisposable
     [Fact]
     public async Task An_unprivileged_daemon_without_capabilities_runs_a_file_capability_engine_whose_workers_reach_SCHED_FIFO()
     {
-        // The install: rtudpd and rtudp-engine side by side in a directory of root's, the engine setcap'd.
+        string install = Install();
+        // File capabilities (secure-exec mode, which the .NET apphost runs in), granted when rtudpd execs it.
+        Run("setcap", "cap_sys_nice,cap_ipc_lock,cap_net_admin=ep", Path.Combine(install, "rtudp-engine"));
+        Assert.Contains("cap_net_admin,cap_ipc_lock,cap_sys_nice=ep", Run("getcap", Path.Combine(install, "rtudp-engine")), StringComparison.Ordinal);
+        await using var daemon = new UnprivilegedDaemon(this, install, ["--inh-caps=-all"]);
+
+        Channel tx = await daemon.CreateRealtimeSenderAsync();
+        AssertHoldsNothing(daemon.Pid);
+        Assert.Contains("Privilege separation in effect: rtudpd holds none of the engine's capabilities", daemon.Log(), StringComparison.Ordinal);
+
+        // The engine: the same user, exactly the three capabilities, from the file.
+        int engine = ChildOf(daemon.Pid, "rtudp-engine");
+        AssertHoldsExactlyTheEngines(engine);
+        await daemon.AssertRealtimeAndSendsAsync(tx, engine);
+        await DaemonAccounting.DeleteBalancedAsync(daemon.Api, tx.Name);
+    }
+
+    [Fact]
+    public async Task Under_the_units_ambient_capabilities_and_no_new_privs_rtudpd_sheds_them_from_every_thread_and_only_the_launcher_and_engine_hold_them()
+    {
+        // No file capabilities: the unit's way. systemd starts rtudpd as the service user with the three as
+        // ambient capabilities and no_new_privs set; setpriv does the same.
+        string install = Install();
+        await using var daemon = new UnprivilegedDaemon(this, install,
+            ["--inh-caps=+sys_nice,+ipc_lock,+net_admin", "--ambient-caps=+sys_nice,+ipc_lock,+net_admin", "--no-new-privs"]);
+
+        Channel tx = await daemon.CreateRealtimeSenderAsync();
+        // rtudpd re-executed itself (same pid, which systemd tracks) without them: every thread is empty.
+        AssertHoldsNothing(daemon.Pid);
+        Assert.Equal("1", Status(daemon.Pid)["NoNewPrivs"]);
+        Assert.Contains("Privilege separation in effect: rtudpd holds no capability", daemon.Log(), StringComparison.Ordinal);
+
+        // The launcher is rtudpd's child, the engine the launcher's; both hold exactly the three.
+        int launcher = ChildOf(daemon.Pid, "--launcher");
+        int engine = ChildOf(launcher, "rtudp-engine");
+        AssertHoldsExactlyTheEngines(launcher);
+        AssertHoldsExactlyTheEngines(engine);
+        Assert.Equal("65534", Status(launcher)["Uid"].Split('\t')[0]);
+        await daemon.AssertRealtimeAndSendsAsync(tx, engine);
+
+        // The engine dies: the launcher starts the next one, with the capabilities, and the channel comes back.
+        Assert.Equal(0, Tmds.Linux.LibC.kill(engine, Tmds.Linux.LibC.SIGKILL));
+        int next = await WaitForAsync<int>(() => TryChildOf(launcher, "rtudp-engine") is int pid && pid != engine ? pid : null, "a new engine under the launcher", daemon.Log);
+        AssertHoldsExactlyTheEngines(next);
+        await WaitForAsync<bool>(() => daemon.Log().Contains($"Engine {next} restarted: 1 channels restored", StringComparison.Ordinal) ? true : (bool?)null, "the channel restored", daemon.Log);
+        V1.ChannelStats restored = await daemon.Api.WaitStatsAsync(tx.Name, s => s.Sender.State == WorkerState.Running && s.Sender.ThreadId != 0, TimeSpan.FromSeconds(20));
+        Assert.Contains("Fifo", restored.Sender.RealtimeMode, StringComparison.Ordinal);
+        AssertHoldsNothing(daemon.Pid);
+
+        // The launcher dies: the capabilities are gone for good, so rtudpd exits non-zero for systemd's Restart= to act.
+        Assert.Equal(0, Tmds.Linux.LibC.kill(launcher, Tmds.Linux.LibC.SIGKILL));
+        Assert.True(await daemon.WaitForExitAsync(TimeSpan.FromSeconds(30)), "rtudpd kept running without its launcher:\n" + daemon.Log());
+        Assert.Equal(1, daemon.ExitCode);
+        Assert.Contains("The engine launcher is gone", daemon.Log(), StringComparison.Ordinal);
+        await WaitForAsync<bool>(() => Directory.Exists($"/proc/{next}") ? null : (bool?)true, "the engine to exit with its launcher", daemon.Log);
+    }
+
+    /// <summary>rtudpd and rtudp-engine side by side in a directory of root's, and runtime directories of the service user (nobody here).</summary>
+    private string Install()
+    {
         (string daemonBinary, _) = RtUdp.Testing.DaemonBinary.Locate();
         string install = Path.Combine(_root, "lib");
         CopyDirectory(Path.GetDirectoryName(daemonBinary)!, install);
-        Run("setcap", "cap_sys_nice,cap_ipc_lock,cap_net_admin=ep", Path.Combine(install, "rtudp-engine"));
-        Assert.Contains("cap_net_admin,cap_ipc_lock,cap_sys_nice=ep", Run("getcap", Path.Combine(install, "rtudp-engine")), StringComparison.Ordinal);
-
-        // Its runtime directories belong to the service user (nobody here).
-        string run = Path.Combine(_root, "run");
-        Directory.CreateDirectory(run);
+        Directory.CreateDirectory(Path.Combine(_root, "run"));
         Directory.CreateDirectory(_engineDirectory);
-        Run("chown", "nobody:nogroup", run, _engineDirectory);
+        Run("chown", "nobody:nogroup", Path.Combine(_root, "run"), _engineDirectory);
         Run("chmod", "0755", _root);
-        string config = Path.Combine(_root, "rtudp.json");
-        File.WriteAllText(config, $$"""
-            {
-              "Listen": { "UnixSocket": "{{run}}/rtudp.sock", "Tcp": "" },
-              "Engine": { "Directory": "{{_engineDirectory}}", "LockMemory": true }
-            }
-            """);
-        var info = new ProcessStartInfo("setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--inh-caps=-all", Path.Combine(install, "rtudpd"), "--config", config])
+        return install;
+    }
+
+    private static void AssertHoldsNothing(int pid)
+    {
+        IReadOnlyList<(int Tid, CapabilitySets Sets)> threads = CapabilitySets.OfAllThreads(pid);
+        Assert.NotEmpty(threads);
+        foreach ((int tid, CapabilitySets sets) in threads)
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string key in info.Environment.Keys.Where(k => k.StartsWith("RTUDP_", StringComparison.Ordinal) || k is "NOTIFY_SOCKET" or "WATCHDOG_USEC" or "RUNTIME_DIRECTORY" or "JOURNAL_STREAM").ToList())
-        {
-            info.Environment.Remove(key);
+            Assert.True(sets is { Inheritable: 0, Permitted: 0, Effective: 0, Ambient: 0 }, $"rtudpd {pid} thread {tid}: {sets}");
         }
-        info.Environment["XDG_RUNTIME_DIR"] = run;
-        info.Environment["HOME"] = run;
-        var output = new ConcurrentQueue<string>();
-        using Process daemon = Process.Start(info)!;
-        daemon.OutputDataReceived += (_, e) => { if (e.Data is not null) { output.Enqueue(e.Data); } };
-        daemon.ErrorDataReceived += (_, e) => { if (e.Data is not null) { output.Enqueue("stderr: " + e.Data); } };
-        daemon.BeginOutputReadLine();
-        daemon.BeginErrorReadLine();
-        string Log() => string.Join('\n', output);
-        try
+        Assert.Equal("65534", Status(pid)["Uid"].Split('\t')[0]);
+    }
+
+    private static void AssertHoldsExactlyTheEngines(int pid)
+    {
+        Dictionary<string, string> status = Status(pid);
+        Assert.Equal("65534", status["Uid"].Split('\t')[0]);
+        Assert.Equal(EngineCapabilities, Mask(status["CapEff"]));
+        Assert.Equal(EngineCapabilities, Mask(status["CapPrm"]));
+    }
+
+    private static async Task<T> WaitForAsync<T>(Func<T?> probe, string what, Func<string> log)
+        where T : struct
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(30))
         {
-            using GrpcChannel channel = DaemonFixture.CreateUnixChannel(Path.Combine(run, "rtudp.sock"));
-            var api = new Clients(channel);
-            using var sink = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-            sink.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            var remote = (IPEndPoint)sink.LocalEndPoint!;
-            Channel tx = await CreateWhenEngineUpAsync(api, daemon, Log, new CreateChannelRequest
+            if (probe() is T value)
+            {
+                return value;
+            }
+            await Task.Delay(50);
+        }
+        Assert.Fail($"timed out waiting for {what}:\n{log()}");
+        return default;
+    }
+
+    /// <summary>rtudpd run by setpriv as nobody with <c>setpriv</c>'s capability options, serving on a unix socket.</summary>
+    private sealed class UnprivilegedDaemon : IAsyncDisposable
+    {
+        private readonly Process _process;
+        private readonly ConcurrentQueue<string> _output = new();
+        private readonly GrpcChannel _channel;
+
+        public UnprivilegedDaemon(PrivilegeSeparationTests test, string install, string[] capabilityOptions)
+        {
+            string run = Path.Combine(test._root, "run");
+            string config = Path.Combine(test._root, "rtudp.json");
+            File.WriteAllText(config, $$"""
+                {
+                  "Listen": { "UnixSocket": "{{run}}/rtudp.sock", "Tcp": "" },
+                  "Http": { "Listen": "" },
+                  "Engine": { "Directory": "{{test._engineDirectory}}", "LockMemory": true }
+                }
+                """);
+            var info = new ProcessStartInfo("setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", .. capabilityOptions, Path.Combine(install, "rtudpd"), "--config", config])
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            foreach (string key in info.Environment.Keys.Where(k => k.StartsWith("RTUDP_", StringComparison.Ordinal) || k is "NOTIFY_SOCKET" or "WATCHDOG_USEC" or "RUNTIME_DIRECTORY" or "JOURNAL_STREAM").ToList())
+            {
+                info.Environment.Remove(key);
+            }
+            info.Environment["XDG_RUNTIME_DIR"] = run;
+            info.Environment["HOME"] = run;
+            _process = Process.Start(info)!;
+            _process.OutputDataReceived += (_, e) => { if (e.Data is not null) { _output.Enqueue(e.Data); } };
+            _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { _output.Enqueue("stderr: " + e.Data); } };
+            _process.BeginOutputReadLine();
+            _process.BeginErrorReadLine();
+            _channel = DaemonFixture.CreateUnixChannel(Path.Combine(run, "rtudp.sock"));
+            Api = new Clients(_channel);
+        }
+
+        /// <summary>setpriv execs rtudpd, which keeps the pid through its own re-exec.</summary>
+        public int Pid => _process.Id;
+
+        public Clients Api { get; }
+
+        public int ExitCode => _process.ExitCode;
+
+        public string Log() => string.Join('\n', _output);
+
+        public async Task<bool> WaitForExitAsync(TimeSpan timeout)
+        {
+            using var cancel = new CancellationTokenSource(timeout);
+            try
+            {
+                await _process.WaitForExitAsync(cancel.Token);
+                return true;
+            }
+            catch (OperationCanceledException)
+            {
+                return false;
+            }
+        }
+
+        /// <summary>A sender that must run SCHED_FIFO at priority 10 (RequireRealtime), toward a test socket.</summary>
+        public async Task<Channel> CreateRealtimeSenderAsync()
+        {
+            _sink.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            var remote = (IPEndPoint)_sink.LocalEndPoint!;
+            Channel tx = await CreateWhenEngineUpAsync(Api, _process, Log, new CreateChannelRequest
             {
                 ChannelId = "privsep",
                 Start = true,
@@ -91,47 +220,41 @@ public sealed class PrivilegeSeparationTests : IDisposable
                 },
             });
             Assert.Equal(ChannelState.Running, tx.State);
+            return tx;
+        }
 
-            // rtudpd: the service user, no capability in any set.
-            Dictionary<string, string> daemonStatus = Status(daemon.Id);
-            Assert.Equal("65534", daemonStatus["Uid"].Split('\t')[0]);
-            Assert.Equal(0UL, Mask(daemonStatus["CapEff"]));
-            Assert.Equal(0UL, Mask(daemonStatus["CapPrm"]));
-            Assert.Equal(0UL, Mask(daemonStatus["CapAmb"]));
+        private readonly Socket _sink = new(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
 
-            // The engine: the same user, exactly the three capabilities, from the file.
-            int engine = EngineChildOf(daemon.Id);
-            Dictionary<string, string> engineStatus = Status(engine);
-            Assert.Equal("65534", engineStatus["Uid"].Split('\t')[0]);
-            Assert.Equal(EngineCapabilities, Mask(engineStatus["CapEff"]));
-            Assert.Equal(EngineCapabilities, Mask(engineStatus["CapPrm"]));
-
-            // Its send worker runs SCHED_FIFO (policy 1) at priority 10, pinned, memory locked: real-time mode in effect.
-            V1.ChannelStats stats = await api.WaitStatsAsync(tx.Name, s => s.Sender.State == WorkerState.Running && s.Sender.ThreadId != 0, TimeSpan.FromSeconds(10));
+        /// <summary>Its send worker runs SCHED_FIFO (policy 1) at priority 10, pinned, memory locked; and a packet goes out.</summary>
+        public async Task AssertRealtimeAndSendsAsync(Channel tx, int engine)
+        {
+            V1.ChannelStats stats = await Api.WaitStatsAsync(tx.Name, s => s.Sender.State == WorkerState.Running && s.Sender.ThreadId != 0, TimeSpan.FromSeconds(10));
             Assert.Contains("Fifo", stats.Sender.RealtimeMode, StringComparison.Ordinal);
             Assert.Contains("MemoryLocked", stats.Sender.RealtimeMode, StringComparison.Ordinal);
             string[] stat = ThreadStat(engine, stats.Sender.ThreadId);
             Assert.Equal("1", stat[38]); // policy: SCHED_FIFO
             Assert.Equal("10", stat[37]); // rt_priority
 
-            // And it works: a packet goes out.
-            await api.Packets.SendAsync(new SendRequest { Channel = tx.Name, Packets = { new OutgoingPacket { Payload = ByteString.CopyFromUtf8("unprivileged") } } });
+            await Api.Packets.SendAsync(new SendRequest { Channel = tx.Name, Packets = { new OutgoingPacket { Payload = ByteString.CopyFromUtf8("unprivileged") } } });
             byte[] buffer = new byte[64];
-            sink.ReceiveTimeout = 10_000;
-            Assert.Equal("unprivileged", System.Text.Encoding.UTF8.GetString(buffer, 0, sink.Receive(buffer)));
-            await DaemonAccounting.AssertBalancedAsync(api, tx.Name);
-            await DaemonAccounting.DeleteBalancedAsync(api, tx.Name);
+            _sink.ReceiveTimeout = 10_000;
+            Assert.Equal("unprivileged", System.Text.Encoding.UTF8.GetString(buffer, 0, _sink.Receive(buffer)));
+            await DaemonAccounting.AssertBalancedAsync(Api, tx.Name);
         }
-        finally
+
+        public async ValueTask DisposeAsync()
         {
-            if (!daemon.HasExited)
+            if (!_process.HasExited)
             {
-                _ = Tmds.Linux.LibC.kill(daemon.Id, Tmds.Linux.LibC.SIGTERM);
-                if (!daemon.WaitForExit(TimeSpan.FromSeconds(20)))
+                _ = Tmds.Linux.LibC.kill(_process.Id, Tmds.Linux.LibC.SIGTERM);
+                if (!await WaitForExitAsync(TimeSpan.FromSeconds(20)))
                 {
-                    daemon.Kill(entireProcessTree: true);
+                    _process.Kill(entireProcessTree: true);
                 }
             }
+            _channel.Dispose();
+            _sink.Dispose();
+            _process.Dispose();
         }
     }
 
@@ -168,7 +291,10 @@ public sealed class PrivilegeSeparationTests : IDisposable
         return stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
     }
 
-    private static int EngineChildOf(int daemonPid)
+    private static int ChildOf(int parent, string commandLinePart) =>
+        TryChildOf(parent, commandLinePart) ?? throw new InvalidOperationException($"process {parent} has no child whose command line holds '{commandLinePart}'");
+
+    private static int? TryChildOf(int parent, string commandLinePart)
     {
         foreach (string dir in Directory.EnumerateDirectories("/proc"))
         {
@@ -177,8 +303,8 @@ public sealed class PrivilegeSeparationTests : IDisposable
                 try
                 {
                     string stat = File.ReadAllText($"{dir}/stat");
-                    if (stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1] == daemonPid.ToString(CultureInfo.InvariantCulture)
-                        && File.ReadAllText($"{dir}/cmdline").Contains("rtudp-engine", StringComparison.Ordinal))
+                    if (stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1] == parent.ToString(CultureInfo.InvariantCulture)
+                        && File.ReadAllText($"{dir}/cmdline").Replace('\0', ' ').Contains(commandLinePart, StringComparison.Ordinal))
                     {
                         return pid;
                     }
@@ -188,7 +314,7 @@ public sealed class PrivilegeSeparationTests : IDisposable
                 }
             }
         }
-        throw new InvalidOperationException($"rtudpd {daemonPid} has no rtudp-engine child");
+        return null;
     }
 
     private static void CopyDirectory(string from, string to)

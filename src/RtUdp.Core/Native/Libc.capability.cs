@@ -1,0 +1,38 @@
+using System.Runtime.InteropServices;
+
+namespace RtUdp.Core.Native;
+
+/// <summary>&lt;linux/capability.h&gt;: per-thread capability sets (capget/capset).</summary>
+public static unsafe partial class Libc
+{
+    public const uint _LINUX_CAPABILITY_VERSION_3 = 0x20080522;
+    public const int _LINUX_CAPABILITY_U32S_3 = 2;
+
+    public const int CAP_NET_ADMIN = 12;
+    public const int CAP_IPC_LOCK = 14;
+    public const int CAP_SYS_NICE = 23;
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct __user_cap_header_struct
+    {
+        public uint version;
+        public int pid;
+    }
+
+    /// <summary>One 32-capability word; version 3 passes an array of two (capabilities 0-31, 32-63).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct __user_cap_data_struct
+    {
+        public uint effective;
+        public uint permitted;
+        public uint inheritable;
+    }
+
+    /// <summary>capget(2): <paramref name="data"/> points to <see cref="_LINUX_CAPABILITY_U32S_3"/> words.</summary>
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int capget(__user_cap_header_struct* header, __user_cap_data_struct* data);
+
+    /// <summary>capset(2): changes the calling thread's sets only.</summary>
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int capset(__user_cap_header_struct* header, __user_cap_data_struct* data);
+}

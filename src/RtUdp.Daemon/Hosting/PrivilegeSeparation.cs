@@ -1,0 +1,56 @@
+using System.Diagnostics;
+using RtUdp.Core.Client;
+using RtUdp.Core.Launching;
+using RtUdp.Core.Privileges;
+using RtUdp.Daemon.Engine;
+
+namespace RtUdp.Daemon.Hosting;
+
+/// <summary>
+/// Keeps the engine's capabilities (CAP_SYS_NICE, CAP_IPC_LOCK, CAP_NET_ADMIN) out of the gRPC-facing
+/// daemon. Under the packaged unit they arrive as ambient capabilities, because systemd forces
+/// no_new_privs with that unit's sandboxing and the kernel then ignores file capabilities. rtudpd
+/// hands them to an engine launcher it starts at once, then re-executes itself without them: capability
+/// sets belong to threads, and the runtime's threads that exist before Main would keep them otherwise.
+/// </summary>
+/// <param name="Launcher">Starts engines with the capabilities; null: rtudpd starts the engine itself.</param>
+/// <param name="Description">What is in effect, for the log.</param>
+/// <param name="Separated">Whether rtudpd holds none of the engine's capabilities.</param>
+internal sealed record PrivilegeSeparation(EngineLauncher? Launcher, string Description, bool Separated)
+{
+    /// <summary>May not return: when rtudpd holds the capabilities as ambient ones, it re-executes itself.</summary>
+    public static PrivilegeSeparation Establish(EngineSupervisorOptions engine)
+    {
+        if (EngineLauncher.AdoptFromEnvironment() is { } launcher)
+        {
+            CapabilitySets own = CapabilitySets.OfCurrentThread();
+            if (own.HoldsAny(CapabilitySets.Engine))
+            {
+                launcher.Dispose();
+                throw new InvalidOperationException($"re-executed to shed them, rtudpd still holds {CapabilitySets.Describe((own.Permitted | own.Ambient) & CapabilitySets.Engine)} ({own})");
+            }
+            return new PrivilegeSeparation(launcher,
+                $"rtudpd holds no capability (CapPrm {own.Permitted:x}, CapAmb {own.Ambient:x}); engine launcher {launcher.Pid} holds {CapabilitySets.Describe(launcher.Capabilities & CapabilitySets.Engine)} and starts the engine with them",
+                true);
+        }
+
+        CapabilitySets sets = CapabilitySets.OfCurrentThread();
+        if (Environment.IsPrivilegedProcess)
+        {
+            return new PrivilegeSeparation(null, "rtudpd runs as root, so privilege separation does not apply: run it as a service user (the packaged unit runs it as rtudp)", false);
+        }
+        if ((sets.Ambient & CapabilitySets.Engine) == 0)
+        {
+            return sets.HoldsAny(CapabilitySets.Engine)
+                ? new PrivilegeSeparation(null, $"rtudpd holds {CapabilitySets.Describe((sets.Permitted | sets.Inheritable) & CapabilitySets.Engine)}, not as ambient capabilities, so its engine does not get them", false)
+                : new PrivilegeSeparation(null, "rtudpd holds none of the engine's capabilities; the engine has what file capabilities on rtudp-engine give it, if any", true);
+        }
+
+        string handover = EngineLauncher.SpawnForReexec(
+            string.IsNullOrEmpty(engine.Path) ? null : engine.Path,
+            new Dictionary<string, string> { [EngineProcess.Gen0SizeVariable] = EngineProcess.DefaultGen0Size });
+        CapabilitySets.ClearInheritableAndAmbientOfCurrentThread();
+        SelfExec.Reexec(new Dictionary<string, string> { [EngineLauncher.EnvironmentVariable] = handover });
+        throw new UnreachableException("execve returned without failing");
+    }
+}
