@@ -84,7 +84,20 @@ listening() { ct journalctl --no-pager -o cat _SYSTEMD_INVOCATION_ID="$(prop Inv
 mark_journal() { ct journalctl -u rtudp -n 0 --no-pager --cursor-file=/root/cursor >/dev/null 2>&1; }
 # Processes inside the container (nsenter -a enters its pid namespace and its /proc).
 pids_named() { ct sh -c 'for d in /proc/[0-9]*; do [ "$(cat "$d/comm" 2>/dev/null)" = "$1" ] && echo "${d#/proc/}"; done; true' sh "$1"; }
-engine_pid() { pids_named rtudp-engine | head -1; }
+# rtudp-engine runs twice: as the launcher (rtudpd's child, holding the capabilities rtudpd shed) and
+# as the engine (the launcher's child).
+cmdline_of() { ct cat "/proc/$1/cmdline" 2>/dev/null | tr '\0' ' '; }
+engine_pid() { for p in $(pids_named rtudp-engine); do [[ $(cmdline_of "$p") == *--launcher* ]] || { echo "$p"; return; }; done; }
+launcher_pid() { for p in $(pids_named rtudp-engine); do [[ $(cmdline_of "$p") == *--launcher* ]] && { echo "$p"; return; }; done; }
+parent_of() { ct awk '/^PPid/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+cap_of() { ct awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null; }
+# Every capability set of every thread of process $1 is empty (sets are per thread).
+no_caps_in_any_thread() {
+    local t
+    for t in $(ct ls "/proc/$1/task"); do
+        ct awk '/^Cap(Inh|Prm|Eff|Amb):/ && $2 != "0000000000000000" { bad = 1 } END { exit bad }' "/proc/$1/task/$t/status" || return 1
+    done
+}
 service_pids() { pids_named rtudpd; pids_named rtudp-engine; }
 
 # --- install -------------------------------------------------------------------------------------
@@ -121,8 +134,17 @@ armed_line=$(grep -n "'cfg-tx' armed" "$root.start.log" | head -1 | cut -d: -f1)
 check "systemd reports Started only after the channels were armed (READY=1 last)" test -n "$started_line" -a -n "$armed_line" -a "${started_line:-0}" -gt "${armed_line:-999999}"
 engine=$(engine_pid)
 check "the engine runs as user rtudp" test "$(ct stat -c %U "/proc/$engine" 2>/dev/null)" = rtudp
-capeff=$(ct awk '/^CapEff/ { print $2 }' "/proc/$engine/status" 2>/dev/null)
-check "the engine holds CAP_SYS_NICE, CAP_IPC_LOCK, CAP_NET_ADMIN (CapEff $capeff)" test $(( 0x${capeff:-0} & 0x805000 )) -eq $((0x805000))
+capeff=$(cap_of "$engine" CapEff)
+check "the engine holds exactly CAP_SYS_NICE, CAP_IPC_LOCK, CAP_NET_ADMIN (CapEff $capeff)" test "$capeff" = 0000000000805000
+# Privilege separation: rtudpd got the three as ambient capabilities, handed them to the launcher and
+# re-executed itself (same MainPID) without them.
+main=$(prop MainPID)
+launcher=$(launcher_pid)
+check "the engine launcher is rtudpd's child, the engine the launcher's" test -n "$launcher" -a "$(parent_of "$launcher")" = "$main" -a "$(parent_of "$engine")" = "$launcher"
+capeff=$(cap_of "$launcher" CapEff)
+check "the launcher holds exactly the engine's three capabilities (CapEff $capeff)" test "$capeff" = 0000000000805000
+check "rtudpd (MainPID $main) holds no capability in any set of any thread" no_caps_in_any_thread "$main"
+check "rtudpd logged privilege separation in effect" grep -q "Privilege separation in effect: rtudpd holds no capability" "$root.start.log"
 check "the engine locked its memory" grep -q "memory locked" "$root.start.log"
 
 # --- the seed flow through rtudpctl ----------------------------------------------------------------
@@ -159,6 +181,21 @@ check "journal: the loss at priority err" grep -q "Engine $old_engine loss: 0 qu
 check "journal: 'Engine N running' at priority info" grep -q "EngineSupervisor: Engine [0-9]* running" "$root.info.log"
 check "journal: no info line filed as err" sh -c "! grep -q 'running, files in' '$root.err.log'"
 check "journal: priority prefixes were taken by journald, not left in the text" sh -c "! nsenter -t $init_pid -a journalctl -u rtudp -o cat --no-pager | grep -q '^<[0-9]>'"
+
+check "the restarted engine is the launcher's child again, with exactly the three capabilities" sh -c "test '$(parent_of "$(engine_pid)")' = '$(launcher_pid)' && test '$(cap_of "$(engine_pid)" CapEff)' = 0000000000805000"
+
+# --- the launcher dies: nothing can start an engine with capabilities now, so rtudpd exits for Restart=
+mark_journal
+restarts_before=$(prop NRestarts)
+main_before=$(prop MainPID)
+ct sh -c "kill -KILL $(launcher_pid)"
+check "a killed launcher makes rtudpd exit and systemd restart the service (NRestarts $restarts_before -> +1)" wait_for 60 prop_above NRestarts "$restarts_before"
+check "after the launcher's loss the service is active with its channels" wait_for 60 status_is "2 channels (2 running)"
+check "rtudpd listens again after the launcher's loss" wait_for 30 listening
+check "a new rtudpd runs after the launcher's loss" test "$(prop MainPID)" != "$main_before"
+journal_since -p crit..crit >"$root.launcher.log"
+check "journal: rtudpd said the launcher is gone, at priority crit" grep -q "The engine launcher is gone" "$root.launcher.log"
+check "the new rtudpd again holds no capability in any thread" no_caps_in_any_thread "$(prop MainPID)"
 
 # --- watchdog: a stalled engine makes systemd restart the service ---------------------------------
 mark_journal
