@@ -56,6 +56,9 @@ public sealed partial class EngineSupervisor : BackgroundService
     /// <summary>The running engine's process id, or 0 while it is down.</summary>
     public int EnginePid => _engine?.Pid ?? 0;
 
+    /// <summary>Whether rtudpd holds none of the engine's capabilities, and how.</summary>
+    internal PrivilegeSeparation PrivilegeSeparation => _separation;
+
     /// <summary>The engine's files.</summary>
     public string Directory { get; }
 

@@ -16,7 +16,8 @@ namespace RtUdp.Daemon.Hosting;
 /// <param name="Launcher">Starts engines with the capabilities; null: rtudpd starts the engine itself.</param>
 /// <param name="Description">What is in effect, for the log.</param>
 /// <param name="Separated">Whether rtudpd holds none of the engine's capabilities.</param>
-internal sealed record PrivilegeSeparation(EngineLauncher? Launcher, string Description, bool Separated)
+/// <param name="Mode">launcher, file_capabilities (rtudpd holds none; the engine's come from its file, if set), root, or not_ambient.</param>
+internal sealed record PrivilegeSeparation(EngineLauncher? Launcher, string Description, bool Separated, string Mode)
 {
     /// <summary>May not return: when rtudpd holds the capabilities as ambient ones, it re-executes itself.</summary>
     public static PrivilegeSeparation Establish(EngineSupervisorOptions engine)
@@ -31,19 +32,19 @@ internal sealed record PrivilegeSeparation(EngineLauncher? Launcher, string Desc
             }
             return new PrivilegeSeparation(launcher,
                 $"rtudpd holds no capability (CapPrm {own.Permitted:x}, CapAmb {own.Ambient:x}); engine launcher {launcher.Pid} holds {CapabilitySets.Describe(launcher.Capabilities & CapabilitySets.Engine)} and starts the engine with them",
-                true);
+                true, "launcher");
         }
 
         CapabilitySets sets = CapabilitySets.OfCurrentThread();
         if (Environment.IsPrivilegedProcess)
         {
-            return new PrivilegeSeparation(null, "rtudpd runs as root, so privilege separation does not apply: run it as a service user (the packaged unit runs it as rtudp)", false);
+            return new PrivilegeSeparation(null, "rtudpd runs as root, so privilege separation does not apply: run it as a service user (the packaged unit runs it as rtudp)", false, "root");
         }
         if ((sets.Ambient & CapabilitySets.Engine) == 0)
         {
             return sets.HoldsAny(CapabilitySets.Engine)
-                ? new PrivilegeSeparation(null, $"rtudpd holds {CapabilitySets.Describe((sets.Permitted | sets.Inheritable) & CapabilitySets.Engine)}, not as ambient capabilities, so its engine does not get them", false)
-                : new PrivilegeSeparation(null, "rtudpd holds none of the engine's capabilities; the engine has what file capabilities on rtudp-engine give it, if any", true);
+                ? new PrivilegeSeparation(null, $"rtudpd holds {CapabilitySets.Describe((sets.Permitted | sets.Inheritable) & CapabilitySets.Engine)}, not as ambient capabilities, so its engine does not get them", false, "not_ambient")
+                : new PrivilegeSeparation(null, "rtudpd holds none of the engine's capabilities; the engine has what file capabilities on rtudp-engine give it, if any", true, "file_capabilities");
         }
 
         string handover = EngineLauncher.SpawnForReexec(

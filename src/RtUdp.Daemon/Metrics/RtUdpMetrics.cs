@@ -9,6 +9,7 @@ using RtUdp.Daemon.Api;
 using RtUdp.Daemon.Capture;
 using RtUdp.Daemon.Generators;
 using RtUdp.Daemon.Engine;
+using RtUdp.Daemon.Hosting;
 
 namespace RtUdp.Daemon.Metrics;
 
@@ -107,6 +108,10 @@ public sealed class RtUdpMetrics
         string version = typeof(RtUdpMetrics).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
         factory.CreateGauge("rtudp_build_info", "1, labelled with rtudpd's version and the .NET runtime.", ["version", "runtime"])
             .WithLabels(version, Environment.Version.ToString()).Set(1);
+
+        PrivilegeSeparation separation = supervisor.PrivilegeSeparation;
+        factory.CreateGauge("rtudp_privilege_separation", "1 when rtudpd holds none of the engine's capabilities (CAP_SYS_NICE, CAP_IPC_LOCK, CAP_NET_ADMIN), else 0; labelled with how: launcher (the packaged unit), file_capabilities, root, not_ambient.", ["mode"])
+            .WithLabels(separation.Mode).Set(separation.Separated ? 1 : 0);
 
         Registry.AddBeforeCollectCallback(Collect);
     }

@@ -65,6 +65,8 @@ public sealed class MetricsEndpointTests(DaemonFixture daemon)
         Assert.Equal(txChannel.Mode.Timestamps.ToString().ToLowerInvariant(), mode.Labels["timestamps"]);
         Assert.Equal(0, metrics.Value("rtudp_engine_gc_collections_total", ("generation", "2")));
         Assert.Single(metrics.Find("rtudp_build_info"));
+        // The tests run rtudpd as root, which no capability drop can separate; it says so.
+        Assert.Equal(0, metrics.Value("rtudp_privilege_separation", ("mode", "root")));
 
         (int exit, string output) = await metrics.PromtoolCheckAsync();
         Assert.True(exit == 0 && output.Length == 0, $"promtool check metrics: exit {exit}:\n{output}");
