@@ -28,7 +28,7 @@ public sealed class EngineLauncher : IDisposable
     private readonly StreamWriter _writer;
     private readonly Lock _gate = new();
     private readonly TaskCompletionSource<string> _gone = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private TaskCompletionSource<(int Pid, string? Error)>? _pendingStart;
+    private TaskCompletionSource<(LaunchedEngine? Engine, string? Error)>? _pendingStart;
     private LaunchedEngine? _current;
     private Action<string>? _pendingLog;
 
@@ -124,7 +124,7 @@ public sealed class EngineLauncher : IDisposable
     /// <exception cref="LauncherGoneException">The launcher has exited.</exception>
     public LaunchedEngine Launch(IReadOnlyList<string> arguments, Action<string> log, TimeSpan timeout)
     {
-        var started = new TaskCompletionSource<(int Pid, string? Error)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var started = new TaskCompletionSource<(LaunchedEngine? Engine, string? Error)>(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_gate)
         {
             if (_gone.Task.IsCompleted)
@@ -141,19 +141,24 @@ public sealed class EngineLauncher : IDisposable
         }
         if (!started.Task.Wait(timeout))
         {
+            lock (_gate)
+            {
+                if (_pendingStart == started)
+                {
+                    _pendingStart = null;
+                }
+            }
             throw new TimeoutException($"the engine launcher (pid {Pid}) did not answer a start within {timeout.TotalSeconds:0.#} s");
         }
-        (int pid, string? error) = started.Task.Result;
-        if (error is not null)
+        (LaunchedEngine? engine, string? error) = started.Task.Result;
+        if (engine is null)
         {
             throw _gone.Task.IsCompleted
                 ? new LauncherGoneException($"the engine launcher (pid {Pid}) has exited: {error}")
                 : new InvalidOperationException($"the engine launcher could not start the engine: {error}");
         }
-        lock (_gate)
-        {
-            return _current!.Pid == pid ? _current : throw new InvalidOperationException("launcher reply out of order");
-        }
+        // It may already have exited: the caller's attach sees that.
+        return engine;
     }
 
     internal void SendSignal(int signo)
@@ -196,7 +201,7 @@ public sealed class EngineLauncher : IDisposable
         lock (_gate)
         {
             _gone.TrySetResult(reason);
-            _pendingStart?.TrySetResult((0, reason));
+            _pendingStart?.TrySetResult((null, reason));
             _pendingStart = null;
             // The engine, a child of the launcher, notices its parent is gone and exits; for the
             // daemon it is lost either way.
@@ -216,11 +221,11 @@ public sealed class EngineLauncher : IDisposable
                     break;
                 case LauncherProtocol.Started when fields.Length == 1 && int.TryParse(fields[0], CultureInfo.InvariantCulture, out int pid):
                     _current = new LaunchedEngine(this, pid, _pendingLog ?? (_ => { }));
-                    _pendingStart?.TrySetResult((pid, null));
+                    _pendingStart?.TrySetResult((_current, null));
                     _pendingStart = null;
                     break;
                 case LauncherProtocol.Failed:
-                    _pendingStart?.TrySetResult((0, fields.Length > 0 ? fields[0] : "unknown reason"));
+                    _pendingStart?.TrySetResult((null, fields.Length > 0 ? fields[0] : "unknown reason"));
                     _pendingStart = null;
                     break;
                 case LauncherProtocol.Exited when fields.Length == 2
