@@ -20,7 +20,7 @@ public sealed class NativeLayoutTests(NativeLayoutTests.Probe probe, ITestOutput
         "errno.h", "time.h", "sched.h", "unistd.h", "sys/socket.h", "sys/syscall.h", "sys/prctl.h",
         "net/if.h", "asm/socket.h", "linux/net_tstamp.h", "linux/errqueue.h", "linux/sockios.h",
         "linux/ethtool.h", "linux/futex.h", "sys/timex.h", "sys/resource.h", "linux/netlink.h",
-        "linux/rtnetlink.h", "linux/pkt_sched.h", "linux/ptp_clock.h",
+        "linux/rtnetlink.h", "linux/pkt_sched.h", "linux/ptp_clock.h", "linux/sock_diag.h",
     ];
 
     private static readonly Type[] ConstantHolders = [typeof(Libc), typeof(Errno)];
