@@ -32,6 +32,7 @@ public readonly struct ReceiveControl
     /// <summary>The socket's cumulative drop count (sk_drops, a wrapping u32) when the datagram was queued.</summary>
     public uint DropCount { get; init; }
 
+    /// <remarks>Tmds.LibC's CMSG_LEN rounds up like CMSG_SPACE (24 for 4 bytes, where C says 20): lengths are compared with sizeof(cmsghdr) instead.</remarks>
     public static unsafe ReceiveControl Parse(msghdr* header)
     {
         long software = 0;
@@ -50,7 +51,7 @@ public readonly struct ReceiveControl
                 software = Libc.ToNanoseconds(stamps[0]);
                 hardware = Libc.ToNanoseconds(stamps[2]);
             }
-            else if (c->cmsg_type == Libc.SO_RXQ_OVFL && c->cmsg_len >= CMSG_LEN(sizeof(uint)))
+            else if (c->cmsg_type == Libc.SO_RXQ_OVFL && (uint)c->cmsg_len >= sizeof(cmsghdr) + sizeof(uint))
             {
                 drops = *(uint*)CMSG_DATA(c);
                 hasDrops = true;

@@ -47,6 +47,7 @@ public sealed class NativeLayoutTests(NativeLayoutTests.Probe probe, ITestOutput
         Assert.Contains("const:SYS_futex", ExpectedConstants().Keys);
         Assert.Contains("const:FUTEX_BITSET_MATCH_ANY", ExpectedConstants().Keys);
         Assert.Contains("const:EPERM", ExpectedConstants().Keys);
+        Assert.Contains("const:SK_MEMINFO_DROPS", ExpectedConstants().Keys);
         Assert.Contains("offsetof:ifreq.ifr_ifindex", ExpectedLayouts().Keys);
         Assert.Contains("sizeof:ethtool_ts_info", ExpectedLayouts().Keys);
         Assert.Contains("sizeof:timex", ExpectedLayouts().Keys);
