@@ -118,6 +118,8 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
         JitWarmUp.Prepare(typeof(FlowHeader));
         JitWarmUp.Prepare(typeof(SequenceTracker));
         JitWarmUp.Prepare(typeof(FlowTable));
+        JitWarmUp.Prepare(typeof(ReceiveControl));
+        JitWarmUp.Prepare(typeof(KernelDropCount));
         _health.Set(WorkerHealthField.State, (long)WorkerState.Running);
     }
 
