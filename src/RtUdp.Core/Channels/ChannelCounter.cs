@@ -11,6 +11,8 @@ namespace RtUdp.Core.Channels;
 /// <c>Received = Drained + RxDroppedOverflow + RxDroppedTruncated + Reflected + ReflectErrors + Buffered</c>, where
 /// <c>Buffered = RxWritten - Drained</c>. Launch-time packets the qdisc later drops
 /// (<see cref="LaunchMissed"/>, <see cref="LaunchInvalid"/>) are counted within Sent.
+/// <see cref="RxDroppedKernel"/> is outside the sum: those datagrams were dropped by the kernel before the
+/// engine read them (never received), so what reached the socket is <c>Received + RxDroppedKernel</c>.
 /// </remarks>
 public enum ChannelCounter
 {
@@ -100,6 +102,12 @@ public enum ChannelCounter
 
     /// <summary>Reflector: datagrams that could not be sent back (by errno in the receive errno table).</summary>
     ReflectErrors = 77,
+
+    /// <summary>
+    /// Datagrams dropped by the kernel before the engine read them (the socket's sk_drops: mostly a full
+    /// receive queue, SO_RCVBUF, while the worker was behind). Not within Received.
+    /// </summary>
+    RxDroppedKernel = 78,
 
     // Written by the drainer (daemon).
     Drained = 96,

@@ -360,7 +360,8 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
             + $" rx received {r.Read(ChannelCounter.Received)} = drained {r.Read(ChannelCounter.Drained)}"
             + $" + dropped overflow {r.Read(ChannelCounter.RxDroppedOverflow)} + dropped truncated {r.Read(ChannelCounter.RxDroppedTruncated)}"
             + (channel.Config.ToConfig().Reflects ? $" + reflected {r.Read(ChannelCounter.Reflected)} + reflect errors {r.Read(ChannelCounter.ReflectErrors)}" : "")
-            + $" + buffered {r.Read(ChannelCounter.RxWritten) - r.Read(ChannelCounter.Drained)}");
+            + $" + buffered {r.Read(ChannelCounter.RxWritten) - r.Read(ChannelCounter.Drained)},"
+            + $" dropped by the kernel before read {r.Read(ChannelCounter.RxDroppedKernel)}");
         channel.Dispose();
         ReleaseHardware(channel.Plan, channel.Facts);
     }

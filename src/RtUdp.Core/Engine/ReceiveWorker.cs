@@ -16,9 +16,18 @@ namespace RtUdp.Core.Engine;
 /// kernel's RX timestamp and its source, into the RX ring. A full ring drops the packet and counts
 /// it: the worker never blocks on the daemon. Allocates nothing, takes no lock, logs nothing.
 /// </summary>
+/// <remarks>
+/// Datagrams the kernel dropped before the worker read them (the socket's receive queue was full) are
+/// counted in <see cref="ChannelCounter.RxDroppedKernel"/> from the SO_RXQ_OVFL count on the datagrams
+/// read and, since that count only comes with a later datagram, from getsockopt(SO_MEMINFO) while the
+/// socket is idle (at most every <see cref="DropReadIntervalNs"/>) and once as the worker stops.
+/// </remarks>
 public sealed unsafe class ReceiveWorker : IAgent, IDisposable
 {
-    private const int ControlBytes = 128;
+    private const int ControlBytes = ReceiveControl.BytesPerMessage;
+
+    /// <summary>The least time between two idle reads of the socket's drop count: one syscall, only when there is nothing to read.</summary>
+    public const long DropReadIntervalNs = 50_000_000;
     private const int PollTimeoutMs = (int)(AgentRunner.MaxWaitNs / 1_000_000);
 
     private readonly ChannelRegion _region;
@@ -40,6 +49,8 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
     private long _sequence;
     private readonly SeqLockedOffset _phcOffset;
     private readonly bool _stampsExpected;
+    private readonly KernelDropCount _kernelDrops;
+    private long _nextDropReadNs;
 
     // Sequenced flows and the reflector (null / false when the channel has neither).
     private readonly FlowReceiver? _flows;
@@ -61,6 +72,8 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
         _phcOffset = region.PhcOffset;
         _stampsExpected = (TimestampMode)region.Mode.Timestamps != TimestampMode.Off;
         _wakeFd = Errno.Check(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), "eventfd");
+        // The socket outlives a stop and start: go on from what earlier workers counted.
+        _kernelDrops = new KernelDropCount(region.Read(ChannelCounter.RxDroppedKernel));
 
         _messages = (mmsghdr*)NativeMemory.AllocZeroed((nuint)_batchSize, (nuint)sizeof(mmsghdr));
         _vectors = (iovec*)NativeMemory.AllocZeroed((nuint)_batchSize, (nuint)sizeof(iovec));
@@ -105,12 +118,15 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
         JitWarmUp.Prepare(typeof(FlowHeader));
         JitWarmUp.Prepare(typeof(SequenceTracker));
         JitWarmUp.Prepare(typeof(FlowTable));
+        JitWarmUp.Prepare(typeof(ReceiveControl));
+        JitWarmUp.Prepare(typeof(KernelDropCount));
         _health.Set(WorkerHealthField.State, (long)WorkerState.Running);
     }
 
     public void DoWork()
     {
-        _health.Beat(Libc.MonotonicNow());
+        long now = Libc.MonotonicNow();
+        _health.Beat(now);
         ResetHeaders();
         int count = Libc.recvmmsg(_socket.Fd, _messages, (uint)_batchSize, MSG_DONTWAIT, null);
         if (count > 0)
@@ -123,6 +139,11 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
         int error = Marshal.GetLastPInvokeError();
         if (error == Errno.EAGAIN)
         {
+            if (now >= _nextDropReadNs)
+            {
+                // Drops after the last datagram read show in no SO_RXQ_OVFL count until the next one arrives.
+                ReadKernelDrops(now);
+            }
             _ = poll(_pollSet, 2, PollTimeoutMs);
             return;
         }
@@ -161,17 +182,24 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
         int missingStamp = 0;
         int software = 0;
         int hardware = 0;
+        int kernelDrops = 0;
         _flows?.BeginBatch(realtime.OffsetNs);
         for (int i = 0; i < count; i++)
         {
             msghdr* header = (msghdr*)&_messages[i];
             int length = (int)_messages[i].msg_len;
+            ReceiveControl control = ReceiveControl.Parse(header);
+            if (control.HasDropCount)
+            {
+                kernelDrops += _kernelDrops.Observe(control.DropCount);
+            }
             if ((header->msg_flags & MSG_TRUNC) != 0)
             {
                 truncated++;
                 continue;
             }
-            (long softwareStamp, long hardwareStamp) = KernelTimestamps(header);
+            long softwareStamp = control.SoftwareNs;
+            long hardwareStamp = control.HardwareNs;
             long best;
             int source;
             if (hardwareStamp != 0 && _phcOffset.TryRead(out ClockOffset phc))
@@ -235,6 +263,21 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
         AddIfAny(ChannelCounter.RxMissingTimestamp, missingStamp);
         AddIfAny(ChannelCounter.RxStampsSoftware, software);
         AddIfAny(ChannelCounter.RxStampsHardware, hardware);
+        AddIfAny(ChannelCounter.RxDroppedKernel, kernelDrops);
+    }
+
+    /// <summary>The socket's drop count now (one getsockopt): drops no datagram read has reported yet.</summary>
+    private void ReadKernelDrops(long now)
+    {
+        _nextDropReadNs = now + DropReadIntervalNs;
+        if (KernelDropCount.TryRead(_socket.Fd, out uint drops, out int error))
+        {
+            AddIfAny(ChannelCounter.RxDroppedKernel, _kernelDrops.Observe(drops));
+        }
+        else
+        {
+            _region.ErrnoCounter(sendSide: false, error)++;
+        }
     }
 
     /// <summary>Sends the batch's untruncated datagrams back to their sources, from the same socket, in one sendmmsg.</summary>
@@ -297,20 +340,6 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
         }
     }
 
-    /// <summary>ts[0] (software, CLOCK_REALTIME) and ts[2] (raw hardware, PHC) of SCM_TIMESTAMPING; 0 where absent.</summary>
-    private static (long Software, long Hardware) KernelTimestamps(msghdr* header)
-    {
-        for (cmsghdr* c = CMSG_FIRSTHDR(header); c != null; c = CMSG_NXTHDR(header, c))
-        {
-            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING)
-            {
-                timespec* stamps = (timespec*)CMSG_DATA(c);
-                return (Libc.ToNanoseconds(stamps[0]), Libc.ToNanoseconds(stamps[2]));
-            }
-        }
-        return (0, 0);
-    }
-
     public void Wake()
     {
         ulong one = 1;
@@ -319,6 +348,8 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
 
     public void OnClose()
     {
+        // What the kernel dropped since the last read is counted before the channel reports Stopped.
+        ReadKernelDrops(Libc.MonotonicNow());
         RealtimeThread.Relax();
         _health.Set(WorkerHealthField.State, (long)WorkerState.Stopped);
     }

@@ -51,6 +51,13 @@ public sealed unsafe class UdpSocket : IDisposable
                 Errno.Check(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(int)), "setsockopt(SO_RCVBUF)");
             }
 
+            if ((ChannelDirection)config.Direction is ChannelDirection.Receive or ChannelDirection.Duplex)
+            {
+                // Each datagram read carries the socket's drop count: the receive worker counts what the kernel dropped.
+                int on = 1;
+                Errno.Check(setsockopt(fd, SOL_SOCKET, Libc.SO_RXQ_OVFL, &on, sizeof(int)), "setsockopt(SO_RXQ_OVFL)");
+            }
+
             if (timestampingFlags != 0)
             {
                 SocketTimestamping.Set(fd, timestampingFlags);

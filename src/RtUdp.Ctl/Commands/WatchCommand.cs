@@ -97,7 +97,7 @@ internal static class WatchCommand
                 sentRate = ((tx.Sent - (p.Tx?.Sent ?? 0)) / seconds).ToString("0", System.Globalization.CultureInfo.InvariantCulture);
                 receivedRate = ((rx.Received - (p.Rx?.Received ?? 0)) / seconds).ToString("0", System.Globalization.CultureInfo.InvariantCulture);
             }
-            long dropped = tx.DroppedLate + tx.DroppedError + tx.DroppedStopped + rx.DroppedOverflow + rx.DroppedTruncated;
+            long dropped = tx.DroppedLate + tx.DroppedError + tx.DroppedStopped + rx.DroppedOverflow + rx.DroppedTruncated + rx.DroppedKernel;
             table.Add(ChannelName.IdOf(s.Channel), s.State, sentRate, receivedRate, tx.Sent, rx.Received, dropped, tx.Late, tx.Pending + rx.Buffered, tx.RejectedFull,
                 s.SendErrorCount > 0 ? Text.Ns(s.SendErrorMaxNs) : "-");
         }

@@ -65,6 +65,7 @@ internal static class StatsMapping
                 Balanced = s.RxBalanced,
                 Reflected = s[CoreCounter.Reflected],
                 ReflectErrors = s[CoreCounter.ReflectErrors],
+                DroppedKernel = s[CoreCounter.RxDroppedKernel],
             },
             Sender = ToProto(s.Sender),
             Receiver = ToProto(s.Receiver),

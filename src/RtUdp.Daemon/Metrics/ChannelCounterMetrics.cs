@@ -32,7 +32,7 @@ internal static class ChannelCounterMetrics
     public static readonly Metric TxErrorQueue = new("rtudp_tx_error_queue_errors_total", "Other error-queue reports (ICMP, local errors).");
     public static readonly Metric RxReceived = new("rtudp_rx_received_packets_total", "Packets received from the socket.");
     public static readonly Metric RxDrained = new("rtudp_rx_drained_packets_total", "Received packets taken from the RX ring by clients.");
-    public static readonly Metric RxDropped = new("rtudp_rx_dropped_packets_total", "Received packets dropped, by reason: overflow (RX ring full), truncated (larger than max_payload).", "reason");
+    public static readonly Metric RxDropped = new("rtudp_rx_dropped_packets_total", "Datagrams dropped, by reason: overflow (RX ring full), truncated (larger than max_payload), kernel_queue (dropped by the kernel before the engine read them, not within received).", "reason");
     public static readonly Metric RxCalls = new("rtudp_rx_receive_calls_total", "recvmmsg calls made.");
     public static readonly Metric RxMissingStamp = new("rtudp_rx_missing_timestamp_packets_total", "Received packets without the expected kernel timestamp.");
     public static readonly Metric RxStamps = new("rtudp_rx_stamps_total", "RX timestamps by source (software, hardware).", "source");
@@ -74,6 +74,7 @@ internal static class ChannelCounterMetrics
         [ChannelCounter.Received] = (RxReceived, null),
         [ChannelCounter.RxDroppedOverflow] = (RxDropped, "overflow"),
         [ChannelCounter.RxDroppedTruncated] = (RxDropped, "truncated"),
+        [ChannelCounter.RxDroppedKernel] = (RxDropped, "kernel_queue"),
         [ChannelCounter.RxCalls] = (RxCalls, null),
         [ChannelCounter.RxMissingTimestamp] = (RxMissingStamp, null),
         [ChannelCounter.RxStampsSoftware] = (RxStamps, "software"),

@@ -81,7 +81,8 @@ public static class Accounting
         + $"scheduled {s[ChannelCounter.Scheduled]}, sent {s[ChannelCounter.Sent]}, late {s[ChannelCounter.Late]}, dropped late/error/stopped "
         + $"{s[ChannelCounter.DroppedLate]}/{s[ChannelCounter.DroppedError]}/{s[ChannelCounter.DroppedStopped]}, pending {s.Pending}, send_calls {s[ChannelCounter.SendCalls]}; "
         + $"received {s[ChannelCounter.Received]}, rx_written {s[ChannelCounter.RxWritten]}, drained {s[ChannelCounter.Drained]}, "
-        + $"rx_dropped overflow/truncated {s[ChannelCounter.RxDroppedOverflow]}/{s[ChannelCounter.RxDroppedTruncated]}, buffered {s.Buffered}; "
+        + $"rx_dropped overflow/truncated {s[ChannelCounter.RxDroppedOverflow]}/{s[ChannelCounter.RxDroppedTruncated]}, buffered {s.Buffered}, "
+        + $"dropped by the kernel before read {s[ChannelCounter.RxDroppedKernel]}; "
         + $"send errnos [{string.Join(',', s.SendErrnos.Select(e => $"{e.Key}:{e.Value}"))}], receive errnos [{string.Join(',', s.ReceiveErrnos.Select(e => $"{e.Key}:{e.Value}"))}]";
 }
 

@@ -21,6 +21,7 @@ public sealed class NativeLayoutTests(NativeLayoutTests.Probe probe, ITestOutput
         "net/if.h", "asm/socket.h", "linux/net_tstamp.h", "linux/errqueue.h", "linux/sockios.h",
         "linux/ethtool.h", "linux/futex.h", "sys/timex.h", "sys/resource.h", "linux/netlink.h",
         "linux/rtnetlink.h", "linux/pkt_sched.h", "linux/ptp_clock.h", "linux/capability.h", "sys/wait.h",
+        "linux/sock_diag.h",
     ];
 
     private static readonly Type[] ConstantHolders = [typeof(Libc), typeof(Errno)];
@@ -47,6 +48,7 @@ public sealed class NativeLayoutTests(NativeLayoutTests.Probe probe, ITestOutput
         Assert.Contains("const:SYS_futex", ExpectedConstants().Keys);
         Assert.Contains("const:FUTEX_BITSET_MATCH_ANY", ExpectedConstants().Keys);
         Assert.Contains("const:EPERM", ExpectedConstants().Keys);
+        Assert.Contains("const:SK_MEMINFO_DROPS", ExpectedConstants().Keys);
         Assert.Contains("offsetof:ifreq.ifr_ifindex", ExpectedLayouts().Keys);
         Assert.Contains("sizeof:ethtool_ts_info", ExpectedLayouts().Keys);
         Assert.Contains("sizeof:timex", ExpectedLayouts().Keys);

@@ -1,7 +1,9 @@
 using System.Globalization;
+using RtUdp.Core.Engine;
 using RtUdp.Core.Native;
 using RtUdp.Core.Tests.Native;
 using RtUdp.Core.Timestamping;
+using Tmds.Linux;
 
 namespace RtUdp.Core.Tests.Timestamping;
 
@@ -56,6 +58,28 @@ public sealed class CmsgOracleTests(CmsgOracleTests.Probe probe) : IClassFixture
         Assert.Equal(77u, m.StampId);
         Assert.Equal(1_700_000_000_123_456_789, m.SoftwareNs);
         Assert.Equal(37_000_000_005, m.HardwareNs);
+    }
+
+    [Fact]
+    public unsafe void Receive_control_holds_and_parses_the_timestamps_and_drop_count_built_by_gcc()
+    {
+        Assert.True(ReceiveControl.BytesPerMessage >= probe.Get("rx_need"), $"control buffer {ReceiveControl.BytesPerMessage} < {probe.Get("rx_need")}");
+        byte[] control = probe.Bytes("rxctl", (int)probe.Get("rxctl_len"));
+        fixed (byte* buffer = control)
+        {
+            msghdr header = new() { msg_control = buffer, msg_controllen = (socklen_t)control.Length };
+            ReceiveControl parsed = ReceiveControl.Parse(&header);
+            Assert.Equal(1_700_000_000_123_456_789, parsed.SoftwareNs);
+            Assert.Equal(37_000_000_005, parsed.HardwareNs);
+            Assert.True(parsed.HasDropCount);
+            Assert.Equal(0xFFFF_FFF0u, parsed.DropCount);
+
+            // Before the socket drops anything the kernel sends no SO_RXQ_OVFL: only the stamps.
+            header.msg_controllen = (socklen_t)(control.Length - 24);
+            parsed = ReceiveControl.Parse(&header);
+            Assert.False(parsed.HasDropCount);
+            Assert.Equal(1_700_000_000_123_456_789, parsed.SoftwareNs);
+        }
     }
 
     private const string Source = """
@@ -126,6 +150,27 @@ public sealed class CmsgOracleTests(CmsgOracleTests.Probe probe) : IClassFixture
             memcpy(CMSG_DATA(c), &ee, sizeof ee);
             printf("errq_len %zu\n", (size_t)e.msg_controllen);
             dump("errq", (unsigned char *)eq.buf, e.msg_controllen);
+
+            /* What the kernel attaches to a datagram read from a receiving channel's socket. */
+            printf("rx_need %zu\n", (size_t)(CMSG_SPACE(sizeof(struct scm_timestamping)) + CMSG_SPACE(sizeof(uint32_t))));
+            union { char buf[256]; struct cmsghdr align; } rq;
+            memset(&rq, 0, sizeof rq);
+            struct msghdr r = { 0 };
+            r.msg_control = rq.buf;
+            r.msg_controllen = CMSG_SPACE(sizeof(struct scm_timestamping)) + CMSG_SPACE(sizeof(uint32_t));
+            c = CMSG_FIRSTHDR(&r);
+            c->cmsg_level = SOL_SOCKET;
+            c->cmsg_type = SCM_TIMESTAMPING;
+            c->cmsg_len = CMSG_LEN(sizeof(struct scm_timestamping));
+            memcpy(CMSG_DATA(c), &ts, sizeof ts);
+            c = CMSG_NXTHDR(&r, c);
+            c->cmsg_level = SOL_SOCKET;
+            c->cmsg_type = SO_RXQ_OVFL;
+            c->cmsg_len = CMSG_LEN(sizeof(uint32_t));
+            uint32_t drops = 0xFFFFFFF0u;
+            memcpy(CMSG_DATA(c), &drops, sizeof drops);
+            printf("rxctl_len %zu\n", (size_t)r.msg_controllen);
+            dump("rxctl", (unsigned char *)rq.buf, r.msg_controllen);
             return 0;
         }
         """;

@@ -47,7 +47,8 @@ public sealed class FlowApiTests(DaemonFixture daemon)
         }
         await _api.Packets.SendAsync(send);
 
-        ChannelStats stats = await WaitForStatsAsync(pinger.Name, s => s.RoundTripCount == packets);
+        // Both: the worker records a batch's samples before it adds the batch to received.
+        ChannelStats stats = await WaitForStatsAsync(pinger.Name, s => s.RoundTripCount == packets && s.Rx.Received == packets);
         Assert.Equal(packets, stats.Rx.Received);
         FlowStats flow = Assert.Single(stats.Flows);
         Assert.Equal((1234u, (long)packets, 0L, FlowLatencyKind.RoundTrip), (flow.FlowId, flow.Unique, flow.Lost, flow.LatencyKind));

@@ -7,7 +7,8 @@ namespace RtUdp.Daemon.Tests.Reliability;
 /// The accounting invariant over gRPC, asserted at the end of every reliability test: on every channel
 /// enqueued = sent + dropped_late + dropped_error + dropped_stopped + pending and
 /// received = drained + dropped_overflow + dropped_truncated + buffered, computed here from the figures
-/// (not only the daemon's "balanced" flag). A snapshot taken while a worker updates two counters one after
+/// (not only the daemon's "balanced" flag). rx dropped_kernel (dropped by the kernel before the engine read
+/// them) is outside the receive sum: those datagrams were never received. A snapshot taken while a worker updates two counters one after
 /// the other may be off by the packets in flight, so it waits (bounded) for one that balances.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
