@@ -30,6 +30,16 @@ public sealed class WallClockStepTests(ITestOutputHelper output)
     /// <summary>The other timing tests' bounds (GeneratorTests): late by send error + loopback + wake-up on a loaded 2-CPU host.</summary>
     private const long LateSlackNs = 20 * Ms;
 
+    /// <summary>
+    /// The most a packet may be late at all. This test sends ~3,500 packets where GeneratorTests send ~100, and this
+    /// shared 2-CPU host stalls every thread for 20-40 ms now and then (seen: 95 packets 22-42 ms late during one run,
+    /// none near a step); a step's effect is ±2 s, ten times beyond this bound.
+    /// </summary>
+    private const long StallSlackNs = 200 * Ms;
+
+    /// <summary>At least this share of the packets must be within <see cref="LateSlackNs"/>.</summary>
+    private const double OnTimeShare = 0.95;
+
     /// <summary>How early a converted stamp may look (GeneratorTests).</summary>
     private const long EarlySlackNs = 50_000;
 
@@ -42,12 +52,20 @@ public sealed class WallClockStepTests(ITestOutputHelper output)
     private const long PeriodNs = 5 * Ms;
     private const long WallPeriodNs = 100 * Ms;
 
+    // Around each step, a burst every 50 us for 60 ms (from 10 ms before the step is due): packets stamped by the
+    // kernel just before a step and read by the engine just after it, the ones a stale conversion would move.
+    private const int BurstCount = 1200;
+    private const long BurstGapNs = 50_000;
+    private const long FirstStepAt = 600 * Ms;
+    private const long SecondStepAt = 1300 * Ms;
+
     private enum Kind : byte
     {
         Monotonic = (byte)'M',
         Realtime = (byte)'R',
         Tai = (byte)'T',
         DuringStep = (byte)'D',
+        Burst = (byte)'B',
     }
 
     [Fact]
@@ -63,13 +81,20 @@ public sealed class WallClockStepTests(ITestOutputHelper output)
         await using OwnedDaemon daemon = await OwnedDaemon.StartAsync();
         Clients api = daemon.Unix;
         var generators = new GeneratorService.GeneratorServiceClient(daemon.Fixture.Unix);
-        Channel rx = await api.CreateReceiverAsync(Clients.UniqueId("step-rx"));
+        Channel rx = (await api.Channels.CreateChannelAsync(new CreateChannelRequest
+        {
+            ChannelId = Clients.UniqueId("step-rx"),
+            Start = true,
+            Channel = new Channel { Direction = ChannelDirection.Receive, Local = new Endpoint { Address = "127.0.0.1" }, Capacity = 16384, MaxPayload = 64 },
+        })).Channel;
         Channel tx = await api.CreateSenderAsync(Clients.UniqueId("step-tx"), rx.BoundLocal);
+        Channel burstTx = await api.CreateSenderAsync(Clients.UniqueId("step-burst"), rx.BoundLocal, configure: c => c.Capacity = 8192);
         Channel genTx = await api.CreateSenderAsync(Clients.UniqueId("step-gen"), rx.BoundLocal);
 
         GetClockResponse before = await api.Clock.GetClockAsync(new GetClockRequest());
         long taiMinusRealtime = before.TaiOffsetSeconds * 1_000_000_000L;
-        long t0 = before.MonotonicNs + (500 * Ms);
+        // Enqueueing ~3,300 packets and starting the generator takes a few ms, hundreds on a loaded host while cold.
+        long t0 = before.MonotonicNs + (1500 * Ms);
         var due = new Dictionary<(Kind, int), long>();
 
         // On the monotonic clock: due times as the engine keeps them.
@@ -80,6 +105,14 @@ public sealed class WallClockStepTests(ITestOutputHelper output)
             monotonic.Packets.Add(new OutgoingPacket { Payload = Payload(Kind.Monotonic, k), MonotonicNs = t0 + (k * PeriodNs), PacketId = k });
         }
         Assert.Equal(MonotonicCount, (await api.Packets.SendAsync(monotonic)).Accepted);
+        var bursts = new SendRequest { Channel = burstTx.Name };
+        for (int b = 0; b < 2 * BurstCount; b++)
+        {
+            long at = t0 + (b < BurstCount ? FirstStepAt : SecondStepAt) - (10 * Ms) + (b % BurstCount * BurstGapNs);
+            due[(Kind.Burst, b)] = at;
+            bursts.Packets.Add(new OutgoingPacket { Payload = Payload(Kind.Burst, b), MonotonicNs = at, PacketId = b });
+        }
+        Assert.Equal(2 * BurstCount, (await api.Packets.SendAsync(bursts)).Accepted);
 
         // By the wall clock and by TAI: converted once, with the offsets read when each request arrived.
         long firstRealtime = t0 + (150 * Ms);
@@ -123,7 +156,7 @@ public sealed class WallClockStepTests(ITestOutputHelper output)
         long steppedAt, restoredAt, duringStepDue;
         try
         {
-            await DelayUntilAsync(t0 + (600 * Ms));
+            await DelayUntilAsync(t0 + FirstStepAt);
             steppedAt = Libc.MonotonicNow();
             long reached = clock.StepTo(Step);
             output.WriteLine($"wall clock stepped {reached / 1e6:0.000} ms at t0 + {(steppedAt - t0) / 1e6:0.0} ms");
@@ -138,7 +171,7 @@ public sealed class WallClockStepTests(ITestOutputHelper output)
             duringStepDue = during.FirstDueMonotonicNs;
             due[(Kind.DuringStep, 0)] = duringStepDue;
 
-            await DelayUntilAsync(t0 + (1300 * Ms));
+            await DelayUntilAsync(t0 + SecondStepAt);
             restoredAt = Libc.MonotonicNow();
             reached = clock.StepTo(0);
             output.WriteLine($"wall clock back to {reached / 1e3:0.0} us from where it stood at t0 + {(restoredAt - t0) / 1e6:0.0} ms");
@@ -157,13 +190,16 @@ public sealed class WallClockStepTests(ITestOutputHelper output)
         Assert.InRange(restored.RealtimeMinusMonotonicNs - before.RealtimeMinusMonotonicNs, -OffsetSlackNs, OffsetSlackNs);
         Assert.InRange(TaiMinusMonotonic(restored) - TaiMinusMonotonic(before), -OffsetSlackNs, OffsetSlackNs);
         Assert.InRange(duringStepDue - (stepped.MonotonicNs + (500 * Ms)), -OffsetSlackNs, OffsetSlackNs);
-        Assert.True(steppedAt < due[(Kind.Monotonic, MonotonicCount / 2)] && restoredAt < due[(Kind.Monotonic, MonotonicCount - 1)], "the steps came after the packets were due: the machine is too slow for this test");
+        // Each step came while its burst was on the wire (else the test proved less than it claims).
+        Assert.InRange(steppedAt - t0, FirstStepAt, FirstStepAt + (40 * Ms));
+        Assert.InRange(restoredAt - t0, SecondStepAt, SecondStepAt + (40 * Ms));
 
         // Every packet arrived once, at its scheduled monotonic time: the steps moved neither a due time nor an RX stamp.
         int expected = due.Count + GeneratorCount;
         List<ReceivedPacket> packets = await ReceiveAsync(api, rx, expected);
         var seen = new HashSet<(bool, Kind, int)>();
         var off = new List<string>();
+        var errors = new List<long>();
         uint generatorPort = genTx.BoundLocal.Port;
         foreach (ReceivedPacket p in packets)
         {
@@ -173,30 +209,36 @@ public sealed class WallClockStepTests(ITestOutputHelper output)
             long scheduled = fromGenerator ? generator.StartMonotonicNs + (index * PeriodNs) : due[(kind, index)];
             long error = p.MonotonicNs - scheduled;
             Assert.Equal(V1.StampSource.Software, p.StampSource);
-            if (error is < -EarlySlackNs or > LateSlackNs)
+            errors.Add(error);
+            if (error is < -EarlySlackNs or > StallSlackNs)
             {
                 off.Add($"{(fromGenerator ? "generator" : kind.ToString())} {index} due t0 + {(scheduled - t0) / 1e6:0.000} ms: RX stamp {error / 1e6:+0.000;-0.000} ms off");
             }
         }
         Assert.Equal(expected, seen.Count);
-        Assert.True(off.Count == 0, $"{off.Count} packets off their schedule (steps at t0 + {(steppedAt - t0) / 1e6:0.0} and + {(restoredAt - t0) / 1e6:0.0} ms):\n{string.Join('\n', off)}");
+        Assert.True(off.Count == 0, $"{off.Count} packets off their schedule (steps at t0 + {(steppedAt - t0) / 1e6:0.0} and + {(restoredAt - t0) / 1e6:0.0} ms), the first:\n{string.Join('\n', off.Take(30))}");
+        errors.Sort();
+        int onTime = errors.Count(e => e <= LateSlackNs);
+        output.WriteLine($"RX stamp - schedule over {errors.Count} packets: min {errors[0] / 1e3:0.0} us, p50 {errors[errors.Count / 2] / 1e3:0.0} us, p99 {errors[errors.Count * 99 / 100] / 1e3:0.0} us, max {errors[^1] / 1e3:0.0} us; {errors.Count - onTime} beyond {LateSlackNs / Ms} ms");
+        Assert.True(onTime >= errors.Count * OnTimeShare, $"only {onTime} of {errors.Count} packets within {LateSlackNs / Ms} ms of their schedule");
 
-        // Sent, none dropped; the send error (from the kernel's TX stamps, CLOCK_REALTIME converted) stays in bounds.
-        foreach ((Channel c, int count) in new[] { (tx, due.Count), (genTx, GeneratorCount) })
+        // Sent, none dropped; the send error (from the kernel's TX stamps, CLOCK_REALTIME converted) stays in bounds:
+        // never early by more than a conversion's error (a packet is sent at its time or after), never seconds late.
+        foreach ((Channel c, int count) in new[] { (tx, due.Count - (2 * BurstCount)), (burstTx, 2 * BurstCount), (genTx, GeneratorCount) })
         {
             V1.ChannelStats stats = await api.WaitStatsAsync(c.Name, s => s.Tx.Sent + s.Tx.DroppedLate + s.Tx.DroppedError == count, TimeSpan.FromSeconds(10));
             Assert.Equal((count, count, 0L, 0L), (stats.Tx.Enqueued, stats.Tx.Sent, stats.Tx.DroppedLate, stats.Tx.DroppedError));
             Histogram sendError = (await api.Stats.GetHistogramAsync(new GetHistogramRequest { Name = c.Name, Kind = HistogramKind.SendError })).Histogram;
             Assert.Equal(count, sendError.TotalCount);
-            Assert.True(sendError.MinNs >= -EarlySlackNs && sendError.MaxNs <= LateSlackNs, $"{c.Name}: send error {sendError.MinNs} .. {sendError.MaxNs} ns");
+            Assert.True(sendError.MinNs >= -EarlySlackNs && sendError.MaxNs <= StallSlackNs, $"{c.Name}: send error {sendError.MinNs} .. {sendError.MaxNs} ns, {sendError.BelowZeroCount} below zero");
         }
         Generator done = (await generators.GetGeneratorAsync(new GetGeneratorRequest { Name = generator.Name })).Generator;
         Assert.Equal((GeneratorState.Completed, (long)GeneratorCount), (done.State, done.Counters.Enqueued));
 
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, (await new Health.HealthClient(daemon.Fixture.Unix).CheckAsync(new HealthCheckRequest())).Status);
-        V1.ChannelStats[] balanced = await DaemonAccounting.AssertBalancedAsync(api, tx.Name, genTx.Name, rx.Name);
-        Assert.Equal((long)expected, balanced[2].Rx.Received);
-        await DaemonAccounting.DeleteBalancedAsync(api, tx.Name, genTx.Name, rx.Name);
+        V1.ChannelStats[] balanced = await DaemonAccounting.AssertBalancedAsync(api, tx.Name, burstTx.Name, genTx.Name, rx.Name);
+        Assert.Equal((long)expected, balanced[3].Rx.Received);
+        await DaemonAccounting.DeleteBalancedAsync(api, tx.Name, burstTx.Name, genTx.Name, rx.Name);
     }
 
     private static ByteString Payload(Kind kind, int index)
@@ -211,12 +253,22 @@ public sealed class WallClockStepTests(ITestOutputHelper output)
 
     private static long TaiMinusMonotonic(GetClockResponse c) => ((c.Tai.Seconds * 1_000_000_000L) + c.Tai.Nanos) - c.MonotonicNs;
 
-    /// <summary>Sleeps until CLOCK_MONOTONIC reaches <paramref name="monotonicNs"/> (Task.Delay runs on the monotonic clock too).</summary>
+    /// <summary>
+    /// Waits until CLOCK_MONOTONIC reaches <paramref name="monotonicNs"/>: sleeps (Task.Delay runs on the monotonic
+    /// clock too) to 5 ms before, then spins, so the step lands in its burst however late the timer fires.
+    /// </summary>
     private static async Task DelayUntilAsync(long monotonicNs)
     {
         long wait = monotonicNs - Libc.MonotonicNow();
         Assert.True(wait > 0, $"scheduling took {-wait / 1e6:0.0} ms too long: the packets were already in flight");
-        await Task.Delay(TimeSpan.FromTicks(wait / 100));
+        if (wait > 5 * Ms)
+        {
+            await Task.Delay(TimeSpan.FromTicks((wait - (5 * Ms)) / 100));
+        }
+        while (Libc.MonotonicNow() < monotonicNs)
+        {
+            Thread.SpinWait(20);
+        }
     }
 
     /// <summary>Drains <paramref name="rx"/> until <paramref name="count"/> packets came (bounded by the monotonic clock), then 200 ms more for strays.</summary>
@@ -227,7 +279,7 @@ public sealed class WallClockStepTests(ITestOutputHelper output)
         while (packets.Count < count)
         {
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"received {packets.Count} of {count} packets");
-            packets.AddRange((await api.Packets.ReceiveAsync(new ReceiveRequest { Channel = rx.Name, MaxCount = 1000, Timeout = Duration.FromTimeSpan(TimeSpan.FromMilliseconds(500)) })).Packets);
+            packets.AddRange((await api.Packets.ReceiveAsync(new ReceiveRequest { Channel = rx.Name, MaxCount = 10000, Timeout = Duration.FromTimeSpan(TimeSpan.FromMilliseconds(500)) })).Packets);
         }
         packets.AddRange((await api.Packets.ReceiveAsync(new ReceiveRequest { Channel = rx.Name, MaxCount = 1000, Timeout = Duration.FromTimeSpan(TimeSpan.FromMilliseconds(200)) })).Packets);
         return packets;
