@@ -35,7 +35,7 @@ public sealed unsafe class EngineClient : IDisposable
     public static EngineClient Attach(string directory, TimeSpan timeout, Func<bool>? engineAlive = null)
     {
         string path = Path.Combine(directory, EngineControlLayout.FileName);
-        DateTime deadline = DateTime.UtcNow + timeout;
+        long started = System.Diagnostics.Stopwatch.GetTimestamp(); // monotonic: wall-clock steps do not move the bound
         while (true)
         {
             if (File.Exists(path))
@@ -61,7 +61,7 @@ public sealed unsafe class EngineClient : IDisposable
             {
                 throw new EngineCommandException(EngineStatus.Unavailable, $"The engine exited before publishing {path}.");
             }
-            if (DateTime.UtcNow > deadline)
+            if (System.Diagnostics.Stopwatch.GetElapsedTime(started) > timeout)
             {
                 throw new EngineCommandException(EngineStatus.Unavailable, $"No running engine appeared at {path} within {timeout.TotalSeconds:0.#} s.");
             }

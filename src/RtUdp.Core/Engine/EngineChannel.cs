@@ -91,7 +91,7 @@ public sealed class EngineChannel : IDisposable
     private List<string> WaitForSetup()
     {
         List<string> problems = [];
-        DateTime deadline = DateTime.UtcNow + StopTimeout;
+        long started = System.Diagnostics.Stopwatch.GetTimestamp(); // monotonic: wall-clock steps do not move the bound
         foreach ((AgentRunner? runner, bool send) in new[] { (_sender, true), (_receiver, false) })
         {
             if (runner is null)
@@ -99,7 +99,7 @@ public sealed class EngineChannel : IDisposable
                 continue;
             }
             var health = new WorkerHealth(Region, send);
-            while ((WorkerState)health.Get(Channels.WorkerHealthField.State) == WorkerState.NotStarted && runner.IsRunning && DateTime.UtcNow < deadline)
+            while ((WorkerState)health.Get(Channels.WorkerHealthField.State) == WorkerState.NotStarted && runner.IsRunning && System.Diagnostics.Stopwatch.GetElapsedTime(started) < StopTimeout)
             {
                 Thread.Sleep(1);
             }

@@ -52,6 +52,10 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
     private readonly KernelDropCount _kernelDrops;
     private long _nextDropReadNs;
 
+    // CLOCK_REALTIME − CLOCK_MONOTONIC read when the socket was last found empty: every packet read since
+    // was stamped after it (see RealtimeStampConversion; invalid until the socket was first found empty).
+    private ClockOffset _emptySince;
+
     // Sequenced flows and the reflector (null / false when the channel has neither).
     private readonly FlowReceiver? _flows;
     private readonly bool _reflect;
@@ -114,6 +118,7 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
         JitWarmUp.Prepare(typeof(ReceiveWorker));
         JitWarmUp.Prepare(typeof(RecordRing));
         JitWarmUp.Prepare(typeof(ChannelRegion));
+        JitWarmUp.Prepare(typeof(RealtimeStampConversion));
         JitWarmUp.Prepare(typeof(FlowReceiver));
         JitWarmUp.Prepare(typeof(FlowHeader));
         JitWarmUp.Prepare(typeof(SequenceTracker));
@@ -144,6 +149,8 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
                 // Drops after the last datagram read show in no SO_RXQ_OVFL count until the next one arrives.
                 ReadKernelDrops(now);
             }
+            // Off the packet path (the worker is about to sleep): the wall clock's offset before what arrives next.
+            _emptySince = ClockSampler.Sample(Libc.CLOCK_REALTIME, rounds: 2);
             _ = poll(_pollSet, 2, PollTimeoutMs);
             return;
         }
@@ -173,8 +180,9 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
     private void Deliver(int count)
     {
         long workerNow = Libc.MonotonicNow();
-        // Software stamps are CLOCK_REALTIME: convert with an offset read now, so a step of the
-        // wall clock never skews more than the batch it lands in.
+        // Software stamps are CLOCK_REALTIME: convert with an offset read now, or with the one read when the
+        // socket was last empty if the wall clock was stepped between a stamp and now (the stamp then falls
+        // outside the window it was taken in): a step moves no stamp.
         ClockOffset realtime = ClockSampler.Sample(Libc.CLOCK_REALTIME, rounds: 2);
         int written = 0;
         int overflow = 0;
@@ -210,7 +218,7 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
             }
             else if (softwareStamp != 0)
             {
-                best = realtime.ToMonotonic(softwareStamp);
+                best = RealtimeStampConversion.ToMonotonic(softwareStamp, realtime, _emptySince, _emptySince.SampledAtMonotonicNs, realtime.SampledAtMonotonicNs);
                 source = (int)StampSource.Software;
                 software++;
             }

@@ -180,6 +180,7 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
         JitWarmUp.Prepare(typeof(ErrorQueueReader));
         JitWarmUp.Prepare(typeof(ErrorQueue));
         JitWarmUp.Prepare(typeof(ClockSampler));
+        JitWarmUp.Prepare(typeof(RealtimeStampConversion));
         JitWarmUp.Prepare(typeof(TxTimeControl));
         JitWarmUp.Prepare(typeof(FlowStamper));
         JitWarmUp.Prepare(typeof(FlowHeader));
@@ -569,6 +570,10 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
         }
     }
 
+    // The wall clock's offset read by the previous drain: what a stamp taken before a step of the clock is
+    // converted with when the step came before this drain's read (see RealtimeStampConversion).
+    private ClockOffset _drainedRealtime;
+
     /// <summary>Takes what the error queue holds: TX stamps, launch-time errors, other socket errors. Never blocks.</summary>
     private void DrainStamps(long now)
     {
@@ -582,6 +587,8 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
                 break;
             }
             ClockOffset realtime = ClockSampler.Sample(Libc.CLOCK_REALTIME, rounds: 2);
+            ClockOffset earlier = _drainedRealtime;
+            _drainedRealtime = realtime;
             bool phcValid = _region.PhcOffset.TryRead(out ClockOffset phc);
             for (int i = 0; i < count; i++)
             {
@@ -589,7 +596,7 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
                 switch (message.Kind)
                 {
                     case ErrQueueKind.TxTimestamp:
-                        _stamps!.OnStamp(message, realtime.OffsetNs, phc.OffsetNs, phcValid, ref completion);
+                        _stamps!.OnStamp(message, realtime, earlier, phc.OffsetNs, phcValid, ref completion);
                         break;
                     case ErrQueueKind.TxTimeError:
                         _region.Add(message.IsTxTimeMissed ? ChannelCounter.LaunchMissed : ChannelCounter.LaunchInvalid, 1);

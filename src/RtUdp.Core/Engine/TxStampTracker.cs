@@ -89,7 +89,10 @@ public sealed unsafe class TxStampTracker : IDisposable
     }
 
     /// <summary>Takes one error-queue stamp. Stamps of other kinds are the caller's business.</summary>
-    public void OnStamp<T>(in ErrQueueMessage message, long realtimeMinusMonotonic, long phcMinusMonotonic, bool phcValid, ref T completion)
+    /// <param name="realtime">CLOCK_REALTIME − CLOCK_MONOTONIC read after the stamp was drained.</param>
+    /// <param name="earlierRealtime">The same read before (the previous drain; invalid if none): converts a
+    /// software stamp taken before a wall-clock step that came between it and <paramref name="realtime"/>.</param>
+    public void OnStamp<T>(in ErrQueueMessage message, in ClockOffset realtime, in ClockOffset earlierRealtime, long phcMinusMonotonic, bool phcValid, ref T completion)
         where T : struct, IStampCompletion
     {
         uint key = message.StampId;
@@ -101,7 +104,8 @@ public sealed unsafe class TxStampTracker : IDisposable
         }
         if (message.SoftwareNs != 0)
         {
-            long software = message.SoftwareNs - realtimeMinusMonotonic;
+            // Taken after the packet's sendmmsg began and before the drain's clock read.
+            long software = RealtimeStampConversion.ToMonotonic(message.SoftwareNs, realtime, earlierRealtime, slot.SentNs, realtime.SampledAtMonotonicNs);
             if (message.StampType == Libc.SCM_TSTAMP_SCHED)
             {
                 slot.SchedNs = software;

@@ -81,10 +81,10 @@ public sealed class ChannelEntry
     {
         _closing = true;
         Interlocked.MemoryBarrier();
-        DateTime deadline = DateTime.UtcNow + timeout;
+        long started = System.Diagnostics.Stopwatch.GetTimestamp(); // monotonic: wall-clock steps do not move the bound
         while (Volatile.Read(ref _users) != 0)
         {
-            if (DateTime.UtcNow > deadline)
+            if (System.Diagnostics.Stopwatch.GetElapsedTime(started) > timeout)
             {
                 return false;
             }

@@ -415,17 +415,18 @@ public sealed partial class EngineSupervisor : BackgroundService
         }
     }
 
-    private readonly List<(ChannelHandle Handle, DateTime At)> _retired = [];
+    // When each was retired, as a Stopwatch (monotonic) timestamp: a wall-clock step does not shorten the grace.
+    private readonly List<(ChannelHandle Handle, long At)> _retired = [];
 
     /// <summary>Disposes a replaced handle later: API callers may still hold it for a moment.</summary>
     private void Retire(ChannelHandle handle)
     {
         lock (_retired)
         {
-            DateTime now = DateTime.UtcNow;
+            long now = Stopwatch.GetTimestamp();
             _retired.RemoveAll(r =>
             {
-                if (now - r.At > RetiredHandleGrace)
+                if (Stopwatch.GetElapsedTime(r.At, now) > RetiredHandleGrace)
                 {
                     r.Handle.Dispose();
                     return true;
@@ -440,7 +441,7 @@ public sealed partial class EngineSupervisor : BackgroundService
     {
         lock (_retired)
         {
-            foreach ((ChannelHandle handle, DateTime _) in _retired)
+            foreach ((ChannelHandle handle, long _) in _retired)
             {
                 handle.Dispose();
             }

@@ -5,11 +5,12 @@ public static class Wait
 {
     public static void Until(Func<bool> condition, TimeSpan timeout, Func<string> describe)
     {
-        DateTime deadline = DateTime.UtcNow + timeout;
+        // Monotonic: a step of the wall clock neither shortens nor stretches the wait.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var spinner = new SpinWait();
         while (!condition())
         {
-            if (DateTime.UtcNow > deadline)
+            if (clock.Elapsed > timeout)
             {
                 Assert.Fail($"Timed out after {timeout.TotalSeconds:0.#} s waiting for: {describe()}");
             }

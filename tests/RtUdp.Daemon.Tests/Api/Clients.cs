@@ -65,7 +65,9 @@ public sealed class Clients(GrpcChannel channel)
     /// <summary>Polls GetStats until <paramref name="condition"/> holds (bounded).</summary>
     public async Task<V1.ChannelStats> WaitStatsAsync(string name, Func<V1.ChannelStats, bool> condition, TimeSpan? timeout = null)
     {
-        DateTime deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(5));
+        // Bounded on the monotonic clock: a wall-clock step (WallClockStepTests) must not shorten or stretch the wait.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        TimeSpan limit = timeout ?? TimeSpan.FromSeconds(5);
         while (true)
         {
             V1.ChannelStats stats = (await Stats.GetStatsAsync(new GetStatsRequest { Name = name })).Stats;
@@ -73,7 +75,7 @@ public sealed class Clients(GrpcChannel channel)
             {
                 return stats;
             }
-            if (DateTime.UtcNow > deadline)
+            if (clock.Elapsed > limit)
             {
                 Assert.Fail($"stats of {name} never met the condition: {stats}");
             }

@@ -26,7 +26,7 @@ public static class DaemonAccounting
         var result = new ChannelStats[names.Length];
         for (int i = 0; i < names.Length; i++)
         {
-            DateTime deadline = DateTime.UtcNow + Settle;
+            var clock = System.Diagnostics.Stopwatch.StartNew(); // monotonic: a wall-clock step does not move it
             while (true)
             {
                 ChannelStats stats = (await api.Stats.GetStatsAsync(new GetStatsRequest { Name = names[i] })).Stats;
@@ -35,7 +35,7 @@ public static class DaemonAccounting
                     result[i] = stats;
                     break;
                 }
-                Assert.True(DateTime.UtcNow < deadline, $"accounting of {names[i]} never balanced (tx off by {TxUncounted(stats.Tx)}, rx off by {RxUncounted(stats.Rx)}): {stats}");
+                Assert.True(clock.Elapsed < Settle, $"accounting of {names[i]} never balanced (tx off by {TxUncounted(stats.Tx)}, rx off by {RxUncounted(stats.Rx)}): {stats}");
                 await Task.Delay(10);
             }
         }
