@@ -197,6 +197,13 @@ public sealed class FuzzTests(ITestOutputHelper output)
             await call(new CallOptions(deadline: DateTime.UtcNow + CallDeadline));
             return StatusCode.OK;
         }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Internal && e.Status.Detail.Contains("The HTTP/2 server closed the connection", StringComparison.Ordinal))
+        {
+            // Not this request's answer: an earlier over-size SendStream message made the server reset its stream
+            // while SocketsHttpHandler kept sending DATA on it, and Kestrel closes the whole HTTP/2 connection for
+            // that (STREAM_CLOSED). The client fails the calls in flight on it; the daemon serves on (checked at the end).
+            return StatusCode.Unavailable;
+        }
         catch (RpcException e)
         {
             Assert.True(Documented.Contains(e.StatusCode), $"{where}: undocumented status {e.StatusCode}: {e.Status.Detail}\n{daemon.Log}");

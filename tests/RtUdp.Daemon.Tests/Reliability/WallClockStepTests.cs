@@ -40,8 +40,13 @@ public sealed class WallClockStepTests(ITestOutputHelper output)
     /// <summary>At least this share of the packets must be within <see cref="LateSlackNs"/>.</summary>
     private const double OnTimeShare = 0.95;
 
-    /// <summary>How early a converted stamp may look (GeneratorTests).</summary>
-    private const long EarlySlackNs = 50_000;
+    /// <summary>
+    /// How early a converted stamp may look: the converter's own tolerance around a stamp's window. Far from a
+    /// step a converted stamp is within ~50 us (GeneratorTests); one taken within microseconds of a step is
+    /// converted with an offset sampled just before or after it (one such was 86 us early in CI). A step's
+    /// effect is seconds.
+    /// </summary>
+    private const long EarlySlackNs = RtUdp.Core.Timestamping.RealtimeStampConversion.SlackNs;
 
     /// <summary>How far apart two reads of one clock offset may be (the daemon's and the test's; the step helper's landing).</summary>
     private const long OffsetSlackNs = 5 * Ms;
