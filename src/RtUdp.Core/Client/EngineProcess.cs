@@ -65,15 +65,16 @@ public sealed class EngineProcess : IDisposable
     public static EngineProcess Start(string directory, Action<string> log, string? enginePath = null, bool lockMemory = true, TimeSpan? startTimeout = null, IEnumerable<string>? wrapperCommand = null, IEnumerable<string>? engineArguments = null, EngineLauncher? launcher = null)
     {
         TimeSpan timeout = startTimeout ?? TimeSpan.FromSeconds(30);
+        List<string> arguments = ["--dir", directory];
+        if (!lockMemory)
+        {
+            arguments.Add("--no-mlock");
+        }
+        arguments.AddRange(engineArguments ?? []);
+        // A stale control file from a dead engine must not be mistaken for the new one.
+        Memory.MappedFile.Delete(Path.Combine(directory, Control.EngineControlLayout.FileName));
         if (launcher is not null)
         {
-            List<string> arguments = ["--dir", directory];
-            if (!lockMemory)
-            {
-                arguments.Add("--no-mlock");
-            }
-            arguments.AddRange(engineArguments ?? []);
-            Memory.MappedFile.Delete(Path.Combine(directory, Control.EngineControlLayout.FileName));
             return Attach(launcher.Launch(arguments, log, timeout), directory, timeout);
         }
 
@@ -85,25 +86,8 @@ public sealed class EngineProcess : IDisposable
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
-        if (wrapper.Count > 0)
-        {
-            foreach (string arg in wrapper.Skip(1))
-            {
-                info.ArgumentList.Add(arg);
-            }
-            info.ArgumentList.Add(fileName);
-        }
-        foreach (string arg in prefix)
-        {
-            info.ArgumentList.Add(arg);
-        }
-        info.ArgumentList.Add("--dir");
-        info.ArgumentList.Add(directory);
-        if (!lockMemory)
-        {
-            info.ArgumentList.Add("--no-mlock");
-        }
-        foreach (string arg in engineArguments ?? [])
+        // wrapper ARGS... ENGINE PREFIX... ENGINE ARGS...
+        foreach (string arg in (wrapper.Count > 0 ? [.. wrapper.Skip(1), fileName] : Array.Empty<string>()).Concat(prefix).Concat(arguments))
         {
             info.ArgumentList.Add(arg);
         }
@@ -116,23 +100,16 @@ public sealed class EngineProcess : IDisposable
             info.Environment[Gen0SizeVariable] = DefaultGen0Size;
         }
 
-        // A stale control file from a dead engine must not be mistaken for the new one.
-        Memory.MappedFile.Delete(Path.Combine(directory, Control.EngineControlLayout.FileName));
         Process process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {info.FileName}.");
-        process.ErrorDataReceived += (_, e) =>
+        DataReceivedEventHandler forward = (_, e) =>
         {
             if (e.Data is not null)
             {
                 log(e.Data);
             }
         };
-        process.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is not null)
-            {
-                log(e.Data);
-            }
-        };
+        process.ErrorDataReceived += forward;
+        process.OutputDataReceived += forward;
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
         return Attach(new ChildProcessEngine(process), directory, timeout);

@@ -89,13 +89,7 @@ public static class EngineLauncherServer
                                 reply = LauncherProtocol.FormatText(LauncherProtocol.Failed, e.Message);
                             }
                         }
-                        try
-                        {
-                            writer.WriteLine(reply);
-                        }
-                        catch (IOException)
-                        {
-                        }
+                        Send(reply); // Lock is reentrant: the reply still precedes the engine's exit message
                     }
                     break;
                 case LauncherProtocol.Signal when fields.Length == 1 && int.TryParse(fields[0], NumberStyles.None, CultureInfo.InvariantCulture, out int signo):
@@ -170,20 +164,15 @@ public static class EngineLauncherServer
             info.ArgumentList.Add(argument);
         }
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
-        process.OutputDataReceived += (_, e) =>
+        DataReceivedEventHandler forward = (_, e) =>
         {
             if (e.Data is not null)
             {
                 send(LauncherProtocol.FormatLog(e.Data));
             }
         };
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is not null)
-            {
-                send(LauncherProtocol.FormatLog(e.Data));
-            }
-        };
+        process.OutputDataReceived += forward;
+        process.ErrorDataReceived += forward;
         process.Exited += (_, _) =>
         {
             // After its last output line, so the daemon has the whole log when it learns of the exit.
