@@ -1,14 +1,47 @@
 #!/usr/bin/env bash
-# Runs every test. Some need root (SCHED_FIFO, network namespaces, setting the wall clock): they say so and CI
-# runs as root. With arguments: one `dotnet test` of the solution with them (e.g. --filter ...).
+# Runs every test. Needs the .NET 10 SDK and the Debian packages that scripts/install-test-deps.sh installs:
+# run as root, it installs any that are missing first (and says so); otherwise it names the command and stops.
+# Some tests need root (SCHED_FIFO, network namespaces, setting the wall clock): they say so and CI runs as root.
+# With arguments: one `dotnet test` of the solution with them (e.g. --filter ...).
+# Ends with one line of totals: "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")"
-if [ "$#" -gt 0 ]; then
-    exec dotnet test RtUdp.sln -c Release --logger "console;verbosity=normal" "$@"
+
+command -v dotnet >/dev/null || { echo "test.sh: the .NET 10 SDK is not on PATH (dotnet)" >&2; exit 2; }
+
+# What the tests need from outside .NET, before anything is built.
+if ! missing=$(scripts/install-test-deps.sh --check); then
+    if [[ -z $missing ]]; then
+        exit 2 # not a Debian system: the script said what is needed
+    fi
+    if [[ $(id -u) -eq 0 ]]; then
+        echo "test.sh: installing the packages the tests need:" $missing
+        scripts/install-test-deps.sh || exit 2
+    else
+        echo "test.sh: the tests need Debian packages that are not installed:" $missing >&2
+        echo "test.sh: install them with:  sudo scripts/install-test-deps.sh" >&2
+        exit 2
+    fi
 fi
+
+log=$(mktemp --tmpdir rtudp-test.XXXXXX.log)
+trap 'rm -f "$log"' EXIT
+run() { dotnet test "$@" -c Release --logger "console;verbosity=normal" 2>&1 | tee -a "$log"; return "${PIPESTATUS[0]}"; }
+
 status=0
-# Everything but the tests that step the host's wall clock (CLOCK_REALTIME)...
-dotnet test RtUdp.sln -c Release --logger "console;verbosity=normal" --filter "Category!=WallClockStep" || status=$?
-# ...which run afterwards, alone: tests of other assemblies compare CLOCK_REALTIME readings taken moments apart.
-dotnet test tests/RtUdp.Daemon.Tests -c Release --no-build --logger "console;verbosity=normal" --filter "Category=WallClockStep" || status=$?
+if [[ $# -gt 0 ]]; then
+    run RtUdp.sln "$@" || status=$?
+else
+    # Everything but the tests that step the host's wall clock (CLOCK_REALTIME)...
+    run RtUdp.sln --filter "Category!=WallClockStep" || status=$?
+    # ...which run afterwards, alone: tests of other assemblies compare CLOCK_REALTIME readings taken moments apart.
+    run tests/RtUdp.Daemon.Tests --no-build --filter "Category=WallClockStep" || status=$?
+fi
+
+# The runner prints totals per assembly; one line for them all. A test whose body needs root and ran
+# without it passes with a "SKIPPED: needs root" line in its output: those are counted apart.
+count() { grep -a -E "^ +$1: +[0-9]+$" "$log" | grep -oE '[0-9]+' | awk '{ n += $1 } END { print n + 0 }'; }
+not_root=$(grep -a -c -E "SKIPPED: needs root" "$log")
+[[ $not_root -eq 0 ]] || echo "test.sh: $not_root tests ran only their unprivileged part (not root)"
+echo "$(count Passed) passed, $(count Failed) failed, $(count Skipped) skipped"
 exit "$status"

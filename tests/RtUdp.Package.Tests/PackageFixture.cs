@@ -3,12 +3,13 @@ namespace RtUdp.Package.Tests;
 /// <summary>
 /// Builds the Debian package once for the package tests, with packaging/deb/build.sh run on a copy of
 /// the sources (so its `dotnet publish` never touches the bin/obj folders of the tests running beside
-/// it). Needs root and dpkg-deb; .ci/run installs what these tests use.
+/// it). Needs root and dpkg-deb; scripts/install-test-deps.sh installs what these tests use.
 /// </summary>
 public sealed class PackageFixture : IDisposable
 {
     public PackageFixture()
     {
+        RtUdp.Testing.Tool.Require("dpkg-deb", "dpkg");
         Repository = FindRepository();
         WorkDirectory = Directory.CreateTempSubdirectory("rtudp-package-tests-").FullName;
         string copy = Path.Combine(WorkDirectory, "src-copy");

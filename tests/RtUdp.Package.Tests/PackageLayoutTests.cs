@@ -120,7 +120,7 @@ public sealed partial class PackageLayoutTests(PackageFixture package)
     [Fact]
     public void Lintian_finds_no_errors()
     {
-        ShellCommand.Result lintian = ShellCommand.Run("lintian", ["--fail-on", "error", "--tag-display-limit", "0", package.DebPath], TimeSpan.FromMinutes(10));
+        ShellCommand.Result lintian = ShellCommand.Run(RtUdp.Testing.Tool.Require("lintian", "lintian"), ["--fail-on", "error", "--tag-display-limit", "0", package.DebPath], TimeSpan.FromMinutes(10));
         Assert.True(lintian.ExitCode == 0, $"lintian failed (exit {lintian.ExitCode}):\n{lintian.Output}");
         Assert.DoesNotMatch("(?m)^E: ", lintian.Output);
     }

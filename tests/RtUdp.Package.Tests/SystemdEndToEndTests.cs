@@ -3,7 +3,7 @@ namespace RtUdp.Package.Tests;
 /// <summary>
 /// The package under a real systemd: packaging/e2e/systemd-e2e.sh boots a minimal Debian (cached
 /// rootfs) with systemd-nspawn, installs the .deb with dpkg and checks the service from inside.
-/// Needs root, mmdebstrap and systemd-container (.ci/run installs them).
+/// Needs root, mmdebstrap and systemd-container (scripts/install-test-deps.sh installs them).
 /// </summary>
 [Collection(PackageCollection.Name)]
 public sealed class SystemdEndToEndTests(PackageFixture package)
@@ -38,6 +38,8 @@ public sealed class SystemdEndToEndTests(PackageFixture package)
     [Fact]
     public void The_service_behaves_under_a_real_systemd()
     {
+        RtUdp.Testing.Tool.Require("mmdebstrap", "mmdebstrap");
+        RtUdp.Testing.Tool.Require("systemd-nspawn", "systemd-container");
         string script = Path.Combine(package.Repository, "packaging/e2e/systemd-e2e.sh");
         ShellCommand.Result run = ShellCommand.Run(script, [package.DebPath], TimeSpan.FromMinutes(20));
         // The whole transcript goes to the test log: it is the evidence.

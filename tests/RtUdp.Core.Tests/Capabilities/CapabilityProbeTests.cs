@@ -2,6 +2,7 @@ using System.Text.Json;
 using RtUdp.Core.Capabilities;
 using RtUdp.Core.Tests.Native;
 using Xunit.Abstractions;
+using RtUdp.Testing;
 
 namespace RtUdp.Core.Tests.Capabilities;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net;
-using RtUdp.Core.Tests.Capabilities;
 using RtUdp.Core.Tests.Integration;
+using RtUdp.Testing;
 
 namespace RtUdp.Core.Tests.Flows;
 
@@ -9,7 +9,7 @@ namespace RtUdp.Core.Tests.Flows;
 /// Two network namespaces ("flw-a-*", "flw-b-*") joined by a veth pair, each with its own engine, for
 /// flows that cross a real link: addresses 10.232.N.1/30 and .2/30 exist only inside the namespaces.
 /// Needs root, iproute2 and nft (nftables: the kernel here has no tc drop action, so loss is
-/// injected by an nftables rule); otherwise <see cref="SkipReason"/> says why. Everything created is
+/// injected by an nftables rule). Without root <see cref="SkipReason"/> says why; a missing tool fails, naming its package. Everything created is
 /// removed in <see cref="Dispose"/>, also when set-up fails half way.
 /// </summary>
 public sealed class FlowNamespaceFixture : IDisposable
@@ -23,13 +23,8 @@ public sealed class FlowNamespaceFixture : IDisposable
             SkipReason = "needs root (network namespaces, veth, nftables); CI runs as root";
             return;
         }
-        Ip = Tool.Find("ip");
-        Nft = Tool.Find("nft");
-        if (Ip is null || Nft is null)
-        {
-            SkipReason = "needs 'ip' (iproute2) and 'nft' (nftables)";
-            return;
-        }
+        Ip = Tool.Require("ip", "iproute2");
+        Nft = Tool.Require("nft", "nftables");
         string suffix = Convert.ToHexStringLower(BitConverter.GetBytes(Random.Shared.Next()))[..4];
         int subnet = Random.Shared.Next(0, 64) * 4;
         NamespaceA = $"flw-a-{suffix}";

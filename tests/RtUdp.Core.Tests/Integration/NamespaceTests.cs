@@ -11,7 +11,7 @@ namespace RtUdp.Core.Tests.Integration;
 /// Two network namespaces joined by a veth pair, each running its own engine process
 /// (<c>ip netns exec NS rtudp-engine</c>). Addresses are 10.231.N.1/30 and 10.231.N.2/30 inside
 /// the namespaces only; neither namespace has any other route, so nothing can leave them.
-/// Needs root and iproute2; otherwise <see cref="SkipReason"/> says why and the tests skip.
+/// Needs root (else <see cref="SkipReason"/> says so and the tests skip) and iproute2 (else they fail, naming it).
 /// Everything created is removed in <see cref="Dispose"/>, also when set-up fails half way.
 /// </summary>
 public sealed class NamespacePairFixture : IDisposable
@@ -29,12 +29,7 @@ public sealed class NamespacePairFixture : IDisposable
             SkipReason = "needs root (network namespaces, veth); CI runs as root";
             return;
         }
-        _ip = FindIp();
-        if (_ip is null)
-        {
-            SkipReason = "needs the 'ip' command (iproute2)";
-            return;
-        }
+        _ip = RtUdp.Testing.Tool.Require("ip", "iproute2");
 
         string suffix = Convert.ToHexStringLower(BitConverter.GetBytes(Random.Shared.Next()))[..4];
         int subnet = Random.Shared.Next(0, 64) * 4;
@@ -90,13 +85,6 @@ public sealed class NamespacePairFixture : IDisposable
 
     /// <summary>The namespace a process runs in, as <c>ip netns identify</c> names it.</summary>
     public string Identify(int pid) => Ip("netns", "identify", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)).Trim();
-
-    private static string? FindIp()
-    {
-        IEnumerable<string> directories = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Concat(["/usr/sbin", "/sbin", "/usr/bin", "/bin"]);
-        return directories.Select(d => Path.Combine(d, "ip")).FirstOrDefault(File.Exists);
-    }
 
     private string Ip(params string[] args)
     {

@@ -21,7 +21,7 @@ internal static class HeaderProbe
             string exe = Path.Combine(dir.FullName, "probe");
             File.WriteAllText(c, source);
 
-            (int gccExit, string _, string gccErr) = Exec("gcc", "-std=gnu11", "-Wall", "-o", exe, c);
+            (int gccExit, string _, string gccErr) = Exec(RtUdp.Testing.Tool.Require("gcc", "gcc libc6-dev linux-libc-dev"), "-std=gnu11", "-Wall", "-o", exe, c);
             if (gccExit != 0)
             {
                 throw new InvalidOperationException($"gcc failed ({gccExit}); a C# name may not exist in the headers:\n{gccErr}\n--- probe.c ---\n{source}");

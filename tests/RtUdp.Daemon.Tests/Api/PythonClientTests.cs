@@ -5,24 +5,26 @@ namespace RtUdp.Daemon.Tests.Api;
 /// <summary>
 /// A client in another language: Debian's python3-grpcio with stubs generated from protos/ at test time
 /// (protoc + grpc_python_plugin) runs the seed's flow and the health check over the unix socket.
-/// Needs: apt-get install -y python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc grpc-proto.
+/// Needs: apt-get install -y python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc libprotobuf-dev grpc-proto.
 /// </summary>
 [Collection(DaemonCollection.Name)]
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class PythonClientTests(DaemonFixture daemon, Xunit.Abstractions.ITestOutputHelper log)
 {
-    private const string Packages = "python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc grpc-proto";
+    private const string Packages = "python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc libprotobuf-dev grpc-proto";
     private const string Python = "/usr/bin/python3";
     private const string Protoc = "/usr/bin/protoc";
     private const string Plugin = "/usr/bin/grpc_python_plugin";
     private const string HealthProto = "/usr/share/grpc-proto/grpc/health/v1/health.proto";
+    // google/api/annotations.proto imports it; protobuf-compiler only recommends the package that has it.
+    private const string DescriptorProto = "/usr/include/google/protobuf/descriptor.proto";
 
     [Fact]
     public async Task Python_grpcio_client_runs_the_seed_flow_and_the_health_check()
     {
-        foreach (string tool in new[] { Python, Protoc, Plugin, HealthProto })
+        foreach (string tool in new[] { Python, Protoc, Plugin, HealthProto, DescriptorProto })
         {
-            Assert.True(File.Exists(tool), $"{tool} is missing: apt-get install -y {Packages}");
+            RtUdp.Testing.Tool.RequireFile(tool, Packages);
         }
         string work = Path.Combine(Path.GetTempPath(), $"rtudp-python-{Guid.NewGuid():N}");
         string output = Path.Combine(work, "out");

@@ -7,7 +7,7 @@ public static class Tshark
 {
     public static async Task<List<string[]>> FieldsAsync(string file, params string[] fields)
     {
-        var info = new ProcessStartInfo("tshark")
+        var info = new ProcessStartInfo(RtUdp.Testing.Tool.Require("tshark", "tshark"))
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -22,7 +22,7 @@ public static class Tshark
             info.ArgumentList.Add("-e");
             info.ArgumentList.Add(f);
         }
-        using Process process = Process.Start(info) ?? throw new InvalidOperationException("tshark did not start (apt-get install tshark)");
+        using Process process = Process.Start(info) ?? throw new InvalidOperationException("tshark did not start");
         Task<string> output = process.StandardOutput.ReadToEndAsync();
         Task<string> errors = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));

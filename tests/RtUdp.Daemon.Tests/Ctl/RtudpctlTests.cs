@@ -67,7 +67,7 @@ public sealed class RtudpctlTests(DaemonFixture daemon, Xunit.Abstractions.ITest
     [Fact]
     public async Task Send_text_hex_file_stdin_and_a_paced_run_then_recv_prints_them_and_writes_a_pcap_tshark_reads()
     {
-        Assert.True(File.Exists(Tshark), "tshark is missing: apt-get install -y tshark");
+        RtUdp.Testing.Tool.RequireFile(Tshark, "tshark");
         (string rx, string tx, int rxPort) = await PairAsync("ctl-io");
         string work = Directory.CreateTempSubdirectory("rtudpctl-test-").FullName;
         try
@@ -317,7 +317,7 @@ public sealed class RtudpctlTests(DaemonFixture daemon, Xunit.Abstractions.ITest
     [Fact]
     public async Task Sequenced_pair_gen_start_with_a_count_arrives_whole_in_the_flow_stats_and_capture_writes_it_to_a_pcapng_tshark_reads()
     {
-        Assert.True(File.Exists(Tshark), "tshark is missing: apt-get install -y tshark");
+        RtUdp.Testing.Tool.RequireFile(Tshark, "tshark");
         const int Count = 50;
         string rx = Clients.UniqueId("ctl-seq-rx");
         string tx = Clients.UniqueId("ctl-seq-tx");

@@ -72,9 +72,16 @@ public static partial class DeployFiles
     public static IEnumerable<string> MetricNames(string expr) =>
         MetricName().Matches(expr).Select(m => m.Value).Distinct();
 
+    /// <summary>Debian's python3 with python3-yaml, which parses the Kubernetes manifests.</summary>
+    public static string PythonWithYaml()
+    {
+        const string packages = "python3 python3-yaml";
+        RtUdp.Testing.Tool.RequireFile("/usr/lib/python3/dist-packages/yaml/__init__.py", packages);
+        return RtUdp.Testing.Tool.RequireFile("/usr/bin/python3", packages);
+    }
+
     public static async Task<(int Exit, string Output)> RunAsync(string file, params string[] args)
     {
-        Assert.True(File.Exists(file), $"{file} is missing");
         var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (string arg in args)
         {

@@ -12,7 +12,7 @@ public sealed class DeployFilesTests
     [Fact]
     public async Task Prometheus_config_and_alert_rules_pass_promtool()
     {
-        (int exit, string output) = await DeployFiles.RunAsync(Exposition.Promtool, "check", "config", DeployFiles.Path("prometheus", "prometheus.yml"));
+        (int exit, string output) = await DeployFiles.RunAsync(RtUdp.Testing.Tool.RequireFile(Exposition.Promtool, "prometheus"), "check", "config", DeployFiles.Path("prometheus", "prometheus.yml"));
         Assert.True(exit == 0, output);
         Assert.Contains("SUCCESS: 1 rule files found", output, StringComparison.Ordinal);
     }
@@ -50,7 +50,7 @@ public sealed class DeployFilesTests
         await File.WriteAllTextAsync(script, Script);
         try
         {
-            (int exit, string output) = await DeployFiles.RunAsync("/usr/bin/python3", script, DeployFiles.Path("k8s", "daemonset.yaml"));
+            (int exit, string output) = await DeployFiles.RunAsync(DeployFiles.PythonWithYaml(), script, DeployFiles.Path("k8s", "daemonset.yaml"));
             Assert.True(exit == 0 && output.StartsWith("OK", StringComparison.Ordinal), output);
         }
         finally
@@ -63,7 +63,7 @@ public sealed class DeployFilesTests
     public async Task The_ConfigMaps_configuration_is_valid_for_rtudpd()
     {
         // The same validation rtudpd runs at start, on the ConfigMap's rtudp.json with the DaemonSet's variables.
-        (int exit, string output) = await DeployFiles.RunAsync("/usr/bin/python3", "-c",
+        (int exit, string output) = await DeployFiles.RunAsync(DeployFiles.PythonWithYaml(), "-c",
             "import sys, yaml; print([d for d in yaml.safe_load_all(open(sys.argv[1])) if d['kind'] == 'ConfigMap'][0]['data']['rtudp.json'])",
             DeployFiles.Path("k8s", "daemonset.yaml"));
         Assert.Equal(0, exit);

@@ -85,7 +85,7 @@ public sealed partial class Exposition
     /// <summary>`promtool check metrics` on the text: its exit code and what it said (nothing when clean).</summary>
     public async Task<(int Exit, string Output)> PromtoolCheckAsync()
     {
-        Assert.True(File.Exists(Promtool), $"{Promtool} is missing: apt-get install -y prometheus");
+        RtUdp.Testing.Tool.RequireFile(Promtool, "prometheus");
         var info = new ProcessStartInfo(Promtool, ["check", "metrics"]) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
         using Process process = Process.Start(info)!;
         Task<string> stdout = process.StandardOutput.ReadToEndAsync();

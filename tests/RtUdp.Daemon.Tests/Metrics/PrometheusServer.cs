@@ -32,7 +32,7 @@ public sealed class PrometheusServer : IAsyncDisposable
 
     public static async Task<PrometheusServer> StartAsync(Uri target, TimeSpan timeout)
     {
-        Assert.True(File.Exists(Binary), $"{Binary} is missing: apt-get install -y prometheus");
+        RtUdp.Testing.Tool.RequireFile(Binary, "prometheus");
         string root = Path.Combine(Path.GetTempPath(), $"rtudp-prometheus-{Guid.NewGuid():N}");
         Directory.CreateDirectory(root);
         string config = Path.Combine(root, "prometheus.yml");

@@ -33,8 +33,8 @@ public sealed class PrivilegeSeparationTests : IDisposable
     {
         string install = Install();
         // File capabilities (secure-exec mode, which the .NET apphost runs in), granted when rtudpd execs it.
-        Run("setcap", "cap_sys_nice,cap_ipc_lock,cap_net_admin=ep", Path.Combine(install, "rtudp-engine"));
-        Assert.Contains("cap_net_admin,cap_ipc_lock,cap_sys_nice=ep", Run("getcap", Path.Combine(install, "rtudp-engine")), StringComparison.Ordinal);
+        Run(RtUdp.Testing.Tool.Require("setcap", "libcap2-bin"), "cap_sys_nice,cap_ipc_lock,cap_net_admin=ep", Path.Combine(install, "rtudp-engine"));
+        Assert.Contains("cap_net_admin,cap_ipc_lock,cap_sys_nice=ep", Run(RtUdp.Testing.Tool.Require("getcap", "libcap2-bin"), Path.Combine(install, "rtudp-engine")), StringComparison.Ordinal);
         await using var daemon = new UnprivilegedDaemon(this, install, ["--inh-caps=-all"]);
 
         Channel tx = await daemon.CreateRealtimeSenderAsync();
@@ -154,7 +154,7 @@ public sealed class PrivilegeSeparationTests : IDisposable
                   "Engine": { "Directory": "{{test._engineDirectory}}", "LockMemory": true }
                 }
                 """);
-            var info = new ProcessStartInfo("setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", .. capabilityOptions, Path.Combine(install, "rtudpd"), "--config", config])
+            var info = new ProcessStartInfo(RtUdp.Testing.Tool.Require("setpriv", "util-linux"), ["--reuid=nobody", "--regid=nogroup", "--clear-groups", .. capabilityOptions, Path.Combine(install, "rtudpd"), "--config", config])
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,

@@ -1,8 +1,11 @@
 using System.Diagnostics;
 
-namespace RtUdp.Core.Tests.Capabilities;
+namespace RtUdp.Testing;
 
-/// <summary>Runs a system tool (ethtool, tc) whose output is the oracle for a capability test.</summary>
+/// <summary>
+/// The programs and files from outside .NET that tests use (ip, nft, tshark, protoc, ...). A test that cannot
+/// do without one fails naming the Debian package that brings it; scripts/install-test-deps.sh installs them all.
+/// </summary>
 internal static class Tool
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
@@ -16,15 +19,25 @@ internal static class Tool
         return dirs.Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
     }
 
-    /// <summary>Path of a tool the test cannot do without; fails with an install hint when missing.</summary>
+    /// <summary>Path of a program the test cannot do without; fails naming its Debian package when missing.</summary>
     public static string Require(string name, string package)
     {
         string? path = Find(name);
-        Assert.True(path is not null,
-            $"'{name}' is not installed; install it with `apt-get install -y {package}` (.ci/run installs it for CI).");
+        Assert.True(path is not null, Missing($"'{name}'", package));
         return path!;
     }
 
+    /// <summary>A file (an absolute path) the test cannot do without; fails naming its Debian package when missing.</summary>
+    public static string RequireFile(string path, string package)
+    {
+        Assert.True(File.Exists(path), Missing(path, package));
+        return path;
+    }
+
+    private static string Missing(string what, string package) =>
+        $"{what} is not installed: apt-get install -y {package} (scripts/install-test-deps.sh installs every package the tests use)";
+
+    /// <summary>Runs a program to completion (30 s at most) and returns its standard output; a non-zero exit fails the test.</summary>
     public static string Run(string file, params string[] args)
     {
         var psi = new ProcessStartInfo(file)
