@@ -4,7 +4,8 @@
 # clone of the repository. In it, as a new user would, with systemd-nspawn:
 #   1. `./run.sh` (before anything else is installed): the daemon answers gRPC health on its unix socket and on
 #      127.0.0.1:50051, asked by rtudpctl; then Ctrl+C (SIGINT) stops it cleanly.
-#   2. `./test.sh`: installs the Debian packages the tests need (it runs as root there) and passes.
+#   2. `./test.sh` as nobody: it names the install command and stops with exit 2 before building.
+#   3. `./test.sh` as root: installs the Debian packages the tests need and passes.
 # Prints PASS:/FAIL: lines, the test run's totals line, and "FRESH RESULT: N passed, N failed"; exits non-zero
 # on any failure.
 #
@@ -92,7 +93,14 @@ status=${PIPESTATUS[0]}
 if [[ $status -eq 0 ]]; then pass "./run.sh answered SERVING on its unix socket and on 127.0.0.1:50051 and stopped cleanly ($((SECONDS - started)) s)"
 else fail "./run.sh (exit $status)"; fi
 
-# --- 2. ./test.sh, which installs what the tests need ----------------------------------------------------
+# --- 2. ./test.sh as a user who cannot install: it names the command and stops before building ------------
+out=$(inside 'chmod o+rx /root; setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME=/tmp ./test.sh 2>&1; echo "exit $?"')
+echo "$out" | sed 's/^/  unprivileged: /'
+if grep -q "^exit 2$" <<<"$out" && grep -q "sudo scripts/install-test-deps.sh" <<<"$out" && ! grep -q -i "restore\|build" <<<"$out"; then
+    pass "./test.sh as nobody names 'sudo scripts/install-test-deps.sh', exits 2 and builds nothing"
+else fail "./test.sh as nobody"; fi
+
+# --- 3. ./test.sh, which installs what the tests need ----------------------------------------------------
 started=$SECONDS
 inside './test.sh' > "$work/test.log" 2>&1
 status=$?
