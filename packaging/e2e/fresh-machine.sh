@@ -65,13 +65,16 @@ inside '
 set -u
 dotnet build -c Release src/RtUdp.Ctl > /tmp/ctl-build.log 2>&1 || { echo "rtudpctl build failed:"; tail -20 /tmp/ctl-build.log; exit 10; }
 ctl=$(ls src/RtUdp.Ctl/bin/Release/net10.0/rtudpctl)
+# Job control puts run.sh in a process group of its own, as a terminal would, so that Ctrl+C can be sent to it.
+set -m
 ./run.sh > /tmp/run.log 2>&1 &
 run=$!
+set +m
 sock=/tmp/rtudp-root/rtudp.sock
 deadline=$((SECONDS + 300))
 until "$ctl" --socket "$sock" health > /tmp/health-unix.txt 2>&1; do
     if ! kill -0 $run 2>/dev/null || (( SECONDS > deadline )); then
-        echo "run.sh did not answer health on $sock:"; cat /tmp/health-unix.txt; tail -30 /tmp/run.log; kill $run 2>/dev/null; exit 11
+        echo "run.sh did not answer health on $sock:"; cat /tmp/health-unix.txt; tail -30 /tmp/run.log; kill -- -$run 2>/dev/null; exit 11
     fi
     sleep 1
 done
@@ -80,7 +83,7 @@ echo "unix socket $sock: $(cat /tmp/health-unix.txt)"
 tcp=$?
 echo "127.0.0.1:50051: $(cat /tmp/health-tcp.txt)"
 # Ctrl+C reaches every process of the foreground job: dotnet run and rtudpd.
-pkill -INT -f "dotnet run -c Release --project src/RtUdp.Daemon"; pkill -INT -x rtudpd
+kill -INT -- -$run
 wait $run
 stopped=$?
 echo "run.sh exited $stopped"
