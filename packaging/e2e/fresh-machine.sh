@@ -50,7 +50,7 @@ log "cloned $commit"
 # A root shell on the fresh machine, in the clone. The CA bundle is the host's: the package registries are
 # reached through this network's TLS proxy.
 inside() {
-    systemd-nspawn -q --register=no --keep-unit --capability=all -D "$rootfs" --chdir=/root/rtudp \
+    systemd-nspawn -q --register=no --keep-unit --capability=all --console=pipe -D "$rootfs" --chdir=/root/rtudp \
         --bind-ro="$sdk:/usr/share/dotnet" --bind-ro=/etc/ssl/certs:/etc/ssl/certs \
         --setenv=PATH=/usr/share/dotnet:/usr/bin:/bin:/usr/sbin:/sbin --setenv=HOME=/root --setenv=USER=root \
         --setenv=NUGET_CERT_REVOCATION_MODE=offline --setenv=DOTNET_CLI_TELEMETRY_OPTOUT=1 --setenv=DOTNET_NOLOGO=1 \

@@ -47,13 +47,18 @@ internal static class Program
 
         using var stop = new ManualResetEvent(false);
         using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-        using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        // Ctrl+C on a terminal reaches the whole foreground process group. A supervised engine leaves it to
+        // rtudpd, which stops the engine itself after the drain; stopping here would cut the drain short and
+        // look to rtudpd like a crash. A stand-alone engine stops on it.
+        using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, exitWithParent ? Ignore : Stop);
 
         void Stop(PosixSignalContext context)
         {
             context.Cancel = true;
             stop.Set();
         }
+
+        static void Ignore(PosixSignalContext context) => context.Cancel = true;
 
         try
         {

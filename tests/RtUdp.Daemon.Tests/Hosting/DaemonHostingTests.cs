@@ -183,6 +183,39 @@ public sealed class DaemonHostingTests
         Assert.Equal(4, CountDatagrams(sink));
     }
 
+    [Fact]
+    public void Ctrl_C_on_a_terminal_drains_like_sigterm_and_the_engine_waits_for_rtudpd()
+    {
+        // ./run.sh in a terminal: Ctrl+C sends SIGINT to every process of the foreground group, the engine too.
+        using var sink = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        using var daemon = HostedDaemon.Start(Config(txRemotePort: ((IPEndPoint)sink.Client.LocalEndPoint!).Port), ownProcessGroup: true);
+        int engine = daemon.WaitForReady();
+        Assert.Equal(daemon.Pid, ProcessGroupOf(engine));
+        using (ChannelRegion tx = ChannelRegion.Open(Path.Combine(daemon.EngineDirectory, "channel-2.shm")))
+        {
+            long now = Libc.MonotonicNow();
+            for (int i = 0; i < 3; i++)
+            {
+                Enqueue(tx, now + 400_000_000L, i); // due within the 1 s window
+            }
+            Enqueue(tx, now + 60_000_000_000L, 100); // due long after it
+            Wait.Until(() => tx.Read(ChannelCounter.Scheduled) == 4, Short, "4 packets scheduled");
+        }
+        HostedDaemon.Signal(-daemon.Pid, SIGINT);
+        Assert.Equal(0, daemon.WaitForExit(TimeSpan.FromSeconds(30)));
+        Assert.DoesNotContain("exited unexpectedly", daemon.Output, StringComparison.Ordinal);
+        Assert.Contains("Channel 2 'tx' final: enqueued 4, sent 3, dropped late/error 0, dropped at stop 1", daemon.Output, StringComparison.Ordinal);
+        Assert.Contains("Engine stopped (clean: true)", daemon.Output, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(3, CountDatagrams(sink));
+    }
+
+    /// <summary>The process group of <paramref name="pid"/>: /proc/PID/stat's fifth field, after the parenthesised name.</summary>
+    private static int ProcessGroupOf(int pid)
+    {
+        string stat = File.ReadAllText($"/proc/{pid}/stat");
+        return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[2], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     [Theory]
     [InlineData("--Listen:Tcp=1.2.3.4:99999", null, "Listen:Tcp: '1.2.3.4:99999' is not a valid endpoint")]
     [InlineData(null, "RTUDP_Listen__Tcp=nonsense", "Listen:Tcp: 'nonsense' is not a valid endpoint")]

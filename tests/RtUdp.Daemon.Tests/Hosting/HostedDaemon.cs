@@ -58,7 +58,8 @@ public sealed class HostedDaemon : IDisposable
 
     /// <param name="configJson">Written to Root/rtudp.json and passed with --config (null: no config file).</param>
     /// <param name="environment">Extra variables (null value: removed).</param>
-    public static HostedDaemon Start(string? configJson, IEnumerable<string>? arguments = null, IDictionary<string, string?>? environment = null, bool watchdog = true)
+    /// <param name="ownProcessGroup">Started by setsid(1) (util-linux), which execs it as the leader of a new process group, as a shell does for a terminal's foreground job.</param>
+    public static HostedDaemon Start(string? configJson, IEnumerable<string>? arguments = null, IDictionary<string, string?>? environment = null, bool watchdog = true, bool ownProcessGroup = false)
     {
         string root = Path.Combine(Path.GetTempPath(), $"rtudpd-test-{Guid.NewGuid():N}"[..24]);
         Directory.CreateDirectory(root);
@@ -68,6 +69,11 @@ public sealed class HostedDaemon : IDisposable
         notify.ReceiveTimeout = 200;
 
         (string fileName, string[] prefix) = RtUdp.Testing.DaemonBinary.Locate();
+        if (ownProcessGroup)
+        {
+            prefix = [fileName, .. prefix];
+            fileName = RtUdp.Testing.Tool.Require("setsid", "util-linux");
+        }
         var info = new ProcessStartInfo(fileName)
         {
             RedirectStandardOutput = true,
