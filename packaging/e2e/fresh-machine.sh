@@ -91,9 +91,11 @@ tail -5 /tmp/run.log
 [[ $tcp -eq 0 ]] || exit 12
 grep -q SERVING /tmp/health-unix.txt && grep -q SERVING /tmp/health-tcp.txt || exit 13
 [[ $stopped -eq 0 || $stopped -eq 130 ]] || exit 14
+# Ctrl+C drains and stops the engine in order: the engine must not die of the SIGINT first.
+grep -q "Engine stopped (clean: true)" /tmp/run.log && ! grep -q "exited unexpectedly" /tmp/run.log || exit 15
 ' 2>&1 | sed 's/^/  run: /'
 status=${PIPESTATUS[0]}
-if [[ $status -eq 0 ]]; then pass "./run.sh answered SERVING on its unix socket and on 127.0.0.1:50051 and stopped cleanly ($((SECONDS - started)) s)"
+if [[ $status -eq 0 ]]; then pass "./run.sh answered SERVING on its unix socket and on 127.0.0.1:50051 and Ctrl+C stopped it cleanly ($((SECONDS - started)) s)"
 else fail "./run.sh (exit $status)"; fi
 
 # --- 2. ./test.sh as a user who cannot install: it names the command and stops before building ------------
