@@ -25,7 +25,7 @@ public sealed class PrivilegeSeparationTests : IDisposable
     /// <summary>CAP_NET_ADMIN (12), CAP_IPC_LOCK (14), CAP_SYS_NICE (23).</summary>
     private const ulong EngineCapabilities = (1UL << 12) | (1UL << 14) | (1UL << 23);
 
-    private readonly string _root = Path.Combine(Path.GetTempPath(), $"rel-privsep-{Guid.NewGuid():N}"[..24]);
+    private readonly string _root = Path.Combine(TemporaryDirectoryHonouringFileCapabilities(), $"rel-privsep-{Guid.NewGuid():N}"[..24]);
     private readonly string _engineDirectory = Path.Combine("/dev/shm", $"rel-privsep-engine-{Guid.NewGuid():N}"[..28]);
 
     [Fact]
@@ -99,6 +99,35 @@ public sealed class PrivilegeSeparationTests : IDisposable
         Run("chown", "nobody:nogroup", Path.Combine(_root, "run"), _engineDirectory);
         Run("chmod", "0755", _root);
         return install;
+    }
+
+    /// <summary>
+    /// The kernel ignores file capabilities on a nosuid mount, and /tmp often is one (systemd-nspawn's is):
+    /// the engine copy that gets them must live elsewhere.
+    /// </summary>
+    private static string TemporaryDirectoryHonouringFileCapabilities()
+    {
+        string[] candidates = [Path.GetTempPath(), "/var/tmp"];
+        string? usable = candidates.FirstOrDefault(d => Directory.Exists(d) && !MountOptionsOf(d).Contains("nosuid"));
+        Assert.True(usable is not null, $"every temporary directory ({string.Join(", ", candidates)}) is on a nosuid mount, where file capabilities are ignored");
+        return usable!;
+    }
+
+    /// <summary>The per-mount options (/proc/self/mountinfo's sixth field) of the mount that holds <paramref name="directory"/>.</summary>
+    private static string[] MountOptionsOf(string directory)
+    {
+        string path = Path.GetFullPath(directory).TrimEnd('/') + "/";
+        (string Point, string[] Options) best = ("", []);
+        foreach (string line in File.ReadLines("/proc/self/mountinfo"))
+        {
+            string[] fields = line.Split(' ');
+            string point = fields[4].Replace("\\040", " ", StringComparison.Ordinal).TrimEnd('/') + "/";
+            if (path.StartsWith(point, StringComparison.Ordinal) && point.Length >= best.Point.Length)
+            {
+                best = (point, fields[5].Split(','));
+            }
+        }
+        return best.Options;
     }
 
     private static void AssertHoldsNothing(int pid)
