@@ -85,11 +85,11 @@ internal static class Program
         builder.Services.AddSingleton(settings.Listen);
         builder.Services.AddSingleton(settings.Engine);
         builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(settings.Capture));
+        builder.Services.AddSingleton<Microsoft.Extensions.Hosting.Systemd.ISystemdNotifier, Microsoft.Extensions.Hosting.Systemd.SystemdNotifier>();
         builder.Services.AddSingleton<SystemdNotifier>();
         builder.Services.AddSingleton<ListenersBound>();
         builder.Services.AddSingleton<IntakeGate>();
         builder.Services.AddSingleton<IIntakeGate>(s => s.GetRequiredService<IntakeGate>());
-        builder.Services.AddSingleton<IChannelCatalog, ConfiguredChannelCatalog>();
         builder.Services.AddSingleton(s => new EngineSupervisor(
             settings.Engine,
             separation,

@@ -144,14 +144,14 @@ public static unsafe class HostProbe
         var thread = new Thread(() =>
         {
             Libc.sched_param fifo = new() { sched_priority = 1 };
-            if (Libc.sched_setscheduler(0, Libc.SCHED_FIFO, &fifo) != 0)
+            if (Libc.sched_setscheduler(0, SCHED_FIFO, &fifo) != 0)
             {
                 result = new PermissionCheck(false, "sched_setscheduler(SCHED_FIFO, 1): " + Errno.Describe(Marshal.GetLastPInvokeError()));
                 return;
             }
 
             Libc.sched_param other = new() { sched_priority = 0 };
-            result = Libc.sched_setscheduler(0, Libc.SCHED_OTHER, &other) == 0
+            result = Libc.sched_setscheduler(0, SCHED_OTHER, &other) == 0
                 ? new PermissionCheck(true)
                 : new PermissionCheck(true, "restoring SCHED_OTHER failed: " + Errno.Describe(Marshal.GetLastPInvokeError()));
         })

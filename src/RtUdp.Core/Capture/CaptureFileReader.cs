@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using RtUdp.Wire;
 
 namespace RtUdp.Core.Capture;
 

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Text;
+using RtUdp.Wire;
 
 namespace RtUdp.Core.Capture;
 

@@ -9,7 +9,7 @@ namespace RtUdp.Core.Control;
 ///   0      magic "RTENGN01", version, state, pid
 ///   64     conductor heartbeat and its CLOCK_MONOTONIC time
 ///   128    GC collections (gen 0, 1, 2) and bytes allocated since start: flat in steady state
-///   192    memory lock mode and the mlockall errno
+///   192    memory lock mode
 ///   4096   command ring   (producers: daemon threads; consumer: the engine's conductor)
 ///   ...    response ring  (producer: the conductor; consumer: the daemon)
 /// </code>
@@ -30,7 +30,6 @@ public static class EngineControlLayout
     public const int GcCountOffset = 128; // three longs: gen 0, 1, 2
     public const int AllocatedBytesOffset = 152;
     public const int MemoryLockOffset = 192;
-    public const int MemoryLockErrnoOffset = 200;
 
     public const int RingCapacity = 1 << 20;
     public const int CommandRingOffset = 4096;

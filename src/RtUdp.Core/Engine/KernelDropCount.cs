@@ -36,7 +36,7 @@ public sealed unsafe class KernelDropCount
     {
         uint* meminfo = stackalloc uint[Libc.SK_MEMINFO_VARS];
         Tmds.Linux.socklen_t length = (uint)(Libc.SK_MEMINFO_VARS * sizeof(uint));
-        if (getsockopt(fd, SOL_SOCKET, Libc.SO_MEMINFO, meminfo, &length) == -1)
+        if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, meminfo, &length) == -1)
         {
             drops = 0;
             error = Marshal.GetLastPInvokeError();

@@ -64,7 +64,7 @@ public static unsafe class RealtimeThread
         {
             Libc.sched_param param = new() { sched_priority = priority };
             // pid 0 means the calling thread, not the process.
-            if (Libc.sched_setscheduler(0, Libc.SCHED_FIFO, &param) == 0)
+            if (Libc.sched_setscheduler(0, SCHED_FIFO, &param) == 0)
             {
                 mode |= RealtimeMode.Fifo;
             }
@@ -85,6 +85,6 @@ public static unsafe class RealtimeThread
     public static void Relax()
     {
         Libc.sched_param param = new() { sched_priority = 0 };
-        _ = Libc.sched_setscheduler(0, Libc.SCHED_OTHER, &param);
+        _ = Libc.sched_setscheduler(0, SCHED_OTHER, &param);
     }
 }

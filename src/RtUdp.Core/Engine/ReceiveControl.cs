@@ -51,7 +51,7 @@ public readonly struct ReceiveControl
                 software = Libc.ToNanoseconds(stamps[0]);
                 hardware = Libc.ToNanoseconds(stamps[2]);
             }
-            else if (c->cmsg_type == Libc.SO_RXQ_OVFL && (uint)c->cmsg_len >= sizeof(cmsghdr) + sizeof(uint))
+            else if (c->cmsg_type == SO_RXQ_OVFL && (uint)c->cmsg_len >= sizeof(cmsghdr) + sizeof(uint))
             {
                 drops = *(uint*)CMSG_DATA(c);
                 hasDrops = true;

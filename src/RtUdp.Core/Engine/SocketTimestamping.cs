@@ -42,7 +42,7 @@ public static unsafe class SocketTimestamping
 
     public static void Set(int fd, int flags)
     {
-        Errno.Check(setsockopt(fd, SOL_SOCKET, Libc.SO_TIMESTAMPING, &flags, sizeof(int)), "setsockopt(SO_TIMESTAMPING)");
+        Errno.Check(setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof(int)), "setsockopt(SO_TIMESTAMPING)");
     }
 
     /// <summary>

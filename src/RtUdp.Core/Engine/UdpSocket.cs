@@ -55,7 +55,7 @@ public sealed unsafe class UdpSocket : IDisposable
             {
                 // Each datagram read carries the socket's drop count: the receive worker counts what the kernel dropped.
                 int on = 1;
-                Errno.Check(setsockopt(fd, SOL_SOCKET, Libc.SO_RXQ_OVFL, &on, sizeof(int)), "setsockopt(SO_RXQ_OVFL)");
+                Errno.Check(setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof(int)), "setsockopt(SO_RXQ_OVFL)");
             }
 
             if (timestampingFlags != 0)

@@ -5,13 +5,6 @@ namespace RtUdp.Core.Native;
 /// <summary>&lt;sched.h&gt;: real-time scheduling policy.</summary>
 public static unsafe partial class Libc
 {
-    public const int SCHED_OTHER = 0;
-    public const int SCHED_FIFO = 1;
-    public const int SCHED_RR = 2;
-
-    /// <summary>OR into the policy so children forked by an RT thread do not inherit RT priority.</summary>
-    public const int SCHED_RESET_ON_FORK = 0x40000000;
-
     public struct sched_param
     {
         public int sched_priority;

@@ -9,16 +9,8 @@ namespace RtUdp.Core.Native;
 /// </summary>
 public static unsafe partial class Libc
 {
-    public const int SO_PRIORITY = 12;
-    /// <summary>Equals SO_TIMESTAMPING_OLD on 64-bit targets, where time_t already has 64 bits.</summary>
-    public const int SO_TIMESTAMPING = 37;
+    /// <summary>Equals SO_TIMESTAMPING (in Tmds.LibC) on 64-bit targets, where time_t already has 64 bits.</summary>
     public const int SO_TIMESTAMPING_OLD = 37;
-    /// <summary>Attach the socket's cumulative drop count (u32) to each datagram read, as a SOL_SOCKET control message of this type.</summary>
-    public const int SO_RXQ_OVFL = 40;
-    public const int SO_BUSY_POLL = 46;
-    /// <summary>getsockopt: the socket's memory and drop counters, a u32 array indexed by SK_MEMINFO_* (&lt;linux/sock_diag.h&gt;).</summary>
-    public const int SO_MEMINFO = 55;
-    public const int SO_ZEROCOPY = 60;
     public const int SO_TXTIME = 61;
     public const int SCM_TXTIME = SO_TXTIME;
     public const int SO_TIMESTAMPNS_NEW = 64;

@@ -21,8 +21,5 @@ public static class RingTrailer
     /// <summary>Consumer park flag (int32) and wake sequence (int32, the futex word): see <see cref="Concurrency.EventCount"/>.</summary>
     public const int ConsumerWait = Line * 3;
 
-    /// <summary>Running totals kept by the ring itself (records published, records consumed).</summary>
-    public const int Statistics = Line * 4;
-
-    public const int Length = Line * 5;
+    public const int Length = Line * 4;
 }

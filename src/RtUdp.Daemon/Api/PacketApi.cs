@@ -1,16 +1,12 @@
 using System.Diagnostics;
 using Google.Protobuf;
-using Google.Protobuf.Collections;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
-using RtUdp.Core.Capabilities;
 using RtUdp.Core.Client;
 using RtUdp.Core.Native;
-using RtUdp.Core.Timestamping;
 using RtUdp.Daemon.Capture;
 using RtUdp.Daemon.Limits;
 using RtUdp.V1;
-using ChannelConfig = RtUdp.Core.Channels.ChannelConfig;
 using CoreState = RtUdp.Core.Channels.ChannelState;
 using CoreStampSource = RtUdp.Core.Timestamping.StampSource;
 using V1Received = RtUdp.V1.ReceivedPacket;
@@ -347,95 +343,4 @@ public sealed class PacketApi(ApiContext api, CaptureRegistry captures) : Packet
 
     private static RpcException NotAccepting(ChannelEntry entry, ChannelHandle handle, long accepted) =>
         ApiErrors.FailedPrecondition(entry.Name, $"the channel stopped accepting packets ({handle.State.ToString().ToLowerInvariant()}) after {accepted} were enqueued");
-}
-
-/// <summary>A packet's time (monotonic, wall clock, TAI or delay) as CLOCK_MONOTONIC ns, within the scheduling horizon.</summary>
-internal static class PacketTimes
-{
-    private const long NsPerSecond = 1_000_000_000;
-
-    /// <summary>Validates every packet before any is enqueued; returns their due times.</summary>
-    public static long[] Validate(RepeatedField<OutgoingPacket> packets, string field, ChannelConfig config, TimeSpan horizon)
-    {
-        var violations = new List<ApiErrors.Violation>();
-        long receivedAt = Libc.MonotonicNow();
-        long horizonNs = (long)(horizon.TotalMilliseconds * 1_000_000);
-        long limit = receivedAt + horizonNs;
-        ClockOffset? realtime = null;
-        int? taiOffset = null;
-        long[] due = new long[packets.Count];
-        for (int i = 0; i < packets.Count; i++)
-        {
-            OutgoingPacket packet = packets[i];
-            string at = $"{field}[{i}]";
-            int length = packet.Payload.Length;
-            if (length > ChannelConfig.MaxDatagramPayload)
-            {
-                violations.Add(new(at + ".payload", $"{length} bytes exceed the UDP maximum of {ChannelConfig.MaxDatagramPayload}"));
-            }
-            else if (length > config.MaxPayload)
-            {
-                violations.Add(new(at + ".payload", $"{length} bytes exceed the channel's max_payload of {config.MaxPayload}"));
-            }
-            long? time = null;
-            string timeField = at;
-            switch (packet.TimeCase)
-            {
-                case OutgoingPacket.TimeOneofCase.None:
-                    time = receivedAt;
-                    break;
-                case OutgoingPacket.TimeOneofCase.MonotonicNs:
-                    timeField = at + ".monotonic_ns";
-                    time = packet.MonotonicNs;
-                    break;
-                case OutgoingPacket.TimeOneofCase.Realtime:
-                    timeField = at + ".realtime";
-                    realtime ??= ClockSampler.Sample(Libc.CLOCK_REALTIME, 2);
-                    time = ToNs(packet.Realtime, timeField, violations) is { } r ? realtime.Value.ToMonotonic(r) : null;
-                    break;
-                case OutgoingPacket.TimeOneofCase.Tai:
-                    timeField = at + ".tai";
-                    realtime ??= ClockSampler.Sample(Libc.CLOCK_REALTIME, 2);
-                    taiOffset ??= TaiOffset.Read();
-                    time = ToNs(packet.Tai, timeField, violations) is { } t ? realtime.Value.ToMonotonic(t - (taiOffset.Value * NsPerSecond)) : null;
-                    break;
-                case OutgoingPacket.TimeOneofCase.Delay:
-                    timeField = at + ".delay";
-                    Duration d = packet.Delay;
-                    if (d.Seconds < 0 || d.Nanos < 0 || d.Nanos >= NsPerSecond || d.Seconds > horizon.TotalSeconds + 1)
-                    {
-                        violations.Add(new(timeField, d.Seconds < 0 || d.Nanos < 0 ? "must not be negative" : $"beyond the scheduling horizon of {horizon.TotalSeconds:0.###} s"));
-                    }
-                    else
-                    {
-                        time = receivedAt + (d.Seconds * NsPerSecond) + d.Nanos;
-                    }
-                    break;
-            }
-            if (time is { } value)
-            {
-                if (value > limit)
-                {
-                    violations.Add(new(timeField, $"{(value - receivedAt) / 1e9:0.###} s ahead, beyond the scheduling horizon of {horizon.TotalSeconds:0.###} s"));
-                }
-                due[i] = value;
-            }
-        }
-        if (violations.Count > 0)
-        {
-            throw ApiErrors.InvalidArgument(violations);
-        }
-        return due;
-    }
-
-    private static long? ToNs(Timestamp timestamp, string field, List<ApiErrors.Violation> violations)
-    {
-        // Timestamp's own range (years 1-9999) and nanos 0-999999999; as int64 ns, 1678-2262.
-        if (timestamp.Nanos is < 0 or >= (int)NsPerSecond || timestamp.Seconds is < -9_223_372_035L or > 9_223_372_035L)
-        {
-            violations.Add(new(field, "not a valid time (seconds and nanos out of range)"));
-            return null;
-        }
-        return (timestamp.Seconds * NsPerSecond) + timestamp.Nanos;
-    }
 }

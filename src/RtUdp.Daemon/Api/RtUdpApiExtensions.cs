@@ -1,5 +1,4 @@
 using Grpc.HealthCheck;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using RtUdp.Daemon.Capture;
 using RtUdp.Daemon.Generators;
@@ -16,7 +15,7 @@ public static class RtUdpApiExtensions
     /// interceptor), server reflection, grpc.health.v1 (<see cref="HealthServiceImpl"/>) and the
     /// <see cref="EngineHealthPublisher"/> hosted service. Needs an <see cref="Engine.EngineSupervisor"/> singleton;
     /// uses <see cref="DaemonSettings"/> (configured channels) and <see cref="IIntakeGate"/> when registered.
-    /// Call it after any other <see cref="IChannelCatalog"/> registration: the <see cref="ChannelRegistry"/> replaces it.
+    /// The <see cref="ChannelRegistry"/> is the supervisor's <see cref="IChannelCatalog"/>.
     /// Generators and captures (GeneratorService, CaptureService) use <see cref="CaptureOptions"/> (the capture directory).
     /// Options: <see cref="RtUdpApiOptions"/> (e.g. <c>services.Configure&lt;RtUdpApiOptions&gt;(configuration.GetSection("Api"))</c>).
     /// </summary>
@@ -33,12 +32,11 @@ public static class RtUdpApiExtensions
             options.Configure(configure);
         }
         services.AddSingleton<HealthServiceImpl>();
-        // The registry holds the configured channels too and replaces the hosting's catalog, so channels
+        // The registry holds the configured channels too and is the supervisor's catalog, so channels
         // created over the API survive engine restarts.
         services.AddSingleton(s => new ChannelRegistry(
             s.GetRequiredService<ILogger<ChannelRegistry>>(),
             s.GetService<DaemonSettings>()?.Channels ?? []));
-        services.RemoveAll<IChannelCatalog>();
         services.AddSingleton<IChannelCatalog>(s => s.GetRequiredService<ChannelRegistry>());
         services.AddSingleton(s => new ClientQuotas(s.GetService<DaemonSettings>()?.Limits ?? new ClientLimitsOptions(), s.GetRequiredService<ILogger<ClientQuotas>>()));
         services.AddSingleton<ApiContext>();

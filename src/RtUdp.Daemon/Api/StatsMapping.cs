@@ -1,4 +1,3 @@
-using System.Text;
 using Google.Protobuf;
 using RtUdp.Core.Native;
 using RtUdp.Core.Stats;
@@ -16,24 +15,9 @@ internal static class StatsMapping
     public static readonly double[] DefaultPercentiles = [50, 90, 99, 99.9, 99.99, 100];
 
     private static readonly Dictionary<CoreCounter, string> CounterNames =
-        Enum.GetValues<CoreCounter>().ToDictionary(c => c, c => SnakeCase(c.ToString()));
+        Enum.GetValues<CoreCounter>().ToDictionary(c => c, c => SnakeCase.FromPascal(c.ToString()));
 
-    public static string CounterName(CoreCounter counter) => CounterNames.TryGetValue(counter, out string? name) ? name : SnakeCase(counter.ToString());
-
-    private static string SnakeCase(string pascal)
-    {
-        var sb = new StringBuilder(pascal.Length + 8);
-        for (int i = 0; i < pascal.Length; i++)
-        {
-            char c = pascal[i];
-            if (char.IsUpper(c) && i > 0)
-            {
-                sb.Append('_');
-            }
-            sb.Append(char.ToLowerInvariant(c));
-        }
-        return sb.ToString();
-    }
+    public static string CounterName(CoreCounter counter) => CounterNames.TryGetValue(counter, out string? name) ? name : SnakeCase.FromPascal(counter.ToString());
 
     public static V1.ChannelStats ToProto(ChannelEntry entry, Core.Client.ChannelHandle handle, bool engineAlive)
     {

@@ -83,7 +83,7 @@ internal sealed class GeneratorApi(ApiContext api, GeneratorRegistry generators,
 
     private static (ScheduleRate, string) Period(Google.Protobuf.WellKnownTypes.Duration d, string field, Func<long, ScheduleRate> rate)
     {
-        long ns = GeneratorPlan.ToNs(d);
+        long ns = SendTimes.ToNs(d);
         return GeneratorPlan.PeriodOk(ns) ? (rate(ns), field) : throw ApiErrors.InvalidArgument(field, "must be 1 us to 1 h");
     }
 

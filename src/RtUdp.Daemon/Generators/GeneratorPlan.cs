@@ -1,8 +1,6 @@
 using Google.Protobuf.WellKnownTypes;
-using RtUdp.Core.Capabilities;
 using RtUdp.Core.Capture;
 using RtUdp.Core.Native;
-using RtUdp.Core.Timestamping;
 using RtUdp.Daemon.Api;
 using RtUdp.Daemon.Capture;
 using RtUdp.V1;
@@ -13,7 +11,7 @@ namespace RtUdp.Daemon.Generators;
 /// <summary>A validated generator spec: its schedule (from the resolved start), payload, limits and look-ahead.</summary>
 internal sealed class GeneratorPlan
 {
-    private const long NsPerSecond = 1_000_000_000;
+    private const long NsPerSecond = SendTimes.NsPerSecond;
     private const long MinPeriodNs = 1_000;
     private const long MaxPeriodNs = 3600 * NsPerSecond;
     private const long DefaultLookaheadNs = 20_000_000;
@@ -55,7 +53,7 @@ internal sealed class GeneratorPlan
         plan.Count = spec.Count;
         if (spec.Duration is { } duration)
         {
-            long ns = ToNs(duration);
+            long ns = SendTimes.ToNs(duration);
             if (ns <= 0)
             {
                 violations.Add(new("spec.duration", "must be more than 0 (unset: no limit)"));
@@ -67,7 +65,7 @@ internal sealed class GeneratorPlan
         }
         if (spec.Lookahead is { } lookahead)
         {
-            long ns = ToNs(lookahead);
+            long ns = SendTimes.ToNs(lookahead);
             if (ns is < 1_000_000 or > NsPerSecond)
             {
                 violations.Add(new("spec.lookahead", "must be 1 ms to 1 s"));
@@ -86,7 +84,7 @@ internal sealed class GeneratorPlan
         switch (spec.ScheduleCase)
         {
             case GeneratorSpec.ScheduleOneofCase.Periodic:
-                long period = ToNs(spec.Periodic.Period);
+                long period = SendTimes.ToNs(spec.Periodic.Period);
                 if (!PeriodOk(period))
                 {
                     violations.Add(new("spec.periodic.period", "must be 1 us to 1 h"));
@@ -117,8 +115,8 @@ internal sealed class GeneratorPlan
     private void BurstSchedule(V1.BurstSchedule burst, List<ApiErrors.Violation> violations)
     {
         int size = burst.BurstSize;
-        long gap = burst.Gap is null ? 0 : ToNs(burst.Gap);
-        long period = ToNs(burst.BurstPeriod);
+        long gap = burst.Gap is null ? 0 : SendTimes.ToNs(burst.Gap);
+        long period = SendTimes.ToNs(burst.BurstPeriod);
         if (size is < 1 or > 100_000)
         {
             violations.Add(new("spec.burst.burst_size", "must be 1 to 100000"));
@@ -206,8 +204,8 @@ internal sealed class GeneratorPlan
         (string field, long? start) = spec.StartCase switch
         {
             GeneratorSpec.StartOneofCase.StartMonotonicNs => ("spec.start_monotonic_ns", (long?)spec.StartMonotonicNs),
-            GeneratorSpec.StartOneofCase.StartTaiNs => ("spec.start_tai_ns", (long?)TaiToMonotonic(spec.StartTaiNs)),
-            GeneratorSpec.StartOneofCase.StartDelay => ("spec.start_delay", ToNs(spec.StartDelay) is var d and >= 0 ? now + d : (long?)null),
+            GeneratorSpec.StartOneofCase.StartTaiNs => ("spec.start_tai_ns", (long?)new SendTimes().TaiToMonotonic(spec.StartTaiNs)),
+            GeneratorSpec.StartOneofCase.StartDelay => ("spec.start_delay", SendTimes.ToNs(spec.StartDelay) is var d and >= 0 ? now + d : (long?)null),
             _ => ("spec", (long?)now),
         };
         if (start is not { } value)
@@ -226,20 +224,7 @@ internal sealed class GeneratorPlan
         StartNs = value;
     }
 
-    /// <summary>CLOCK_TAI ns to CLOCK_MONOTONIC with the wall clock's offset and the kernel's TAI offset, read now.</summary>
-    public static long TaiToMonotonic(long taiNs)
-    {
-        ClockOffset realtime = ClockSampler.Sample(Libc.CLOCK_REALTIME, 2);
-        return realtime.ToMonotonic(taiNs - (TaiOffset.Read() * NsPerSecond));
-    }
-
     public static bool PeriodOk(long ns) => ns is >= MinPeriodNs and <= MaxPeriodNs;
 
     public static bool RateOk(double rate) => rate is >= 0.001 and <= 1_000_000 && double.IsFinite(rate);
-
-    public static long ToNs(Duration? d) =>
-        d is null ? 0
-        : d.Seconds > 9_000_000_000 ? long.MaxValue
-        : d.Seconds < -9_000_000_000 ? long.MinValue
-        : (d.Seconds * NsPerSecond) + d.Nanos;
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using RtUdp.Core.Client;
 using RtUdp.Core.Channels;
 
@@ -25,15 +24,4 @@ public interface IChannelCatalog
     /// The supervisor disposes a replaced handle itself, later, so callers that still hold it are safe.
     /// </summary>
     void Attach(uint id, ChannelHandle? handle, string? error);
-}
-
-/// <summary>The catalog of the channels declared in the configuration (until the API registry takes over).</summary>
-internal sealed class ConfiguredChannelCatalog(DaemonSettings settings) : IChannelCatalog
-{
-    private readonly ConcurrentDictionary<uint, ChannelHandle?> _handles = new();
-
-    public IReadOnlyList<CatalogChannel> Snapshot() =>
-        settings.Channels.Select(c => new CatalogChannel(c.Config, c.Start, _handles.GetValueOrDefault(c.Config.Id))).ToList();
-
-    public void Attach(uint id, ChannelHandle? handle, string? error) => _handles[id] = handle;
 }

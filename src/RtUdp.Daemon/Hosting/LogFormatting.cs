@@ -1,8 +1,8 @@
 using Serilog;
 using Serilog.Events;
 using Serilog.Formatting;
+using Serilog.Formatting.Compact;
 using Serilog.Formatting.Display;
-using Serilog.Formatting.Json;
 
 namespace RtUdp.Daemon.Hosting;
 
@@ -49,46 +49,6 @@ internal static class LogFormatting
             output.Write(priority);
             output.Write('>');
             inner.Format(logEvent, output);
-        }
-    }
-
-    /// <summary>
-    /// One JSON object per line in the Serilog compact format (@t, @mt, @l, @x, @i and the properties),
-    /// plus @m, the rendered message, for readers that do not render templates.
-    /// </summary>
-    private sealed class CompactJsonFormatter : ITextFormatter
-    {
-        private static readonly JsonValueFormatter Values = new(typeTagName: "$type");
-
-        public void Format(LogEvent logEvent, TextWriter output)
-        {
-            output.Write("{\"@t\":\"");
-            output.Write(logEvent.Timestamp.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
-            output.Write("\",\"@mt\":");
-            JsonValueFormatter.WriteQuotedJsonString(logEvent.MessageTemplate.Text, output);
-            output.Write(",\"@m\":");
-            JsonValueFormatter.WriteQuotedJsonString(logEvent.RenderMessage(System.Globalization.CultureInfo.InvariantCulture), output);
-            if (logEvent.Level != LogEventLevel.Information)
-            {
-                output.Write(",\"@l\":\"");
-                output.Write(logEvent.Level);
-                output.Write('"');
-            }
-            if (logEvent.Exception is not null)
-            {
-                output.Write(",\"@x\":");
-                JsonValueFormatter.WriteQuotedJsonString(logEvent.Exception.ToString(), output);
-            }
-            foreach ((string name, LogEventPropertyValue value) in logEvent.Properties)
-            {
-                string key = name.Length > 0 && name[0] == '@' ? "@" + name : name;
-                output.Write(',');
-                JsonValueFormatter.WriteQuotedJsonString(key, output);
-                output.Write(':');
-                Values.Format(value, output);
-            }
-            output.Write('}');
-            output.WriteLine();
         }
     }
 }

@@ -1,35 +1,38 @@
 using System.Net.Sockets;
-using System.Text;
+using Microsoft.Extensions.Hosting.Systemd;
 
 namespace RtUdp.Daemon.Hosting;
 
 /// <summary>
-/// sd_notify(3) without libsystemd: one datagram per message to the unix socket in $NOTIFY_SOCKET
-/// (a path, or an abstract name written with a leading '@'). Does nothing when the variable is unset.
+/// The daemon's sd_notify(3) messages (READY=1 once, STATUS=, WATCHDOG=1, STOPPING=1) and the watchdog
+/// interval systemd asked for. The datagrams go out through Microsoft.Extensions.Hosting.Systemd's
+/// <see cref="ISystemdNotifier"/>; when to send them is decided by the supervisor and <see cref="SystemdService"/>
+/// (not AddSystemd(), whose lifetime says READY=1 as soon as the host starts, before the engine is up).
 /// </summary>
-public sealed partial class SystemdNotifier : IDisposable
+public sealed partial class SystemdNotifier
 {
-    private readonly Socket? _socket;
-    private readonly UnixDomainSocketEndPoint? _target;
+    private readonly ISystemdNotifier? _transport;
     private readonly ILogger<SystemdNotifier> _logger;
     private readonly Lock _lock = new();
     private int _readySent;
     private bool _failureLogged;
 
-    public SystemdNotifier(ILogger<SystemdNotifier> logger)
-        : this(logger, Environment.GetEnvironmentVariable("NOTIFY_SOCKET"), Environment.GetEnvironmentVariable("WATCHDOG_USEC"), Environment.GetEnvironmentVariable("WATCHDOG_PID"))
+    /// <param name="transport">Created before this (it reads $NOTIFY_SOCKET when constructed, and this clears it).</param>
+    public SystemdNotifier(ISystemdNotifier transport, ILogger<SystemdNotifier> logger)
+        : this(transport, logger, Environment.GetEnvironmentVariable("NOTIFY_SOCKET"), Environment.GetEnvironmentVariable("WATCHDOG_USEC"), Environment.GetEnvironmentVariable("WATCHDOG_PID"))
     {
     }
 
-    internal SystemdNotifier(ILogger<SystemdNotifier> logger, string? notifySocket, string? watchdogUsec, string? watchdogPid)
+    internal SystemdNotifier(ISystemdNotifier transport, ILogger<SystemdNotifier> logger, string? notifySocket, string? watchdogUsec, string? watchdogPid)
     {
+        ArgumentNullException.ThrowIfNull(transport);
         _logger = logger;
-        if (!string.IsNullOrEmpty(notifySocket))
+        if (transport.IsEnabled && !string.IsNullOrEmpty(notifySocket))
         {
+            // The transport takes any value as a path; a vsock address ("vsock:...") is not one.
             if (notifySocket[0] is '/' or '@')
             {
-                _target = new UnixDomainSocketEndPoint(notifySocket[0] == '@' ? "\0" + notifySocket[1..] : notifySocket);
-                _socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+                _transport = transport;
             }
             else
             {
@@ -38,7 +41,7 @@ public sealed partial class SystemdNotifier : IDisposable
         }
         // WATCHDOG_PID names the process the watchdog is meant for; another process (a parent shell) is not us.
         bool forUs = string.IsNullOrEmpty(watchdogPid) || (int.TryParse(watchdogPid, out int pid) && pid == Environment.ProcessId);
-        if (_socket is not null && forUs && long.TryParse(watchdogUsec, out long usec) && usec > 0)
+        if (_transport is not null && forUs && long.TryParse(watchdogUsec, out long usec) && usec > 0)
         {
             WatchdogInterval = TimeSpan.FromTicks(usec * 10 / 2);
         }
@@ -48,8 +51,8 @@ public sealed partial class SystemdNotifier : IDisposable
         Environment.SetEnvironmentVariable("WATCHDOG_PID", null);
     }
 
-    /// <summary>True when $NOTIFY_SOCKET was set.</summary>
-    public bool Enabled => _socket is not null;
+    /// <summary>True when $NOTIFY_SOCKET was set (to a unix socket).</summary>
+    public bool Enabled => _transport is not null;
 
     /// <summary>Half of $WATCHDOG_USEC (null: no watchdog asked for), as sd_watchdog_enabled(3) advises.</summary>
     public TimeSpan? WatchdogInterval { get; }
@@ -73,34 +76,29 @@ public sealed partial class SystemdNotifier : IDisposable
 
     public void Send(string state)
     {
-        if (_socket is null || _target is null)
+        if (_transport is null)
         {
             return;
         }
-        byte[] bytes = Encoding.UTF8.GetBytes(state);
+        // One sender at a time, so a failure is logged once until a send succeeds again.
         lock (_lock)
         {
             try
             {
-                _socket.SendTo(bytes, SocketFlags.None, _target);
+                _transport.Notify(new ServiceState(state));
                 _failureLogged = false;
             }
-            catch (SocketException e)
+            catch (Exception e) when (e is SocketException or ArgumentException)
             {
+                // ArgumentException: a socket path longer than sockaddr_un holds.
                 if (!_failureLogged)
                 {
                     _failureLogged = true;
-                    Log.NotifyFailed(_logger, e, e.SocketErrorCode.ToString());
+                    Log.NotifyFailed(_logger, e, e is SocketException s ? s.SocketErrorCode.ToString() : e.Message);
                 }
-            }
-            catch (ObjectDisposedException)
-            {
-                // Shutting down.
             }
         }
     }
-
-    public void Dispose() => _socket?.Dispose();
 
     private static partial class Log
     {

@@ -1,4 +1,5 @@
 using RtUdp.Core.Channels;
+using RtUdp.Daemon.Api;
 
 namespace RtUdp.Daemon.Metrics;
 
@@ -90,11 +91,8 @@ internal static class ChannelCounterMetrics
 
     private static readonly Dictionary<ChannelCounter, Metric> Fallbacks = Enum.GetValues<ChannelCounter>()
         .Where(c => !ByCounter.ContainsKey(c) && !Internal.Contains(c))
-        .ToDictionary(c => c, c => new Metric($"rtudp_{SnakeCase(c.ToString())}_total", $"The engine's {c} counter."));
+        .ToDictionary(c => c, c => new Metric($"rtudp_{SnakeCase.FromPascal(c.ToString())}_total", $"The engine's {c} counter."));
 
     /// <summary>Every metric, once.</summary>
     public static IEnumerable<Metric> All => ByCounter.Values.Select(v => v.Metric).Concat(Fallbacks.Values).Append(TxErrnos).Append(RxErrnos).Distinct();
-
-    public static string SnakeCase(string pascal) =>
-        string.Concat(pascal.Select((c, i) => char.IsUpper(c) ? (i > 0 ? "_" : "") + char.ToLowerInvariant(c) : c.ToString()));
 }

@@ -303,5 +303,5 @@ public sealed class RtUdpMetrics
     private static double Age(long now, long thenNs) => Math.Max(0, now - thenNs) / 1e9;
 
     /// <summary>PascalCase enum names as label values: "DroppedLate" → "dropped_late".</summary>
-    private static string Snake(string pascal) => ChannelCounterMetrics.SnakeCase(pascal);
+    private static string Snake(string pascal) => SnakeCase.FromPascal(pascal);
 }

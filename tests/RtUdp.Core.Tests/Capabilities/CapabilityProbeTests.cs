@@ -142,7 +142,7 @@ public sealed class CapabilityProbeTests(CapabilityProbeTests.Fixture fixture, I
         Assert.True(Report.Host.SchedFifo.Permitted, Report.Host.SchedFifo.Error);
         Assert.True(Report.Host.MemoryLock.Permitted, Report.Host.MemoryLock.Error);
         // The probe restored the policy it borrowed; this thread never changed.
-        Assert.Equal(RtUdp.Core.Native.Libc.SCHED_OTHER, RtUdp.Core.Native.Libc.sched_getscheduler(0));
+        Assert.Equal(Tmds.Linux.LibC.SCHED_OTHER, RtUdp.Core.Native.Libc.sched_getscheduler(0));
     }
 
     [Fact]

@@ -59,8 +59,8 @@ public sealed unsafe class ErrnoTests
     [Fact]
     public void Scheduler_queries_work()
     {
-        int max = Errno.Check(Libc.sched_get_priority_max(Libc.SCHED_FIFO), "sched_get_priority_max");
-        int min = Errno.Check(Libc.sched_get_priority_min(Libc.SCHED_FIFO), "sched_get_priority_min");
+        int max = Errno.Check(Libc.sched_get_priority_max(LibC.SCHED_FIFO), "sched_get_priority_max");
+        int min = Errno.Check(Libc.sched_get_priority_min(LibC.SCHED_FIFO), "sched_get_priority_min");
 
         Assert.InRange(min, 1, max);
         Assert.True(Errno.Check(Libc.sched_getscheduler(0), "sched_getscheduler") >= 0);

@@ -27,6 +27,16 @@ public sealed class NativeLayoutTests(NativeLayoutTests.Probe probe, ITestOutput
     private static readonly Type[] ConstantHolders = [typeof(Libc), typeof(Errno)];
 
     /// <summary>
+    /// Tmds.LibC constants the code uses where it once kept copies of its own: checked like ours
+    /// (Tmds.LibC declares them as properties, so reflection on fields does not find them).
+    /// </summary>
+    private static readonly string[] TmdsConstantsUsed =
+    [
+        "SCHED_OTHER", "SCHED_FIFO", "SCHED_RR", "SCHED_RESET_ON_FORK",
+        "SO_PRIORITY", "SO_TIMESTAMPING", "SO_RXQ_OVFL", "SO_BUSY_POLL", "SO_MEMINFO", "SO_ZEROCOPY",
+    ];
+
+    /// <summary>
     /// Constants newer than some supported header sets (C enum members cannot be probed with
     /// #ifdef): checked only when the headers are at least this kernel version.
     /// </summary>
@@ -49,6 +59,7 @@ public sealed class NativeLayoutTests(NativeLayoutTests.Probe probe, ITestOutput
         Assert.Contains("const:FUTEX_BITSET_MATCH_ANY", ExpectedConstants().Keys);
         Assert.Contains("const:EPERM", ExpectedConstants().Keys);
         Assert.Contains("const:SK_MEMINFO_DROPS", ExpectedConstants().Keys);
+        Assert.Contains("const:SO_RXQ_OVFL", ExpectedConstants().Keys);
         Assert.Contains("offsetof:ifreq.ifr_ifindex", ExpectedLayouts().Keys);
         Assert.Contains("sizeof:ethtool_ts_info", ExpectedLayouts().Keys);
         Assert.Contains("sizeof:timex", ExpectedLayouts().Keys);
@@ -96,6 +107,11 @@ public sealed class NativeLayoutTests(NativeLayoutTests.Probe probe, ITestOutput
             values.Add("const:" + field.Name, Convert.ToInt64(field.GetValue(null), CultureInfo.InvariantCulture));
         }
 
+        foreach (string name in TmdsConstantsUsed)
+        {
+            values.Add("const:" + name, Convert.ToInt64(TmdsConstant(name), CultureInfo.InvariantCulture));
+        }
+
         return values;
     }
 
@@ -124,6 +140,10 @@ public sealed class NativeLayoutTests(NativeLayoutTests.Probe probe, ITestOutput
             .SelectMany(t => t.GetFields(BindingFlags.Public | BindingFlags.Static))
             .Where(f => (f.IsLiteral || f.IsInitOnly) && f.FieldType.IsPrimitive);
 
+    private static object TmdsConstant(string name) =>
+        typeof(Tmds.Linux.LibC).GetProperty(name, BindingFlags.Public | BindingFlags.Static)?.GetValue(null)
+        ?? throw new InvalidOperationException($"Tmds.Linux.LibC has no {name}");
+
     private static IEnumerable<Type> Structs() =>
         typeof(Libc).GetNestedTypes(BindingFlags.Public).Where(t => t.IsValueType && !t.IsEnum);
 
@@ -144,6 +164,11 @@ public sealed class NativeLayoutTests(NativeLayoutTests.Probe probe, ITestOutput
             {
                 source.Value(key, field.Name);
             }
+        }
+
+        foreach (string name in TmdsConstantsUsed)
+        {
+            source.Value("const:" + name, name);
         }
 
         foreach (Type type in Structs())

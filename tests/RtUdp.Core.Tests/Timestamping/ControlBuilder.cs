@@ -45,13 +45,13 @@ internal sealed class ControlBuilder
     public ControlBuilder IpRecvErr(uint errno, byte origin, byte eeType, byte code, uint info, uint data) =>
         ExtendedErr(LibC.SOL_IP, LibC.IP_RECVERR, errno, origin, eeType, code, info, data);
 
-    /// <param name="type">SCM_TIMESTAMPING (37, the default) or SCM_TIMESTAMPING_NEW.</param>
-    public ControlBuilder Timestamping(long software, long hardware, int type = Libc.SO_TIMESTAMPING)
+    /// <param name="type">SCM_TIMESTAMPING_NEW, or null for SCM_TIMESTAMPING (37).</param>
+    public ControlBuilder Timestamping(long software, long hardware, int? type = null)
     {
         byte[] ts = new byte[48];
         WriteTimespec(ts.AsSpan(0), software);
         WriteTimespec(ts.AsSpan(32), hardware);
-        return Cmsg(LibC.SOL_SOCKET, type, ts);
+        return Cmsg(LibC.SOL_SOCKET, type ?? LibC.SO_TIMESTAMPING, ts);
     }
 
     public byte[] ToArray() => [.. _bytes];

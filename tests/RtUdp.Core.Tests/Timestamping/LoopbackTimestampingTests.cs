@@ -27,7 +27,7 @@ public sealed unsafe class LoopbackTimestampingTests(ITestOutputHelper output) :
         (int sender, int receiver) = ConnectedPair();
         int flags = Libc.SOF_TIMESTAMPING_TX_SOFTWARE | Libc.SOF_TIMESTAMPING_TX_SCHED | Libc.SOF_TIMESTAMPING_SOFTWARE
             | Libc.SOF_TIMESTAMPING_OPT_ID | Libc.SOF_TIMESTAMPING_OPT_TSONLY;
-        Errno.Check(LibC.setsockopt(sender, LibC.SOL_SOCKET, Libc.SO_TIMESTAMPING, &flags, sizeof(int)), "setsockopt(SO_TIMESTAMPING)");
+        Errno.Check(LibC.setsockopt(sender, LibC.SOL_SOCKET, LibC.SO_TIMESTAMPING, &flags, sizeof(int)), "setsockopt(SO_TIMESTAMPING)");
         using var reader = new ErrorQueueReader(sender, batch: 4);
         var drained = new ErrQueueMessage[4];
         Assert.Equal(0, reader.Drain(drained)); // empty queue: EAGAIN is 0, not an error
@@ -112,7 +112,7 @@ public sealed unsafe class LoopbackTimestampingTests(ITestOutputHelper output) :
         (int sender, _) = ConnectedPair();
         int flags = Libc.SOF_TIMESTAMPING_TX_SOFTWARE | Libc.SOF_TIMESTAMPING_SOFTWARE
             | Libc.SOF_TIMESTAMPING_OPT_ID | Libc.SOF_TIMESTAMPING_OPT_TSONLY;
-        Errno.Check(LibC.setsockopt(sender, LibC.SOL_SOCKET, Libc.SO_TIMESTAMPING, &flags, sizeof(int)), "setsockopt(SO_TIMESTAMPING)");
+        Errno.Check(LibC.setsockopt(sender, LibC.SOL_SOCKET, LibC.SO_TIMESTAMPING, &flags, sizeof(int)), "setsockopt(SO_TIMESTAMPING)");
         using var reader = new ErrorQueueReader(sender, batch: 8);
         ErrQueueMessage* drained = stackalloc ErrQueueMessage[8];
         long* seqlockMemory = stackalloc long[4];

@@ -1,6 +1,7 @@
 using System.Net;
 using RtUdp.Core.Capture;
 using RtUdp.Daemon.Generators;
+using RtUdp.Wire;
 
 namespace RtUdp.Daemon.Tests.Generators;
 

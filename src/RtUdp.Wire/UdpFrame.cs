@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 
-namespace RtUdp.Core.Capture;
+namespace RtUdp.Wire;
 
 /// <summary>
 /// Synthesizes the IPv4 or IPv6 and UDP headers of a datagram received on a socket (which only sees

@@ -1,1 +1,0 @@
-namespace RtUdp.Core; internal static class AssemblyInfo { }
