@@ -2,7 +2,6 @@ using System.Net.Sockets;
 using RtUdp.Core.Agents;
 using RtUdp.Core.Channels;
 using RtUdp.Core.Control;
-using RtUdp.Core.Memory;
 using RtUdp.Core.Native;
 using RtUdp.Core.Rings;
 
@@ -16,7 +15,7 @@ namespace RtUdp.Core.Engine;
 public sealed unsafe class EngineConductor : IAgent, IDisposable
 {
     private readonly EngineOptions _options;
-    private readonly MappedFile _control;
+    private readonly EngineControlFile _control;
     private readonly RecordRing _commands;
     private readonly RecordRing _responses;
     private readonly Dictionary<uint, EngineChannel> _channels = [];
@@ -27,15 +26,15 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
     private readonly bool _memoryLocked;
     private volatile bool _stopRequested;
 
-    public EngineConductor(EngineOptions options, MappedFile control, bool memoryLocked, Action<string> log)
+    public EngineConductor(EngineOptions options, EngineControlFile control, bool memoryLocked, Action<string> log)
     {
         _options = options;
         _control = control;
         _memoryLocked = memoryLocked;
         _log = log;
         _nics = new NicTimestamping(log);
-        _commands = new RecordRing(control.Pointer + EngineControlLayout.CommandRingOffset, EngineControlLayout.RingCapacity);
-        _responses = new RecordRing(control.Pointer + EngineControlLayout.ResponseRingOffset, EngineControlLayout.RingCapacity);
+        _commands = control.Commands;
+        _responses = control.Responses;
     }
 
     public string RoleName => "rt-conductor";
@@ -67,16 +66,9 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
 
     private void PublishHealth(long now)
     {
-        byte* b = _control.Pointer;
-        ref long beat = ref *(long*)(b + EngineControlLayout.HeartbeatOffset);
-        Volatile.Write(ref beat, beat + 1);
-        Volatile.Write(ref *(long*)(b + EngineControlLayout.HeartbeatTimeOffset), now);
-        for (int generation = 0; generation < 3; generation++)
-        {
-            Volatile.Write(ref *(long*)(b + EngineControlLayout.GcCountOffset + (generation * 8)), GC.CollectionCount(generation));
-        }
-        Volatile.Write(ref *(long*)(b + EngineControlLayout.AllocatedBytesOffset), GC.GetTotalAllocatedBytes(false));
-        Volatile.Write(ref *(long*)(b + EngineControlLayout.ChannelCountOffset), _channels.Count);
+        _control.Beat(now);
+        _control.PublishMemory(GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalAllocatedBytes(false));
+        _control.ChannelCount = _channels.Count;
     }
 
     private void CheckWorkers()
