@@ -344,15 +344,15 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
     {
         channel.Stop();
         ChannelRegion r = channel.Region;
-        long enqueued = r.Read(ChannelCounter.Enqueued);
-        long pending = enqueued - r.Read(ChannelCounter.Scanned) + r.Read(ChannelCounter.Scheduled);
-        _log($"channel {channel.Config.Id}: deleted; tx enqueued {enqueued} = sent {r.Read(ChannelCounter.Sent)} (late {r.Read(ChannelCounter.Late)})"
-            + $" + dropped late {r.Read(ChannelCounter.DroppedLate)} + dropped error {r.Read(ChannelCounter.DroppedError)}"
-            + $" + dropped stopped {r.Read(ChannelCounter.DroppedStopped)} + pending {pending}, rejected full {r.Read(ChannelCounter.RejectedFull)};"
-            + $" rx received {r.Read(ChannelCounter.Received)} = drained {r.Read(ChannelCounter.Drained)}"
-            + $" + dropped overflow {r.Read(ChannelCounter.RxDroppedOverflow)} + dropped truncated {r.Read(ChannelCounter.RxDroppedTruncated)}"
-            + (channel.Config.ToConfig().Reflects ? $" + reflected {r.Read(ChannelCounter.Reflected)} + reflect errors {r.Read(ChannelCounter.ReflectErrors)}" : "")
-            + $" + buffered {r.Read(ChannelCounter.RxWritten) - r.Read(ChannelCounter.Drained)},"
+        TxBalance tx = ChannelAccounting.Tx(r);
+        RxBalance rx = ChannelAccounting.Rx(r);
+        _log($"channel {channel.Config.Id}: deleted; tx enqueued {tx.Enqueued} = sent {tx.Sent} (late {r.Read(ChannelCounter.Late)})"
+            + $" + dropped late {tx.DroppedLate} + dropped error {tx.DroppedError}"
+            + $" + dropped stopped {tx.DroppedStopped} + pending {tx.Pending}, rejected full {r.Read(ChannelCounter.RejectedFull)};"
+            + $" rx received {rx.Received} = drained {rx.Drained}"
+            + $" + dropped overflow {rx.DroppedOverflow} + dropped truncated {rx.DroppedTruncated}"
+            + (channel.Config.ToConfig().Reflects ? $" + reflected {rx.Reflected} + reflect errors {rx.ReflectErrors}" : "")
+            + $" + buffered {rx.Buffered},"
             + $" dropped by the kernel before read {r.Read(ChannelCounter.RxDroppedKernel)}");
         channel.Dispose();
         ReleaseHardware(channel.Plan, channel.Facts);
