@@ -2,6 +2,7 @@ using Grpc.HealthCheck;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using RtUdp.Daemon.Capture;
+using RtUdp.Daemon.Engine;
 using RtUdp.Daemon.Generators;
 using RtUdp.Daemon.Hosting;
 using RtUdp.Daemon.Limits;
@@ -35,9 +36,11 @@ public static class RtUdpApiExtensions
         services.AddSingleton<HealthServiceImpl>();
         // The registry holds the configured channels too and replaces the hosting's catalog, so channels
         // created over the API survive engine restarts.
+        services.TryAddSingleton<RetiredHandles>();
         services.AddSingleton(s => new ChannelRegistry(
             s.GetRequiredService<ILogger<ChannelRegistry>>(),
-            s.GetService<DaemonSettings>()?.Channels ?? []));
+            s.GetService<DaemonSettings>()?.Channels ?? [],
+            s.GetRequiredService<RetiredHandles>()));
         services.RemoveAll<IChannelCatalog>();
         services.AddSingleton<IChannelCatalog>(s => s.GetRequiredService<ChannelRegistry>());
         services.AddSingleton(s => new ClientQuotas(s.GetService<DaemonSettings>()?.Limits ?? new ClientLimitsOptions(), s.GetRequiredService<ILogger<ClientQuotas>>()));
