@@ -90,6 +90,7 @@ internal static class Program
         builder.Services.AddSingleton<ListenersBound>();
         builder.Services.AddSingleton<IntakeGate>();
         builder.Services.AddSingleton<IIntakeGate>(s => s.GetRequiredService<IntakeGate>());
+        builder.Services.AddSingleton<RetiredHandles>();
         builder.Services.AddSingleton(s => new EngineSupervisor(
             settings.Engine,
             separation,
@@ -98,6 +99,7 @@ internal static class Program
             s.GetRequiredService<IntakeGate>(),
             s.GetRequiredService<IHostApplicationLifetime>(),
             s.GetRequiredService<ListenersBound>(),
+            s.GetRequiredService<RetiredHandles>(),
             s.GetRequiredService<ILogger<EngineSupervisor>>()));
         builder.Services.AddHostedService(s => s.GetRequiredService<EngineSupervisor>());
         builder.Services.AddHostedService<SystemdService>();

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using RtUdp.Core.Control;
 using RtUdp.Core.Engine;
 using RtUdp.Core.Launching;
 
@@ -7,7 +8,7 @@ namespace RtUdp.Engine;
 /// <summary>
 /// rtudp-engine: the real-time data plane. Started and supervised by rtudpd; allocates nothing
 /// after start-up except while executing a channel command, so garbage collection never pauses
-/// its workers. Usage: rtudp-engine [--dir DIR] [--no-mlock] [--keep-running-without-parent]
+/// its workers. Usage: rtudp-engine [--dir DIR] [--no-mlock] [--keep-running-without-parent] [--control-version N]
 /// With --launcher it is instead the small privileged process that starts engines for an rtudpd
 /// that gave up its capabilities (RtUdp.Core.Launching).
 /// </summary>
@@ -39,8 +40,17 @@ internal static class Program
                 case "--keep-running-without-parent":
                     exitWithParent = false;
                     break;
+                case "--control-version" when i + 1 < args.Length && int.TryParse(args[i + 1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int daemonVersion):
+                    // rtudpd says which layout of engine.ctl it reads: an engine of another build refuses to start.
+                    i++;
+                    if (EngineControlFile.VersionProblem(daemonVersion) is { } problem)
+                    {
+                        Log(problem);
+                        return 2;
+                    }
+                    break;
                 default:
-                    Console.Error.WriteLine($"rtudp-engine: unknown argument '{args[i]}'. Usage: rtudp-engine [--dir DIR] [--no-mlock] [--keep-running-without-parent] [--assume-launch-qdisc etf|taprio|fq (testing only)]");
+                    Console.Error.WriteLine($"rtudp-engine: unknown argument '{args[i]}'. Usage: rtudp-engine [--dir DIR] [--no-mlock] [--keep-running-without-parent] [--control-version N] [--assume-launch-qdisc etf|taprio|fq (testing only)]");
                     return 2;
             }
         }

@@ -34,24 +34,30 @@ public sealed record ChannelStats
 
     public long this[ChannelCounter counter] => Counters[counter];
 
-    /// <summary>Packets in the TX ring not yet scheduled, plus those scheduled and not yet sent.</summary>
-    public long Pending => this[ChannelCounter.Enqueued] - this[ChannelCounter.Scanned] + this[ChannelCounter.Scheduled];
+    /// <summary>The TX accounting terms (<see cref="ChannelAccounting"/>).</summary>
+    public TxBalance Tx => ChannelAccounting.Tx(counter => this[counter]);
 
-    public long TxDropped => this[ChannelCounter.DroppedLate] + this[ChannelCounter.DroppedError] + this[ChannelCounter.DroppedStopped];
+    /// <summary>The RX accounting terms (<see cref="ChannelAccounting"/>).</summary>
+    public RxBalance Rx => ChannelAccounting.Rx(counter => this[counter]);
 
-    /// <summary>Packets in the RX ring not yet drained.</summary>
-    public long Buffered => this[ChannelCounter.RxWritten] - this[ChannelCounter.Drained];
+    /// <inheritdoc cref="ChannelAccounting.Pending"/>
+    public long Pending => ChannelAccounting.Pending(this[ChannelCounter.Enqueued], this[ChannelCounter.Scanned], this[ChannelCounter.Scheduled]);
 
-    public long RxDropped => this[ChannelCounter.RxDroppedOverflow] + this[ChannelCounter.RxDroppedTruncated];
+    public long TxDropped => Tx.Dropped;
 
-    /// <summary>enqueued = sent + dropped + pending.</summary>
-    public bool TxBalanced => this[ChannelCounter.Enqueued] == this[ChannelCounter.Sent] + TxDropped + Pending;
+    /// <inheritdoc cref="ChannelAccounting.Buffered"/>
+    public long Buffered => ChannelAccounting.Buffered(this[ChannelCounter.RxWritten], this[ChannelCounter.Drained]);
 
-    /// <summary>Reflector: datagrams sent back or that failed to be (they never enter the RX ring).</summary>
-    public long ReflectedTotal => this[ChannelCounter.Reflected] + this[ChannelCounter.ReflectErrors];
+    public long RxDropped => Rx.Dropped;
 
-    /// <summary>received = drained + dropped + reflected + buffered.</summary>
-    public bool RxBalanced => this[ChannelCounter.Received] == this[ChannelCounter.Drained] + RxDropped + ReflectedTotal + Buffered;
+    /// <inheritdoc cref="TxBalance"/>
+    public bool TxBalanced => Tx.Balanced;
+
+    /// <inheritdoc cref="RxBalance.ReflectedTotal"/>
+    public long ReflectedTotal => Rx.ReflectedTotal;
+
+    /// <inheritdoc cref="RxBalance"/>
+    public bool RxBalanced => Rx.Balanced;
 }
 
 /// <summary>A worker's health words.</summary>

@@ -1,6 +1,5 @@
 using RtUdp.Core.Channels;
 using RtUdp.Core.Control;
-using RtUdp.Core.Memory;
 using RtUdp.Core.Native;
 using RtUdp.Core.Rings;
 
@@ -13,18 +12,18 @@ namespace RtUdp.Core.Client;
 /// </summary>
 public sealed unsafe class EngineClient : IDisposable
 {
-    private readonly MappedFile _control;
+    private readonly EngineControlFile _control;
     private readonly RecordRing _commands;
     private readonly RecordRing _responses;
     private readonly Lock _commandLock = new();
     private long _correlation;
 
-    private EngineClient(MappedFile control, string directory)
+    private EngineClient(EngineControlFile control, string directory)
     {
         _control = control;
         Directory = directory;
-        _commands = new RecordRing(control.Pointer + EngineControlLayout.CommandRingOffset, EngineControlLayout.RingCapacity);
-        _responses = new RecordRing(control.Pointer + EngineControlLayout.ResponseRingOffset, EngineControlLayout.RingCapacity);
+        _commands = control.Commands;
+        _responses = control.Responses;
     }
 
     public string Directory { get; }
@@ -40,22 +39,17 @@ public sealed unsafe class EngineClient : IDisposable
         {
             if (File.Exists(path))
             {
-                MappedFile? file = null;
                 try
                 {
-                    file = MappedFile.Open(path);
-                    if (file.Length == EngineControlLayout.TotalLength
-                        && Volatile.Read(ref *(ulong*)(file.Pointer + EngineControlLayout.MagicOffset)) == EngineControlLayout.Magic
-                        && (EngineState)Volatile.Read(ref *(int*)(file.Pointer + EngineControlLayout.StateOffset)) == EngineState.Running)
+                    if (EngineControlFile.OpenRunning(path) is { } control)
                     {
-                        return new EngineClient(file, directory);
+                        return new EngineClient(control, directory);
                     }
                 }
                 catch (IOException)
                 {
                     // Being created or removed right now: look again.
                 }
-                file?.Dispose();
             }
             if (engineAlive is not null && !engineAlive())
             {
@@ -69,24 +63,19 @@ public sealed unsafe class EngineClient : IDisposable
         }
     }
 
-    public EngineHealth ReadHealth()
+    public EngineHealth ReadHealth() => new()
     {
-        byte* b = _control.Pointer;
-        long Read(int offset) => Volatile.Read(ref *(long*)(b + offset));
-        return new EngineHealth
-        {
-            State = (EngineState)Volatile.Read(ref *(int*)(b + EngineControlLayout.StateOffset)),
-            Pid = *(int*)(b + EngineControlLayout.PidOffset),
-            Heartbeat = Read(EngineControlLayout.HeartbeatOffset),
-            HeartbeatTimeNs = Read(EngineControlLayout.HeartbeatTimeOffset),
-            ChannelCount = Read(EngineControlLayout.ChannelCountOffset),
-            Gen0Collections = Read(EngineControlLayout.GcCountOffset),
-            Gen1Collections = Read(EngineControlLayout.GcCountOffset + 8),
-            Gen2Collections = Read(EngineControlLayout.GcCountOffset + 16),
-            AllocatedBytes = Read(EngineControlLayout.AllocatedBytesOffset),
-            MemoryLocked = Read(EngineControlLayout.MemoryLockOffset) != 0,
-        };
-    }
+        State = _control.State,
+        Pid = _control.Pid,
+        Heartbeat = _control.Heartbeat,
+        HeartbeatTimeNs = _control.HeartbeatTimeNs,
+        ChannelCount = _control.ChannelCount,
+        Gen0Collections = _control.Gen0Collections,
+        Gen1Collections = _control.Gen1Collections,
+        Gen2Collections = _control.Gen2Collections,
+        AllocatedBytes = _control.AllocatedBytes,
+        MemoryLocked = _control.MemoryLocked,
+    };
 
     /// <summary>What the engine found the host and its NICs can do when it started (null if it could not probe).</summary>
     public Capabilities.CapabilityReport? ReadCapabilities()

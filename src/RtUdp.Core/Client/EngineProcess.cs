@@ -65,7 +65,7 @@ public sealed class EngineProcess : IDisposable
     public static EngineProcess Start(string directory, Action<string> log, string? enginePath = null, bool lockMemory = true, TimeSpan? startTimeout = null, IEnumerable<string>? wrapperCommand = null, IEnumerable<string>? engineArguments = null, EngineLauncher? launcher = null)
     {
         TimeSpan timeout = startTimeout ?? TimeSpan.FromSeconds(30);
-        List<string> arguments = ["--dir", directory];
+        List<string> arguments = ["--dir", directory, "--control-version", Control.EngineControlLayout.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)];
         if (!lockMemory)
         {
             arguments.Add("--no-mlock");

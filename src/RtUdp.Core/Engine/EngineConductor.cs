@@ -2,7 +2,6 @@ using System.Net.Sockets;
 using RtUdp.Core.Agents;
 using RtUdp.Core.Channels;
 using RtUdp.Core.Control;
-using RtUdp.Core.Memory;
 using RtUdp.Core.Native;
 using RtUdp.Core.Rings;
 
@@ -16,7 +15,7 @@ namespace RtUdp.Core.Engine;
 public sealed unsafe class EngineConductor : IAgent, IDisposable
 {
     private readonly EngineOptions _options;
-    private readonly MappedFile _control;
+    private readonly EngineControlFile _control;
     private readonly RecordRing _commands;
     private readonly RecordRing _responses;
     private readonly Dictionary<uint, EngineChannel> _channels = [];
@@ -27,15 +26,15 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
     private readonly bool _memoryLocked;
     private volatile bool _stopRequested;
 
-    public EngineConductor(EngineOptions options, MappedFile control, bool memoryLocked, Action<string> log)
+    public EngineConductor(EngineOptions options, EngineControlFile control, bool memoryLocked, Action<string> log)
     {
         _options = options;
         _control = control;
         _memoryLocked = memoryLocked;
         _log = log;
         _nics = new NicTimestamping(log);
-        _commands = new RecordRing(control.Pointer + EngineControlLayout.CommandRingOffset, EngineControlLayout.RingCapacity);
-        _responses = new RecordRing(control.Pointer + EngineControlLayout.ResponseRingOffset, EngineControlLayout.RingCapacity);
+        _commands = control.Commands;
+        _responses = control.Responses;
     }
 
     public string RoleName => "rt-conductor";
@@ -67,16 +66,9 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
 
     private void PublishHealth(long now)
     {
-        byte* b = _control.Pointer;
-        ref long beat = ref *(long*)(b + EngineControlLayout.HeartbeatOffset);
-        Volatile.Write(ref beat, beat + 1);
-        Volatile.Write(ref *(long*)(b + EngineControlLayout.HeartbeatTimeOffset), now);
-        for (int generation = 0; generation < 3; generation++)
-        {
-            Volatile.Write(ref *(long*)(b + EngineControlLayout.GcCountOffset + (generation * 8)), GC.CollectionCount(generation));
-        }
-        Volatile.Write(ref *(long*)(b + EngineControlLayout.AllocatedBytesOffset), GC.GetTotalAllocatedBytes(false));
-        Volatile.Write(ref *(long*)(b + EngineControlLayout.ChannelCountOffset), _channels.Count);
+        _control.Beat(now);
+        _control.PublishMemory(GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalAllocatedBytes(false));
+        _control.ChannelCount = _channels.Count;
     }
 
     private void CheckWorkers()
@@ -352,15 +344,15 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
     {
         channel.Stop();
         ChannelRegion r = channel.Region;
-        long enqueued = r.Read(ChannelCounter.Enqueued);
-        long pending = enqueued - r.Read(ChannelCounter.Scanned) + r.Read(ChannelCounter.Scheduled);
-        _log($"channel {channel.Config.Id}: deleted; tx enqueued {enqueued} = sent {r.Read(ChannelCounter.Sent)} (late {r.Read(ChannelCounter.Late)})"
-            + $" + dropped late {r.Read(ChannelCounter.DroppedLate)} + dropped error {r.Read(ChannelCounter.DroppedError)}"
-            + $" + dropped stopped {r.Read(ChannelCounter.DroppedStopped)} + pending {pending}, rejected full {r.Read(ChannelCounter.RejectedFull)};"
-            + $" rx received {r.Read(ChannelCounter.Received)} = drained {r.Read(ChannelCounter.Drained)}"
-            + $" + dropped overflow {r.Read(ChannelCounter.RxDroppedOverflow)} + dropped truncated {r.Read(ChannelCounter.RxDroppedTruncated)}"
-            + (channel.Config.ToConfig().Reflects ? $" + reflected {r.Read(ChannelCounter.Reflected)} + reflect errors {r.Read(ChannelCounter.ReflectErrors)}" : "")
-            + $" + buffered {r.Read(ChannelCounter.RxWritten) - r.Read(ChannelCounter.Drained)},"
+        TxBalance tx = ChannelAccounting.Tx(r);
+        RxBalance rx = ChannelAccounting.Rx(r);
+        _log($"channel {channel.Config.Id}: deleted; tx enqueued {tx.Enqueued} = sent {tx.Sent} (late {r.Read(ChannelCounter.Late)})"
+            + $" + dropped late {tx.DroppedLate} + dropped error {tx.DroppedError}"
+            + $" + dropped stopped {tx.DroppedStopped} + pending {tx.Pending}, rejected full {r.Read(ChannelCounter.RejectedFull)};"
+            + $" rx received {rx.Received} = drained {rx.Drained}"
+            + $" + dropped overflow {rx.DroppedOverflow} + dropped truncated {rx.DroppedTruncated}"
+            + (channel.Config.ToConfig().Reflects ? $" + reflected {rx.Reflected} + reflect errors {rx.ReflectErrors}" : "")
+            + $" + buffered {rx.Buffered},"
             + $" dropped by the kernel before read {r.Read(ChannelCounter.RxDroppedKernel)}");
         channel.Dispose();
         ReleaseHardware(channel.Plan, channel.Facts);

@@ -11,7 +11,7 @@ namespace RtUdp.Core.Engine;
 /// The engine process's life: lock memory, publish the control file, run the conductor until told
 /// to stop, then stop every channel (what was queued is counted as dropped) and remove the files.
 /// </summary>
-public static unsafe class EngineHost
+public static class EngineHost
 {
     public static void Run(EngineOptions options, Action<string> log, WaitHandle stop)
     {
@@ -28,20 +28,12 @@ public static unsafe class EngineHost
         int stampKeeper = OpenStampKeeper(log);
         PublishCapabilities(options.Directory, log);
         string controlPath = Path.Combine(options.Directory, EngineControlLayout.FileName);
-        using MappedFile control = MappedFile.Create(controlPath, EngineControlLayout.TotalLength, prefault: true);
-        byte* b = control.Pointer;
-        *(int*)(b + EngineControlLayout.VersionOffset) = EngineControlLayout.Version;
-        *(int*)(b + EngineControlLayout.PidOffset) = Environment.ProcessId;
-        *(long*)(b + EngineControlLayout.StartTimeOffset) = Libc.MonotonicNow();
-        *(long*)(b + EngineControlLayout.MemoryLockOffset) = memoryLocked ? 1 : 0;
-        SetState(b, EngineState.Starting);
-        // Release store: an attaching daemon that sees the magic sees the header and the zeroed rings.
-        Volatile.Write(ref *(ulong*)(b + EngineControlLayout.MagicOffset), EngineControlLayout.Magic);
+        using EngineControlFile control = EngineControlFile.Create(controlPath, memoryLocked);
 
         using var conductor = new EngineConductor(options, control, memoryLocked, log);
         using var runner = new AgentRunner(conductor);
         runner.Start();
-        SetState(b, EngineState.Running);
+        control.State = EngineState.Running;
         log($"engine {Environment.ProcessId} running; control file {controlPath}; memory {(memoryLocked ? "locked" : "NOT locked")}");
 
         while (!stop.WaitOne(ParentPollInterval))
@@ -53,11 +45,11 @@ public static unsafe class EngineHost
             }
         }
 
-        SetState(b, EngineState.Stopping);
+        control.State = EngineState.Stopping;
         log("engine stopping");
         runner.Stop(TimeSpan.FromSeconds(10));
         conductor.Dispose();
-        SetState(b, EngineState.Stopped);
+        control.State = EngineState.Stopped;
         if (stampKeeper >= 0)
         {
             _ = close(stampKeeper);
@@ -111,9 +103,6 @@ public static unsafe class EngineHost
             log($"capability probe failed: {e.Message}");
         }
     }
-
-    private static void SetState(byte* control, EngineState state) =>
-        Volatile.Write(ref *(int*)(control + EngineControlLayout.StateOffset), (int)state);
 
     private static bool LockMemory(EngineOptions options, Action<string> log)
     {

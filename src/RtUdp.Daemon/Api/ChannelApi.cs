@@ -104,7 +104,7 @@ public sealed class ChannelApi(ApiContext api) : ChannelService.ChannelServiceBa
                 response.FinalCounters[StatsMapping.CounterName(counter)] = value;
             }
             // Received but never drained: discarded with the channel's RX ring, so counted here
-            // (received = drained + rx_dropped_overflow + rx_dropped_truncated + rx_dropped_stopped).
+            // (received = drained + rx_dropped_overflow + rx_dropped_truncated + reflected + reflect_errors + rx_dropped_stopped).
             response.FinalCounters["rx_dropped_stopped"] = counters.Buffered;
             response.FinalCounters["rejected_quota"] = entry.RejectedQuota;
         }

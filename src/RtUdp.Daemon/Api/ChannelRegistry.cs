@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using RtUdp.Core.Channels;
 using RtUdp.Core.Client;
 using RtUdp.Core.Control;
+using RtUdp.Daemon.Engine;
 using RtUdp.Daemon.Hosting;
 
 namespace RtUdp.Daemon.Api;
@@ -123,24 +124,24 @@ public sealed partial class ChannelRegistry : IChannelCatalog, IDisposable
 {
     public const string Prefix = "channels/";
 
-    /// <summary>How long a deleted channel's memory stays mapped for readers that still hold it (as the supervisor's retired handles).</summary>
-    private static readonly TimeSpan RetiredGrace = TimeSpan.FromSeconds(30);
-
     private readonly ConcurrentDictionary<string, ChannelEntry> _channels = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _commands = new(1, 1);
     private readonly ILogger<ChannelRegistry> _logger;
+    private readonly RetiredHandles _retired;
     private int _nextId;
 
     public ChannelRegistry(ILogger<ChannelRegistry> logger)
-        : this(logger, [])
+        : this(logger, [], new RetiredHandles())
     {
     }
 
     /// <param name="configured">The configured channels: registered now, attached by the supervisor when it arms them.</param>
-    public ChannelRegistry(ILogger<ChannelRegistry> logger, IEnumerable<ConfiguredChannel> configured)
+    /// <param name="retired">Where deleted channels' handles wait until no reader holds them (shared with the supervisor).</param>
+    public ChannelRegistry(ILogger<ChannelRegistry> logger, IEnumerable<ConfiguredChannel> configured, RetiredHandles retired)
     {
         ArgumentNullException.ThrowIfNull(configured);
         _logger = logger;
+        _retired = retired;
         foreach (ConfiguredChannel c in configured)
         {
             _channels[c.Config.Name] = new ChannelEntry(c.Config.Name, c.Config, c.Start, handle: null);
@@ -262,7 +263,7 @@ public sealed partial class ChannelRegistry : IChannelCatalog, IDisposable
             if (handle is not null)
             {
                 // Readers that looked it up just before may still touch its memory: unmap it later.
-                _ = Task.Delay(RetiredGrace).ContinueWith(_ => handle.Dispose(), TaskScheduler.Default);
+                _retired.Retire(handle);
             }
             Log.Deleted(_logger, entry.Name, entry.EngineId);
             return counters;

@@ -1,6 +1,8 @@
 using Grpc.HealthCheck;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using RtUdp.Daemon.Capture;
+using RtUdp.Daemon.Engine;
 using RtUdp.Daemon.Generators;
 using RtUdp.Daemon.Hosting;
 using RtUdp.Daemon.Limits;
@@ -34,9 +36,11 @@ public static class RtUdpApiExtensions
         services.AddSingleton<HealthServiceImpl>();
         // The registry holds the configured channels too and is the supervisor's catalog, so channels
         // created over the API survive engine restarts.
+        services.TryAddSingleton<RetiredHandles>();
         services.AddSingleton(s => new ChannelRegistry(
             s.GetRequiredService<ILogger<ChannelRegistry>>(),
-            s.GetService<DaemonSettings>()?.Channels ?? []));
+            s.GetService<DaemonSettings>()?.Channels ?? [],
+            s.GetRequiredService<RetiredHandles>()));
         services.AddSingleton<IChannelCatalog>(s => s.GetRequiredService<ChannelRegistry>());
         services.AddSingleton(s => new ClientQuotas(s.GetService<DaemonSettings>()?.Limits ?? new ClientLimitsOptions(), s.GetRequiredService<ILogger<ClientQuotas>>()));
         services.AddSingleton<ApiContext>();

@@ -1,3 +1,4 @@
+using RtUdp.Core.Channels;
 using RtUdp.Daemon.Tests.Api;
 using RtUdp.V1;
 
@@ -5,20 +6,23 @@ namespace RtUdp.Daemon.Tests.Reliability;
 
 /// <summary>
 /// The accounting invariant over gRPC, asserted at the end of every reliability test: on every channel
-/// enqueued = sent + dropped_late + dropped_error + dropped_stopped + pending and
-/// received = drained + dropped_overflow + dropped_truncated + buffered, computed here from the figures
-/// (not only the daemon's "balanced" flag). rx dropped_kernel (dropped by the kernel before the engine read
-/// them) is outside the receive sum: those datagrams were never received. A snapshot taken while a worker updates two counters one after
-/// the other may be off by the packets in flight, so it waits (bounded) for one that balances.
+/// the sums of <see cref="ChannelAccounting"/> (the engine's and the daemon's own definition) hold,
+/// computed here from the figures (not only the daemon's "balanced" flag). A snapshot taken while a
+/// worker updates two counters one after the other may be off by the packets in flight, so it waits
+/// (bounded) for one that balances.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public static class DaemonAccounting
 {
     public static readonly TimeSpan Settle = TimeSpan.FromSeconds(10);
 
-    public static long TxUncounted(TxAccounting t) => t.Enqueued - (t.Sent + t.DroppedLate + t.DroppedError + t.DroppedStopped + t.Pending);
+    public static TxBalance Tx(TxAccounting t) => new(t.Enqueued, t.Sent, t.DroppedLate, t.DroppedError, t.DroppedStopped, t.Pending);
 
-    public static long RxUncounted(RxAccounting r) => r.Received - (r.Drained + r.DroppedOverflow + r.DroppedTruncated + r.Buffered);
+    public static RxBalance Rx(RxAccounting r) => new(r.Received, r.Drained, r.DroppedOverflow, r.DroppedTruncated, r.Reflected, r.ReflectErrors, r.Buffered);
+
+    public static long TxUncounted(TxAccounting t) => Tx(t).Uncounted;
+
+    public static long RxUncounted(RxAccounting r) => Rx(r).Uncounted;
 
     /// <summary>Waits for a snapshot of each channel whose sums hold; returns the last snapshots.</summary>
     public static async Task<ChannelStats[]> AssertBalancedAsync(Clients api, params string[] names)
@@ -46,8 +50,12 @@ public static class DaemonAccounting
     public static void AssertFinalBalanced(DeleteChannelResponse deleted)
     {
         long C(string key) => deleted.FinalCounters.GetValueOrDefault(key);
-        Assert.True(C("enqueued") == C("sent") + C("dropped_late") + C("dropped_error") + C("dropped_stopped"), $"final TX counters do not balance: {deleted}");
-        Assert.True(C("received") == C("drained") + C("rx_dropped_overflow") + C("rx_dropped_truncated") + C("rx_dropped_stopped"), $"final RX counters do not balance: {deleted}");
+        // Deleted: nothing is pending (the engine counted it dropped_stopped), and what was buffered went
+        // with the RX ring (rx_dropped_stopped).
+        var tx = new TxBalance(C("enqueued"), C("sent"), C("dropped_late"), C("dropped_error"), C("dropped_stopped"), Pending: 0);
+        var rx = new RxBalance(C("received"), C("drained"), C("rx_dropped_overflow"), C("rx_dropped_truncated"), C("reflected"), C("reflect_errors"), Buffered: C("rx_dropped_stopped"));
+        Assert.True(tx.Balanced, $"final TX counters do not balance (off by {tx.Uncounted}): {deleted}");
+        Assert.True(rx.Balanced, $"final RX counters do not balance (off by {rx.Uncounted}): {deleted}");
     }
 
     /// <summary>Deletes the channels, asserting each one's final counters balance.</summary>

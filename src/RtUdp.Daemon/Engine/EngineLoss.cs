@@ -1,0 +1,61 @@
+using RtUdp.Core.Channels;
+using RtUdp.Core.Client;
+using RtUdp.Daemon.Hosting;
+
+namespace RtUdp.Daemon.Engine;
+
+/// <summary>
+/// What dead engines took with them: the packets queued and not sent, and those received and not
+/// drained, per channel in the log and in total for the metrics.
+/// </summary>
+internal sealed partial class EngineLoss(IChannelCatalog catalog, RetiredHandles retired, ILogger logger)
+{
+    private long _lostTx;
+    private long _lostRx;
+
+    /// <summary>Queued TX packets lost with dead engines, in total.</summary>
+    public long LostTxPackets => Interlocked.Read(ref _lostTx);
+
+    /// <summary>Received packets not yet drained, lost with dead engines, in total.</summary>
+    public long LostRxPackets => Interlocked.Read(ref _lostRx);
+
+    /// <summary>
+    /// After engine <paramref name="pid"/> died: the channels' files are unlinked by nobody, and our
+    /// mappings of them still show the last counters the engine wrote. Counts what died with it, marks
+    /// the channels failed, detaches them from the catalog and retires their handles.
+    /// </summary>
+    public void Account(int pid)
+    {
+        long tx = 0, rx = 0;
+        foreach (CatalogChannel channel in catalog.Snapshot())
+        {
+            if (channel.Handle is not { } handle)
+            {
+                continue;
+            }
+            // Producers still holding the handle now see a failed channel and stop enqueueing into it.
+            handle.Region.State = ChannelState.Failed;
+            ChannelRegion r = handle.Region;
+            long pending = ChannelAccounting.Pending(r);
+            long buffered = ChannelAccounting.Buffered(r);
+            long enqueued = r.Read(ChannelCounter.Enqueued), sent = r.Read(ChannelCounter.Sent), received = r.Read(ChannelCounter.Received);
+            Log.ChannelLost(logger, channel.Config.Id, channel.Config.Name, pid, pending, buffered, enqueued, sent, received);
+            tx += pending;
+            rx += buffered;
+            catalog.Attach(channel.Config.Id, null, $"engine {pid} died");
+            retired.Retire(handle);
+        }
+        Interlocked.Add(ref _lostTx, tx);
+        Interlocked.Add(ref _lostRx, rx);
+        Log.EngineLoss(logger, pid, tx, rx, LostTxPackets, LostRxPackets);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 111, Level = LogLevel.Error, Message = "Channel {ChannelId} '{Name}' lost with engine {Pid}: {LostQueued} queued packets never sent, {LostReceived} received packets never drained (enqueued {Enqueued}, sent {Sent}, received {Received})")]
+        public static partial void ChannelLost(ILogger logger, uint channelId, string name, int pid, long lostQueued, long lostReceived, long enqueued, long sent, long received);
+
+        [LoggerMessage(EventId = 112, Level = LogLevel.Error, Message = "Engine {Pid} loss: {LostQueued} queued and {LostReceived} received packets lost; since start {TotalLostQueued} and {TotalLostReceived}")]
+        public static partial void EngineLoss(ILogger logger, int pid, long lostQueued, long lostReceived, long totalLostQueued, long totalLostReceived);
+    }
+}
