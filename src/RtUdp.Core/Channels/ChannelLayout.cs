@@ -7,7 +7,8 @@ namespace RtUdp.Core.Channels;
 /// Where each part of a channel's shared-memory file lies. Both processes compute it from the
 /// config block in the header, so offsets never need to be negotiated.
 /// <code>
-///   header          4096   magic, version, state, bound endpoint, config block, mode in effect (at 1024)
+///   header          4096   magic, version, state, bound endpoint, config block, mode in effect (at 1024),
+///                          NIC clock offset (at 2048), reports requested (at 3072)
 ///   counters        1024   <see cref="ChannelCounter"/> slots
 ///   send health      128   <see cref="WorkerHealthField"/> slots, send worker
 ///   receive health   128   the same, receive worker
@@ -16,14 +17,15 @@ namespace RtUdp.Core.Channels;
 ///   histograms      <see cref="ChannelHistogram"/>: send error, delivery, per-stage send latencies
 ///   TX ring         producers: the daemon; consumer: the send worker
 ///   RX ring         producer: the receive worker; consumer: the daemon
-///   TX report ring  producer: the send worker; consumer: the daemon (one record per packet outcome)
+///   TX report ring  producer: the send worker; consumer: the daemon (one record per packet outcome,
+///                   written only while reports are requested)
 /// </code>
 /// Every section starts on a 4096-byte boundary.
 /// </summary>
 public sealed class ChannelLayout
 {
     public const ulong Magic = 0x3130_4C4E_4843_5452; // "RTCHNL01"
-    public const int Version = 3;
+    public const int Version = 4;
 
     public const int HeaderLength = 4096;
     public const int CounterSlots = 128;
@@ -41,6 +43,12 @@ public sealed class ChannelLayout
 
     /// <summary>Seqlock of the NIC clock's offset to CLOCK_MONOTONIC, published by the conductor, read by the workers.</summary>
     public const int PhcOffsetOffset = 2048;
+
+    /// <summary>
+    /// int32, 0 or 1: whether the daemon side reads the TX report ring. Set by it, read by the send worker
+    /// once per duty cycle; on a line of its own, away from the offset the conductor rewrites.
+    /// </summary>
+    public const int ReportsRequestedOffset = 3072;
     public static readonly int HistogramCount = Enum.GetValues<ChannelHistogram>().Length;
     public static readonly long HistogramStride = PageAlign(LatencyHistogram.BlockSize);
 

@@ -38,6 +38,16 @@ public sealed unsafe class ChannelRegion : IDisposable
 
     public RecordRing TxReports { get; }
 
+    /// <summary>
+    /// Whether someone reads <see cref="TxReports"/>: the send worker writes a report per packet only
+    /// while this is set (see <see cref="Client.ChannelHandle.RequestReports"/>).
+    /// </summary>
+    public bool ReportsRequested
+    {
+        get => Volatile.Read(ref *(int*)(_base + ChannelLayout.ReportsRequestedOffset)) != 0;
+        set => Volatile.Write(ref *(int*)(_base + ChannelLayout.ReportsRequestedOffset), value ? 1 : 0);
+    }
+
     public LatencyHistogram Histogram(ChannelHistogram which) => LatencyHistogram.Attach(_base + Layout.HistogramOffset(which));
 
     /// <summary>Per-flow receive state of a sequenced channel.</summary>

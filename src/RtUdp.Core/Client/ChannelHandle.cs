@@ -150,7 +150,22 @@ public sealed unsafe class ChannelHandle : IDisposable
         }
     }
 
-    /// <summary>Takes up to <c>reports.Length</c> per-packet outcomes (actual send times) from the TX report ring.</summary>
+    /// <summary>
+    /// Asks the send worker for a <see cref="TxReport"/> per packet from now on (or, with false, to stop
+    /// writing them). Reports cost the worker a ring write per packet, and a ring nobody drains fills and
+    /// counts every later report as lost, so they are off until asked for. Every packet enqueued after
+    /// this call gets its report (the worker reads the request after taking new packets from the ring);
+    /// packets finishing meanwhile may get one too. The request stays in the channel file across stop and start.
+    /// </summary>
+    public void RequestReports(bool requested = true) => _region.ReportsRequested = requested;
+
+    /// <summary>Whether reports are requested (see <see cref="RequestReports"/>).</summary>
+    public bool ReportsRequested => _region.ReportsRequested;
+
+    /// <summary>
+    /// Takes up to <c>reports.Length</c> per-packet outcomes (actual send times) from the TX report ring.
+    /// The ring holds only what was written while reports were requested (<see cref="RequestReports"/>).
+    /// </summary>
     public int DrainReports(Span<TxReport> reports)
     {
         lock (_reportLock)

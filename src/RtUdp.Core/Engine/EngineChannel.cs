@@ -1,5 +1,6 @@
 using RtUdp.Core.Agents;
 using RtUdp.Core.Channels;
+using RtUdp.Core.Engine.Send;
 
 namespace RtUdp.Core.Engine;
 

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using RtUdp.Core.Agents;
 using RtUdp.Core.Channels;
+using RtUdp.Core.Engine.Send;
 using RtUdp.Core.Flows;
 using RtUdp.Core.Native;
 using RtUdp.Core.Rings;
@@ -59,8 +60,7 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
     // Sequenced flows and the reflector (null / false when the channel has neither).
     private readonly FlowReceiver? _flows;
     private readonly bool _reflect;
-    private readonly mmsghdr* _reflectMessages;
-    private readonly iovec* _reflectVectors;
+    private readonly MessageBatch? _reflections;
     private const int MaxReflectRetries = 100;
 
     public ReceiveWorker(ChannelRegion region, UdpSocket socket, bool memoryLocked)
@@ -99,8 +99,7 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
         _reflect = flags.HasFlag(ChannelFlags.Reflect);
         if (_reflect)
         {
-            _reflectMessages = (mmsghdr*)NativeMemory.AllocZeroed((nuint)_batchSize, (nuint)sizeof(mmsghdr));
-            _reflectVectors = (iovec*)NativeMemory.AllocZeroed((nuint)_batchSize, (nuint)sizeof(iovec));
+            _reflections = new MessageBatch(_batchSize);
         }
         _pollSet[0].fd = socket.Fd;
         _pollSet[0].events = POLLIN;
@@ -125,6 +124,12 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
         JitWarmUp.Prepare(typeof(FlowTable));
         JitWarmUp.Prepare(typeof(ReceiveControl));
         JitWarmUp.Prepare(typeof(KernelDropCount));
+        JitWarmUp.Prepare(typeof(MessageBatch));
+        if (_reflections is not null)
+        {
+            var observer = new ReflectObserver(_region);
+            _reflections.WarmUp(_socket.Fd, ref observer);
+        }
         _health.Set(WorkerHealthField.State, (long)WorkerState.Running);
     }
 
@@ -291,6 +296,7 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
     /// <summary>Sends the batch's untruncated datagrams back to their sources, from the same socket, in one sendmmsg.</summary>
     private void Reflect(int count)
     {
+        MessageBatch back = _reflections!;
         int reflecting = 0;
         for (int i = 0; i < count; i++)
         {
@@ -299,45 +305,39 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
             {
                 continue;
             }
-            _reflectVectors[reflecting].iov_base = _vectors[i].iov_base;
-            _reflectVectors[reflecting].iov_len = (size_t)_messages[i].msg_len;
-            msghdr* back = (msghdr*)&_reflectMessages[reflecting];
-            back->msg_iov = &_reflectVectors[reflecting];
-            back->msg_iovlen = 1;
-            back->msg_name = received->msg_name;
-            back->msg_namelen = received->msg_namelen;
+            back.SetPayload(reflecting, (byte*)_vectors[i].iov_base, (int)_messages[i].msg_len);
+            back.SetDestination(reflecting, received->msg_name, received->msg_namelen);
             reflecting++;
         }
 
-        int done = 0;
-        int retries = 0;
-        int errors = 0;
-        while (done < reflecting)
+        var observer = new ReflectObserver(_region);
+        back.Send(_socket.Fd, reflecting, MaxReflectRetries, ref observer);
+        AddIfAny(ChannelCounter.Reflected, reflecting - observer.Errors);
+        AddIfAny(ChannelCounter.ReflectErrors, observer.Errors);
+    }
+
+    /// <summary>Counts a datagram that could not be returned (by errno, on the receive side); retries are not counted.</summary>
+    private struct ReflectObserver(ChannelRegion region) : ISendmmsgObserver
+    {
+        public int Errors;
+
+        public readonly void BeforeCall(int from, int count, bool firstAttempt)
         {
-            int result = Libc.sendmmsg(_socket.Fd, _reflectMessages + done, (uint)(reflecting - done), MSG_DONTWAIT);
-            if (result > 0)
-            {
-                done += result;
-                continue;
-            }
-            int error = Marshal.GetLastPInvokeError();
-            if (error == Errno.EINTR)
-            {
-                continue;
-            }
-            if ((error == Errno.EAGAIN || error == Errno.ENOBUFS) && ++retries < MaxReflectRetries)
-            {
-                pollfd writable = new() { fd = _socket.Fd, events = POLLOUT };
-                _ = poll(&writable, 1, 1);
-                continue;
-            }
-            // The first unsent datagram is the one the error belongs to: count it and go on with the rest.
-            _region.ErrnoCounter(sendSide: false, error)++;
-            errors++;
-            done++;
         }
-        AddIfAny(ChannelCounter.Reflected, reflecting - errors);
-        AddIfAny(ChannelCounter.ReflectErrors, errors);
+
+        public readonly void OnSent(int from, int sent)
+        {
+        }
+
+        public readonly void OnCallFailed(int errorNumber)
+        {
+        }
+
+        public void OnDropped(int slot, int errorNumber)
+        {
+            region.ErrnoCounter(sendSide: false, errorNumber)++;
+            Errors++;
+        }
     }
 
     private void AddIfAny(ChannelCounter counter, int value)
@@ -371,10 +371,6 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
         NativeMemory.Free(_control);
         NativeMemory.Free(_names);
         NativeMemory.Free(_pollSet);
-        if (_reflect)
-        {
-            NativeMemory.Free(_reflectMessages);
-            NativeMemory.Free(_reflectVectors);
-        }
+        _reflections?.Dispose();
     }
 }

@@ -1,4 +1,4 @@
-using RtUdp.Core.Engine;
+using RtUdp.Core.Engine.Send;
 
 namespace RtUdp.Core.Tests.Engine;
 

@@ -45,6 +45,7 @@ public sealed class LaunchTimeTests(FqEngineFixture fq, EtfEngineFixture etf) : 
         });
         fixture.Client.StartChannel(rx.Id);
         fixture.Client.StartChannel(tx.Id);
+        tx.RequestReports();
         return (rx, tx);
     }
 

@@ -36,6 +36,7 @@ public sealed class LoopbackFlowTests(EngineFixture fixture) : IClassFixture<Eng
         using ChannelHandle tx = fixture.Client.CreateChannel(Sender("seed-tx", rx.BoundLocal));
         Assert.Equal(ChannelState.Running, fixture.Client.StartChannel(rx.Id));
         Assert.Equal(ChannelState.Running, fixture.Client.StartChannel(tx.Id));
+        tx.RequestReports();
 
         byte[] payload = "hello, deterministic world"u8.ToArray();
         long due = Libc.MonotonicNow() + 1_000_000;

@@ -186,6 +186,7 @@ public sealed class NamespaceTests(NamespacePairFixture pair, ITestOutputHelper 
         Assert.Equal(pair.AddressA, tx.BoundLocal.Address);
         Assert.Equal(ChannelState.Running, b.Client.StartChannel(rx.Id));
         Assert.Equal(ChannelState.Running, a.Client.StartChannel(tx.Id));
+        tx.RequestReports();
 
         byte[] payload = "across the veth"u8.ToArray();
         long due = Libc.MonotonicNow() + 1_000_000;

@@ -101,6 +101,7 @@ public sealed class OverflowTests(EngineFixture fixture, ITestOutputHelper outpu
         });
         Assert.Equal(ChannelState.Running, fixture.Client.StartChannel(rx.Id));
         Assert.Equal(ChannelState.Running, fixture.Client.StartChannel(tx.Id));
+        tx.RequestReports();
 
         // Far-future packets hold their ring space until they leave: the ring fills.
         byte[] payload = new byte[maxPayload];

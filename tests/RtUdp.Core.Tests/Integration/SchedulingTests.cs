@@ -19,6 +19,7 @@ public sealed class SchedulingTests(EngineFixture fixture) : IClassFixture<Engin
         ChannelHandle tx = fixture.Client.CreateChannel(sender?.Invoke(txConfig) ?? txConfig);
         Assert.Equal(ChannelState.Running, fixture.Client.StartChannel(rx.Id));
         Assert.Equal(ChannelState.Running, fixture.Client.StartChannel(tx.Id));
+        tx.RequestReports();
         return (rx, tx);
     }
 

@@ -21,6 +21,7 @@ public sealed class TimestampingTests(EngineFixture fixture) : IClassFixture<Eng
         ChannelHandle tx = fixture.Client.CreateChannel(TestChannels.Sender(fixture.NextId(), name + "-tx", rx.BoundLocal) with { Timestamps = mode });
         fixture.Client.StartChannel(rx.Id);
         fixture.Client.StartChannel(tx.Id);
+        tx.RequestReports();
         return (rx, tx);
     }
 

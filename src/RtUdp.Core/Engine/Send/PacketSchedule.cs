@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace RtUdp.Core.Engine;
+namespace RtUdp.Core.Engine.Send;
 
 /// <summary>
 /// The send worker's schedule: packets ordered by (due time, arrival). Most traffic arrives in

@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace RtUdp.Core.Engine;
+namespace RtUdp.Core.Engine.Send;
 
 /// <summary>One scheduled packet: when it is due, its arrival order, and where its record sits in the TX ring.</summary>
 [StructLayout(LayoutKind.Sequential)]

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using RtUdp.Core.Native;
 using RtUdp.Core.Timestamping;
 
-namespace RtUdp.Core.Engine;
+namespace RtUdp.Core.Engine.Send;
 
 /// <summary>A sent packet and the kernel stamps gathered for it so far (CLOCK_MONOTONIC, 0 = not yet).</summary>
 [StructLayout(LayoutKind.Sequential)]
