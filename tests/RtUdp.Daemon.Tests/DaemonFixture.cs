@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
@@ -139,22 +138,11 @@ public sealed partial class DaemonFixture : IAsyncLifetime
     }
 
     /// <summary>Polls <paramref name="condition"/> until it holds; fails with the daemon's log after the timeout or if rtudpd exits.</summary>
-    public async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, string what)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (Process.HasExited)
-            {
-                throw new InvalidOperationException($"rtudpd exited before {what}:\n{Log}");
-            }
-            if (clock.Elapsed > timeout)
-            {
-                throw new TimeoutException($"No {what} within {timeout.TotalSeconds} s:\n{Log}");
-            }
-            await Task.Delay(20);
-        }
-    }
+    public Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, string what) =>
+        Wait.UntilAsync(
+            () => condition() || (Process.HasExited ? throw new InvalidOperationException($"rtudpd exited before {what}:\n{Log}") : false),
+            timeout,
+            () => $"{what}:\n{Log}");
 
     /// <summary>From the latest STATUS "engine PID running, N channels (M running)[, R restarts, ...]".</summary>
     private (int Pid, int Restarts)? LatestEngine()

@@ -14,8 +14,8 @@ public sealed class PackageFixture : IDisposable
         WorkDirectory = Directory.CreateTempSubdirectory("rtudp-package-tests-").FullName;
         string copy = Path.Combine(WorkDirectory, "src-copy");
         CopySources(Repository, copy);
-        ShellCommand.Result build = ShellCommand.Run(Path.Combine(copy, "packaging/deb/build.sh"),
-            ["--out", Path.Combine(WorkDirectory, "deb"), "--no-lintian"], TimeSpan.FromMinutes(15), copy);
+        ProcessResult build = ProcessRunner.Run(Path.Combine(copy, "packaging/deb/build.sh"),
+            ["--out", Path.Combine(WorkDirectory, "deb"), "--no-lintian"], TimeSpan.FromMinutes(15), workingDirectory: copy);
         BuildOutput = build.Output;
         if (build.ExitCode != 0)
         {

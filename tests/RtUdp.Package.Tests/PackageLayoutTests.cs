@@ -69,7 +69,7 @@ public sealed partial class PackageLayoutTests(PackageFixture package)
     [Fact]
     public void Control_fields_and_conffiles()
     {
-        ShellCommand.Result fields = Run("dpkg-deb", "-f", package.DebPath, "Package", "Architecture", "Depends");
+        ProcessResult fields = Run("dpkg-deb", "-f", package.DebPath, "Package", "Architecture", "Depends");
         Assert.Contains("Package: rtudp", fields.Output, StringComparison.Ordinal);
         Assert.Contains($"Architecture: {DebianArchitecture()}", fields.Output, StringComparison.Ordinal);
         Assert.Matches("Depends: .*libcap2-bin", fields.Output);
@@ -112,7 +112,7 @@ public sealed partial class PackageLayoutTests(PackageFixture package)
         File.Copy(engine, Path.Combine(alone, "rtudp-engine"));
         File.SetUnixFileMode(Path.Combine(alone, "rtudp-engine"), UnixFileMode.UserRead | UnixFileMode.UserExecute);
         // Its own argument check answers: the program started without libcoreclr or any managed dll.
-        ShellCommand.Result result = ShellCommand.Run(Path.Combine(alone, "rtudp-engine"), ["--no-such-option"], TimeSpan.FromSeconds(30));
+        ProcessResult result = ProcessRunner.Run(Path.Combine(alone, "rtudp-engine"), ["--no-such-option"], TimeSpan.FromSeconds(30));
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("rtudp-engine: unknown argument '--no-such-option'", result.Output, StringComparison.Ordinal);
     }
@@ -120,7 +120,7 @@ public sealed partial class PackageLayoutTests(PackageFixture package)
     [Fact]
     public void Lintian_finds_no_errors()
     {
-        ShellCommand.Result lintian = ShellCommand.Run(RtUdp.Testing.Tool.Require("lintian", "lintian"), ["--fail-on", "error", "--tag-display-limit", "0", package.DebPath], TimeSpan.FromMinutes(10));
+        ProcessResult lintian = ProcessRunner.Run(RtUdp.Testing.Tool.Require("lintian", "lintian"), ["--fail-on", "error", "--tag-display-limit", "0", package.DebPath], TimeSpan.FromMinutes(10));
         Assert.True(lintian.ExitCode == 0, $"lintian failed (exit {lintian.ExitCode}):\n{lintian.Output}");
         Assert.DoesNotMatch("(?m)^E: ", lintian.Output);
     }
@@ -128,7 +128,7 @@ public sealed partial class PackageLayoutTests(PackageFixture package)
     /// <summary>dpkg-deb -c, keyed by path without the leading "./": value is the whole listing line.</summary>
     private Dictionary<string, string> Contents()
     {
-        ShellCommand.Result listing = Run("dpkg-deb", "-c", package.DebPath);
+        ProcessResult listing = Run("dpkg-deb", "-c", package.DebPath);
         var entries = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (string line in listing.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
@@ -151,9 +151,9 @@ public sealed partial class PackageLayoutTests(PackageFixture package)
 
     private static string DebianArchitecture() => Run("dpkg", "--print-architecture").Output.Trim();
 
-    private static ShellCommand.Result Run(string program, params string[] arguments)
+    private static ProcessResult Run(string program, params string[] arguments)
     {
-        ShellCommand.Result result = ShellCommand.Run(program, arguments, TimeSpan.FromMinutes(2));
+        ProcessResult result = ProcessRunner.Run(program, arguments, TimeSpan.FromMinutes(2));
         Assert.True(result.ExitCode == 0, $"{program} {string.Join(' ', arguments)} failed ({result.ExitCode}):\n{result.Output}");
         return result;
     }

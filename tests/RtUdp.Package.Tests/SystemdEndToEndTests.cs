@@ -41,7 +41,7 @@ public sealed class SystemdEndToEndTests(PackageFixture package)
         RtUdp.Testing.Tool.Require("mmdebstrap", "mmdebstrap");
         RtUdp.Testing.Tool.Require("systemd-nspawn", "systemd-container");
         string script = Path.Combine(package.Repository, "packaging/e2e/systemd-e2e.sh");
-        ShellCommand.Result run = ShellCommand.Run(script, [package.DebPath], TimeSpan.FromMinutes(20));
+        ProcessResult run = ProcessRunner.Run(script, [package.DebPath], TimeSpan.FromMinutes(20));
         // The whole transcript goes to the test log: it is the evidence.
         Console.WriteLine(run.Output);
         Assert.True(run.ExitCode == 0, $"systemd-e2e.sh failed (exit {run.ExitCode}):\n{run.Output}");

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace RtUdp.Testing;
 
 /// <summary>
@@ -40,29 +38,8 @@ internal static class Tool
     /// <summary>Runs a program to completion (30 s at most) and returns its standard output; a non-zero exit fails the test.</summary>
     public static string Run(string file, params string[] args)
     {
-        var psi = new ProcessStartInfo(file)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string arg in args)
-        {
-            psi.ArgumentList.Add(arg);
-        }
-
-        psi.Environment["LC_ALL"] = "C";
-        using Process process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(Timeout))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{file} did not finish within {Timeout}");
-        }
-
-        Assert.True(process.ExitCode == 0,
-            $"{file} {string.Join(' ', args)} exited with {process.ExitCode}: {stderr.GetAwaiter().GetResult()}");
-        return stdout.GetAwaiter().GetResult();
+        ProcessResult result = ProcessRunner.Run(file, args, Timeout);
+        Assert.True(result.ExitCode == 0, $"{ProcessRunner.Describe(file, args)} exited with {result.ExitCode}: {result.Stderr}");
+        return result.Stdout;
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using RtUdp.Core.Channels;
 using RtUdp.Core.Client;
@@ -116,16 +115,13 @@ public sealed class InterfaceFaultTests(Xunit.Abstractions.ITestOutputHelper out
         return count;
     }
 
+    private static readonly TimeSpan IpTimeout = TimeSpan.FromSeconds(15);
+
     private static string Ip(params string[] args)
     {
-        var info = new ProcessStartInfo("ip", args) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using Process process = Process.Start(info)!;
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
-        Assert.True(process.WaitForExit(TimeSpan.FromSeconds(15)), $"ip {string.Join(' ', args)} hung");
-        process.WaitForExit();
-        Assert.True(process.ExitCode == 0, $"ip {string.Join(' ', args)} failed: {stderr.Result}");
-        return stdout.Result;
+        ProcessResult ip = ProcessRunner.Run("ip", args, IpTimeout);
+        Assert.True(ip.ExitCode == 0, $"ip {string.Join(' ', args)} failed: {ip.Stderr}");
+        return ip.Stdout;
     }
 
     public void Dispose()
@@ -133,8 +129,14 @@ public sealed class InterfaceFaultTests(Xunit.Abstractions.ITestOutputHelper out
         _engine?.Dispose();
         foreach (string ns in _namespaces)
         {
-            using Process? p = Process.Start(new ProcessStartInfo("ip", ["netns", "del", ns]) { RedirectStandardError = true });
-            p?.WaitForExit(TimeSpan.FromSeconds(15));
+            try
+            {
+                ProcessRunner.Run("ip", ["netns", "del", ns], IpTimeout);
+            }
+            catch (TimeoutException)
+            {
+                // Cleanup at best: a namespace left behind does not fail the test.
+            }
         }
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using RtUdp.Core.Channels;
 using RtUdp.Core.Client;
@@ -88,30 +87,12 @@ public sealed class NamespacePairFixture : IDisposable
 
     private string Ip(params string[] args)
     {
-        var info = new ProcessStartInfo(_ip!)
+        ProcessResult ip = ProcessRunner.Run(_ip!, args, CommandTimeout);
+        if (ip.ExitCode != 0)
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string arg in args)
-        {
-            info.ArgumentList.Add(arg);
+            throw new InvalidOperationException($"ip {string.Join(' ', args)} failed ({ip.ExitCode}): {ip.Stderr.Trim()}");
         }
-        using Process process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {_ip}");
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(CommandTimeout))
-        {
-            process.Kill();
-            throw new TimeoutException($"ip {string.Join(' ', args)} did not finish within {CommandTimeout.TotalSeconds} s");
-        }
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"ip {string.Join(' ', args)} failed ({process.ExitCode}): {stderr.Result.Trim()}");
-        }
-        return stdout.Result;
+        return ip.Stdout;
     }
 
     public void Dispose()

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 
@@ -21,19 +20,19 @@ internal static class HeaderProbe
             string exe = Path.Combine(dir.FullName, "probe");
             File.WriteAllText(c, source);
 
-            (int gccExit, string _, string gccErr) = Exec(RtUdp.Testing.Tool.Require("gcc", "gcc libc6-dev linux-libc-dev"), "-std=gnu11", "-Wall", "-o", exe, c);
-            if (gccExit != 0)
+            ProcessResult gcc = ProcessRunner.Run(Tool.Require("gcc", "gcc libc6-dev linux-libc-dev"), ["-std=gnu11", "-Wall", "-o", exe, c], Timeout);
+            if (gcc.ExitCode != 0)
             {
-                throw new InvalidOperationException($"gcc failed ({gccExit}); a C# name may not exist in the headers:\n{gccErr}\n--- probe.c ---\n{source}");
+                throw new InvalidOperationException($"gcc failed ({gcc.ExitCode}); a C# name may not exist in the headers:\n{gcc.Stderr}\n--- probe.c ---\n{source}");
             }
 
-            (int exit, string stdout, string stderr) = Exec(exe);
-            if (exit != 0)
+            ProcessResult probe = ProcessRunner.Run(exe, [], Timeout);
+            if (probe.ExitCode != 0)
             {
-                throw new InvalidOperationException($"probe exited with {exit}:\n{stderr}");
+                throw new InvalidOperationException($"probe exited with {probe.ExitCode}:\n{probe.Stderr}");
             }
 
-            return Parse(stdout);
+            return Parse(probe.Stdout);
         }
         finally
         {
@@ -51,33 +50,6 @@ internal static class HeaderProbe
         }
 
         return values;
-    }
-
-    private static (int Exit, string Stdout, string Stderr) Exec(string file, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string arg in args)
-        {
-            psi.ArgumentList.Add(arg);
-        }
-
-        using Process process = Process.Start(psi)
-            ?? throw new InvalidOperationException($"could not start {file}");
-        // Drain both pipes concurrently so a chatty child cannot block on a full pipe.
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(Timeout))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{file} did not finish within {Timeout}");
-        }
-
-        return (process.ExitCode, stdout.GetAwaiter().GetResult(), stderr.GetAwaiter().GetResult());
     }
 
     /// <summary>Builds the probe's main(): one printf per checked value.</summary>

@@ -14,9 +14,9 @@ public sealed class HealthAndEngineTests
     [Fact]
     public async Task Health_goes_not_serving_while_the_engine_is_down_and_serving_again_after_its_restart()
     {
-        await using var daemon = await StartAsync();
-        var health = new Health.HealthClient(daemon.Unix);
-        var api = new Clients(daemon.Unix);
+        await using var daemon = await OwnedDaemon.StartAsync();
+        var health = new Health.HealthClient(daemon.Fixture.Unix);
+        Clients api = daemon.Unix;
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, (await health.CheckAsync(new HealthCheckRequest())).Status);
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, (await health.CheckAsync(new HealthCheckRequest { Service = "rtudp.v1.PacketService" })).Status);
         await RpcAssert.FailsAsync(StatusCode.NotFound, () => health.CheckAsync(new HealthCheckRequest { Service = "no.such.Service" }).ResponseAsync);
@@ -29,7 +29,7 @@ public sealed class HealthAndEngineTests
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, watch.ResponseStream.Current.Status);
 
         // The engine (rtudpd's child) dies as in a crash; the supervisor restarts it.
-        int pid = daemon.EnginePid;
+        int pid = daemon.Fixture.EnginePid;
         using (var engine = Process.GetProcessById(pid))
         {
             engine.Kill();
@@ -54,17 +54,17 @@ public sealed class HealthAndEngineTests
         Channel again = await api.CreateReceiverAsync("before-crash");
         Assert.Equal(ChannelState.Running, again.State);
         // The supervisor reports one restart and a new engine, its child.
-        int restarted = await daemon.WaitForEngineAsync(TimeSpan.FromSeconds(10), restarts: 1);
+        int restarted = await daemon.Fixture.WaitForEngineAsync(TimeSpan.FromSeconds(10), restarts: 1);
         Assert.NotEqual(pid, restarted);
-        Assert.Contains(", 1 restarts,", daemon.Status, StringComparison.Ordinal);
+        Assert.Contains(", 1 restarts,", daemon.Fixture.Status, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task Without_an_engine_health_is_not_serving_and_engine_calls_are_unavailable()
     {
-        await using var daemon = await StartAsync(withEngine: false);
-        var health = new Health.HealthClient(daemon.Tcp);
-        var api = new Clients(daemon.Tcp);
+        await using var daemon = await OwnedDaemon.StartAsync(withEngine: false);
+        var health = new Health.HealthClient(daemon.Fixture.Tcp);
+        Clients api = daemon.Tcp;
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.NotServing, (await health.CheckAsync(new HealthCheckRequest())).Status);
         Google.Rpc.Status status = await RpcAssert.FailsAsync(StatusCode.Unavailable, () => api.CreateReceiverAsync("no-engine"));
         Assert.NotNull(status.GetDetail<Google.Rpc.RetryInfo>());
@@ -76,8 +76,8 @@ public sealed class HealthAndEngineTests
     [Fact]
     public async Task Reflection_lists_every_service()
     {
-        await using var daemon = await StartAsync(withEngine: false);
-        var reflection = new ServerReflection.ServerReflectionClient(daemon.Unix);
+        await using var daemon = await OwnedDaemon.StartAsync(withEngine: false);
+        var reflection = new ServerReflection.ServerReflectionClient(daemon.Fixture.Unix);
         using AsyncDuplexStreamingCall<ServerReflectionRequest, ServerReflectionResponse> call = reflection.ServerReflectionInfo();
         await call.RequestStream.WriteAsync(new ServerReflectionRequest { ListServices = "" });
         Assert.True(await call.ResponseStream.MoveNext());
@@ -90,37 +90,5 @@ public sealed class HealthAndEngineTests
         Assert.True(await call.ResponseStream.MoveNext());
         Assert.NotEmpty(call.ResponseStream.Current.FileDescriptorResponse.FileDescriptorProto);
         await call.RequestStream.CompleteAsync();
-    }
-
-    private static async Task<OwnedDaemon> StartAsync(bool withEngine = true)
-    {
-        DaemonFixture fixture = DaemonFixture.Create(withEngine);
-        try
-        {
-            await fixture.InitializeAsync();
-        }
-        catch
-        {
-            await fixture.DisposeAsync();
-            throw;
-        }
-        return new OwnedDaemon(fixture);
-    }
-
-    private sealed class OwnedDaemon(DaemonFixture fixture) : IAsyncDisposable
-    {
-        public Grpc.Net.Client.GrpcChannel Unix => fixture.Unix;
-
-        public Grpc.Net.Client.GrpcChannel Tcp => fixture.Tcp;
-
-        public int EnginePid => fixture.EnginePid;
-
-        public string Status => fixture.Status;
-
-        public string Log => fixture.Log;
-
-        public Task<int> WaitForEngineAsync(TimeSpan timeout, int restarts) => fixture.WaitForEngineAsync(timeout, restarts);
-
-        public async ValueTask DisposeAsync() => await fixture.DisposeAsync();
     }
 }

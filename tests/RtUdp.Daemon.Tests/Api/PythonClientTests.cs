@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace RtUdp.Daemon.Tests.Api;
 
 /// <summary>
@@ -75,29 +73,9 @@ public sealed class PythonClientTests(DaemonFixture daemon, Xunit.Abstractions.I
 
     private static async Task<(int Exit, string Output)> RunAsync(string file, IEnumerable<string> args, string directory, params (string Name, string Value)[] environment)
     {
-        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = directory };
-        foreach (string arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-        foreach ((string name, string value) in environment)
-        {
-            info.Environment[name] = value;
-        }
-        using Process process = Process.Start(info)!;
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{file} did not finish within 30 s:\n{await stdout}\n{await stderr}");
-        }
-        return (process.ExitCode, await stdout + await stderr);
+        ProcessResult result = await ProcessRunner.RunAsync(file, args, TimeSpan.FromSeconds(30),
+            environment: environment.ToDictionary(v => v.Name, v => (string?)v.Value), workingDirectory: directory);
+        return (result.ExitCode, result.Stdout + result.Stderr);
     }
 
     private const string Script = """

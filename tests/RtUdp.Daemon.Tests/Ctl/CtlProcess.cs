@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace RtUdp.Daemon.Tests.Ctl;
 
 /// <summary>Runs a built program (rtudpctl, the examples) as a process and collects its exit code and output.</summary>
@@ -36,44 +34,16 @@ public static class CtlProcess
 
     public static string Rtudpctl => Built(Path.Combine("src", "RtUdp.Ctl"), "rtudpctl");
 
+    /// <param name="stdin">Its standard input (closed after): none by default.</param>
     public static async Task<Result> RunAsync(string file, IEnumerable<string> args, string? stdin = null, IDictionary<string, string>? environment = null, string? directory = null)
     {
-        var info = new ProcessStartInfo(file)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            WorkingDirectory = directory ?? Path.GetTempPath(),
-        };
-        foreach (string arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
         // The default socket must not leak in from the environment the tests run in.
-        info.Environment.Remove("RTUDP_SOCKET");
+        var variables = new Dictionary<string, string?> { ["RTUDP_SOCKET"] = null };
         foreach ((string name, string value) in environment ?? new Dictionary<string, string>())
         {
-            info.Environment[name] = value;
+            variables[name] = value;
         }
-        using Process process = Process.Start(info)!;
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
-        if (stdin is not null)
-        {
-            await process.StandardInput.WriteAsync(stdin);
-        }
-        process.StandardInput.Close();
-        using var timeout = new CancellationTokenSource(Timeout);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{file} {string.Join(' ', args)} did not finish within {Timeout.TotalSeconds} s:\n{await stdout}\n{await stderr}");
-        }
-        return new Result(process.ExitCode, await stdout, await stderr);
+        ProcessResult result = await ProcessRunner.RunAsync(file, args, Timeout, stdin ?? "", variables, directory ?? Path.GetTempPath());
+        return new Result(result.ExitCode, result.Stdout, result.Stderr);
     }
 }

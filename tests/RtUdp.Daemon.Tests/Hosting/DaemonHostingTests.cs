@@ -296,19 +296,3 @@ public sealed class DaemonHostingTests
         region.TxRing.ConsumerWait.Signal();
     }
 }
-
-internal static class Wait
-{
-    public static void Until(Func<bool> condition, TimeSpan timeout, string what)
-    {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (clock.Elapsed > timeout)
-            {
-                Assert.Fail($"Timed out after {timeout.TotalSeconds} s waiting for {what}.");
-            }
-            Thread.Sleep(10);
-        }
-    }
-}

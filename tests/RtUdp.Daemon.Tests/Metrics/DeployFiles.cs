@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
@@ -82,17 +81,8 @@ public static partial class DeployFiles
 
     public static async Task<(int Exit, string Output)> RunAsync(string file, params string[] args)
     {
-        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-        using Process process = Process.Start(info)!;
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout + await stderr);
+        ProcessResult result = await ProcessRunner.RunAsync(file, args, TimeSpan.FromSeconds(60));
+        return (result.ExitCode, result.Stdout + result.Stderr);
     }
 
     [GeneratedRegex(@"\b(?:rtudp|process|dotnet)_[a-z0-9_]+\b")]

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 
@@ -85,16 +84,9 @@ public sealed partial class Exposition
     /// <summary>`promtool check metrics` on the text: its exit code and what it said (nothing when clean).</summary>
     public async Task<(int Exit, string Output)> PromtoolCheckAsync()
     {
-        RtUdp.Testing.Tool.RequireFile(Promtool, "prometheus");
-        var info = new ProcessStartInfo(Promtool, ["check", "metrics"]) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        using Process process = Process.Start(info)!;
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
-        await process.StandardInput.WriteAsync(Text);
-        process.StandardInput.Close();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, (await stdout + await stderr).Trim());
+        Tool.RequireFile(Promtool, "prometheus");
+        ProcessResult promtool = await ProcessRunner.RunAsync(Promtool, ["check", "metrics"], TimeSpan.FromSeconds(30), stdin: Text);
+        return (promtool.ExitCode, (promtool.Stdout + promtool.Stderr).Trim());
     }
 
     public const string Promtool = "/usr/bin/promtool";

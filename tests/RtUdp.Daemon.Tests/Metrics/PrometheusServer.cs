@@ -124,16 +124,20 @@ public sealed class PrometheusServer : IAsyncDisposable
     }
 
     /// <summary>Polls until <paramref name="condition"/> holds; fails with prometheus' log after the timeout or if it exits.</summary>
-    public async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            Assert.False(_process.HasExited, $"prometheus exited ({(_process.HasExited ? _process.ExitCode : 0)}) before {what}:\n{Log}");
-            Assert.True(clock.Elapsed < timeout, $"No {what} within {timeout.TotalSeconds} s:\n{Log}");
-            await Task.Delay(100);
-        }
-    }
+    public Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what) =>
+        Wait.UntilAsync(
+            async () =>
+            {
+                if (await condition())
+                {
+                    return true;
+                }
+                Assert.False(_process.HasExited, $"prometheus exited ({(_process.HasExited ? _process.ExitCode : 0)}) before {what}:\n{Log}");
+                return false;
+            },
+            timeout,
+            () => $"{what}:\n{Log}",
+            interval: TimeSpan.FromMilliseconds(100));
 
     public async ValueTask DisposeAsync()
     {

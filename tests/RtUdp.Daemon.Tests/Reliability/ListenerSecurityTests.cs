@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Grpc.Core;
@@ -128,13 +127,7 @@ public sealed partial class ListenerSecurityTests : IDisposable
         return new Dictionary<string, string?> { ["RTUDP_Engine__Path"] = notExecutable };
     }
 
-    private static uint StatGroup(string path)
-    {
-        using Process stat = Process.Start(new ProcessStartInfo("stat", ["-c", "%g", path]) { RedirectStandardOutput = true })!;
-        string output = stat.StandardOutput.ReadToEnd();
-        stat.WaitForExit();
-        return uint.Parse(output.Trim(), CultureInfo.InvariantCulture);
-    }
+    private static uint StatGroup(string path) => uint.Parse(Tool.Run("stat", "-c", "%g", path).Trim(), CultureInfo.InvariantCulture);
 
     public void Dispose() => _certificates.Dispose();
 

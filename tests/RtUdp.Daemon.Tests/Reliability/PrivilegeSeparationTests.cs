@@ -359,10 +359,9 @@ public sealed class PrivilegeSeparationTests : IDisposable
 
     private static string Run(string command, params string[] arguments)
     {
-        using Process process = Process.Start(new ProcessStartInfo(command, arguments) { RedirectStandardOutput = true, RedirectStandardError = true })!;
-        string output = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        Assert.True(process.ExitCode == 0, $"{command} {string.Join(' ', arguments)} failed ({process.ExitCode}): {output}");
+        ProcessResult result = ProcessRunner.Run(command, arguments, TimeSpan.FromSeconds(30));
+        string output = result.Stdout + result.Stderr;
+        Assert.True(result.ExitCode == 0, $"{command} {string.Join(' ', arguments)} failed ({result.ExitCode}): {output}");
         return output;
     }
 

@@ -1,9 +1,12 @@
 using Grpc.Net.Client;
 using RtUdp.Daemon.Tests.Api;
 
-namespace RtUdp.Daemon.Tests.Reliability;
+namespace RtUdp.Daemon.Tests;
 
-/// <summary>A real rtudpd of the test's own (<see cref="DaemonFixture"/>), with extra configuration by environment.</summary>
+/// <summary>
+/// A real rtudpd of the test's own (<see cref="DaemonFixture"/>, not shared with other tests), so the test may
+/// kill its engine, overload it or give it extra configuration by environment.
+/// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class OwnedDaemon : IAsyncDisposable
 {
@@ -16,19 +19,21 @@ public sealed class OwnedDaemon : IAsyncDisposable
 
     public DaemonFixture Fixture { get; }
 
-    /// <summary>The API over the unix socket (client "uid:0" for the limits).</summary>
+    /// <summary>The API over the unix socket (client "uid:0" for the limits); its gRPC channel is <c>Fixture.Unix</c>.</summary>
     public Clients Unix { get; }
 
-    /// <summary>The API over TCP 127.0.0.1 (client "ip:127.0.0.1").</summary>
+    /// <summary>The API over TCP 127.0.0.1 (client "ip:127.0.0.1"); its gRPC channel is <c>Fixture.Tcp</c>.</summary>
     public Clients Tcp { get; }
 
     public string Log => Fixture.Log;
 
+    /// <summary>Starts rtudpd and waits until it serves (and its engine runs, unless <paramref name="withEngine"/> is false).</summary>
     /// <param name="configuration">Keys as "Limits:PerClientPacketsPerSecond" (set through RTUDP_ variables).</param>
-    public static async Task<OwnedDaemon> StartAsync(IReadOnlyDictionary<string, string>? configuration = null)
+    /// <param name="withEngine">False: the engine never starts (see <see cref="DaemonFixture.Create"/>).</param>
+    public static async Task<OwnedDaemon> StartAsync(IReadOnlyDictionary<string, string>? configuration = null, bool withEngine = true)
     {
         var environment = (configuration ?? new Dictionary<string, string>()).ToDictionary(kv => "RTUDP_" + kv.Key.Replace(":", "__", StringComparison.Ordinal), kv => (string?)kv.Value);
-        DaemonFixture fixture = DaemonFixture.Create(withEngine: true, environment);
+        DaemonFixture fixture = DaemonFixture.Create(withEngine, environment);
         try
         {
             await fixture.InitializeAsync();
