@@ -5,7 +5,7 @@ using Grpc.Core;
 using RtUdp.Core.Native;
 using RtUdp.V1;
 using static RtUdp.Bench.Util;
-using CoreTimestampMode = RtUdp.Core.Channels.TimestampMode;
+using CoreTimestampMode = RtUdp.Core.Contract.Channels.TimestampMode;
 
 namespace RtUdp.Bench;
 

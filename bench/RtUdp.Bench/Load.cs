@@ -1,4 +1,4 @@
-using RtUdp.Core.Client;
+using RtUdp.Core.EngineLink;
 using RtUdp.Core.Native;
 
 namespace RtUdp.Bench;

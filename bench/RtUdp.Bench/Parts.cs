@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
-using RtUdp.Core.Channels;
-using RtUdp.Core.Client;
+using RtUdp.Core.Contract.Channels;
+using RtUdp.Core.EngineLink;
 using RtUdp.Core.Native;
 using static RtUdp.Bench.Util;
 
@@ -52,7 +52,7 @@ internal sealed partial class Parts(double seconds, References references)
 
         public EngineProcess Engine { get; }
 
-        public EngineClient Client => Engine.Client;
+        public EngineConnection Client => Engine.Client;
 
         public void Dispose()
         {
@@ -163,7 +163,7 @@ internal sealed partial class Parts(double seconds, References references)
     }
 
     /// <summary>Enqueues a run's packets up front (first due 10 ms from now), then collects every TxReport.</summary>
-    private Percentiles EngineTiming(EngineClient client, IPEndPoint remote, long periodNs, TimingStrategy timing, out string detail, long marginNs = HybridMarginNs)
+    private Percentiles EngineTiming(EngineConnection client, IPEndPoint remote, long periodNs, TimingStrategy timing, out string detail, long marginNs = HybridMarginNs)
     {
         int count = (int)(seconds * 1e9 / periodNs);
         ChannelConfig config = Sender(NextId(), $"bench-timing-{timing.ToString().ToLowerInvariant()}", remote) with

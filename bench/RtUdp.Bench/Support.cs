@@ -2,8 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using RtUdp.Core.Channels;
-using RtUdp.Core.Client;
+using RtUdp.Core.Contract.Channels;
+using RtUdp.Core.EngineLink;
 using RtUdp.Core.Engine;
 
 namespace RtUdp.Bench;

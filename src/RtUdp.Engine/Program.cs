@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using RtUdp.Core.Control;
+using RtUdp.Core.Contract.Control;
 using RtUdp.Core.Engine;
 using RtUdp.Core.Launching;
 

@@ -1,5 +1,5 @@
-using RtUdp.Core.Channels;
-using RtUdp.Core.Control;
+using RtUdp.Core.Contract.Channels;
+using RtUdp.Core.Contract.Control;
 
 namespace RtUdp.Core.Engine;
 

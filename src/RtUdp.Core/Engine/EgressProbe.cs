@@ -1,5 +1,5 @@
 using RtUdp.Core.Capabilities;
-using RtUdp.Core.Channels;
+using RtUdp.Core.Contract.Channels;
 using RtUdp.Core.Native;
 
 namespace RtUdp.Core.Engine;

@@ -1,5 +1,5 @@
 using RtUdp.Core.Agents;
-using RtUdp.Core.Channels;
+using RtUdp.Core.Contract.Channels;
 using RtUdp.Core.Engine.Send;
 
 namespace RtUdp.Core.Engine;
@@ -100,7 +100,7 @@ public sealed class EngineChannel : IDisposable
                 continue;
             }
             var health = new WorkerHealth(Region, send);
-            while ((WorkerState)health.Get(Channels.WorkerHealthField.State) == WorkerState.NotStarted && runner.IsRunning && System.Diagnostics.Stopwatch.GetElapsedTime(started) < StopTimeout)
+            while ((WorkerState)health.Get(Contract.Channels.WorkerHealthField.State) == WorkerState.NotStarted && runner.IsRunning && System.Diagnostics.Stopwatch.GetElapsedTime(started) < StopTimeout)
             {
                 Thread.Sleep(1);
             }
@@ -145,6 +145,6 @@ public sealed class EngineChannel : IDisposable
         Socket.Dispose();
         string path = Region.Path;
         Region.Dispose();
-        Memory.MappedFile.Delete(path);
+        Contract.Memory.MappedFile.Delete(path);
     }
 }

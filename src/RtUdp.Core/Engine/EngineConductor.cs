@@ -1,9 +1,9 @@
 using System.Net.Sockets;
 using RtUdp.Core.Agents;
-using RtUdp.Core.Channels;
-using RtUdp.Core.Control;
+using RtUdp.Core.Contract.Channels;
+using RtUdp.Core.Contract.Control;
 using RtUdp.Core.Native;
-using RtUdp.Core.Rings;
+using RtUdp.Core.Contract.Rings;
 
 namespace RtUdp.Core.Engine;
 

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using RtUdp.Core.Agents;
-using RtUdp.Core.Control;
-using RtUdp.Core.Memory;
+using RtUdp.Core.Contract.Control;
+using RtUdp.Core.Contract.Memory;
 using RtUdp.Core.Native;
 using static Tmds.Linux.LibC;
 

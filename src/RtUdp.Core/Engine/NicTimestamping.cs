@@ -1,5 +1,5 @@
 using System.Text;
-using RtUdp.Core.Control;
+using RtUdp.Core.Contract.Control;
 using RtUdp.Core.Native;
 using static Tmds.Linux.LibC;
 

@@ -1,6 +1,7 @@
 using RtUdp.Core.Native;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
+using RtUdp.Core.Contract.Channels;
 
 namespace RtUdp.Core.Engine;
 

@@ -1,11 +1,11 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using RtUdp.Core.Agents;
-using RtUdp.Core.Channels;
+using RtUdp.Core.Contract.Channels;
 using RtUdp.Core.Engine.Send;
 using RtUdp.Core.Flows;
 using RtUdp.Core.Native;
-using RtUdp.Core.Rings;
+using RtUdp.Core.Contract.Rings;
 using RtUdp.Core.Timestamping;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;

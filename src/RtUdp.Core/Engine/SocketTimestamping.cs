@@ -1,4 +1,4 @@
-using RtUdp.Core.Channels;
+using RtUdp.Core.Contract.Channels;
 using RtUdp.Core.Native;
 using static Tmds.Linux.LibC;
 

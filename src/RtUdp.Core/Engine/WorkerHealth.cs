@@ -1,4 +1,4 @@
-using RtUdp.Core.Channels;
+using RtUdp.Core.Contract.Channels;
 
 namespace RtUdp.Core.Engine;
 

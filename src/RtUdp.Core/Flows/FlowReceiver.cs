@@ -1,5 +1,5 @@
-using RtUdp.Core.Channels;
-using RtUdp.Core.Stats;
+using RtUdp.Core.Contract.Channels;
+using RtUdp.Core.Contract.Stats;
 
 namespace RtUdp.Core.Flows;
 

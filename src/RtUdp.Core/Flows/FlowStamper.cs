@@ -1,5 +1,5 @@
 using System.Runtime.CompilerServices;
-using RtUdp.Core.Channels;
+using RtUdp.Core.Contract.Channels;
 
 namespace RtUdp.Core.Flows;
 

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
-using RtUdp.Core.Client;
+using RtUdp.Core.EngineLink;
 using RtUdp.Core.Native;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using RtUdp.Core.Client;
+using RtUdp.Core.EngineLink;
 using RtUdp.Daemon.Engine;
 using RtUdp.Daemon.Hosting;
 using RtUdp.Daemon.Limits;
@@ -19,7 +19,7 @@ public sealed class ApiContext(EngineSupervisor supervisor, ChannelRegistry regi
     public RtUdpApiOptions Options { get; } = options.Value;
 
     /// <summary>The running engine, or UNAVAILABLE.</summary>
-    public EngineClient RequireEngine() => Supervisor.Client ?? throw ApiErrors.EngineDown();
+    public EngineConnection RequireEngine() => Supervisor.Client ?? throw ApiErrors.EngineDown();
 
     /// <summary>UNAVAILABLE once the daemon is stopping (intake closed at SIGTERM).</summary>
     public void RequireIntake()

@@ -2,7 +2,7 @@ using System.Globalization;
 using Google.Protobuf.WellKnownTypes;
 using Google.Rpc;
 using Grpc.Core;
-using RtUdp.Core.Control;
+using RtUdp.Core.Contract.Control;
 
 namespace RtUdp.Daemon.Api;
 

@@ -1,8 +1,8 @@
 using Grpc.Core;
-using RtUdp.Core.Control;
+using RtUdp.Core.Contract.Control;
 using RtUdp.V1;
-using ChannelConfig = RtUdp.Core.Channels.ChannelConfig;
-using CoreCounter = RtUdp.Core.Channels.ChannelCounter;
+using ChannelConfig = RtUdp.Core.Contract.Channels.ChannelConfig;
+using CoreCounter = RtUdp.Core.Contract.Channels.ChannelCounter;
 
 namespace RtUdp.Daemon.Api;
 
@@ -87,7 +87,7 @@ public sealed class ChannelApi(ApiContext api) : ChannelService.ChannelServiceBa
     public override async Task<DeleteChannelResponse> DeleteChannel(DeleteChannelRequest request, ServerCallContext context)
     {
         ChannelEntry entry = api.Find(request.Name, "name");
-        Core.Client.ChannelStats? counters;
+        Core.EngineLink.ChannelStats? counters;
         try
         {
             counters = await api.Registry.DeleteAsync(entry, api.Supervisor.Client);

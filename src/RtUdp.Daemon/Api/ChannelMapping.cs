@@ -1,12 +1,12 @@
 using System.Net;
 using System.Net.Sockets;
 using Google.Protobuf.Collections;
-using ChannelConfig = RtUdp.Core.Channels.ChannelConfig;
-using ChannelFlags = RtUdp.Core.Channels.ChannelFlags;
-using ChannelModeBlock = RtUdp.Core.Channels.ChannelModeBlock;
+using ChannelConfig = RtUdp.Core.Contract.Channels.ChannelConfig;
+using ChannelFlags = RtUdp.Core.Contract.Channels.ChannelFlags;
+using ChannelModeBlock = RtUdp.Core.Contract.Channels.ChannelModeBlock;
 using RtUdp.V1;
 using Endpoint = RtUdp.V1.Endpoint;
-using CoreState = RtUdp.Core.Channels.ChannelState;
+using CoreState = RtUdp.Core.Contract.Channels.ChannelState;
 using V1State = RtUdp.V1.ChannelState;
 
 namespace RtUdp.Daemon.Api;
@@ -32,11 +32,11 @@ internal static class ChannelMapping
         {
             Local = local ?? Defaults.Local,
             Remote = remote,
-            Direction = Enum<Core.Channels.ChannelDirection>((int)channel.Direction, "channel.direction", Defaults.Direction, violations),
-            Timing = Enum<Core.Channels.TimingStrategy>((int)channel.Timing, "channel.timing", Defaults.Timing, violations),
-            LatePolicy = Enum<Core.Channels.LatePolicy>((int)channel.LatePolicy, "channel.late_policy", Defaults.LatePolicy, violations),
-            Timestamps = Enum<Core.Channels.TimestampMode>((int)channel.Timestamps, "channel.timestamps", Defaults.Timestamps, violations),
-            LaunchTime = Enum<Core.Channels.LaunchTimeMode>((int)channel.LaunchTime, "channel.launch_time", Defaults.LaunchTime, violations),
+            Direction = Enum<Core.Contract.Channels.ChannelDirection>((int)channel.Direction, "channel.direction", Defaults.Direction, violations),
+            Timing = Enum<Core.Contract.Channels.TimingStrategy>((int)channel.Timing, "channel.timing", Defaults.Timing, violations),
+            LatePolicy = Enum<Core.Contract.Channels.LatePolicy>((int)channel.LatePolicy, "channel.late_policy", Defaults.LatePolicy, violations),
+            Timestamps = Enum<Core.Contract.Channels.TimestampMode>((int)channel.Timestamps, "channel.timestamps", Defaults.Timestamps, violations),
+            LaunchTime = Enum<Core.Contract.Channels.LaunchTimeMode>((int)channel.LaunchTime, "channel.launch_time", Defaults.LaunchTime, violations),
             Flags = Flags(channel.Flags, violations),
             Capacity = channel.HasCapacity ? channel.Capacity : Defaults.Capacity,
             MaxPayload = channel.HasMaxPayload ? channel.MaxPayload : Defaults.MaxPayload,
@@ -52,7 +52,7 @@ internal static class ChannelMapping
             LaunchLeadNs = channel.HasLaunchLeadNs ? channel.LaunchLeadNs : Defaults.LaunchLeadNs,
             HardwareStampTimeoutNs = channel.HasHardwareStampTimeoutNs ? channel.HardwareStampTimeoutNs : Defaults.HardwareStampTimeoutNs,
             FlowId = channel.HasFlowId ? channel.FlowId : Defaults.FlowId,
-            FlowClock = Enum<Core.Channels.FlowClock>((int)channel.FlowClock, "channel.flow_clock", Defaults.FlowClock, violations),
+            FlowClock = Enum<Core.Contract.Channels.FlowClock>((int)channel.FlowClock, "channel.flow_clock", Defaults.FlowClock, violations),
         };
 
         // The engine's own checks, field by field, for everything the parsing above let through
@@ -125,7 +125,7 @@ internal static class ChannelMapping
     }
 
     /// <summary>The channel with every option in effect, its state, bound endpoint and mode.</summary>
-    public static Channel ToProto(ChannelEntry entry, Core.Client.ChannelHandle? handle, bool engineAlive)
+    public static Channel ToProto(ChannelEntry entry, Core.EngineLink.ChannelHandle? handle, bool engineAlive)
     {
         ChannelConfig c = entry.Config;
         var channel = new Channel

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
-using RtUdp.Core.Channels;
-using RtUdp.Core.Client;
-using RtUdp.Core.Control;
+using RtUdp.Core.Contract.Channels;
+using RtUdp.Core.EngineLink;
+using RtUdp.Core.Contract.Control;
 using RtUdp.Daemon.Engine;
 using RtUdp.Daemon.Hosting;
 
@@ -183,7 +183,7 @@ public sealed partial class ChannelRegistry : IChannelCatalog, IDisposable
 
     /// <summary>Creates the channel in the engine under a fresh numeric id (and starts it when asked).</summary>
     /// <exception cref="EngineCommandException">The engine refused it (AlreadyExists when the id is taken here).</exception>
-    public async Task<ChannelEntry> CreateAsync(string id, ChannelConfig config, EngineClient engine, bool start, CancellationToken cancellationToken)
+    public async Task<ChannelEntry> CreateAsync(string id, ChannelConfig config, EngineConnection engine, bool start, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(engine);
@@ -212,9 +212,9 @@ public sealed partial class ChannelRegistry : IChannelCatalog, IDisposable
         }
     }
 
-    public Task<ChannelState> StartAsync(ChannelEntry entry, EngineClient engine) => Command(entry, started: true, () => engine.StartChannel(entry.EngineId));
+    public Task<ChannelState> StartAsync(ChannelEntry entry, EngineConnection engine) => Command(entry, started: true, () => engine.StartChannel(entry.EngineId));
 
-    public Task<ChannelState> StopAsync(ChannelEntry entry, EngineClient engine) => Command(entry, started: false, () => engine.StopChannel(entry.EngineId));
+    public Task<ChannelState> StopAsync(ChannelEntry entry, EngineConnection engine) => Command(entry, started: false, () => engine.StopChannel(entry.EngineId));
 
     private async Task<ChannelState> Command(ChannelEntry entry, bool started, Func<ChannelState> command)
     {
@@ -236,7 +236,7 @@ public sealed partial class ChannelRegistry : IChannelCatalog, IDisposable
     /// attached), then lets the packet paths using it go. Returns its counters after the engine deleted
     /// it (queued packets counted as dropped), or null when it was detached.
     /// </summary>
-    public async Task<ChannelStats?> DeleteAsync(ChannelEntry entry, EngineClient? engine)
+    public async Task<ChannelStats?> DeleteAsync(ChannelEntry entry, EngineConnection? engine)
     {
         ArgumentNullException.ThrowIfNull(entry);
         await _commands.WaitAsync();

@@ -1,6 +1,6 @@
 using Grpc.Core;
 using Grpc.Core.Interceptors;
-using RtUdp.Core.Control;
+using RtUdp.Core.Contract.Control;
 
 namespace RtUdp.Daemon.Api;
 

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
-using RtUdp.Core.Stats;
+using RtUdp.Core.Contract.Stats;
 
 namespace RtUdp.Daemon.Api;
 

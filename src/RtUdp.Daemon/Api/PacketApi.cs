@@ -2,12 +2,12 @@ using System.Diagnostics;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
-using RtUdp.Core.Client;
+using RtUdp.Core.EngineLink;
 using RtUdp.Core.Native;
 using RtUdp.Daemon.Capture;
 using RtUdp.Daemon.Limits;
 using RtUdp.V1;
-using CoreState = RtUdp.Core.Channels.ChannelState;
+using CoreState = RtUdp.Core.Contract.Channels.ChannelState;
 using CoreStampSource = RtUdp.Core.Timestamping.StampSource;
 using V1Received = RtUdp.V1.ReceivedPacket;
 
@@ -253,7 +253,7 @@ public sealed class PacketApi(ApiContext api, CaptureRegistry captures) : Packet
         while (packets.Count < max)
         {
             long wait = packets.Count > 0 ? 0 : Math.Clamp(deadline - Libc.MonotonicNow(), 0, WaitSliceNs);
-            Core.Client.ReceivedPacket? packet = handle.Receive(buffer, wait);
+            Core.EngineLink.ReceivedPacket? packet = handle.Receive(buffer, wait);
             if (packet is { } p)
             {
                 packets.Add(ToProto(p, buffer));
@@ -268,7 +268,7 @@ public sealed class PacketApi(ApiContext api, CaptureRegistry captures) : Packet
         return packets;
     }
 
-    private static V1Received ToProto(Core.Client.ReceivedPacket p, byte[] buffer)
+    private static V1Received ToProto(Core.EngineLink.ReceivedPacket p, byte[] buffer)
     {
         var source = (CoreStampSource)p.StampSource;
         var packet = new V1Received

@@ -2,7 +2,7 @@ using Google.Protobuf.Collections;
 using Google.Protobuf.WellKnownTypes;
 using RtUdp.Core.Native;
 using RtUdp.V1;
-using ChannelConfig = RtUdp.Core.Channels.ChannelConfig;
+using ChannelConfig = RtUdp.Core.Contract.Channels.ChannelConfig;
 
 namespace RtUdp.Daemon.Api;
 

@@ -1,6 +1,6 @@
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
-using RtUdp.Core.Stats;
+using RtUdp.Core.Contract.Stats;
 using RtUdp.V1;
 
 namespace RtUdp.Daemon.Api;

@@ -1,11 +1,11 @@
 using Google.Protobuf;
 using RtUdp.Core.Native;
-using RtUdp.Core.Stats;
+using RtUdp.Core.Contract.Stats;
 using RtUdp.V1;
-using CoreCounter = RtUdp.Core.Channels.ChannelCounter;
-using CoreHistogram = RtUdp.Core.Channels.ChannelHistogram;
-using CoreStats = RtUdp.Core.Client.ChannelStats;
-using CoreWorker = RtUdp.Core.Client.WorkerStatus;
+using CoreCounter = RtUdp.Core.Contract.Channels.ChannelCounter;
+using CoreHistogram = RtUdp.Core.Contract.Channels.ChannelHistogram;
+using CoreStats = RtUdp.Core.EngineLink.ChannelStats;
+using CoreWorker = RtUdp.Core.EngineLink.WorkerStatus;
 
 namespace RtUdp.Daemon.Api;
 
@@ -19,7 +19,7 @@ internal static class StatsMapping
 
     public static string CounterName(CoreCounter counter) => CounterNames.TryGetValue(counter, out string? name) ? name : SnakeCase.FromPascal(counter.ToString());
 
-    public static V1.ChannelStats ToProto(ChannelEntry entry, Core.Client.ChannelHandle handle, bool engineAlive)
+    public static V1.ChannelStats ToProto(ChannelEntry entry, Core.EngineLink.ChannelHandle handle, bool engineAlive)
     {
         CoreStats s = handle.ReadStats();
         var stats = new V1.ChannelStats

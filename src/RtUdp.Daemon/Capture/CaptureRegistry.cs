@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using RtUdp.Daemon.Api;
-using CoreReceived = RtUdp.Core.Client.ReceivedPacket;
+using CoreReceived = RtUdp.Core.EngineLink.ReceivedPacket;
 
 namespace RtUdp.Daemon.Capture;
 

@@ -5,7 +5,7 @@ using RtUdp.Core.Native;
 using RtUdp.Core.Timestamping;
 using RtUdp.Daemon.Api;
 using RtUdp.V1;
-using CoreReceived = RtUdp.Core.Client.ReceivedPacket;
+using CoreReceived = RtUdp.Core.EngineLink.ReceivedPacket;
 
 namespace RtUdp.Daemon.Capture;
 

@@ -1,6 +1,6 @@
-using RtUdp.Core.Client;
-using RtUdp.Core.Channels;
-using RtUdp.Core.Control;
+using RtUdp.Core.EngineLink;
+using RtUdp.Core.Contract.Channels;
+using RtUdp.Core.Contract.Control;
 using RtUdp.Daemon.Hosting;
 
 namespace RtUdp.Daemon.Engine;

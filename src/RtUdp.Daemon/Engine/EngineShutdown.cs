@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using RtUdp.Core.Channels;
-using RtUdp.Core.Client;
+using RtUdp.Core.Contract.Channels;
+using RtUdp.Core.EngineLink;
 using RtUdp.Daemon.Hosting;
 
 namespace RtUdp.Daemon.Engine;

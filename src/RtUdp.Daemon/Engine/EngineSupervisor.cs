@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using RtUdp.Core.Channels;
-using RtUdp.Core.Client;
+using RtUdp.Core.Contract.Channels;
+using RtUdp.Core.EngineLink;
 using RtUdp.Core.Engine;
 using RtUdp.Core.Launching;
 using RtUdp.Daemon.Hosting;
@@ -47,7 +47,7 @@ public sealed partial class EngineSupervisor : BackgroundService
     }
 
     /// <summary>The running engine's client, or null while it is down.</summary>
-    public EngineClient? Client => _engine?.Client;
+    public EngineConnection? Client => _engine?.Client;
 
     /// <summary>The running engine's process id, or 0 while it is down.</summary>
     public int EnginePid => _engine?.Pid ?? 0;
@@ -74,7 +74,7 @@ public sealed partial class EngineSupervisor : BackgroundService
     public string? FatalError { get; private set; }
 
     /// <summary>Raised with the new client after each engine start, and with null when it dies or stops.</summary>
-    public event Action<EngineClient?>? EngineChanged;
+    public event Action<EngineConnection?>? EngineChanged;
 
     /// <inheritdoc cref="EngineWatchdog.Check"/>
     public string? CheckProgress() => _watchdog.Check(_engine);

@@ -1,4 +1,4 @@
-using RtUdp.Core.Client;
+using RtUdp.Core.EngineLink;
 
 namespace RtUdp.Daemon.Engine;
 

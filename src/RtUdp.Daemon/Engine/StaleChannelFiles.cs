@@ -1,4 +1,4 @@
-using RtUdp.Core.Memory;
+using RtUdp.Core.Contract.Memory;
 
 namespace RtUdp.Daemon.Engine;
 

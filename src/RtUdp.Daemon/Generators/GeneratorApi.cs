@@ -1,10 +1,10 @@
 using Grpc.Core;
 using Microsoft.Extensions.Options;
-using RtUdp.Core.Client;
+using RtUdp.Core.EngineLink;
 using RtUdp.Daemon.Api;
 using RtUdp.Daemon.Capture;
 using RtUdp.V1;
-using CoreState = RtUdp.Core.Channels.ChannelState;
+using CoreState = RtUdp.Core.Contract.Channels.ChannelState;
 
 namespace RtUdp.Daemon.Generators;
 

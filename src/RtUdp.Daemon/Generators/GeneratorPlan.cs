@@ -4,7 +4,7 @@ using RtUdp.Core.Native;
 using RtUdp.Daemon.Api;
 using RtUdp.Daemon.Capture;
 using RtUdp.V1;
-using ChannelConfig = RtUdp.Core.Channels.ChannelConfig;
+using ChannelConfig = RtUdp.Core.Contract.Channels.ChannelConfig;
 
 namespace RtUdp.Daemon.Generators;
 

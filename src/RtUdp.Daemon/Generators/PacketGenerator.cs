@@ -1,5 +1,5 @@
-using RtUdp.Core.Channels;
-using RtUdp.Core.Client;
+using RtUdp.Core.Contract.Channels;
+using RtUdp.Core.EngineLink;
 using RtUdp.Core.Native;
 using RtUdp.Daemon.Api;
 using RtUdp.V1;

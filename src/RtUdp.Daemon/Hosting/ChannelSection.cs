@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Net;
-using RtUdp.Core.Channels;
+using RtUdp.Core.Contract.Channels;
 
 namespace RtUdp.Daemon.Hosting;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
-using RtUdp.Core.Channels;
+using RtUdp.Core.Contract.Channels;
 using RtUdp.Daemon.Capture;
 using RtUdp.Daemon.Engine;
 

@@ -1,5 +1,5 @@
-using RtUdp.Core.Client;
-using RtUdp.Core.Channels;
+using RtUdp.Core.EngineLink;
+using RtUdp.Core.Contract.Channels;
 
 namespace RtUdp.Daemon.Hosting;
 

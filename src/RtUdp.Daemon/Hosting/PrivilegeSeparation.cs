@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using RtUdp.Core.Client;
+using RtUdp.Core.EngineLink;
 using RtUdp.Core.Launching;
 using RtUdp.Core.Privileges;
 using RtUdp.Daemon.Engine;

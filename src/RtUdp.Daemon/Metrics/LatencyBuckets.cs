@@ -1,5 +1,5 @@
 using System.Globalization;
-using RtUdp.Core.Stats;
+using RtUdp.Core.Contract.Stats;
 
 namespace RtUdp.Daemon.Metrics;
 

@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Reflection;
 using Prometheus;
-using RtUdp.Core.Channels;
-using RtUdp.Core.Client;
+using RtUdp.Core.Contract.Channels;
+using RtUdp.Core.EngineLink;
 using RtUdp.Core.Engine;
 using RtUdp.Core.Native;
 using RtUdp.Daemon.Api;
@@ -159,7 +159,7 @@ public sealed class RtUdpMetrics
         _engineLost.Set(_supervisor.LostTxPackets, "tx");
         _engineLost.Set(_supervisor.LostRxPackets, "rx");
         EngineHealth? health = null;
-        EngineClient? client = _supervisor.Client;
+        EngineConnection? client = _supervisor.Client;
         if (client is not null)
         {
             try

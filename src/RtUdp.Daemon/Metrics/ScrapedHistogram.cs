@@ -1,5 +1,5 @@
 using Prometheus;
-using RtUdp.Core.Stats;
+using RtUdp.Core.Contract.Stats;
 
 namespace RtUdp.Daemon.Metrics;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using RtUdp.Core.Client;
-using RtUdp.Core.Control;
+using RtUdp.Core.EngineLink;
+using RtUdp.Core.Contract.Control;
 
 namespace RtUdp.Core.Tests.Control;
 
@@ -25,7 +25,7 @@ public sealed class EngineControlVersionTests : IDisposable
         engine.Beat(now: 42);
         engine.State = EngineState.Running;
 
-        using EngineClient client = EngineClient.Attach(_directory, TimeSpan.FromSeconds(5));
+        using EngineConnection client = EngineConnection.Attach(_directory, TimeSpan.FromSeconds(5));
         EngineHealth health = client.ReadHealth();
         Assert.Equal(EngineState.Running, health.State);
         Assert.Equal(Environment.ProcessId, health.Pid);
@@ -48,7 +48,7 @@ public sealed class EngineControlVersionTests : IDisposable
             file.Write(BitConverter.GetBytes(other));
         }
 
-        var e = Assert.Throws<InvalidDataException>(() => EngineClient.Attach(_directory, TimeSpan.FromSeconds(5)));
+        var e = Assert.Throws<InvalidDataException>(() => EngineConnection.Attach(_directory, TimeSpan.FromSeconds(5)));
         Assert.Contains($"layout version {other}, rtudpd reads version {EngineControlLayout.Version}", e.Message, StringComparison.Ordinal);
         Assert.Contains("different builds", e.Message, StringComparison.Ordinal);
     }

@@ -1,6 +1,6 @@
 using System.Net;
-using RtUdp.Core.Channels;
-using RtUdp.Core.Control;
+using RtUdp.Core.Contract.Channels;
+using RtUdp.Core.Contract.Control;
 using RtUdp.Core.Engine;
 
 namespace RtUdp.Core.Tests.Engine;

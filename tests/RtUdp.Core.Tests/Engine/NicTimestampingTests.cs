@@ -1,4 +1,4 @@
-using RtUdp.Core.Control;
+using RtUdp.Core.Contract.Control;
 using RtUdp.Core.Engine;
 using RtUdp.Core.Native;
 

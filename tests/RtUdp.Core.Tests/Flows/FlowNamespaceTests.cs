@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net;
-using RtUdp.Core.Channels;
-using RtUdp.Core.Client;
+using RtUdp.Core.Contract.Channels;
+using RtUdp.Core.EngineLink;
 using RtUdp.Core.Flows;
 using RtUdp.Core.Native;
 using RtUdp.Core.Tests.Integration;

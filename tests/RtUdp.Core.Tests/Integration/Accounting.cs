@@ -1,6 +1,6 @@
 using System.Net;
-using RtUdp.Core.Channels;
-using RtUdp.Core.Client;
+using RtUdp.Core.Contract.Channels;
+using RtUdp.Core.EngineLink;
 
 namespace RtUdp.Core.Tests.Integration;
 

@@ -1,9 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using RtUdp.Core.Channels;
-using RtUdp.Core.Client;
-using RtUdp.Core.Control;
+using RtUdp.Core.Contract.Channels;
+using RtUdp.Core.EngineLink;
+using RtUdp.Core.Contract.Control;
 using RtUdp.Core.Native;
 
 namespace RtUdp.Core.Tests.Integration;

@@ -1,4 +1,4 @@
-using RtUdp.Core.Client;
+using RtUdp.Core.EngineLink;
 
 namespace RtUdp.Core.Tests.Integration;
 
@@ -51,7 +51,7 @@ public sealed class EngineFixture : IDisposable
 
     public EngineProcess Engine { get; }
 
-    public EngineClient Client => Engine.Client;
+    public EngineConnection Client => Engine.Client;
 
     public uint NextId() => Interlocked.Increment(ref _nextId);
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using RtUdp.Core.Client;
-using RtUdp.Core.Control;
+using RtUdp.Core.EngineLink;
+using RtUdp.Core.Contract.Control;
 
 namespace RtUdp.Core.Tests.Integration;
 
@@ -47,7 +47,7 @@ public sealed class EngineParentTests
         var parent = Process.Start(new ProcessStartInfo("/bin/sh", ["-c", $"{command} 2>/dev/null & read line"]) { RedirectStandardInput = true })!;
         try
         {
-            using EngineClient client = EngineClient.Attach(directory, TimeSpan.FromSeconds(30));
+            using EngineConnection client = EngineConnection.Attach(directory, TimeSpan.FromSeconds(30));
             int pid = client.ReadHealth().Pid;
             Assert.True(Directory.Exists($"/proc/{pid}"));
 

@@ -1,6 +1,6 @@
 using System.Net;
-using RtUdp.Core.Channels;
-using RtUdp.Core.Client;
+using RtUdp.Core.Contract.Channels;
+using RtUdp.Core.EngineLink;
 using RtUdp.Core.Native;
 using Xunit.Abstractions;
 

@@ -1,6 +1,6 @@
 using Xunit.Abstractions;
-using RtUdp.Core.Channels;
-using RtUdp.Core.Client;
+using RtUdp.Core.Contract.Channels;
+using RtUdp.Core.EngineLink;
 using RtUdp.Core.Native;
 
 namespace RtUdp.Core.Tests.Integration;

@@ -1,6 +1,6 @@
-using RtUdp.Core.Channels;
-using RtUdp.Core.Client;
-using RtUdp.Core.Control;
+using RtUdp.Core.Contract.Channels;
+using RtUdp.Core.EngineLink;
+using RtUdp.Core.Contract.Control;
 using RtUdp.Core.Native;
 using RtUdp.Core.Timestamping;
 

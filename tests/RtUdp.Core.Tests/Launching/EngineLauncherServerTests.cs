@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
-using RtUdp.Core.Client;
+using RtUdp.Core.EngineLink;
 using RtUdp.Core.Launching;
 using RtUdp.Core.Native;
 using static Tmds.Linux.LibC;

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using RtUdp.Core.Rings;
+using RtUdp.Core.Contract.Rings;
 
 namespace RtUdp.Core.Tests.Rings;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
-using RtUdp.Core.Rings;
+using RtUdp.Core.Contract.Rings;
 
 namespace RtUdp.Core.Tests.Rings;
 

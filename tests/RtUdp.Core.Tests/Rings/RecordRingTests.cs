@@ -1,4 +1,4 @@
-using RtUdp.Core.Rings;
+using RtUdp.Core.Contract.Rings;
 
 namespace RtUdp.Core.Tests.Rings;
 

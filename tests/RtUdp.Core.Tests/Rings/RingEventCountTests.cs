@@ -1,7 +1,7 @@
 using System.Diagnostics;
-using RtUdp.Core.Concurrency;
+using RtUdp.Core.Contract.Concurrency;
 using RtUdp.Core.Native;
-using RtUdp.Core.Rings;
+using RtUdp.Core.Contract.Rings;
 
 namespace RtUdp.Core.Tests.Rings;
 

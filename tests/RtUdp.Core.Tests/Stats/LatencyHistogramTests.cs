@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using RtUdp.Core.Stats;
+using RtUdp.Core.Contract.Stats;
 
 namespace RtUdp.Core.Tests.Stats;
 

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using HdrHistogram;
-using RtUdp.Core.Stats;
+using RtUdp.Core.Contract.Stats;
 using RtUdp.Daemon.Api;
 
 namespace RtUdp.Daemon.Tests.Api;

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
-using RtUdp.Core.Channels;
+using RtUdp.Core.Contract.Channels;
 using RtUdp.Core.Native;
 using static Tmds.Linux.LibC;
 

@@ -129,7 +129,7 @@ public sealed class MetricsEndpointTests(DaemonFixture daemon)
         Channel rx = await _api.CreateReceiverAsync(Clients.UniqueId("every-rx"));
         Exposition metrics = await Exposition.ScrapeAsync(daemon.HttpAddress);
         (string, string) R = ("channel", rx.Name["channels/".Length..]);
-        foreach (Core.Channels.ChannelCounter counter in Enum.GetValues<Core.Channels.ChannelCounter>())
+        foreach (Core.Contract.Channels.ChannelCounter counter in Enum.GetValues<Core.Contract.Channels.ChannelCounter>())
         {
             if (RtUdp.Daemon.Metrics.ChannelCounterMetrics.For(counter) is not { } m)
             {

@@ -1,5 +1,5 @@
 using System.Globalization;
-using RtUdp.Core.Stats;
+using RtUdp.Core.Contract.Stats;
 using RtUdp.Daemon.Metrics;
 using RtUdp.Daemon.Tests.Api;
 using RtUdp.V1;

@@ -1,4 +1,4 @@
-using RtUdp.Core.Channels;
+using RtUdp.Core.Contract.Channels;
 using RtUdp.Daemon.Tests.Api;
 using RtUdp.V1;
 

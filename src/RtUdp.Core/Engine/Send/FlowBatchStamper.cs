@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using RtUdp.Core.Channels;
+using RtUdp.Core.Contract.Channels;
 using RtUdp.Core.Flows;
 using RtUdp.Core.Native;
 using RtUdp.Core.Timestamping;

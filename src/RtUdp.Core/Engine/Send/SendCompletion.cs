@@ -1,5 +1,5 @@
-using RtUdp.Core.Channels;
-using RtUdp.Core.Rings;
+using RtUdp.Core.Contract.Channels;
+using RtUdp.Core.Contract.Rings;
 using RtUdp.Core.Timestamping;
 
 namespace RtUdp.Core.Engine.Send;

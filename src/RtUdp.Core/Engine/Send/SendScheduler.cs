@@ -1,8 +1,8 @@
 using RtUdp.Core.Agents;
-using RtUdp.Core.Channels;
-using RtUdp.Core.Concurrency;
+using RtUdp.Core.Contract.Channels;
+using RtUdp.Core.Contract.Concurrency;
 using RtUdp.Core.Native;
-using RtUdp.Core.Rings;
+using RtUdp.Core.Contract.Rings;
 
 namespace RtUdp.Core.Engine.Send;
 

@@ -1,10 +1,10 @@
 using RtUdp.Core.Agents;
-using RtUdp.Core.Channels;
-using RtUdp.Core.Concurrency;
+using RtUdp.Core.Contract.Channels;
+using RtUdp.Core.Contract.Concurrency;
 using RtUdp.Core.Flows;
 using RtUdp.Core.Native;
-using RtUdp.Core.Rings;
-using RtUdp.Core.Stats;
+using RtUdp.Core.Contract.Rings;
+using RtUdp.Core.Contract.Stats;
 using RtUdp.Core.Timestamping;
 
 namespace RtUdp.Core.Engine.Send;

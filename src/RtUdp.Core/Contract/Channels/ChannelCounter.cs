@@ -1,0 +1,147 @@
+namespace RtUdp.Core.Contract.Channels;
+
+/// <summary>
+/// Per-channel 64-bit counters in shared memory. Values are slot indexes; each writer's group starts
+/// on a 128-byte line of its own so writers in different threads never share a line.
+/// </summary>
+/// <remarks>
+/// Accounting invariants (exact once the channel is quiescent, approximately at any moment):
+/// <c>Enqueued = Sent + DroppedLate + DroppedError + DroppedStopped + Pending</c>, where
+/// <c>Pending = Enqueued - Scanned + Scheduled</c> is what the ring and the schedule hold;
+/// <c>Received = Drained + RxDroppedOverflow + RxDroppedTruncated + Reflected + ReflectErrors + Buffered</c>, where
+/// <c>Buffered = RxWritten - Drained</c>. Launch-time packets the qdisc later drops
+/// (<see cref="LaunchMissed"/>, <see cref="LaunchInvalid"/>) are counted within Sent.
+/// <see cref="RxDroppedKernel"/> is outside the sum: those datagrams were dropped by the kernel before the
+/// engine read them (never received), so what reached the socket is <c>Received + RxDroppedKernel</c>.
+/// </remarks>
+public enum ChannelCounter
+{
+    // Written by producers (daemon threads, atomically).
+    Enqueued = 0,
+    RejectedFull = 1,
+
+    // Written by the send worker only (slots 32-63).
+    Scanned = 32,
+    Scheduled = 33,
+    Sent = 34,
+    Late = 35,
+    DroppedLate = 36,
+    DroppedError = 37,
+    DroppedStopped = 38,
+
+    /// <summary>sendmmsg calls made (SendBatchPackets / SendCalls is the mean batch).</summary>
+    SendCalls = 39,
+
+    /// <summary>Packets the successful sendmmsg calls carried.</summary>
+    SendBatchPackets = 40,
+    TxReportsLost = 41,
+    SendWaits = 42,
+
+    /// <summary>Seconds in which a SCHED_FIFO hybrid worker used up its spin budget and fell back to sleeping to the packet's time.</summary>
+    SpinBudgetExhausted = 43,
+
+    /// <summary>TX stamps taken from the error queue, by stage.</summary>
+    TxStampsSched = 44,
+    TxStampsSoftware = 45,
+    TxStampsHardware = 46,
+
+    /// <summary>Packets whose expected kernel stamp never came within the timeout (hardware stamps may never come).</summary>
+    TxStampsMissing = 47,
+
+    /// <summary>Stamps whose OPT_ID matched no packet awaiting one.</summary>
+    TxStampsUnmatched = 48,
+
+    /// <summary>Packets sent while the table of packets awaiting stamps was full (their latency uses the worker's clock).</summary>
+    TxStampsUntracked = 49,
+
+    /// <summary>Which clock each send-error sample came from.</summary>
+    SendErrorFromHardware = 50,
+    SendErrorFromSoftware = 51,
+    SendErrorFromWorker = 52,
+
+    /// <summary>Launch time: packets the qdisc rejected (invalid time) or dropped (missed their time), from the error queue.</summary>
+    LaunchInvalid = 53,
+    LaunchMissed = 54,
+
+    /// <summary>Launch time: packets whose time was earlier than one already handed to the kernel; sent at that later time instead.</summary>
+    LaunchReordered = 55,
+
+    /// <summary>Other error-queue reports (ICMP, local errors), counted by errno in the send errno table too.</summary>
+    ErrorQueueErrors = 56,
+
+    /// <summary>Sequenced channel: packets sent without a flow header because their payload was shorter than it.</summary>
+    FlowHeaderTooShort = 57,
+
+    /// <summary>Sequenced channel: the sequence number the next flow header will carry (kept across a stop and start).</summary>
+    FlowNextSequence = 58,
+
+    // Written by the receive worker only (slots 64-95).
+    Received = 64,
+    RxWritten = 65,
+    RxDroppedOverflow = 66,
+    RxDroppedTruncated = 67,
+    RxCalls = 68,
+    RxMissingTimestamp = 69,
+    RxStampsSoftware = 70,
+    RxStampsHardware = 71,
+
+    /// <summary>Sequenced channel: datagrams with a valid flow header (their flows' state is in the flow table).</summary>
+    FlowPackets = 72,
+
+    /// <summary>Sequenced channel: datagrams without one (too short, other magic or version).</summary>
+    FlowBadHeader = 73,
+
+    /// <summary>Datagrams of flows beyond the flow table's 16 (latency recorded; no sequence accounting or jitter).</summary>
+    FlowUntracked = 74,
+
+    /// <summary>Datagrams whose sender's clock does not compare with ours (monotonic from another host or boot): no latency sample.</summary>
+    FlowClockUnsynced = 75,
+
+    /// <summary>Reflector: datagrams sent back to their source.</summary>
+    Reflected = 76,
+
+    /// <summary>Reflector: datagrams that could not be sent back (by errno in the receive errno table).</summary>
+    ReflectErrors = 77,
+
+    /// <summary>
+    /// Datagrams dropped by the kernel before the engine read them (the socket's sk_drops: mostly a full
+    /// receive queue, SO_RCVBUF, while the worker was behind). Not within Received.
+    /// </summary>
+    RxDroppedKernel = 78,
+
+    // Written by the drainer (daemon).
+    Drained = 96,
+}
+
+/// <summary>Per-worker health in shared memory, written by each worker, read by the daemon's watchdog.</summary>
+public enum WorkerHealthField
+{
+    /// <summary>Incremented on every pass of the worker's loop (at least every 100 ms, even idle).</summary>
+    Heartbeat = 0,
+
+    /// <summary>CLOCK_MONOTONIC of the last heartbeat.</summary>
+    HeartbeatTimeNs = 1,
+
+    /// <summary><see cref="WorkerState"/>.</summary>
+    State = 2,
+
+    /// <summary><see cref="RealtimeMode"/> flags in effect.</summary>
+    RealtimeMode = 3,
+
+    /// <summary>Linux thread id.</summary>
+    ThreadId = 4,
+
+    /// <summary>CPU the worker last ran on.</summary>
+    Cpu = 5,
+
+    /// <summary>errno of the last failed real-time setup step (0 if none).</summary>
+    SetupErrno = 6,
+}
+
+public enum WorkerState
+{
+    NotStarted = 0,
+    Running = 1,
+    Stopped = 2,
+    Failed = 3,
+}

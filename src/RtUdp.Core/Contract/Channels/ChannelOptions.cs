@@ -1,0 +1,104 @@
+namespace RtUdp.Core.Contract.Channels;
+
+/// <summary>What a channel does, numbered as in the original RtUdp (0 send, 1 receive, 2 both).</summary>
+public enum ChannelDirection
+{
+    Send = 0,
+    Receive = 1,
+    Duplex = 2,
+}
+
+/// <summary>How the send worker waits for a packet's time.</summary>
+public enum TimingStrategy
+{
+    /// <summary>Sleep until the packet's time (an absolute hrtimer): cheapest, as late as the timer wake-up.</summary>
+    Sleep = 0,
+
+    /// <summary>Sleep until the packet's time minus a margin, then spin on the clock: sub-microsecond when the wake-up beats the margin.</summary>
+    Hybrid = 1,
+
+    /// <summary>Spin whenever a packet is queued (sleeps only when the queue is empty). Not allowed at SCHED_FIFO: RT throttling would take the CPU for 50 ms of each second.</summary>
+    Spin = 2,
+}
+
+/// <summary>What to do with a packet whose time passed more than the late tolerance ago.</summary>
+public enum LatePolicy
+{
+    /// <summary>Send it at once and count it late.</summary>
+    SendLate = 0,
+
+    /// <summary>Drop it and count it (dropped: late).</summary>
+    Drop = 1,
+}
+
+/// <summary>Channel behaviour switches.</summary>
+[Flags]
+public enum ChannelFlags
+{
+    None = 0,
+
+    /// <summary>Fail the channel's start if the workers cannot get SCHED_FIFO, their CPU or locked memory, instead of running degraded.</summary>
+    RequireRealtime = 1,
+
+    /// <summary>
+    /// Let the engine change the NIC's hardware timestamping setting (SIOCSHWTSTAMP) when it does not
+    /// already give what the channel needs. The setting is per NIC and shared with ptp4l, so by
+    /// default the engine only uses what is already configured. What it changes it puts back when the
+    /// last channel using the NIC goes.
+    /// </summary>
+    AllowNicTimestampConfig = 2,
+
+    /// <summary>Launch time with CLOCK_TAI: schedule even while the kernel's TAI offset is 0 (no ptp4l/phc2sys set it).</summary>
+    AllowZeroTaiOffset = 4,
+
+    /// <summary>Launch time: the qdisc's deadline mode (send as soon as possible before the time, not at it).</summary>
+    LaunchDeadlineMode = 8,
+
+    /// <summary>
+    /// Sequenced flow: the send worker writes a flow header (docs/flow-header.md) at the start of each
+    /// payload; the receive worker reads it for loss, duplicates, reordering, latency and jitter.
+    /// </summary>
+    Sequenced = 16,
+
+    /// <summary>Reflector: the receive worker sends every datagram straight back to its source (not to the RX ring).</summary>
+    Reflect = 32,
+}
+
+/// <summary>Which kernel timestamps a channel asks for.</summary>
+public enum TimestampMode
+{
+    /// <summary>Hardware stamps where the NIC gives them (already configured, or allowed to configure), else software.</summary>
+    Auto = 0,
+
+    /// <summary>Hardware stamps or refuse to start, with the reason.</summary>
+    Hardware = 1,
+
+    /// <summary>The kernel's software stamps (CLOCK_REALTIME).</summary>
+    Software = 2,
+
+    /// <summary>No kernel stamps: latencies use the workers' own clock reads.</summary>
+    Off = 3,
+}
+
+/// <summary>Whether the send worker hands packets to the kernel ahead of time with SO_TXTIME.</summary>
+public enum LaunchTimeMode
+{
+    /// <summary>User-space timing (the channel's timing strategy).</summary>
+    Off = 0,
+
+    /// <summary>Launch time where the egress interface has an etf, taprio or fq qdisc, else user-space timing (and say so).</summary>
+    Auto = 1,
+
+    /// <summary>Launch time or refuse to start, with the reason.</summary>
+    Required = 2,
+}
+
+/// <summary>Which clock a sequenced channel's flow headers carry.</summary>
+public enum FlowClock
+{
+    /// <summary>CLOCK_MONOTONIC: one-way latency only between channels on the same host (round trips anywhere).</summary>
+    Monotonic = 0,
+
+    /// <summary>CLOCK_TAI: one-way latency across hosts whose clocks PTP keeps in step.</summary>
+    Tai = 1,
+}

@@ -1,0 +1,98 @@
+using System.Runtime.InteropServices;
+
+namespace RtUdp.Core.Contract.Channels;
+
+/// <summary>Record types used in channel rings (record types must be positive).</summary>
+public static class PacketRecordType
+{
+    public const int Packet = 1;
+}
+
+/// <summary>Body prefix of a TX ring record; the payload follows.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct TxPacketHeader
+{
+    /// <summary>CLOCK_MONOTONIC time at which the packet must leave, ns.</summary>
+    public long DueNs;
+
+    /// <summary>Caller's id for the packet, echoed in its <see cref="TxReport"/>.</summary>
+    public long PacketId;
+}
+
+/// <summary>Body prefix of an RX ring record; the payload follows.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct RxPacketHeader
+{
+    /// <summary>Kernel software RX stamp as the kernel gave it (CLOCK_REALTIME, ns); 0 when none.</summary>
+    public long KernelRealtimeNs;
+
+    /// <summary>NIC hardware RX stamp as the NIC gave it (its PHC's time, ns); 0 when none.</summary>
+    public long HardwareRawNs;
+
+    /// <summary>The best stamp available, converted to CLOCK_MONOTONIC (see <see cref="StampSource"/>).</summary>
+    public long BestMonotonicNs;
+
+    /// <summary>CLOCK_MONOTONIC read by the receive worker right after the batch arrived, ns.</summary>
+    public long WorkerMonotonicNs;
+
+    /// <summary>Who sent it.</summary>
+    public EndpointBlock Source;
+
+    /// <summary>Per-worker receive sequence number (gaps mean drops in the RX ring).</summary>
+    public long Sequence;
+
+    /// <summary>Timestamping.StampSource of <see cref="BestMonotonicNs"/>: hardware, software or the worker's clock.</summary>
+    public int StampSource;
+    public int Reserved;
+}
+
+/// <summary>What became of a packet the send worker took from the TX ring.</summary>
+public enum TxOutcome
+{
+    Sent = 1,
+    SentLate = 2,
+    DroppedLate = 3,
+    DroppedError = 4,
+    DroppedStopped = 5,
+}
+
+/// <summary>
+/// One record per packet in the TX report ring: its outcome, the time it actually left, and the
+/// kernel's stamps for each stage (converted to CLOCK_MONOTONIC; 0 where none came).
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct TxReport
+{
+    public long PacketId;
+    public long DueNs;
+
+    /// <summary>CLOCK_MONOTONIC read just before the sendmmsg that carried it; 0 if not sent.</summary>
+    public long SentNs;
+
+    /// <summary>When the worker woke up for the batch that carried it.</summary>
+    public long WakeNs;
+
+    /// <summary>Kernel SCHED stamp (entered the qdisc).</summary>
+    public long SchedNs;
+
+    /// <summary>Kernel software SND stamp (handed to the driver).</summary>
+    public long SoftwareNs;
+
+    /// <summary>NIC hardware stamp (on the wire).</summary>
+    public long HardwareNs;
+
+    /// <summary>The hardware stamp in the NIC's own clock (PHC), as the NIC gave it.</summary>
+    public long HardwareRawNs;
+    public int Outcome;
+
+    /// <summary>errno of a failed send, 0 otherwise.</summary>
+    public int Errno;
+
+    /// <summary>Timestamping.StampSource of the send-error sample: hardware, software or the worker's clock.</summary>
+    public int StampSource;
+
+    public int Reserved;
+
+    /// <summary>Launch time: the txtime handed to the kernel (in the qdisc's clock); 0 otherwise.</summary>
+    public long LaunchTimeNs;
+}

@@ -1,0 +1,174 @@
+using RtUdp.Core.Contract.Channels;
+using RtUdp.Core.Contract.Control;
+using RtUdp.Core.Native;
+using RtUdp.Core.Contract.Rings;
+
+namespace RtUdp.Core.EngineLink;
+
+/// <summary>
+/// The daemon's side of the engine: attaches to the engine's control file, sends channel commands
+/// through the command ring and waits for their answers, and reads engine health directly.
+/// Commands are rare and serialised here; the packet paths (<see cref="ChannelHandle"/>) never lock.
+/// </summary>
+public sealed unsafe class EngineConnection : IDisposable
+{
+    private readonly EngineControlFile _control;
+    private readonly RecordRing _commands;
+    private readonly RecordRing _responses;
+    private readonly Lock _commandLock = new();
+    private long _correlation;
+
+    private EngineConnection(EngineControlFile control, string directory)
+    {
+        _control = control;
+        Directory = directory;
+        _commands = control.Commands;
+        _responses = control.Responses;
+    }
+
+    public string Directory { get; }
+
+    public static TimeSpan DefaultCommandTimeout { get; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Waits until the engine in <paramref name="directory"/> is running, then attaches.</summary>
+    public static EngineConnection Attach(string directory, TimeSpan timeout, Func<bool>? engineAlive = null)
+    {
+        string path = Path.Combine(directory, EngineControlLayout.FileName);
+        long started = System.Diagnostics.Stopwatch.GetTimestamp(); // monotonic: wall-clock steps do not move the bound
+        while (true)
+        {
+            if (File.Exists(path))
+            {
+                try
+                {
+                    if (EngineControlFile.OpenRunning(path) is { } control)
+                    {
+                        return new EngineConnection(control, directory);
+                    }
+                }
+                catch (IOException)
+                {
+                    // Being created or removed right now: look again.
+                }
+            }
+            if (engineAlive is not null && !engineAlive())
+            {
+                throw new EngineCommandException(EngineStatus.Unavailable, $"The engine exited before publishing {path}.");
+            }
+            if (System.Diagnostics.Stopwatch.GetElapsedTime(started) > timeout)
+            {
+                throw new EngineCommandException(EngineStatus.Unavailable, $"No running engine appeared at {path} within {timeout.TotalSeconds:0.#} s.");
+            }
+            Thread.Sleep(10);
+        }
+    }
+
+    public EngineHealth ReadHealth() => new()
+    {
+        State = _control.State,
+        Pid = _control.Pid,
+        Heartbeat = _control.Heartbeat,
+        HeartbeatTimeNs = _control.HeartbeatTimeNs,
+        ChannelCount = _control.ChannelCount,
+        Gen0Collections = _control.Gen0Collections,
+        Gen1Collections = _control.Gen1Collections,
+        Gen2Collections = _control.Gen2Collections,
+        AllocatedBytes = _control.AllocatedBytes,
+        MemoryLocked = _control.MemoryLocked,
+    };
+
+    /// <summary>What the engine found the host and its NICs can do when it started (null if it could not probe).</summary>
+    public Capabilities.CapabilityReport? ReadCapabilities()
+    {
+        string path = Path.Combine(Directory, Engine.EngineHost.CapabilitiesFileName);
+        return File.Exists(path) ? Capabilities.CapabilityReport.FromJson(File.ReadAllText(path)) : null;
+    }
+
+    /// <summary>Creates a channel (binds its socket) and opens its shared file.</summary>
+    /// <exception cref="EngineCommandException">Invalid config (with the field), address in use, engine gone.</exception>
+    public ChannelHandle CreateChannel(ChannelConfig config, TimeSpan? timeout = null)
+    {
+        if (config.Validate() is { } problem)
+        {
+            throw new EngineCommandException(EngineStatus.InvalidArgument, $"{problem.Field}: {problem.Message}", problem.Field);
+        }
+        ChannelConfigBlock block = ChannelConfigBlock.From(config);
+        ResponseBody response = Execute(EngineCommand.CreateChannel, config.Id, &block, timeout);
+        return new ChannelHandle(ChannelRegion.Open(response.GetPath()), config);
+    }
+
+    public ChannelState StartChannel(uint id, TimeSpan? timeout = null) => (ChannelState)Execute(EngineCommand.StartChannel, id, null, timeout).ChannelState;
+
+    public ChannelState StopChannel(uint id, TimeSpan? timeout = null) => (ChannelState)Execute(EngineCommand.StopChannel, id, null, timeout).ChannelState;
+
+    public void DeleteChannel(uint id, TimeSpan? timeout = null) => Execute(EngineCommand.DeleteChannel, id, null, timeout);
+
+    public void Ping(TimeSpan? timeout = null) => Execute(EngineCommand.Ping, 0, null, timeout);
+
+    private ResponseBody Execute(EngineCommand command, uint channelId, ChannelConfigBlock* config, TimeSpan? timeout)
+    {
+        lock (_commandLock)
+        {
+            long correlation = ++_correlation;
+            CommandBody body = new() { CorrelationId = correlation, ChannelId = channelId };
+            if (config != null)
+            {
+                body.Config = *config;
+            }
+            int index = _commands.TryClaim((int)command, sizeof(CommandBody));
+            if (index < 0)
+            {
+                throw new EngineCommandException(EngineStatus.Unavailable, "The engine's command ring is full: the engine is not reading commands.");
+            }
+            *(CommandBody*)_commands.Body(index) = body;
+            _commands.Commit(index);
+            _commands.ConsumerWait.Signal();
+
+            TimeSpan limit = timeout ?? DefaultCommandTimeout;
+            long deadline = Libc.MonotonicNow() + ((long)limit.TotalMilliseconds * 1_000_000);
+            var reader = new ResponseReader(correlation);
+            while (true)
+            {
+                var wait = _responses.ConsumerWait;
+                int ticket = wait.PrepareWait();
+                _responses.Read(ref reader, int.MaxValue);
+                if (reader.Found)
+                {
+                    wait.CancelWait();
+                    ResponseBody response = reader.Response;
+                    if ((EngineStatus)response.Status != EngineStatus.Ok)
+                    {
+                        throw new EngineCommandException((EngineStatus)response.Status, response.GetMessage(), response.GetField());
+                    }
+                    return response;
+                }
+                if (Libc.MonotonicNow() > deadline)
+                {
+                    wait.CancelWait();
+                    throw new EngineCommandException(EngineStatus.Unavailable, $"The engine did not answer {command} within {limit.TotalSeconds:0.#} s.");
+                }
+                wait.Wait(ticket, Math.Min(deadline, Libc.MonotonicNow() + 100_000_000));
+            }
+        }
+    }
+
+    /// <summary>Skips stale answers (to commands that timed out) until the one awaited.</summary>
+    private struct ResponseReader(long correlation) : IRecordHandler
+    {
+        public bool Found;
+        public ResponseBody Response;
+
+        public bool OnRecord(int type, byte* body, int length)
+        {
+            if (length >= sizeof(ResponseBody) && ((ResponseBody*)body)->CorrelationId == correlation)
+            {
+                Response = *(ResponseBody*)body;
+                Found = true;
+                return false;
+            }
+            return true;
+        }
+    }
+
+    public void Dispose() => _control.Dispose();
+}
