@@ -43,7 +43,7 @@ internal static class ChannelCreateCommand
         Argument<string> name = Options.ChannelArgument();
         name.Description = "The new channel's id: 1-63 characters of [a-z0-9._-]";
         Option<ChannelDirection> direction = Options.Choice("--direction", "What the channel does", Directions, ChannelDirection.Duplex);
-        Option<Endpoint?> local = Options.Endpoint("--local", "Address and port to bind (default 127.0.0.1:0, port 0: the kernel's choice)");
+        Option<Endpoint?> local = Options.Endpoint("--local", "Address and port to bind (default: 127.0.0.1:0, or [::1]:0 for an IPv6 loopback remote, or the remote family's wildcard for any other remote; port 0: the kernel's choice)");
         Option<Endpoint?> remote = Options.Endpoint("--remote", "Destination; for a receiving channel the only source accepted (required to send)");
         Option<int?> cpu = Options.Int("--cpu", "CPU to pin the channel's workers to (default: unpinned)", 0, 4095);
         Option<int?> sendCpu = Options.Int("--send-cpu", "CPU of the send worker (overrides --cpu)", 0, 4095);
@@ -84,7 +84,8 @@ internal static class ChannelCreateCommand
             var config = new Channel
             {
                 Direction = parse.GetValue(direction),
-                Local = parse.GetValue(local) ?? new Endpoint { Address = "127.0.0.1", Port = 0 },
+                // Unset: rtudpd chooses, following the remote's address family.
+                Local = parse.GetValue(local),
                 Timing = parse.GetValue(timing),
                 LatePolicy = parse.GetValue(latePolicy),
                 Timestamps = parse.GetValue(timestamps),

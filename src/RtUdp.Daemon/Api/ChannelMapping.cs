@@ -25,12 +25,12 @@ internal static class ChannelMapping
         channel ??= new Channel();
         ChannelConfig config = Defaults with { Name = channelId };
 
-        IPEndPoint? local = channel.Local is null ? Defaults.Local : ParseEndpoint(channel.Local, "channel.local", violations);
         IPEndPoint? remote = channel.Remote is null ? null : ParseEndpoint(channel.Remote, "channel.remote", violations);
+        IPEndPoint? local = channel.Local is null ? ChannelConfig.DefaultLocalFor(remote) : ParseEndpoint(channel.Local, "channel.local", violations);
 
         config = config with
         {
-            Local = local ?? Defaults.Local,
+            Local = local ?? ChannelConfig.DefaultLocalFor(remote),
             Remote = remote,
             Direction = Enum<Core.Contract.Channels.ChannelDirection>((int)channel.Direction, "channel.direction", Defaults.Direction, violations),
             Timing = Enum<Core.Contract.Channels.TimingStrategy>((int)channel.Timing, "channel.timing", Defaults.Timing, violations),

@@ -40,13 +40,14 @@ internal static class ChannelSection
             int before = problems.Count;
             var defaults = new ChannelConfig();
             int cpu = parser.Int("cpu", -1);
+            IPEndPoint? remote = parser.EndPoint("remote");
             var config = new ChannelConfig
             {
                 Id = parser.UInt("id", (uint)(i + 1)),
                 Name = parser.String("name", ""),
                 Direction = parser.Enum("direction", defaults.Direction),
-                Local = parser.EndPoint("local") ?? defaults.Local,
-                Remote = parser.EndPoint("remote"),
+                Remote = remote,
+                Local = parser.EndPoint("local") ?? ChannelConfig.DefaultLocalFor(remote),
                 Capacity = parser.Int("capacity", defaults.Capacity),
                 MaxPayload = parser.Int("maxPayload", defaults.MaxPayload),
                 TxRingBytes = parser.Long("txRingBytes", 0),

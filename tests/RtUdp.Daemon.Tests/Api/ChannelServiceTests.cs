@@ -110,6 +110,20 @@ public sealed class ChannelServiceTests(DaemonFixture daemon)
         await _api.DeleteAsync(c);
     }
 
+    [Theory]
+    [InlineData("::1", "::1")] // a newcomer's IPv6 loopback remote was refused: local defaulted to 127.0.0.1
+    [InlineData("127.0.0.1", "127.0.0.1")]
+    public async Task The_default_local_follows_the_remote(string remote, string local)
+    {
+        Channel c = (await _api.Channels.CreateChannelAsync(new CreateChannelRequest
+        {
+            ChannelId = Clients.UniqueId("deflocal"),
+            Channel = new Channel { Direction = ChannelDirection.Send, Remote = new Endpoint { Address = remote, Port = 9 }, Capacity = 64, Priority = 0 },
+        })).Channel;
+        Assert.Equal(local, c.Local.Address);
+        await _api.DeleteAsync(c);
+    }
+
     [Fact]
     public async Task List_pages_in_name_order()
     {

@@ -25,6 +25,19 @@ public sealed record ChannelConfig
     /// <summary>Address and port to bind. Port 0 lets the kernel choose (see the channel's bound endpoint).</summary>
     public IPEndPoint Local { get; init; } = new(IPAddress.Loopback, 0);
 
+    /// <summary>
+    /// The local endpoint when none is given: it follows the remote, as ip and socat do. The remote's own
+    /// loopback for a loopback remote (127.0.0.1 or ::1), the wildcard of its family for any other (the
+    /// kernel picks the route's source), and 127.0.0.1 without a remote, so that nothing listens beyond
+    /// this host unless asked to.
+    /// </summary>
+    public static IPEndPoint DefaultLocalFor(IPEndPoint? remote) => remote switch
+    {
+        null => new IPEndPoint(IPAddress.Loopback, 0),
+        _ when IPAddress.IsLoopback(remote.Address) => new IPEndPoint(remote.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !remote.Address.IsIPv4MappedToIPv6 ? IPAddress.IPv6Loopback : IPAddress.Loopback, 0),
+        _ => new IPEndPoint(remote.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0),
+    };
+
     /// <summary>Where packets go; for a receiving channel, the only source accepted (null: any source).</summary>
     public IPEndPoint? Remote { get; init; }
 
