@@ -42,5 +42,10 @@ fi
 # without running it when not root (the runner does not show passed tests' output, so say it here).
 count() { grep -a -E "^ +$1: +[0-9]+$" "$log" | grep -oE '[0-9]+' | awk '{ n += $1 } END { print n + 0 }'; }
 [[ $(id -u) -eq 0 ]] || echo "test.sh: not root: tests that need root (SCHED_FIFO, namespaces, the wall clock) ran only their unprivileged part"
+# The failed tests' names again at the end, where a log cut to its tail still shows them.
+if grep -a -q -E "^ +Failed [A-Za-z]" "$log"; then
+    echo "test.sh: failed:"
+    grep -a -E "^ +Failed [A-Za-z]" "$log" | sed -E 's/^ +Failed /  /' | sort -u
+fi
 echo "$(count Passed) passed, $(count Failed) failed, $(count Skipped) skipped"
 exit "$status"

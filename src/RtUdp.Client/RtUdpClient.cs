@@ -29,6 +29,7 @@ public sealed partial class RtUdpClient : IDisposable
         Health = new Health.HealthClient(channel);
         Generators = new GeneratorService.GeneratorServiceClient(channel);
         Captures = new CaptureService.CaptureServiceClient(channel);
+        Engine = new EngineService.EngineServiceClient(channel);
     }
 
     public DaemonAddress Address { get; }
@@ -51,6 +52,8 @@ public sealed partial class RtUdpClient : IDisposable
     public CaptureService.CaptureServiceClient Captures { get; }
 
     public Health.HealthClient Health { get; }
+
+    public EngineService.EngineServiceClient Engine { get; }
 
     /// <summary>The daemon's default unix socket (<see cref="DaemonAddress.Default"/>).</summary>
     public static RtUdpClient Connect() => Connect(DaemonAddress.Default());
@@ -109,6 +112,10 @@ public sealed partial class RtUdpClient : IDisposable
     /// <summary>grpc.health.v1 for the whole server (""): SERVING while the engine runs.</summary>
     public Task<HealthCheckResponse.Types.ServingStatus> CheckHealthAsync(string service = "", CancellationToken cancellationToken = default) =>
         CallAsync(async options => (await Health.CheckAsync(new HealthCheckRequest { Service = service }, options).ConfigureAwait(false)).Status, cancellationToken);
+
+    /// <summary>The engine's state (running, stalled, down), what stalled, and its restarts; answers while it is down too.</summary>
+    public Task<GetEngineResponse> GetEngineAsync(CancellationToken cancellationToken = default) =>
+        CallAsync(options => Engine.GetEngineAsync(new GetEngineRequest(), options).ResponseAsync, cancellationToken);
 
     public Task<GetCapabilitiesResponse> GetCapabilitiesAsync(CancellationToken cancellationToken = default) =>
         CallAsync(options => Capabilities.GetCapabilitiesAsync(new GetCapabilitiesRequest(), options).ResponseAsync, cancellationToken);

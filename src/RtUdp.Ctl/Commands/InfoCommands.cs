@@ -49,7 +49,7 @@ internal static class InfoCommands
     public static Command Health()
     {
         var service = new Option<string>("--service") { Description = "A service's health (e.g. rtudp.v1.PacketService; default: the whole server)", DefaultValueFactory = _ => "", HelpName = "NAME" };
-        var command = new Command("health", "Whether rtudpd serves (its engine runs): exit 0 if SERVING, 1 otherwise") { service };
+        var command = new Command("health", "Whether rtudpd serves (its engine runs and advances): exit 0 if SERVING, 1 otherwise, naming what stalled") { service };
         command.SetAction(async (parse, cancel) =>
         {
             using RtUdpClient client = GlobalOptions.Connect(parse);
@@ -70,22 +70,61 @@ internal static class InfoCommands
                 HealthCheckResponse.Types.ServingStatus.ServiceUnknown => "SERVICE_UNKNOWN",
                 _ => "UNKNOWN",
             };
+            // Why not serving: the engine's own account (stalled and which part, or down).
+            GetEngineResponse? engine = status == HealthCheckResponse.Types.ServingStatus.NotServing ? await TryGetEngineAsync(client, cancel) : null;
             if (parse.GetValue(GlobalOptions.Json))
             {
                 Console.WriteLine(JsonOut.Object(w =>
                 {
                     w.WriteString("address", client.Address.ToString());
                     w.WriteString("status", text);
+                    if (engine is not null)
+                    {
+                        w.WriteString("engine_state", Text.Name(engine.State));
+                        w.WriteString("reason", engine.Reason);
+                        w.WriteStartArray("stalled");
+                        foreach (StalledPart part in engine.Stalled)
+                        {
+                            w.WriteStartObject();
+                            w.WriteString("name", part.Name);
+                            w.WriteString("channel", part.Channel);
+                            w.WriteString("worker", part.Worker);
+                            w.WriteNumber("age_seconds", part.Age.ToTimeSpan().TotalSeconds);
+                            w.WriteEndObject();
+                        }
+                        w.WriteEndArray();
+                    }
                 }));
             }
             else
             {
-                Console.WriteLine($"{client.Address}: {text}" + (status == HealthCheckResponse.Types.ServingStatus.NotServing ? " (the engine is starting or restarting; see journalctl -u rtudp)" : ""));
+                Console.WriteLine($"{client.Address}: {text}" + (status == HealthCheckResponse.Types.ServingStatus.NotServing ? $" ({Why(engine)}; see journalctl -u rtudp)" : ""));
             }
             return status == HealthCheckResponse.Types.ServingStatus.Serving ? ExitCodes.Ok : ExitCodes.Refused;
         });
         return command;
     }
+
+    private static async Task<GetEngineResponse?> TryGetEngineAsync(RtUdpClient client, CancellationToken cancel)
+    {
+        try
+        {
+            return await client.GetEngineAsync(cancel);
+        }
+        catch (RtUdpException)
+        {
+            // An older daemon without EngineService: the status alone.
+            return null;
+        }
+    }
+
+    private static string Why(GetEngineResponse? engine) => engine switch
+    {
+        null => "the engine is starting, restarting or stalled",
+        { State: EngineState.Stalled } => $"{engine.Reason}; rtudpd restarts the engine after {engine.StallRestartTimeout.ToTimeSpan().TotalSeconds:0.###} s",
+        { State: EngineState.Down } => "the engine is down: starting or restarting",
+        _ => engine.Reason.Length > 0 ? engine.Reason : "the engine has just recovered",
+    };
 
     public static Command Clock()
     {

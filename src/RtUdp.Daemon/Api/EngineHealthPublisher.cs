@@ -7,7 +7,8 @@ namespace RtUdp.Daemon.Api;
 
 /// <summary>
 /// Keeps grpc.health.v1 in step with the engine: NOT_SERVING while <see cref="EngineSupervisor.Client"/>
-/// is null (engine starting, dead or restarting), SERVING otherwise; for the server ("") and each rtudp.v1 service.
+/// is null (engine starting, dead or restarting) or while it is stalled (<see cref="EngineSupervisor.Stall"/>:
+/// the supervisor logs which part and why), SERVING otherwise; for the server ("") and each rtudp.v1 service.
 /// </summary>
 public sealed class EngineHealthPublisher(HealthServiceImpl health, EngineSupervisor supervisor, IOptions<RtUdpApiOptions> options) : BackgroundService
 {
@@ -51,7 +52,7 @@ public sealed class EngineHealthPublisher(HealthServiceImpl health, EngineSuperv
         return base.StopAsync(cancellationToken);
     }
 
-    private void Publish() => Set(supervisor.Client is null ? HealthCheckResponse.Types.ServingStatus.NotServing : HealthCheckResponse.Types.ServingStatus.Serving);
+    private void Publish() => Set(supervisor.Client is null || supervisor.Stall is not null ? HealthCheckResponse.Types.ServingStatus.NotServing : HealthCheckResponse.Types.ServingStatus.Serving);
 
     private void Set(HealthCheckResponse.Types.ServingStatus status)
     {

@@ -62,6 +62,7 @@ public static class RtUdpApiExtensions
         endpoints.MapGrpcService<CapabilityApi>();
         endpoints.MapGrpcService<GeneratorApi>();
         endpoints.MapGrpcService<CaptureApi>();
+        endpoints.MapGrpcService<EngineApi>();
         endpoints.MapGrpcService<HealthServiceImpl>();
         endpoints.MapGrpcReflectionService();
         return endpoints;

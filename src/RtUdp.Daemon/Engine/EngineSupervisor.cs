@@ -24,7 +24,7 @@ public sealed partial class EngineSupervisor : BackgroundService
     private readonly ILogger<EngineSupervisor> _logger;
     private readonly ChannelArming _arming;
     private readonly EngineLoss _loss;
-    private readonly EngineWatchdog _watchdog;
+    private readonly StallMonitor _stall;
     private readonly EngineShutdown _shutdown;
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile EngineProcess? _engine;
@@ -41,7 +41,7 @@ public sealed partial class EngineSupervisor : BackgroundService
         // The parts log under the supervisor's category, as they did when they were one class.
         _arming = new ChannelArming(catalog, logger);
         _loss = new EngineLoss(catalog, retired, logger);
-        _watchdog = new EngineWatchdog(catalog);
+        _stall = new StallMonitor(catalog, StallBounds.Resolve(options, notifier.WatchdogTimeout), notifier, logger);
         _shutdown = new EngineShutdown(options, catalog, gate, notifier, retired, logger);
         Directory = string.IsNullOrEmpty(options.Directory) ? EngineOptions.DefaultDirectory() : options.Directory;
     }
@@ -76,8 +76,17 @@ public sealed partial class EngineSupervisor : BackgroundService
     /// <summary>Raised with the new client after each engine start, and with null when it dies or stops.</summary>
     public event Action<EngineConnection?>? EngineChanged;
 
-    /// <inheritdoc cref="EngineWatchdog.Check"/>
-    public string? CheckProgress() => _watchdog.Check(_engine);
+    /// <summary>The running engine's stall past <see cref="StallBounds.Health"/>, or null: health, metrics and the API read it.</summary>
+    public EngineStall? Stall => _stall.Current;
+
+    /// <summary>When a stall makes health NOT_SERVING, when it restarts the engine, and when the watchdog gives up.</summary>
+    public StallBounds StallBounds => _stall.Bounds;
+
+    /// <summary>Of <see cref="Restarts"/>, the engines killed because they stalled past the restart bound.</summary>
+    public int StallRestarts => _stall.StallRestarts;
+
+    /// <inheritdoc cref="StallMonitor.WatchdogVerdict"/>
+    public string? WatchdogVerdict() => _stall.WatchdogVerdict(EnginePid);
 
     /// <summary>What to do after one engine's life.</summary>
     private enum Next
@@ -96,6 +105,12 @@ public sealed partial class EngineSupervisor : BackgroundService
     {
         System.IO.Directory.CreateDirectory(Directory);
         LogPrivilegeSeparation();
+        string bounds = _stall.Bounds.ToString();
+        Log.StallBounds(_logger, bounds);
+        if (_stall.Bounds.WatchdogConflict(_notifier.WatchdogTimeout) is { } conflict)
+        {
+            Log.StallBoundsConflict(_logger, conflict);
+        }
         var backoff = new RestartBackoff(_options.MaxRestartDelay);
         Next next = Next.Restart;
         while (next == Next.Restart && !stoppingToken.IsCancellationRequested)
@@ -154,6 +169,8 @@ public sealed partial class EngineSupervisor : BackgroundService
         }
         Attach(engine);
         string status = RunningStatus(engine);
+        using var watching = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        Task stallWatch = _stall.WatchAsync(engine, watching.Token);
         try
         {
             if (first)
@@ -171,9 +188,14 @@ public sealed partial class EngineSupervisor : BackgroundService
         }
         catch (OperationCanceledException)
         {
+            // No stall restart while the engine drains.
+            await watching.CancelAsync();
+            await stallWatch;
             await _shutdown.DrainAndStopAsync(engine, Detach);
             return Next.Exit;
         }
+        await watching.CancelAsync();
+        await stallWatch;
 
         OnDied(engine, started.Elapsed, backoff);
         return await backoff.WaitAsync(stoppingToken) ? Next.Restart : Next.StopIdle;
@@ -186,13 +208,13 @@ public sealed partial class EngineSupervisor : BackgroundService
     private void Attach(EngineProcess engine)
     {
         _engine = engine;
-        _watchdog.Reset();
         EngineChanged?.Invoke(engine.Client);
     }
 
     private void Detach()
     {
         _engine = null;
+        _stall.EngineDown();
         EngineChanged?.Invoke(null);
     }
 
@@ -261,6 +283,12 @@ public sealed partial class EngineSupervisor : BackgroundService
 
         [LoggerMessage(EventId = 117, Level = LogLevel.Warning, Message = "Privilege separation NOT in effect: {Description}")]
         public static partial void PrivilegesNotSeparated(ILogger logger, string description);
+
+        [LoggerMessage(EventId = 123, Level = LogLevel.Information, Message = "Stall bounds: {Bounds}")]
+        public static partial void StallBounds(ILogger logger, string bounds);
+
+        [LoggerMessage(EventId = 124, Level = LogLevel.Warning, Message = "{Conflict}")]
+        public static partial void StallBoundsConflict(ILogger logger, string conflict);
 
         [LoggerMessage(EventId = 118, Level = LogLevel.Critical, Message = "The engine launcher is gone, and with it the engine's capabilities: {Reason}; rtudpd exits so that the service manager restarts it")]
         public static partial void LauncherGone(ILogger logger, string reason);

@@ -23,4 +23,16 @@ public sealed class EngineSupervisorOptions
 
     /// <summary>How long a stopping engine may take to stop its channels before it is killed.</summary>
     public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How long the conductor or a running channel's worker may go without a heartbeat before the engine counts as
+    /// stalled: health NOT_SERVING, rtudp_engine_stalled 1. Zero: a quarter of systemd's WatchdogSec, or 2 s without it.
+    /// </summary>
+    public TimeSpan StallTimeout { get; set; } = TimeSpan.Zero;
+
+    /// <summary>
+    /// How long a stall may last before rtudpd kills the engine and starts a new one (longer than StallTimeout).
+    /// Zero: half of systemd's WatchdogSec, or 5 s without it (and at least twice StallTimeout).
+    /// </summary>
+    public TimeSpan StallRestartTimeout { get; set; } = TimeSpan.Zero;
 }

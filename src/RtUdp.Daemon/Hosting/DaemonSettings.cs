@@ -306,6 +306,18 @@ public sealed class DaemonSettings
         {
             problems.Add($"Engine:MaxRestartDelay: {engine.MaxRestartDelay} must be 10 ms to 1 hour");
         }
+        if (engine.StallTimeout < TimeSpan.Zero || (engine.StallTimeout > TimeSpan.Zero && engine.StallTimeout < TimeSpan.FromMilliseconds(300)) || engine.StallTimeout > TimeSpan.FromHours(1))
+        {
+            problems.Add($"Engine:StallTimeout: {engine.StallTimeout} must be 0 (derived) or 300 ms to 1 hour (the workers beat every 100 ms)");
+        }
+        if (engine.StallRestartTimeout < TimeSpan.Zero || engine.StallRestartTimeout > TimeSpan.FromHours(1))
+        {
+            problems.Add($"Engine:StallRestartTimeout: {engine.StallRestartTimeout} must be 0 (derived) to 1 hour");
+        }
+        else if (engine.StallRestartTimeout > TimeSpan.Zero && engine.StallRestartTimeout <= engine.StallTimeout)
+        {
+            problems.Add($"Engine:StallRestartTimeout: {engine.StallRestartTimeout} must be longer than Engine:StallTimeout ({engine.StallTimeout})");
+        }
     }
 
     private static void ValidateLog(LogOptions log, List<string> problems)

@@ -43,7 +43,8 @@ public sealed partial class SystemdNotifier
         bool forUs = string.IsNullOrEmpty(watchdogPid) || (int.TryParse(watchdogPid, out int pid) && pid == Environment.ProcessId);
         if (_transport is not null && forUs && long.TryParse(watchdogUsec, out long usec) && usec > 0)
         {
-            WatchdogInterval = TimeSpan.FromTicks(usec * 10 / 2);
+            WatchdogTimeout = TimeSpan.FromTicks(usec * 10);
+            WatchdogInterval = WatchdogTimeout / 2;
         }
         // The engine is our child: it must not think systemd talks to it.
         Environment.SetEnvironmentVariable("NOTIFY_SOCKET", null);
@@ -56,6 +57,9 @@ public sealed partial class SystemdNotifier
 
     /// <summary>Half of $WATCHDOG_USEC (null: no watchdog asked for), as sd_watchdog_enabled(3) advises.</summary>
     public TimeSpan? WatchdogInterval { get; }
+
+    /// <summary>$WATCHDOG_USEC: how long systemd waits for WATCHDOG=1 before it acts (null: no watchdog asked for).</summary>
+    public TimeSpan? WatchdogTimeout { get; }
 
     public bool ReadySent => Volatile.Read(ref _readySent) != 0;
 

@@ -4,8 +4,10 @@ namespace RtUdp.Daemon.Hosting;
 
 /// <summary>
 /// systemd's side of the daemon: STOPPING=1 as soon as the host stops, and WATCHDOG=1 every half
-/// WATCHDOG_USEC, but only while the engine's conductor and every running worker advance. READY=1
-/// and STATUS= come from the supervisor, which knows when the engine and the channels are armed.
+/// WATCHDOG_USEC while rtudpd itself runs and its engine is healthy or being healed: a stalled engine is
+/// restarted by rtudpd first (<see cref="StallBounds"/>); WATCHDOG=1 stops only when that did not heal it,
+/// so systemd's restart of the whole service is the last resort. READY=1 and STATUS= come from the
+/// supervisor, which knows when the engine and the channels are armed.
 /// </summary>
 internal sealed partial class SystemdService(SystemdNotifier notifier, EngineSupervisor supervisor, IntakeGate gate, IHostApplicationLifetime lifetime, ILogger<SystemdService> logger) : BackgroundService
 {
@@ -31,28 +33,26 @@ internal sealed partial class SystemdService(SystemdNotifier notifier, EngineSup
         {
             await supervisor.Ready.WaitAsync(stoppingToken);
             using var timer = new PeriodicTimer(interval);
-            // The first sample only records the heartbeats.
-            _ = supervisor.CheckProgress();
             string? previous = null;
-            while (await timer.WaitForNextTickAsync(stoppingToken))
+            do
             {
-                string? stalled = supervisor.CheckProgress();
-                if (stalled is null)
+                string? withheld = supervisor.WatchdogVerdict();
+                if (withheld is null)
                 {
                     notifier.Watchdog();
                     if (previous is not null)
                     {
                         Log.WatchdogResumed(logger);
-                        notifier.Status($"engine {supervisor.EnginePid} running again");
                     }
                 }
-                else if (stalled != previous)
+                else if (previous is null)
                 {
-                    Log.WatchdogWithheld(logger, stalled);
-                    notifier.Status($"not advancing: {stalled}");
+                    Log.WatchdogWithheld(logger, withheld);
+                    notifier.Status($"not healed: {withheld}; WATCHDOG=1 withheld");
                 }
-                previous = stalled;
+                previous = withheld;
             }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
         }
         catch (OperationCanceledException)
         {
@@ -62,13 +62,13 @@ internal sealed partial class SystemdService(SystemdNotifier notifier, EngineSup
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 200, Level = LogLevel.Information, Message = "systemd watchdog on: WATCHDOG=1 every {IntervalMs} ms while the engine advances")]
+        [LoggerMessage(EventId = 200, Level = LogLevel.Information, Message = "systemd watchdog on: WATCHDOG=1 every {IntervalMs} ms while the engine advances or is being restarted")]
         public static partial void WatchdogEnabled(ILogger logger, double intervalMs);
 
         [LoggerMessage(EventId = 201, Level = LogLevel.Error, Message = "Withholding WATCHDOG=1: {Stalled}")]
         public static partial void WatchdogWithheld(ILogger logger, string stalled);
 
-        [LoggerMessage(EventId = 202, Level = LogLevel.Information, Message = "Engine advancing again; WATCHDOG=1 resumed")]
+        [LoggerMessage(EventId = 202, Level = LogLevel.Information, Message = "Engine healed; WATCHDOG=1 resumed")]
         public static partial void WatchdogResumed(ILogger logger);
 
         [LoggerMessage(EventId = 203, Level = LogLevel.Information, Message = "Stopping: intake closed, STOPPING=1 sent")]

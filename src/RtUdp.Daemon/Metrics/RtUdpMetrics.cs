@@ -51,8 +51,8 @@ public sealed class RtUdpMetrics
     private readonly CaptureRegistry _captures;
     private readonly ScrapedHistogram _sendError, _delivery, _stage, _oneWay, _jitter, _roundTrip;
     private readonly ScrapedCounter _generatorPackets, _generatorFullWaits, _captureWritten, _captureDropped;
-    private readonly ScrapedGauge _engineUp, _engineHeartbeatAge, _engineChannels, _engineMemoryLocked, _engineAllocated;
-    private readonly ScrapedCounter _engineCollections, _engineRestarts, _engineLost;
+    private readonly ScrapedGauge _engineUp, _engineStalled, _engineHeartbeatAge, _engineChannels, _engineMemoryLocked, _engineAllocated;
+    private readonly ScrapedCounter _engineCollections, _engineRestarts, _engineStallRestarts, _engineLost;
 
     internal RtUdpMetrics(EngineSupervisor supervisor, ChannelRegistry channels, GeneratorRegistry generators, CaptureRegistry captures)
     {
@@ -95,7 +95,8 @@ public sealed class RtUdpMetrics
         _captureWritten = new ScrapedCounter(factory.CreateCounter("rtudp_capture_packets_written_total", "Packets a capture wrote to its pcapng file.", ["channel", "capture"]));
         _captureDropped = new ScrapedCounter(factory.CreateCounter("rtudp_capture_packets_dropped_total", "Packets a capture left out of its file because its writer's queue was full.", ["channel", "capture"]));
 
-        _engineUp = new ScrapedGauge(factory.CreateGauge("rtudp_engine_up", "1 while the engine process runs and serves, 0 while it is down or restarting."));
+        _engineUp = new ScrapedGauge(factory.CreateGauge("rtudp_engine_up", "1 while the engine process runs, serves and advances; 0 while it is down, restarting or stalled (health is NOT_SERVING then)."));
+        _engineStalled = new ScrapedGauge(factory.CreateGauge("rtudp_engine_stalled", "1 while the engine's conductor or a running channel's worker has gone without a heartbeat past Engine:StallTimeout; 0 otherwise (also while the engine is down)."));
         _engineHeartbeatAge = new ScrapedGauge(factory.CreateGauge("rtudp_engine_heartbeat_age_seconds", "Time since the engine conductor's last heartbeat (NaN while the engine is down, as the other engine gauges)."));
         _engineChannels = new ScrapedGauge(factory.CreateGauge("rtudp_engine_channels", "Channels the engine holds."));
         _engineMemoryLocked = new ScrapedGauge(factory.CreateGauge("rtudp_engine_memory_locked", "1 when the engine's memory is locked (mlockall)."));
@@ -103,6 +104,7 @@ public sealed class RtUdpMetrics
         // A gauge, not a counter: it starts again from zero with each engine process and has no label to reset by.
         _engineAllocated = new ScrapedGauge(factory.CreateGauge("rtudp_engine_allocated_bytes", "Bytes the running engine process has allocated on its managed heap since it started (flat after start-up)."));
         _engineRestarts = new ScrapedCounter(factory.CreateCounter("rtudp_engine_restarts_total", "Times the engine died and the daemon started it again."));
+        _engineStallRestarts = new ScrapedCounter(factory.CreateCounter("rtudp_engine_stall_restarts_total", "Of the engine restarts, those after the daemon killed a stalled engine (stalled past Engine:StallRestartTimeout)."));
         _engineLost = new ScrapedCounter(factory.CreateCounter("rtudp_engine_lost_packets_total", "Packets lost with dead engines: tx (queued), rx (received, not drained).", ["direction"]));
 
         string version = typeof(RtUdpMetrics).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
@@ -138,7 +140,7 @@ public sealed class RtUdpMetrics
             {
                 counter.Sweep();
             }
-            foreach (ScrapedGauge gauge in new[] { _pending, _buffered, _channelState, _channelAttached, _channelMode, _workerRunning, _workerRealtime, _workerHeartbeatAge, _engineUp, _engineHeartbeatAge, _engineChannels, _engineMemoryLocked, _engineAllocated })
+            foreach (ScrapedGauge gauge in new[] { _pending, _buffered, _channelState, _channelAttached, _channelMode, _workerRunning, _workerRealtime, _workerHeartbeatAge, _engineUp, _engineStalled, _engineHeartbeatAge, _engineChannels, _engineMemoryLocked, _engineAllocated })
             {
                 gauge.Sweep();
             }
@@ -146,7 +148,7 @@ public sealed class RtUdpMetrics
             {
                 histogram.Sweep();
             }
-            foreach (ScrapedCounter counter in new[] { _engineCollections, _engineRestarts, _engineLost, _generatorPackets, _generatorFullWaits, _captureWritten, _captureDropped })
+            foreach (ScrapedCounter counter in new[] { _engineCollections, _engineRestarts, _engineStallRestarts, _engineLost, _generatorPackets, _generatorFullWaits, _captureWritten, _captureDropped })
             {
                 counter.Sweep();
             }
@@ -156,6 +158,7 @@ public sealed class RtUdpMetrics
     private void CollectEngine(long now)
     {
         _engineRestarts.Set(_supervisor.Restarts);
+        _engineStallRestarts.Set(_supervisor.StallRestarts);
         _engineLost.Set(_supervisor.LostTxPackets, "tx");
         _engineLost.Set(_supervisor.LostRxPackets, "rx");
         EngineHealth? health = null;
@@ -171,7 +174,9 @@ public sealed class RtUdpMetrics
                 // The engine died between the two reads: reported down.
             }
         }
-        _engineUp.Set(health is not null ? 1 : 0);
+        bool stalled = health is not null && _supervisor.Stall is not null;
+        _engineUp.Set(health is not null && !stalled ? 1 : 0);
+        _engineStalled.Set(stalled ? 1 : 0);
         if (health is null)
         {
             // Unlabelled series cannot be withdrawn: NaN says "no engine to read".

@@ -48,7 +48,7 @@ public sealed class DaemonHostingTests
 
         for (int i = 0; i < 3; i++)
         {
-            daemon.WaitForMessage(m => HostedDaemon.Has(m, "WATCHDOG=1"), TimeSpan.FromSeconds(3), $"WATCHDOG=1 #{i + 1}");
+            daemon.WaitForMessage(m => HostedDaemon.Has(m, "WATCHDOG=1"), HostedDaemon.WatchdogTimeout, $"WATCHDOG=1 #{i + 1}");
         }
 
         // The unix socket: default path under $XDG_RUNTIME_DIR/rtudp, mode 0660, speaking HTTP/2.
@@ -79,27 +79,90 @@ public sealed class DaemonHostingTests
     }
 
     [Fact]
-    public void Watchdog_is_withheld_while_the_engine_is_stopped()
+    public void Under_the_watchdog_a_stalled_engine_is_restarted_once_by_rtudpd_and_WATCHDOG_1_never_stops()
     {
         using var daemon = HostedDaemon.Start(Config());
         int engine = daemon.WaitForReady();
-        daemon.WaitForMessage(m => HostedDaemon.Has(m, "WATCHDOG=1"), TimeSpan.FromSeconds(3), "WATCHDOG=1 before SIGSTOP");
+        daemon.WaitForMessage(m => HostedDaemon.Has(m, "WATCHDOG=1"), HostedDaemon.WatchdogTimeout, "WATCHDOG=1 before SIGSTOP");
+        TimeSpan stoppedAt = daemon.Elapsed;
         HostedDaemon.Signal(engine, SIGSTOP);
         try
         {
-            // One check may have sampled the heartbeats just before the stop; after it, none may pass.
-            daemon.WaitForMessage(m => (HostedDaemon.Field(m, "STATUS") ?? "").StartsWith("not advancing:", StringComparison.Ordinal), TimeSpan.FromSeconds(3), "STATUS not advancing");
-            List<string> whileStopped = daemon.Collect(TimeSpan.FromSeconds(2));
-            Assert.DoesNotContain(whileStopped, m => HostedDaemon.Has(m, "WATCHDOG=1"));
+            // The ladder under WATCHDOG_USEC = 6 s: not serving after 1.5 s, engine killed after 3 s.
+            string stalled = daemon.WaitForMessage(m => (HostedDaemon.Field(m, "STATUS") ?? "").StartsWith($"engine {engine} stalled:", StringComparison.Ordinal), Short, "STATUS engine stalled");
+            string status = HostedDaemon.Field(stalled, "STATUS")!;
+            Assert.Contains("conductor (no heartbeat for", status, StringComparison.Ordinal);
+            Assert.Contains("channel 1 'rx' receive worker", status, StringComparison.Ordinal);
+            Assert.Contains("channel 2 'tx' send worker", status, StringComparison.Ordinal);
+            string running = daemon.WaitForMessage(m => (HostedDaemon.Field(m, "STATUS") ?? "").StartsWith("engine ", StringComparison.Ordinal) && (HostedDaemon.Field(m, "STATUS") ?? "").Contains(" running,", StringComparison.Ordinal), TimeSpan.FromSeconds(60), "STATUS engine running after the stall restart");
+            int restarted = HostedDaemon.EnginePidOf(running);
+            Assert.NotEqual(engine, restarted);
+            Assert.StartsWith($"engine {restarted} running, 2 channels (2 running), 1 restarts", HostedDaemon.Field(running, "STATUS"), StringComparison.Ordinal);
         }
         finally
         {
-            HostedDaemon.Signal(engine, SIGCONT);
+            _ = kill(engine, SIGCONT);
         }
-        daemon.WaitForMessage(m => HostedDaemon.Has(m, "WATCHDOG=1"), TimeSpan.FromSeconds(5), "WATCHDOG=1 after SIGCONT");
-        daemon.WaitForOutput(l => l.Contains("Withholding WATCHDOG=1", StringComparison.Ordinal), Short, "the withheld watchdog logged");
+        TimeSpan restartedAt = daemon.Elapsed;
+        daemon.WaitForMessage(m => HostedDaemon.Has(m, "WATCHDOG=1"), HostedDaemon.WatchdogTimeout, "WATCHDOG=1 after the restart");
+        daemon.WaitForOutput(l => l.Contains("killing the engine for a restart", StringComparison.Ordinal), Short, "the stall kill logged");
+        Assert.False(Directory.Exists($"/proc/{engine}"), "the stalled engine was killed");
+
+        (TimeSpan At, string Message)[] messages = [.. daemon.TimedMessages];
+        TimeSpan stallSeen = messages.First(m => (HostedDaemon.Field(m.Message, "STATUS") ?? "").Contains(" stalled:", StringComparison.Ordinal)).At;
+        TimeSpan killSeen = messages.First(m => (HostedDaemon.Field(m.Message, "STATUS") ?? "").EndsWith("killing it for a restart", StringComparison.Ordinal)).At;
+        Assert.True(stallSeen - stoppedAt >= TimeSpan.FromSeconds(1.4), $"not serving {stallSeen - stoppedAt} after the stop: the health bound is 1.5 s");
+        Assert.True(killSeen - stoppedAt >= TimeSpan.FromSeconds(2.9), $"killed {killSeen - stoppedAt} after the stop: the restart bound is 3 s");
+        // systemd would have acted on a gap of WATCHDOG_USEC: there was none, and rtudpd never withheld it.
+        TimeSpan[] pings = [.. messages.Where(m => HostedDaemon.Has(m.Message, "WATCHDOG=1")).Select(m => m.At)];
+        Assert.Contains(pings, p => p > restartedAt);
+        for (int i = 1; i < pings.Length; i++)
+        {
+            Assert.True(pings[i] - pings[i - 1] < HostedDaemon.WatchdogTimeout, $"WATCHDOG=1 gap of {pings[i] - pings[i - 1]} at {pings[i]}");
+        }
+        Assert.DoesNotContain("Withholding WATCHDOG=1", daemon.Output, StringComparison.Ordinal);
         HostedDaemon.Signal(daemon.Pid, SIGTERM);
         Assert.Equal(0, daemon.WaitForExit(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public void Under_the_watchdog_an_engine_that_cannot_be_restarted_withholds_WATCHDOG_1_until_one_runs_again()
+    {
+        // The engine through a wrapper that execs it only while a file exists: removing the file makes restarts fail.
+        string allow = Path.Combine(Path.GetTempPath(), $"rtudp-allow-{Guid.NewGuid():N}");
+        string wrapper = allow + ".sh";
+        string engineBinary = Path.Combine(Path.GetDirectoryName(RtUdp.Testing.DaemonBinary.Locate() is ("dotnet", [string dll]) ? dll : RtUdp.Testing.DaemonBinary.Locate().FileName)!, "rtudp-engine");
+        File.WriteAllText(allow, "");
+        File.WriteAllText(wrapper, $"#!/bin/sh\n[ -e '{allow}' ] || {{ echo 'engine not allowed' >&2; exit 1; }}\nexec '{engineBinary}' \"$@\"\n");
+        File.SetUnixFileMode(wrapper, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        try
+        {
+            using var daemon = HostedDaemon.Start(Config(extra: $", \"Path\": \"{wrapper}\", \"MaxRestartDelay\": \"500ms\""));
+            int engine = daemon.WaitForReady();
+            daemon.WaitForMessage(m => HostedDaemon.Has(m, "WATCHDOG=1"), HostedDaemon.WatchdogTimeout, "WATCHDOG=1 while the engine runs");
+            File.Delete(allow);
+            TimeSpan killedAt = daemon.Elapsed;
+            HostedDaemon.Signal(engine, SIGKILL);
+            // Down and not coming back: WATCHDOG=1 stops once it has been down 6 s (restart bound 3 s + 3 s to start).
+            string withheld = daemon.WaitForMessage(m => (HostedDaemon.Field(m, "STATUS") ?? "").StartsWith("not healed: engine down", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "STATUS not healed");
+            Assert.EndsWith("WATCHDOG=1 withheld", HostedDaemon.Field(withheld, "STATUS"), StringComparison.Ordinal);
+            TimeSpan withheldAt = daemon.Elapsed;
+            Assert.True(withheldAt - killedAt >= TimeSpan.FromSeconds(5.9), $"withheld {withheldAt - killedAt} after the engine died");
+            List<string> meanwhile = daemon.Collect(HostedDaemon.WatchdogTimeout / 2 + TimeSpan.FromMilliseconds(500));
+            Assert.DoesNotContain(meanwhile, m => HostedDaemon.Has(m, "WATCHDOG=1"));
+
+            File.WriteAllText(allow, "");
+            daemon.WaitForMessage(m => HostedDaemon.Has(m, "WATCHDOG=1"), TimeSpan.FromSeconds(30), "WATCHDOG=1 once an engine runs again");
+            daemon.WaitForOutput(l => l.Contains("Withholding WATCHDOG=1: engine down", StringComparison.Ordinal), Short, "the withheld watchdog logged");
+            daemon.WaitForOutput(l => l.Contains("Engine healed; WATCHDOG=1 resumed", StringComparison.Ordinal), Short, "the resumed watchdog logged");
+            HostedDaemon.Signal(daemon.Pid, SIGTERM);
+            Assert.Equal(0, daemon.WaitForExit(TimeSpan.FromSeconds(30)));
+        }
+        finally
+        {
+            File.Delete(allow);
+            File.Delete(wrapper);
+        }
     }
 
     [Fact]
@@ -151,7 +214,7 @@ public sealed class DaemonHostingTests
         {
             Wait.Until(() => rx.Read(ChannelCounter.RxWritten) == 1, Short, "a datagram received by the restored channel");
         }
-        daemon.WaitForMessage(m => HostedDaemon.Has(m, "WATCHDOG=1"), TimeSpan.FromSeconds(3), "WATCHDOG=1 after the restart");
+        daemon.WaitForMessage(m => HostedDaemon.Has(m, "WATCHDOG=1"), HostedDaemon.WatchdogTimeout, "WATCHDOG=1 after the restart");
         HostedDaemon.Signal(daemon.Pid, SIGTERM);
         Assert.Equal(0, daemon.WaitForExit(TimeSpan.FromSeconds(30)));
     }

@@ -25,6 +25,8 @@ public sealed class HostedDaemon : IDisposable
     private readonly Thread _notifyThread;
     private readonly BlockingCollection<string> _messages = [];
     private readonly ConcurrentQueue<string> _allMessages = new();
+    private readonly ConcurrentQueue<(TimeSpan At, string Message)> _timedMessages = new();
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly ConcurrentQueue<string> _output = new();
     private readonly ConcurrentQueue<string> _errors = new();
     private readonly SemaphoreSlim _outputChanged = new(0);
@@ -55,6 +57,15 @@ public sealed class HostedDaemon : IDisposable
     public string Errors => string.Join('\n', _errors);
 
     public IReadOnlyCollection<string> AllMessages => _allMessages.ToArray();
+
+    /// <summary>Every notification with when it arrived (monotonic, since the daemon was started).</summary>
+    public IReadOnlyCollection<(TimeSpan At, string Message)> TimedMessages => _timedMessages.ToArray();
+
+    /// <summary>Monotonic time since the daemon was started, as in <see cref="TimedMessages"/>.</summary>
+    public TimeSpan Elapsed => _clock.Elapsed;
+
+    /// <summary>WATCHDOG_USEC the daemon is started with (when it has a watchdog).</summary>
+    public static readonly TimeSpan WatchdogTimeout = TimeSpan.FromSeconds(6);
 
     /// <param name="configJson">Written to Root/rtudp.json and passed with --config (null: no config file).</param>
     /// <param name="environment">Extra variables (null value: removed).</param>
@@ -105,7 +116,8 @@ public sealed class HostedDaemon : IDisposable
         info.Environment["NOTIFY_SOCKET"] = notifyPath;
         if (watchdog)
         {
-            info.Environment["WATCHDOG_USEC"] = "1000000";
+            // Stall bounds derived from it: health after 1.5 s, engine restart after 3 s, WATCHDOG=1 withheld after 6 s unhealed.
+            info.Environment["WATCHDOG_USEC"] = ((long)WatchdogTimeout.TotalMicroseconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
         info.Environment["RTUDP_Engine__Directory"] = Path.Combine(root, "engine");
         info.Environment["RTUDP_Engine__LockMemory"] = "false";
@@ -151,6 +163,7 @@ public sealed class HostedDaemon : IDisposable
                 int n = _notify.Receive(buffer);
                 string message = Encoding.UTF8.GetString(buffer, 0, n);
                 _allMessages.Enqueue(message);
+                _timedMessages.Enqueue((_clock.Elapsed, message));
                 _messages.Add(message);
             }
             catch (SocketException e) when (e.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock)
