@@ -24,8 +24,12 @@ public sealed class SystemdEndToEndTests(PackageFixture package)
         "PASS: journal: the loss at priority err",
         "PASS: journal: 'Engine N running' at priority info",
         "PASS: journal: priority prefixes were taken by journald, not left in the text",
+        "PASS: STATUS names the stalled engine",
+        "PASS: rtudpd kills the stalled engine and starts another",
+        "PASS: one SIGSTOP, one restart: the service itself is not restarted",
+        "PASS: journal: rtudpd logged the stall and killed the engine",
+        "PASS: journal: rtudpd never withheld WATCHDOG=1",
         "PASS: the watchdog fails the service and systemd restarts it",
-        "PASS: journal: rtudpd withheld WATCHDOG=1 naming the stalled engine",
         "PASS: journal: systemd saw the watchdog timeout",
         "PASS: restart: new main process, configured channels running",
         "PASS: stopped: inactive, result success, exit status 0",
@@ -55,6 +59,7 @@ public sealed class SystemdEndToEndTests(PackageFixture package)
         {
             Assert.Contains("PASS: rtudpctl recv rx prints hello", run.Output, StringComparison.Ordinal);
             Assert.Contains("PASS: rtudpctl stats tx --json counts the packet sent", run.Output, StringComparison.Ordinal);
+            Assert.Contains("PASS: rtudpctl health exits 1 naming the stalled engine", run.Output, StringComparison.Ordinal);
         }
         else
         {

@@ -40,6 +40,14 @@ public sealed class DeployFilesTests
             assert ds["volumes"][0]["configMap"]["name"] == docs["ConfigMap"]["metadata"]["name"]
             config = json.loads(docs["ConfigMap"]["data"]["rtudp.json"])
             assert config["Engine"]["Directory"].startswith(mounts["shm"]), "engine files on the memory-backed /dev/shm"
+            # The probes follow the stall ladder (no systemd in the pod: the default bounds).
+            health, restart, backoff = (float(a) for a in sys.argv[2:5])
+            assert "StallTimeout" not in config.get("Engine", {}) and "StallRestartTimeout" not in config.get("Engine", {}), "the bounds below are the defaults"
+            rd, lv = c["readinessProbe"], c["livenessProbe"]
+            assert rd["periodSeconds"] * rd["failureThreshold"] <= health, "readiness notices a stall within one health bound"
+            assert rd.get("successThreshold", 1) == 1, "Ready again at the first SERVING"
+            unhealthy = lv["periodSeconds"] * lv["failureThreshold"]
+            assert unhealthy > (restart - health) + backoff + 5, f"liveness ({unhealthy} s) waits for the engine restart, its back-off and a start"
             env = {e["name"]: e.get("value") for e in c["env"]}
             assert env["RTUDP_Listen__Tcp"].endswith(":%d" % ports["grpc"]) and env["RTUDP_Http__Listen"].endswith(":%d" % ports["metrics"])
             assert docs["DaemonSet"]["spec"]["template"]["metadata"]["annotations"]["prometheus.io/port"] == str(ports["metrics"])
@@ -50,7 +58,8 @@ public sealed class DeployFilesTests
         await File.WriteAllTextAsync(script, Script);
         try
         {
-            (int exit, string output) = await DeployFiles.RunAsync(DeployFiles.PythonWithYaml(), script, DeployFiles.Path("k8s", "daemonset.yaml"));
+            (int exit, string output) = await DeployFiles.RunAsync(DeployFiles.PythonWithYaml(), script, DeployFiles.Path("k8s", "daemonset.yaml"),
+                Seconds(RtUdp.Daemon.Engine.StallBounds.DefaultHealth), Seconds(RtUdp.Daemon.Engine.StallBounds.DefaultRestart), Seconds(new RtUdp.Daemon.Engine.EngineSupervisorOptions().MaxRestartDelay));
             Assert.True(exit == 0 && output.StartsWith("OK", StringComparison.Ordinal), output);
         }
         finally
@@ -104,4 +113,6 @@ public sealed class DeployFilesTests
                 break;
         }
     }
+
+    private static string Seconds(TimeSpan t) => t.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

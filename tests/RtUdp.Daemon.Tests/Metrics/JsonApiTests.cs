@@ -74,8 +74,12 @@ public sealed class JsonApiTests(DaemonFixture daemon) : IDisposable
     }
 
     [Fact]
-    public async Task Capabilities_and_clock_as_JSON_equal_the_gRPC_answers()
+    public async Task Capabilities_clock_and_engine_as_JSON_equal_the_gRPC_answers()
     {
+        GetEngineResponse engine = await GetJsonAsync<GetEngineResponse>("/v1/engine");
+        Assert.Equal(await new EngineService.EngineServiceClient(daemon.Unix).GetEngineAsync(new GetEngineRequest()), engine);
+        Assert.Equal(EngineState.Running, engine.State);
+
         GetCapabilitiesResponse caps = await GetJsonAsync<GetCapabilitiesResponse>("/v1/capabilities");
         Assert.Equal(await _api.Capabilities.GetCapabilitiesAsync(new GetCapabilitiesRequest()), caps);
 
