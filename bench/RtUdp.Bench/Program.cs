@@ -11,7 +11,7 @@ namespace RtUdp.Bench;
 /// </summary>
 internal static class Program
 {
-    private static readonly string[] AllParts = ["throughput", "timing", "gc", "memory", "grpc", "rtt", "generator"];
+    private static readonly string[] AllParts = ["throughput", "timing", "gc", "memory", "grpc", "rtt", "generator", "outcomes"];
 
     private static int Main(string[] args)
     {
@@ -73,6 +73,7 @@ internal static class Program
                     case "grpc": bench.Grpc(); break;
                     case "rtt": bench.RoundTrip(); break;
                     case "generator": bench.Generator(); break;
+                    case "outcomes": bench.Outcomes(); break;
                     case "soak": bench.Soak(soakSeconds ?? Parts.DefaultSoakSeconds); break;
                 }
             }

@@ -96,4 +96,35 @@ public sealed partial class RtUdpClient
             }
         }
     }
+
+    /// <summary>
+    /// Subscribes to the outcomes of <paramref name="channel"/>'s packets (WatchOutcomes) and returns once the
+    /// daemon has the subscription, so that the outcome of every packet sent after this returns is included.
+    /// </summary>
+    /// <param name="onlyMine">Only the packets this client (its uid, address or certificate) sent.</param>
+    /// <param name="onlyAbnormal">Only packets sent late, dropped, or that arrived late at the engine.</param>
+    public async Task<OutcomeWatch> WatchOutcomesAsync(string channel, bool onlyMine = false, bool onlyAbnormal = false, int maxBatch = 0, CancellationToken cancellationToken = default)
+    {
+        AsyncServerStreamingCall<WatchOutcomesResponse> call = Packets.WatchOutcomes(new WatchOutcomesRequest
+        {
+            Channel = ChannelName.Of(channel),
+            OnlyMine = onlyMine,
+            OnlyAbnormal = onlyAbnormal,
+            MaxBatch = maxBatch,
+        }, cancellationToken: cancellationToken);
+        try
+        {
+            // The first message is empty and says the subscription is in place; a refusal throws here.
+            if (!await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
+            {
+                throw new RpcException(call.GetStatus());
+            }
+        }
+        catch (RpcException e)
+        {
+            call.Dispose();
+            throw ToException(e);
+        }
+        return new OutcomeWatch(this, call);
+    }
 }

@@ -56,6 +56,7 @@ internal static class Program
         root.Subcommands.Add(ChannelsCommands.Build());
         root.Subcommands.Add(SendCommand.Build());
         root.Subcommands.Add(RecvCommand.Build());
+        root.Subcommands.Add(OutcomesCommand.Build());
         root.Subcommands.Add(StatsCommand.Build());
         root.Subcommands.Add(HistCommand.Build());
         root.Subcommands.Add(WatchCommand.Build());

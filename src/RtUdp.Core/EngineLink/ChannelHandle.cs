@@ -24,6 +24,16 @@ public sealed unsafe class ChannelHandle : IDisposable
 
     public ChannelConfig Config { get; }
 
+    /// <summary>
+    /// A second producer's handle on a running channel's file (channel-N.shm in the engine directory), as a
+    /// benchmark or test feeds a channel the daemon made: the TX ring takes many producers.
+    /// </summary>
+    public static ChannelHandle Open(string channelFile)
+    {
+        ChannelRegion region = ChannelRegion.Open(channelFile);
+        return new ChannelHandle(region, region.Config.ToConfig());
+    }
+
     public uint Id => Config.Id;
 
     /// <summary>The local endpoint the engine bound (with the kernel's port when 0 was asked).</summary>
@@ -37,7 +47,9 @@ public sealed unsafe class ChannelHandle : IDisposable
     /// Offers one packet to leave at <paramref name="dueMonotonicNs"/> (CLOCK_MONOTONIC). Never blocks.
     /// </summary>
     /// <param name="signal">Wake the send worker now; pass false inside a batch and call <see cref="Flush"/> after it.</param>
-    public EnqueueResult TryEnqueue(ReadOnlySpan<byte> payload, long dueMonotonicNs, long packetId, bool signal = true)
+    /// <param name="clientTag">Who sent it, echoed in its report (0: nobody in particular).</param>
+    /// <param name="immediate">Due "now" rather than at a chosen time (<see cref="TxPacketFlags.Immediate"/>).</param>
+    public EnqueueResult TryEnqueue(ReadOnlySpan<byte> payload, long dueMonotonicNs, long packetId, bool signal = true, int clientTag = 0, bool immediate = false)
     {
         if (payload.Length > Config.MaxPayload)
         {
@@ -58,7 +70,7 @@ public sealed unsafe class ChannelHandle : IDisposable
         // Counted before the commit, so the engine can never have scanned more than was enqueued.
         _region.AddAtomic(ChannelCounter.Enqueued, 1);
         byte* body = ring.Body(index);
-        *(TxPacketHeader*)body = new TxPacketHeader { DueNs = dueMonotonicNs, PacketId = packetId };
+        *(TxPacketHeader*)body = new TxPacketHeader { DueNs = dueMonotonicNs, PacketId = packetId, ClientTag = clientTag, Flags = immediate ? TxPacketFlags.Immediate : 0 };
         payload.CopyTo(new Span<byte>(body + sizeof(TxPacketHeader), payload.Length));
         ring.Commit(index);
         if (signal)

@@ -17,6 +17,9 @@ internal static class ExitCodes
 
     /// <summary>recv: fewer packets than --count arrived before --timeout.</summary>
     public const int Incomplete = 4;
+
+    /// <summary>send --wait: a packet was dropped, or its outcome did not come.</summary>
+    public const int NotSent = 5;
 }
 
 /// <summary>A usage problem found after parsing (e.g. an unreadable --file): exit code 2.</summary>

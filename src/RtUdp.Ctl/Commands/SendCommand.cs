@@ -12,7 +12,7 @@ using RtUdp.V1;
 namespace RtUdp.Ctl.Commands;
 
 /// <summary>
-/// rtudpctl send NAME [PAYLOAD...] [--file F | --stdin] [--hex] [--at MONO_NS | --delay D] [--rate R] [--count N].
+/// rtudpctl send NAME [PAYLOAD...] [--file F | --stdin] [--hex] [--at MONO_NS | --delay D] [--rate R] [--count N] [--wait].
 /// With --rate the engine times every packet (packet i is due at start + i/R in the host's CLOCK_MONOTONIC);
 /// rtudpctl only keeps the ring fed, at most a second ahead, so any count fits any ring.
 /// </summary>
@@ -37,7 +37,8 @@ internal static class SendCommand
         Option<TimeSpan> delay = Options.Duration("--delay", "The (first) packet's time: this long from now");
         var rate = new Option<double?>("--rate") { Description = "Packets per second, timed by the engine (default: all at the same time)", HelpName = "PPS" };
         Option<long?> count = Options.Long("--count", "How many packets (default 1)", 1, long.MaxValue);
-        var command = new Command("send", "Enqueue packets on a sending channel, now or at a time") { name, payload, file, stdin, hex, at, delay, rate, count };
+        var wait = new Option<bool>("--wait") { Description = "Wait for each packet's outcome and print it (its stamp and its error against its time, or why it was dropped); exit 5 if any was not sent" };
+        var command = new Command("send", "Enqueue packets on a sending channel, now or at a time") { name, payload, file, stdin, hex, at, delay, rate, count, wait };
         command.Validators.Add(result =>
         {
             if (result.GetResult(at) is not null && result.GetResult(delay) is not null)
@@ -67,16 +68,19 @@ internal static class SendCommand
                 parse.GetValue(count) ?? 1,
                 parse.GetValue(rate),
                 parse.GetValue(at),
-                parse.GetResult(delay) is not null ? parse.GetValue(delay) : null);
+                parse.GetResult(delay) is not null ? parse.GetValue(delay) : null,
+                // Ids of this run's own, so --wait tells its packets from others this user sends meanwhile.
+                Random.Shared.NextInt64(1, 1L << 29) << 32);
             using RtUdpClient client = GlobalOptions.Connect(parse);
+            using OutcomeWatch? watch = parse.GetValue(wait) ? await client.WatchOutcomesAsync(plan.Channel, onlyMine: true, cancellationToken: cancel) : null;
             Summary summary = await RunAsync(client, plan, cancel);
             Report(parse, plan, summary);
-            return ExitCodes.Ok;
+            return watch is null ? ExitCodes.Ok : await SendWait.ReportAsync(client, watch, plan.IdBase + 1, summary.Enqueued, summary.LastDueNs, parse.GetValue(GlobalOptions.Json), cancel);
         });
         return command;
     }
 
-    private sealed record Plan(string Channel, ByteString Payload, long Count, double? Rate, long? At, TimeSpan? Delay);
+    private sealed record Plan(string Channel, ByteString Payload, long Count, double? Rate, long? At, TimeSpan? Delay, long IdBase);
 
     private sealed record Summary(long Enqueued, long FirstDueNs, long LastDueNs, long RingFullWaits, TimeSpan Elapsed);
 
@@ -143,7 +147,7 @@ internal static class SendCommand
             var packets = new List<OutgoingPacket>((int)batch);
             for (long i = sent; i < sent + batch; i++)
             {
-                var packet = new OutgoingPacket { Payload = plan.Payload, PacketId = i + 1 };
+                var packet = new OutgoingPacket { Payload = plan.Payload, PacketId = plan.IdBase + i + 1 };
                 if (engine is not null)
                 {
                     packet.MonotonicNs = plan.Rate is { } r ? Due(startNs, r, i) : startNs;

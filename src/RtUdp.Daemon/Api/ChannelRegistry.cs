@@ -15,8 +15,14 @@ namespace RtUdp.Daemon.Api;
 /// </summary>
 public sealed class ChannelEntry
 {
+    /// <summary>The first packet_id rtudpd assigns; clients choose theirs below it.</summary>
+    public const long FirstAssignedPacketId = 1L << 62;
+
     private int _users;
     private long _rejectedQuota;
+    private long _nextPacketId = FirstAssignedPacketId;
+    private long _outcomesDelivered;
+    private long _outcomesMissed;
     private volatile bool _closing;
     private volatile ChannelHandle? _handle;
 
@@ -60,6 +66,26 @@ public sealed class ChannelEntry
     public long RejectedQuota => Interlocked.Read(ref _rejectedQuota);
 
     internal void CountQuotaRefusal(long packets) => Interlocked.Add(ref _rejectedQuota, packets);
+
+    /// <summary><paramref name="count"/> consecutive packet_ids for packets sent without one; returns the first.</summary>
+    internal long AssignPacketIds(int count) => Interlocked.Add(ref _nextPacketId, count) - count;
+
+    /// <summary>Packet outcomes streamed to WatchOutcomes subscribers, and those they missed (behind, or lost in the engine's report ring).</summary>
+    public long OutcomesDelivered => Interlocked.Read(ref _outcomesDelivered);
+
+    public long OutcomesMissed => Interlocked.Read(ref _outcomesMissed);
+
+    internal void CountOutcomes(long delivered, long missed)
+    {
+        if (delivered != 0)
+        {
+            Interlocked.Add(ref _outcomesDelivered, delivered);
+        }
+        if (missed != 0)
+        {
+            Interlocked.Add(ref _outcomesMissed, missed);
+        }
+    }
 
     /// <summary>Being deleted: streams end, new leases are refused.</summary>
     public bool Closing => _closing;

@@ -6,6 +6,7 @@ using RtUdp.Core.EngineLink;
 using RtUdp.Core.Native;
 using RtUdp.Daemon.Capture;
 using RtUdp.Daemon.Limits;
+using RtUdp.Daemon.Outcomes;
 using RtUdp.V1;
 using CoreState = RtUdp.Core.Contract.Channels.ChannelState;
 using CoreStampSource = RtUdp.Core.Timestamping.StampSource;
@@ -14,7 +15,7 @@ using V1Received = RtUdp.V1.ReceivedPacket;
 namespace RtUdp.Daemon.Api;
 
 /// <summary>rtudp.v1.PacketService: enqueues into a channel's TX ring and drains its RX ring, lock-free, no engine round trip.</summary>
-public sealed class PacketApi(ApiContext api, CaptureRegistry captures) : PacketService.PacketServiceBase
+public sealed partial class PacketApi(ApiContext api, CaptureRegistry captures, OutcomeHub outcomes, ClientTags tags) : PacketService.PacketServiceBase
 {
     private const int MaxReceiveCount = 10_000;
     private static readonly TimeSpan MaxReceiveTimeout = TimeSpan.FromSeconds(60);
@@ -31,10 +32,12 @@ public sealed class PacketApi(ApiContext api, CaptureRegistry captures) : Packet
         long[] due = PacketTimes.Validate(request.Packets, "packets", entry.Config, api.Options.SchedulingHorizon);
         CheckAccepting(entry, handle);
         ClientQuotas.Reservation reservation = Reserve(context, entry, due, accepted: 0);
+        (long[] ids, PacketIdRange? assigned) = PacketIds.Assign(entry, request.Packets);
+        int tag = tags.Of(ClientIdentity.Of(context));
         for (int i = 0; i < request.Packets.Count; i++)
         {
             OutgoingPacket packet = request.Packets[i];
-            EnqueueResult result = handle.TryEnqueue(packet.Payload.Span, due[i], packet.PacketId, signal: false);
+            EnqueueResult result = handle.TryEnqueue(packet.Payload.Span, due[i], ids[i], signal: false, tag, Immediate(packet));
             if (result != EnqueueResult.Ok)
             {
                 reservation.Keep(i);
@@ -50,6 +53,7 @@ public sealed class PacketApi(ApiContext api, CaptureRegistry captures) : Packet
             Accepted = request.Packets.Count,
             FirstDueMonotonicNs = due.Length > 0 ? due[0] : 0,
             LastDueMonotonicNs = due.Length > 0 ? due[^1] : 0,
+            AssignedPacketIds = assigned,
         });
     }
 
@@ -60,6 +64,8 @@ public sealed class PacketApi(ApiContext api, CaptureRegistry captures) : Packet
         long accepted = 0;
         long fullWaits = 0;
         var waited = new Stopwatch();
+        var assignedRanges = new Google.Protobuf.Collections.RepeatedField<PacketIdRange>();
+        int tag = tags.Of(ClientIdentity.Of(context));
         try
         {
             // One message at a time: while the ring is full this loop does not read, so HTTP/2 flow
@@ -90,6 +96,8 @@ public sealed class PacketApi(ApiContext api, CaptureRegistry captures) : Packet
                 long[] due = PacketTimes.Validate(message.Packets, "packets", entry.Config, api.Options.SchedulingHorizon);
                 CheckAccepting(entry, handle);
                 ClientQuotas.Reservation reservation = Reserve(context, entry, due, accepted);
+                (long[] ids, PacketIdRange? assigned) = PacketIds.Assign(entry, message.Packets);
+                PacketIds.Append(assignedRanges, assigned);
                 long messageStart = accepted;
                 for (int i = 0; i < message.Packets.Count; i++)
                 {
@@ -97,7 +105,7 @@ public sealed class PacketApi(ApiContext api, CaptureRegistry captures) : Packet
                     TimeSpan backoff = TimeSpan.Zero;
                     while (true)
                     {
-                        EnqueueResult result = handle.TryEnqueue(packet.Payload.Span, due[i], packet.PacketId, signal: false);
+                        EnqueueResult result = handle.TryEnqueue(packet.Payload.Span, due[i], ids[i], signal: false, tag, Immediate(packet));
                         if (result == EnqueueResult.Ok)
                         {
                             accepted++;
@@ -147,7 +155,9 @@ public sealed class PacketApi(ApiContext api, CaptureRegistry captures) : Packet
         {
             throw new RpcException(new Grpc.Core.Status(StatusCode.Cancelled, $"Cancelled after {accepted} packet(s) were enqueued."));
         }
-        return new SendStreamResponse { Accepted = accepted, FullWaits = fullWaits, Waited = Duration.FromTimeSpan(waited.Elapsed) };
+        var response = new SendStreamResponse { Accepted = accepted, FullWaits = fullWaits, Waited = Duration.FromTimeSpan(waited.Elapsed) };
+        response.AssignedPacketIds.AddRange(assignedRanges);
+        return response;
     }
 
     public override async Task<ReceiveResponse> Receive(ReceiveRequest request, ServerCallContext context)
@@ -277,20 +287,8 @@ public sealed class PacketApi(ApiContext api, CaptureRegistry captures) : Packet
             SoftwareStampNs = p.KernelRealtimeNs,
             HardwareStampNs = p.HardwareRawNs,
             MonotonicNs = p.BestMonotonicNs,
-            StampSource = source switch
-            {
-                CoreStampSource.Worker => V1.StampSource.Worker,
-                CoreStampSource.Software => V1.StampSource.Software,
-                CoreStampSource.Hardware => V1.StampSource.Hardware,
-                _ => V1.StampSource.Unspecified,
-            },
-            ClockDomain = source switch
-            {
-                CoreStampSource.Worker => V1.ClockDomain.Monotonic,
-                CoreStampSource.Software => V1.ClockDomain.Realtime,
-                CoreStampSource.Hardware => V1.ClockDomain.Phc,
-                _ => V1.ClockDomain.Unspecified,
-            },
+            StampSource = StampMapping.ToProto(source),
+            ClockDomain = StampMapping.DomainOf(source),
             WorkerMonotonicNs = p.WorkerMonotonicNs,
             Sequence = p.Sequence,
         };
@@ -310,6 +308,9 @@ public sealed class PacketApi(ApiContext api, CaptureRegistry captures) : Packet
         api.Quotas is { } quotas
             ? quotas.Reserve(ClientIdentity.Of(context), entry.Name, due, accepted, () => entry.CountQuotaRefusal(due.Length))
             : default;
+
+    /// <summary>Sent without a time: due when it arrived, so never "arrived late".</summary>
+    private static bool Immediate(OutgoingPacket packet) => packet.TimeCase == OutgoingPacket.TimeOneofCase.None;
 
     private static void CheckAccepting(ChannelEntry entry, ChannelHandle handle)
     {

@@ -33,6 +33,10 @@ internal static class PacketTimes
             {
                 violations.Add(new(at + ".payload", $"{length} bytes exceed the channel's max_payload of {config.MaxPayload}"));
             }
+            if (Outcomes.PacketIds.Problem(packet.PacketId) is { } idProblem)
+            {
+                violations.Add(new(at + ".packet_id", idProblem));
+            }
             long? time = null;
             string timeField = at;
             switch (packet.TimeCase)

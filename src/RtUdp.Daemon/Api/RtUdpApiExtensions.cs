@@ -47,6 +47,8 @@ public static class RtUdpApiExtensions
         services.AddOptions<CaptureOptions>();
         services.AddSingleton<CaptureRegistry>();
         services.AddSingleton<GeneratorRegistry>();
+        services.AddSingleton<Outcomes.OutcomeHub>();
+        services.AddSingleton<Outcomes.ClientTags>();
         services.AddHostedService<EngineHealthPublisher>();
         return services;
     }

@@ -12,6 +12,9 @@ public sealed class RtUdpApiOptions
     /// <summary>The retry delay a RESOURCE_EXHAUSTED (ring full) answer suggests.</summary>
     public TimeSpan RingFullRetryDelay { get; set; } = TimeSpan.FromMilliseconds(10);
 
+    /// <summary>Outcomes a WatchOutcomes subscriber may have queued before it misses some (told by a gap record).</summary>
+    public int OutcomeQueue { get; set; } = 131_072;
+
     /// <summary>Longest pause of a SendStream waiting for ring space between two looks.</summary>
     public TimeSpan MaxStreamBackoff { get; set; } = TimeSpan.FromMilliseconds(10);
 }

@@ -36,6 +36,7 @@ internal static class StatsMapping
                 DroppedStopped = s[CoreCounter.DroppedStopped],
                 Pending = s.Pending,
                 Late = s[CoreCounter.Late],
+                ArrivedLate = s[CoreCounter.ArrivedLate],
                 RejectedFull = s[CoreCounter.RejectedFull],
                 Balanced = s.TxBalanced,
             },

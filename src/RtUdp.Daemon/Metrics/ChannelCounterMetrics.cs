@@ -18,6 +18,7 @@ internal static class ChannelCounterMetrics
     public static readonly Metric TxSent = new("rtudp_tx_sent_packets_total", "Packets handed to the kernel.");
     public static readonly Metric TxDropped = new("rtudp_tx_dropped_packets_total", "Enqueued packets not sent, by reason: late (late policy), error (send failed), stopped (channel stopped or deleted).", "reason");
     public static readonly Metric TxLate = new("rtudp_tx_late_packets_total", "Packets sent later than the late tolerance (counted within sent).");
+    public static readonly Metric TxArrivedLate = new("rtudp_tx_arrived_late_packets_total", "Scheduled packets that reached the send worker after their due time (plus the late tolerance): late before the engine had them, unlike those it sent late.");
     public static readonly Metric TxSendCalls = new("rtudp_tx_send_calls_total", "sendmmsg calls made.");
     public static readonly Metric TxBatched = new("rtudp_tx_send_call_packets_total", "Packets carried by successful sendmmsg calls (divided by send calls: the mean batch).");
     public static readonly Metric TxSendWaits = new("rtudp_tx_send_waits_total", "Times the send worker parked waiting for work or for its next packet's time.");
@@ -54,6 +55,7 @@ internal static class ChannelCounterMetrics
         [ChannelCounter.DroppedLate] = (TxDropped, "late"),
         [ChannelCounter.DroppedError] = (TxDropped, "error"),
         [ChannelCounter.DroppedStopped] = (TxDropped, "stopped"),
+        [ChannelCounter.ArrivedLate] = (TxArrivedLate, null),
         [ChannelCounter.SendCalls] = (TxSendCalls, null),
         [ChannelCounter.SendBatchPackets] = (TxBatched, null),
         [ChannelCounter.TxReportsLost] = (TxReportsLost, null),

@@ -52,7 +52,7 @@ public sealed class RtUdpMetrics
     private readonly ScrapedHistogram _sendError, _delivery, _stage, _oneWay, _jitter, _roundTrip;
     private readonly ScrapedCounter _generatorPackets, _generatorFullWaits, _captureWritten, _captureDropped;
     private readonly ScrapedGauge _engineUp, _engineStalled, _engineHeartbeatAge, _engineChannels, _engineMemoryLocked, _engineAllocated;
-    private readonly ScrapedCounter _engineCollections, _engineRestarts, _engineStallRestarts, _engineLost;
+    private readonly ScrapedCounter _engineCollections, _engineRestarts, _engineStallRestarts, _engineLost, _outcomesDelivered, _outcomesMissed;
 
     internal RtUdpMetrics(EngineSupervisor supervisor, ChannelRegistry channels, GeneratorRegistry generators, CaptureRegistry captures)
     {
@@ -92,6 +92,8 @@ public sealed class RtUdpMetrics
 
         _generatorPackets = new ScrapedCounter(factory.CreateCounter("rtudp_generator_packets_total", "Packets a generator's schedule produced, by outcome: enqueued (in the TX ring), enqueued_late (of those, after their due time), rejected_not_accepting, rejected_too_large.", ["channel", "generator", "outcome"]));
         _generatorFullWaits = new ScrapedCounter(factory.CreateCounter("rtudp_generator_full_waits_total", "Times a generator found the TX ring full and waited for space (nothing is dropped).", ["channel", "generator"]));
+        _outcomesDelivered = new ScrapedCounter(factory.CreateCounter("rtudp_outcomes_delivered_total", "Per-packet outcomes streamed to WatchOutcomes subscribers (each subscriber's count).", ChannelLabels));
+        _outcomesMissed = new ScrapedCounter(factory.CreateCounter("rtudp_outcomes_missed_total", "Per-packet outcomes WatchOutcomes subscribers missed (told by a gap record): behind, or lost in the engine's report ring (once per subscriber).", ChannelLabels));
         _captureWritten = new ScrapedCounter(factory.CreateCounter("rtudp_capture_packets_written_total", "Packets a capture wrote to its pcapng file.", ["channel", "capture"]));
         _captureDropped = new ScrapedCounter(factory.CreateCounter("rtudp_capture_packets_dropped_total", "Packets a capture left out of its file because its writer's queue was full.", ["channel", "capture"]));
 
@@ -148,7 +150,7 @@ public sealed class RtUdpMetrics
             {
                 histogram.Sweep();
             }
-            foreach (ScrapedCounter counter in new[] { _engineCollections, _engineRestarts, _engineStallRestarts, _engineLost, _generatorPackets, _generatorFullWaits, _captureWritten, _captureDropped })
+            foreach (ScrapedCounter counter in new[] { _engineCollections, _engineRestarts, _engineStallRestarts, _engineLost, _outcomesDelivered, _outcomesMissed, _generatorPackets, _generatorFullWaits, _captureWritten, _captureDropped })
             {
                 counter.Sweep();
             }
@@ -233,6 +235,8 @@ public sealed class RtUdpMetrics
         if (entry.Config.Sends)
         {
             _pending.Set(s.Pending, labels);
+            _outcomesDelivered.Set(entry, entry.OutcomesDelivered, labels);
+            _outcomesMissed.Set(entry, entry.OutcomesMissed, labels);
             CollectWorker(s.Sender, "send", labels, now);
             _sendError.Feed(handle, s.SendError, labels);
             foreach ((ChannelHistogram kind, string stage) in Stages)

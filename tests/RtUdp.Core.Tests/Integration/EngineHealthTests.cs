@@ -97,13 +97,19 @@ public sealed class EngineHealthTests(EngineFixture fixture) : IClassFixture<Eng
         fixture.Client.DeleteChannel(rx.Id);
     }
 
-    [Fact]
-    public void Engine_allocates_nothing_and_collects_nothing_in_steady_state()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Engine_allocates_nothing_and_collects_nothing_in_steady_state(bool reports)
     {
-        using ChannelHandle rx = fixture.Client.CreateChannel(Pair("steady-rx", ChannelDirection.Receive, null));
-        using ChannelHandle tx = fixture.Client.CreateChannel(Pair("steady-tx", ChannelDirection.Send, rx.BoundLocal));
+        using ChannelHandle rx = fixture.Client.CreateChannel(Pair(reports ? "steady-rx-reports" : "steady-rx", ChannelDirection.Receive, null));
+        using ChannelHandle tx = fixture.Client.CreateChannel(Pair(reports ? "steady-tx-reports" : "steady-tx", ChannelDirection.Send, rx.BoundLocal));
         fixture.Client.StartChannel(rx.Id);
         fixture.Client.StartChannel(tx.Id);
+        // With reports (someone watches outcomes): a report per packet too, drained as the daemon does.
+        tx.RequestReports(reports);
+        var drained = new TxReport[4096];
+        long reported = 0;
         byte[] payload = new byte[64];
         byte[] buffer = new byte[512];
 
@@ -117,6 +123,7 @@ public sealed class EngineHealthTests(EngineFixture fixture) : IClassFixture<Eng
             for (int i = 0; i < packets; i++)
             {
                 Assert.NotNull(rx.Receive(buffer, 2_000_000_000));
+                reported += tx.DrainReports(drained);
             }
         }
 
@@ -130,6 +137,15 @@ public sealed class EngineHealthTests(EngineFixture fixture) : IClassFixture<Eng
         ChannelStats stats = tx.ReadStats();
         Assert.Equal(2200, stats[ChannelCounter.Sent]);
         Assert.True(stats.TxBalanced);
+        if (reports)
+        {
+            Wait.Until(() => (reported += tx.DrainReports(drained)) == 2200, TimeSpan.FromSeconds(5), () => $"{reported} of 2200 reports");
+            Assert.Equal(0, stats[ChannelCounter.TxReportsLost]);
+        }
+        else
+        {
+            Assert.Equal(0, tx.DrainReports(drained));
+        }
         fixture.Client.DeleteChannel(tx.Id);
         fixture.Client.DeleteChannel(rx.Id);
     }

@@ -92,4 +92,67 @@ public sealed class NamespaceTests(NamespacePairFixture pair, ITestOutputHelper 
         a.Client.DeleteChannel(tx.Id);
         b.Client.DeleteChannel(rx.Id);
     }
+
+    [Fact]
+    public void Each_reports_software_TX_stamp_precedes_the_receivers_RX_stamp_of_the_same_packet_across_the_veth()
+    {
+        if (pair.SkipReason is { } reason)
+        {
+            output.WriteLine($"SKIPPED: {reason}");
+            return;
+        }
+        EngineFixture a = pair.EngineA!;
+        EngineFixture b = pair.EngineB!;
+        using ChannelHandle rx = b.Client.CreateChannel(new ChannelConfig { Id = b.NextId(), Name = "ns-oc-rx", Direction = ChannelDirection.Receive, Local = new IPEndPoint(pair.AddressB, 0), Capacity = 1024, MaxPayload = 2048 });
+        using ChannelHandle tx = a.Client.CreateChannel(new ChannelConfig { Id = a.NextId(), Name = "ns-oc-tx", Direction = ChannelDirection.Send, Local = new IPEndPoint(pair.AddressA, 0), Remote = rx.BoundLocal, Capacity = 1024, MaxPayload = 2048 });
+        b.Client.StartChannel(rx.Id);
+        a.Client.StartChannel(tx.Id);
+        tx.RequestReports();
+        const int Count = 200;
+        byte[] payload = new byte[64];
+        long start = Libc.MonotonicNow() + 50_000_000; // after ARP on the new link
+        long enqueuedBy = 0;
+        for (int i = 1; i <= Count; i++)
+        {
+            BitConverter.TryWriteBytes(payload, (long)i);
+            Assert.Equal(EnqueueResult.Ok, tx.TryEnqueue(payload, start + (i * 200_000L), i, clientTag: 42));
+            enqueuedBy = Libc.MonotonicNow();
+        }
+
+        // The receiver's RX stamps by the id in the payload.
+        var rxStamps = new Dictionary<long, long>();
+        byte[] buffer = new byte[2048];
+        while (rxStamps.Count < Count)
+        {
+            ReceivedPacket? packet = rx.Receive(buffer, timeoutNs: 3_000_000_000);
+            Assert.True(packet.HasValue, $"{rxStamps.Count} of {Count} arrived\ntx: {Accounting.Describe(tx.ReadStats())}");
+            Assert.Equal((int)RtUdp.Core.Timestamping.StampSource.Software, packet.Value.StampSource);
+            Assert.True(rxStamps.TryAdd(BitConverter.ToInt64(buffer, 0), packet.Value.BestMonotonicNs), "a packet arrived twice");
+        }
+        Accounting.WaitFinished(tx, Count);
+        var reports = new List<TxReport>();
+        var chunk = new TxReport[64];
+        Wait.Until(() =>
+        {
+            int n = tx.DrainReports(chunk);
+            reports.AddRange(chunk.AsSpan(0, n).ToArray());
+            return reports.Count >= Count;
+        }, TimeSpan.FromSeconds(10), () => $"{reports.Count} of {Count} reports");
+        Assert.Equal(Enumerable.Range(1, Count).Select(i => (long)i), reports.Select(r => r.PacketId).Order());
+        long worst = 0;
+        foreach (TxReport r in reports)
+        {
+            Assert.True(r.Outcome is (int)TxOutcome.Sent or (int)TxOutcome.SentLate, $"outcome {r.Outcome}");
+            Assert.Equal(42, r.ClientTag);
+            Assert.True(r.IngestNs > 0 && r.IngestNs <= r.SentNs && r.IngestNs <= enqueuedBy + 1_000_000_000, $"ingest {r.IngestNs}");
+            Assert.Equal(0, r.Flags & TxReportFlags.ArrivedLate);
+            long delay = rxStamps[r.PacketId] - r.SoftwareNs;
+            // The SND stamp is taken before the peer's RX stamp; veth delivers within the machine's scheduling noise.
+            Assert.True(delay > 0 && delay < 20_000_000, $"packet {r.PacketId}: RX stamp {delay} ns after the TX stamp");
+            worst = Math.Max(worst, delay);
+        }
+        output.WriteLine($"TX SND stamp to RX stamp across the veth: worst {worst} ns over {Count} packets");
+        a.Client.DeleteChannel(tx.Id);
+        b.Client.DeleteChannel(rx.Id);
+    }
 }

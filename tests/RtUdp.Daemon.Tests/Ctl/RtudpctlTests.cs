@@ -375,6 +375,41 @@ public sealed class RtudpctlTests(DaemonFixture daemon, Xunit.Abstractions.ITest
         await Ok("channels", "rm", rx);
     }
 
+    [Fact]
+    public async Task Send_wait_prints_each_packets_outcome_and_outcomes_follows_a_channel()
+    {
+        (string rx, string tx, _) = await PairAsync("ctl-oc");
+        CtlProcess.Result waited = await Ok("send", tx, "ping", "--count", "5", "--rate", "1000", "--wait");
+        string[] lines = waited.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(5, lines.Count(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^packet \d+: sent(-late)?, [+-][0-9.]+ (ns|µs|ms|s) against its time \(software stamp\)(; arrived late at the engine, [0-9.]+ (ns|µs|ms|s) after its time)?$")));
+        Assert.Contains("outcomes: 5 sent (", waited.Stdout, StringComparison.Ordinal);
+        Assert.Contains("), 0 dropped", waited.Stdout, StringComparison.Ordinal);
+
+        // A packet 50 ms in the past on a dropping channel: --wait says so and exits 5.
+        string dropping = Clients.UniqueId("ctl-oc-drop");
+        JsonElement receiver = Json(await Ok("channels", "ls", "--json")).GetProperty("channels").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "channels/" + rx);
+        await Ok("channels", "create", dropping, "--direction", "send", "--remote", $"127.0.0.1:{receiver.GetProperty("boundLocal").GetProperty("port").GetInt32()}", "--priority", "0", "--late-policy", "drop");
+        long past = Int64(Json(await Ok("clock", "--json")).GetProperty("reading").GetProperty("monotonicNs")) - 50_000_000;
+        CtlProcess.Result dropped = await Ctl("send", dropping, "late", "--at", past.ToString(CultureInfo.InvariantCulture), "--wait");
+        Assert.True(dropped.Exit == 5, dropped.ToString());
+        Assert.Matches(@"(?m)^packet \d+: dropped-late, it reached the worker [+][0-9.]+ ms after its time$", dropped.Stdout);
+
+        // outcomes follows the channel: sends go on until it has printed its three records.
+        Task<CtlProcess.Result> following = CtlProcess.RunAsync(CtlProcess.Rtudpctl, ["outcomes", tx, "--count", "3", "--json", "--socket", daemon.SocketPath]);
+        var clock = Stopwatch.StartNew();
+        while (!following.IsCompleted)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "rtudpctl outcomes never printed 3 records");
+            await Ok("send", tx, "more");
+            await Task.WhenAny(following, Task.Delay(100));
+        }
+        CtlProcess.Result followed = await following;
+        Assert.True(followed.Exit == 0, followed.ToString());
+        string[] records = followed.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(3, records.Length);
+        Assert.All(records, r => Assert.StartsWith("PACKET_FATE_SENT", JsonDocument.Parse(r).RootElement.GetProperty("outcome").GetProperty("fate").GetString(), StringComparison.Ordinal));
+    }
+
     private async Task<(string Rx, string Tx, int RxPort)> PairAsync(string prefix)
     {
         string rx = Clients.UniqueId(prefix + "-rx");

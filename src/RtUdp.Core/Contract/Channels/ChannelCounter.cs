@@ -75,6 +75,9 @@ public enum ChannelCounter
     /// <summary>Sequenced channel: the sequence number the next flow header will carry (kept across a stop and start).</summary>
     FlowNextSequence = 58,
 
+    /// <summary>Packets the send worker took from the TX ring after their due time: late before the engine had them.</summary>
+    ArrivedLate = 59,
+
     // Written by the receive worker only (slots 64-95).
     Received = 64,
     RxWritten = 65,

@@ -25,12 +25,16 @@ namespace RtUdp.Core.Contract.Channels;
 public sealed class ChannelLayout
 {
     public const ulong Magic = 0x3130_4C4E_4843_5452; // "RTCHNL01"
-    public const int Version = 4;
+    public const int Version = 5;
 
     public const int HeaderLength = 4096;
     public const int CounterSlots = 128;
     public const int ErrnoSlots = 128;
-    public const int TxReportRingBytes = 1 << 20;
+    /// <summary>
+    /// The per-packet report ring (written only while someone watches outcomes): about 37,000 reports of 112
+    /// bytes, 130 ms of a channel sending 280,000 packets/s, for rtudpd's pump to drain between two looks.
+    /// </summary>
+    public const int TxReportRingBytes = 4 << 20;
 
     // Header fields.
     public const int MagicOffset = 0;

@@ -17,6 +17,22 @@ public struct TxPacketHeader
 
     /// <summary>Caller's id for the packet, echoed in its <see cref="TxReport"/>.</summary>
     public long PacketId;
+
+    /// <summary>The producer's tag for who sent it (the daemon's client), echoed in the report; 0: none.</summary>
+    public int ClientTag;
+
+    /// <summary><see cref="TxPacketFlags"/>.</summary>
+    public int Flags;
+
+    /// <summary>Written by the send worker: CLOCK_MONOTONIC when it took the packet from the ring.</summary>
+    public long IngestNs;
+}
+
+/// <summary>Bits of <see cref="TxPacketHeader.Flags"/>.</summary>
+public static class TxPacketFlags
+{
+    /// <summary>Sent as soon as possible: its due time is when it was enqueued, so it never counts as arriving late.</summary>
+    public const int Immediate = 1;
 }
 
 /// <summary>Body prefix of an RX ring record; the payload follows.</summary>
@@ -91,8 +107,23 @@ public struct TxReport
     /// <summary>Timestamping.StampSource of the send-error sample: hardware, software or the worker's clock.</summary>
     public int StampSource;
 
-    public int Reserved;
+    /// <summary>The producer's <see cref="TxPacketHeader.ClientTag"/>.</summary>
+    public int ClientTag;
 
     /// <summary>Launch time: the txtime handed to the kernel (in the qdisc's clock); 0 otherwise.</summary>
     public long LaunchTimeNs;
+
+    /// <summary>When the send worker took the packet from the TX ring.</summary>
+    public long IngestNs;
+
+    /// <summary><see cref="TxReportFlags"/>.</summary>
+    public int Flags;
+    public int Reserved;
+}
+
+/// <summary>Bits of <see cref="TxReport.Flags"/>.</summary>
+public static class TxReportFlags
+{
+    /// <summary>Taken from the TX ring later than its due time plus the late tolerance (and not sent "as soon as possible").</summary>
+    public const int ArrivedLate = 1;
 }

@@ -21,12 +21,14 @@ public sealed unsafe class SendScheduler : IDisposable
     private readonly SpinBudget _spinBudget;
     private readonly bool _launchTime;
     private readonly long _launchLead;
+    private readonly long _lateTolerance;
     private uint _sequence;
     private volatile bool _stopRequested;
 
     public SendScheduler(ChannelRegion region, OutOfOrderConsumer consumer)
     {
         _region = region;
+        _lateTolerance = region.Config.LateToleranceNs;
         _consumer = consumer;
         _schedule = new PacketSchedule(region.Config.Capacity);
         _wakeup = region.TxRing.ConsumerWait;
@@ -42,9 +44,11 @@ public sealed unsafe class SendScheduler : IDisposable
     public bool HasUnscanned => _consumer.HasUnscanned;
 
     /// <summary>Moves newly published records from the ring into the schedule.</summary>
-    public void Ingest()
+    /// <param name="now">The duty cycle's clock: stamped into each packet taken, to tell a packet that arrived late.</param>
+    public void Ingest(long now)
     {
         int taken = 0;
+        int arrivedLate = 0;
         while (!_schedule.IsFull && _consumer.TryScan(out int index, out int type, out int bodyLength))
         {
             if (type != PacketRecordType.Packet || bodyLength < sizeof(TxPacketHeader))
@@ -54,6 +58,12 @@ public sealed unsafe class SendScheduler : IDisposable
                 continue;
             }
             TxPacketHeader* header = (TxPacketHeader*)_consumer.Ring.Body(index);
+            // The record is the engine's until consumed: the report reads the ingest time back from it.
+            header->IngestNs = now;
+            if (SendCompletion.ArrivedLate(header, _lateTolerance))
+            {
+                arrivedLate++;
+            }
             _schedule.Push(new ScheduledPacket { DueNs = header->DueNs, Sequence = _sequence++, RecordIndex = index });
             taken++;
         }
@@ -61,6 +71,10 @@ public sealed unsafe class SendScheduler : IDisposable
         {
             _region.Add(ChannelCounter.Scanned, taken);
             _region.Add(ChannelCounter.Scheduled, taken);
+            if (arrivedLate != 0)
+            {
+                _region.Add(ChannelCounter.ArrivedLate, arrivedLate);
+            }
         }
     }
 

@@ -91,7 +91,7 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
         long now = Libc.MonotonicNow();
         _health.Beat(now);
         _completion.BeginCycle(now);
-        Ingest();
+        Ingest(now);
         _completion.CollectAwaitedStamps(now);
         if (_scheduler.WaitUntilDue(_completion.WakeBy(now), ref now, out long horizon))
         {
@@ -103,9 +103,9 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
     /// New records into the schedule, then whether reports are wanted: in that order, so a report request
     /// made before a packet was enqueued (the ring's commit publishes it) is seen before the packet finishes.
     /// </summary>
-    private void Ingest()
+    private void Ingest(long now)
     {
-        _scheduler.Ingest();
+        _scheduler.Ingest(now);
         _completion.ReadReportRequest();
     }
 
@@ -154,7 +154,7 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
         RealtimeThread.Relax();
         _completion.ReadReportRequest();
         _completion.CollectLastStamps(Libc.MonotonicNow());
-        Ingest();
+        Ingest(Libc.MonotonicNow());
         while (true)
         {
             while (_scheduler.TryTakeAny(out ScheduledPacket packet))
@@ -167,7 +167,7 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
             {
                 break;
             }
-            Ingest();
+            Ingest(Libc.MonotonicNow());
         }
         _health.Set(WorkerHealthField.State, (long)WorkerState.Stopped);
     }

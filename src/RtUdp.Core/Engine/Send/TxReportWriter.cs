@@ -54,6 +54,9 @@ public sealed unsafe class TxReportWriter
             Errno = errorNumber,
             StampSource = (int)source,
             LaunchTimeNs = packet.LaunchTimeNs,
+            ClientTag = packet.ClientTag,
+            IngestNs = packet.IngestNs,
+            Flags = packet.Flags,
         };
         _reports.Commit(report);
     }

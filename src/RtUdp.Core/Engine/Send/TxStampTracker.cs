@@ -21,7 +21,10 @@ public struct StampedPacket
     public uint Key;
     public int Waiting;
     public int Outcome;
-    public int Reserved;
+    public int ClientTag;
+    public long IngestNs;
+    public int Flags;
+    public int Padding;
 }
 
 /// <summary>Receives packets whose stamps are complete (or will never complete).</summary>
