@@ -13,6 +13,10 @@ public sealed partial class RtUdpClient
         CallAsync<IReadOnlyList<Generator>>(async options =>
             (await Generators.ListGeneratorsAsync(new ListGeneratorsRequest { Parent = channel is null ? "" : ChannelName.Of(channel) }, options).ConfigureAwait(false)).Generators, cancellationToken);
 
+    /// <summary>Changes a running generator's rate (the request's rate oneof set: period, mean_rate or burst_period); from a packet index on.</summary>
+    public Task<UpdateGeneratorResponse> UpdateGeneratorAsync(UpdateGeneratorRequest request, CancellationToken cancellationToken = default) =>
+        CallAsync(async options => await Generators.UpdateGeneratorAsync(request, options).ConfigureAwait(false), cancellationToken);
+
     /// <summary>Stops a generator by its name "channels/{channel}/generators/{id}".</summary>
     public Task<Generator> StopGeneratorAsync(string name, CancellationToken cancellationToken = default) =>
         CallAsync(async options => (await Generators.StopGeneratorAsync(new StopGeneratorRequest { Name = name }, options).ConfigureAwait(false)).Generator, cancellationToken);

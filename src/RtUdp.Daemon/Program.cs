@@ -107,7 +107,13 @@ internal static class Program
         builder.Services.Configure<RtUdp.Daemon.Api.RtUdpApiOptions>(builder.Configuration.GetSection("Api"));
         builder.Services.AddRtUdpHttp(settings.Http);
 
+        builder.Services.AddSingleton<StartupExercise>();
+
         await using WebApplication app = builder.Build();
+        if (settings.Engine.WarmUp)
+        {
+            app.Services.GetRequiredService<EngineSupervisor>().BeforeReady = app.Services.GetRequiredService<StartupExercise>().RunAsync;
+        }
         app.UseRtUdpHttp();
         app.MapRtUdpApi();
         app.MapRtUdpHttp(settings.Http);

@@ -20,6 +20,7 @@ public sealed partial class DaemonFixture : IAsyncLifetime
 
     private readonly bool _withEngine;
     private readonly IReadOnlyDictionary<string, string?> _environment;
+    private readonly IReadOnlyList<string>? _wrapper;
     private HostedDaemon? _daemon;
 
     public DaemonFixture()
@@ -27,9 +28,10 @@ public sealed partial class DaemonFixture : IAsyncLifetime
     {
     }
 
-    private DaemonFixture(bool withEngine, IReadOnlyDictionary<string, string?>? environment = null)
+    private DaemonFixture(bool withEngine, IReadOnlyDictionary<string, string?>? environment = null, IReadOnlyList<string>? wrapper = null)
     {
         _withEngine = withEngine;
+        _wrapper = wrapper;
         _environment = environment ?? new Dictionary<string, string?>();
         string shm = Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
         EngineDirectory = Path.Combine(shm, $"rtudp-daemon-test-{Environment.ProcessId}-{Guid.NewGuid():N}");
@@ -38,7 +40,8 @@ public sealed partial class DaemonFixture : IAsyncLifetime
     /// <summary>A daemon of its own (call <see cref="InitializeAsync"/>, dispose it).</summary>
     /// <param name="withEngine">False: the engine path is a file that cannot be executed, so the engine never starts.</param>
     /// <param name="environment">Extra variables for rtudpd, e.g. RTUDP_Limits__PerClientPacketsPerSecond (they override the fixture's configuration).</param>
-    public static DaemonFixture Create(bool withEngine = true, IReadOnlyDictionary<string, string?>? environment = null) => new(withEngine, environment);
+    /// <param name="wrapper">A command that execs rtudpd (see <see cref="HostedDaemon.Start"/>), e.g. "taskset -c 0".</param>
+    public static DaemonFixture Create(bool withEngine = true, IReadOnlyDictionary<string, string?>? environment = null, IReadOnlyList<string>? wrapper = null) => new(withEngine, environment, wrapper);
 
     public HostedDaemon Process => _daemon ?? throw new InvalidOperationException("not started");
 
@@ -103,7 +106,7 @@ public sealed partial class DaemonFixture : IAsyncLifetime
             await File.WriteAllTextAsync(notExecutable, "not an engine\n");
             environment["RTUDP_Engine__Path"] = notExecutable;
         }
-        _daemon = HostedDaemon.Start(config, environment: environment, watchdog: false);
+        _daemon = HostedDaemon.Start(config, environment: environment, watchdog: false, wrapper: _wrapper);
 
         string tcp = await WaitForLogAsync(TcpListening(), StartTimeout, "the TCP listener");
         TcpAddress = new Uri(TcpListening().Match(tcp).Groups[1].Value);

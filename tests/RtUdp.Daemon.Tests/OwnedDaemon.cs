@@ -30,10 +30,11 @@ public sealed class OwnedDaemon : IAsyncDisposable
     /// <summary>Starts rtudpd and waits until it serves (and its engine runs, unless <paramref name="withEngine"/> is false).</summary>
     /// <param name="configuration">Keys as "Limits:PerClientPacketsPerSecond" (set through RTUDP_ variables).</param>
     /// <param name="withEngine">False: the engine never starts (see <see cref="DaemonFixture.Create"/>).</param>
-    public static async Task<OwnedDaemon> StartAsync(IReadOnlyDictionary<string, string>? configuration = null, bool withEngine = true)
+    /// <param name="wrapper">A command that execs rtudpd, e.g. "taskset -c 0" (see <see cref="Hosting.HostedDaemon.Start"/>).</param>
+    public static async Task<OwnedDaemon> StartAsync(IReadOnlyDictionary<string, string>? configuration = null, bool withEngine = true, IReadOnlyList<string>? wrapper = null)
     {
         var environment = (configuration ?? new Dictionary<string, string>()).ToDictionary(kv => "RTUDP_" + kv.Key.Replace(":", "__", StringComparison.Ordinal), kv => (string?)kv.Value);
-        DaemonFixture fixture = DaemonFixture.Create(withEngine, environment);
+        DaemonFixture fixture = DaemonFixture.Create(withEngine, environment, wrapper);
         try
         {
             await fixture.InitializeAsync();

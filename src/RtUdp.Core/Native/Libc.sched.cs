@@ -21,4 +21,8 @@ public static unsafe partial class Libc
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int sched_get_priority_min(int policy);
+
+    /// <summary>The CPU affinity mask of thread <paramref name="pid"/> (0: the caller) into <paramref name="mask"/> of <paramref name="cpusetsize"/> bytes; EINVAL when the mask is smaller than the kernel's.</summary>
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int sched_getaffinity(int pid, nuint cpusetsize, byte* mask);
 }

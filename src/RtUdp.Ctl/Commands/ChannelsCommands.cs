@@ -40,6 +40,10 @@ internal static class ChannelsCommands
                 return ExitCodes.Ok;
             }
             Console.Write(Tables.Channels(list));
+            foreach (Channel channel in list)
+            {
+                PrintNotes(channel, channel.Name["channels/".Length..] + ": ", withMode: false);
+            }
             return ExitCodes.Ok;
         });
         return ls;
@@ -98,9 +102,19 @@ internal static class ChannelsCommands
             return;
         }
         Console.Write(Tables.Channels([channel]));
-        if (channel.Mode is { Notes.Length: > 0 } mode)
+        PrintNotes(channel, "", withMode: true);
+    }
+
+    /// <summary>"note: ..." for each setting not in effect as asked (the daemon's notes, then the engine's mode notes when <paramref name="withMode"/>).</summary>
+    private static void PrintNotes(Channel channel, string prefix, bool withMode)
+    {
+        foreach (string note in channel.Notes)
         {
-            Console.WriteLine("notes: " + mode.Notes);
+            Console.WriteLine($"{prefix}note: {note}");
+        }
+        if (withMode && channel.Mode is { Notes.Length: > 0 } mode)
+        {
+            Console.WriteLine($"{prefix}notes: {mode.Notes}");
         }
     }
 }

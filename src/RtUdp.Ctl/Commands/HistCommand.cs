@@ -19,6 +19,9 @@ internal static class HistCommand
         ["stage-sched"] = HistogramKind.StageSched,
         ["stage-software"] = HistogramKind.StageSoftware,
         ["stage-hardware"] = HistogramKind.StageHardware,
+        ["one-way"] = HistogramKind.OneWay,
+        ["jitter"] = HistogramKind.Jitter,
+        ["round-trip"] = HistogramKind.RoundTrip,
     };
 
     private const int BarWidth = 40;
@@ -27,7 +30,7 @@ internal static class HistCommand
     public static Command Build()
     {
         Argument<string> name = Options.ChannelArgument();
-        Option<HistogramKind> kind = Options.Choice("--kind", "Which latency", Kinds, HistogramKind.SendError);
+        Option<HistogramKind> kind = Options.Choice("--kind", "Which latency (one-way, jitter: a sequenced receiving channel's flows; round-trip: a sequenced duplex channel facing a reflector)", Kinds, HistogramKind.SendError);
         var percentiles = new Option<double[]?>("--percentiles")
         {
             Description = "Comma-separated percentiles 0-100 (default 50,90,99,99.9,99.99,100)",

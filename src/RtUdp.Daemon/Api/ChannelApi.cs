@@ -1,5 +1,6 @@
 using Grpc.Core;
 using RtUdp.Core.Contract.Control;
+using RtUdp.Daemon.Hosting;
 using RtUdp.V1;
 using ChannelConfig = RtUdp.Core.Contract.Channels.ChannelConfig;
 using CoreCounter = RtUdp.Core.Contract.Channels.ChannelCounter;
@@ -28,10 +29,11 @@ public sealed class ChannelApi(ApiContext api) : ChannelService.ChannelServiceBa
         }
         api.RequireIntake();
         var engine = api.RequireEngine();
+        IReadOnlyList<string> notes = CheckAgainstHost(config);
         ChannelEntry entry;
         try
         {
-            entry = await api.Registry.CreateAsync(id, config, engine, request.Start, context.CancellationToken);
+            entry = await api.Registry.CreateAsync(id, config, engine, request.Start, context.CancellationToken, notes);
         }
         catch (EngineCommandException e) when (e.Status == EngineStatus.AlreadyExists && api.Registry.TryGet(id, out _))
         {
@@ -39,6 +41,32 @@ public sealed class ChannelApi(ApiContext api) : ChannelService.ChannelServiceBa
         }
         using ChannelEntry.Lease lease = api.Enter(entry);
         return new CreateChannelResponse { Channel = ChannelMapping.ToProto(entry, lease.Handle, api.IsLive(entry)) };
+    }
+
+    /// <summary>
+    /// The settings the engine's host cannot honour: INVALID_ARGUMENT (a CPU that does not exist),
+    /// FAILED_PRECONDITION (a CPU outside its cpuset; a priority beyond its limits with REQUIRE_REALTIME),
+    /// else the degradations the channel will run with, as notes.
+    /// </summary>
+    private List<string> CheckAgainstHost(ChannelConfig config)
+    {
+        (Core.Capabilities.HostCpus? cpus, Core.Capabilities.RealtimeLimits? limits, _) = ChannelHostCheck.FactsOf(api.Supervisor.EnginePid);
+        if (cpus is null)
+        {
+            // The engine is gone (it is restarting): its create answers for itself.
+            return [];
+        }
+        IReadOnlyList<HostFinding> findings = ChannelHostCheck.Check(config, cpus, limits);
+        List<ApiErrors.Violation> invalid = [.. findings.Where(f => f.Verdict == HostVerdict.Invalid).Select(f => new ApiErrors.Violation("channel." + f.Field, f.Message))];
+        if (invalid.Count > 0)
+        {
+            throw ApiErrors.InvalidArgument(invalid);
+        }
+        if (findings.FirstOrDefault(f => f.Verdict == HostVerdict.Precondition) is { } precondition)
+        {
+            throw ApiErrors.FailedPrecondition("channel." + precondition.Field, precondition.Message, "HOST");
+        }
+        return [.. findings.Select(f => f.Note)];
     }
 
     public override Task<GetChannelResponse> GetChannel(GetChannelRequest request, ServerCallContext context)

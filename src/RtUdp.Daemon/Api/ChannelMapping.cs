@@ -164,6 +164,7 @@ internal static class ChannelMapping
         {
             channel.Remote = ToProto(c.Remote);
         }
+        channel.Notes.AddRange(entry.Notes);
         for (int bit = 0; bit < FlagCount; bit++)
         {
             if (((int)c.Flags & (1 << bit)) != 0)

@@ -26,13 +26,20 @@ public sealed class ChannelEntry
     private volatile bool _closing;
     private volatile ChannelHandle? _handle;
 
-    internal ChannelEntry(string id, ChannelConfig config, bool started, ChannelHandle? handle)
+    internal ChannelEntry(string id, ChannelConfig config, bool started, ChannelHandle? handle, string? configKey = null)
     {
         Id = id;
         Config = config;
         Started = started;
         _handle = handle;
+        ConfigKey = configKey;
     }
+
+    /// <summary>Its configuration key ("Channels:0") for a configured channel; null for one created over the API.</summary>
+    public string? ConfigKey { get; }
+
+    /// <summary>What was asked that the host does not give, and what is in effect instead (e.g. SCHED_OTHER for a priority beyond RLIMIT_RTPRIO).</summary>
+    public IReadOnlyList<string> Notes { get; internal set; } = [];
 
     /// <summary>The channel id (the name's last segment).</summary>
     public string Id { get; }
@@ -170,7 +177,7 @@ public sealed partial class ChannelRegistry : IChannelCatalog, IDisposable
         _retired = retired;
         foreach (ConfiguredChannel c in configured)
         {
-            _channels[c.Config.Name] = new ChannelEntry(c.Config.Name, c.Config, c.Start, handle: null);
+            _channels[c.Config.Name] = new ChannelEntry(c.Config.Name, c.Config, c.Start, handle: null, c.Key);
             _nextId = Math.Max(_nextId, (int)Math.Min(c.Config.Id, int.MaxValue));
         }
     }
@@ -190,10 +197,10 @@ public sealed partial class ChannelRegistry : IChannelCatalog, IDisposable
 
     /// <inheritdoc/>
     public IReadOnlyList<CatalogChannel> Snapshot() =>
-        [.. _channels.Values.Where(e => !e.Closing).OrderBy(e => e.EngineId).Select(e => new CatalogChannel(e.RestoreConfig, e.Started, e.Handle))];
+        [.. _channels.Values.Where(e => !e.Closing).OrderBy(e => e.EngineId).Select(e => new CatalogChannel(e.RestoreConfig, e.Started, e.Handle, e.ConfigKey))];
 
     /// <inheritdoc/>
-    public void Attach(uint id, ChannelHandle? handle, string? error)
+    public void Attach(uint id, ChannelHandle? handle, string? error, IReadOnlyList<string>? notes = null)
     {
         ChannelEntry? entry = _channels.Values.FirstOrDefault(e => e.EngineId == id);
         if (entry is null || entry.Closing)
@@ -205,11 +212,16 @@ public sealed partial class ChannelRegistry : IChannelCatalog, IDisposable
         entry.Handle = handle;
         entry.BoundLocal ??= handle?.BoundLocal;
         entry.DetachedReason = handle is null ? error ?? "detached" : null;
+        if (notes is not null)
+        {
+            entry.Notes = notes;
+        }
     }
 
     /// <summary>Creates the channel in the engine under a fresh numeric id (and starts it when asked).</summary>
+    /// <param name="notes">The degradations it runs with (<see cref="ChannelEntry.Notes"/>).</param>
     /// <exception cref="EngineCommandException">The engine refused it (AlreadyExists when the id is taken here).</exception>
-    public async Task<ChannelEntry> CreateAsync(string id, ChannelConfig config, EngineConnection engine, bool start, CancellationToken cancellationToken)
+    public async Task<ChannelEntry> CreateAsync(string id, ChannelConfig config, EngineConnection engine, bool start, CancellationToken cancellationToken, IReadOnlyList<string>? notes = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(engine);
@@ -222,7 +234,7 @@ public sealed partial class ChannelRegistry : IChannelCatalog, IDisposable
             }
             ChannelConfig withId = config with { Id = (uint)Interlocked.Increment(ref _nextId), Name = id };
             ChannelHandle handle = await Task.Run(() => engine.CreateChannel(withId), CancellationToken.None);
-            var entry = new ChannelEntry(id, withId, started: false, handle) { BoundLocal = handle.BoundLocal };
+            var entry = new ChannelEntry(id, withId, started: false, handle) { BoundLocal = handle.BoundLocal, Notes = notes ?? [] };
             _channels[id] = entry;
             Log.Created(_logger, entry.Name, entry.EngineId, handle.BoundLocal);
             if (start)

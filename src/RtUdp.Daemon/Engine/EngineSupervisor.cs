@@ -70,6 +70,9 @@ public sealed partial class EngineSupervisor : BackgroundService
     /// <summary>Completes once the first engine is up and the configured channels are armed.</summary>
     public Task Ready => _ready.Task;
 
+    /// <summary>Run once, after the first engine is armed and the listeners are bound, before READY=1 (the start-up warm-up).</summary>
+    internal Func<CancellationToken, Task>? BeforeReady { get; set; }
+
     /// <summary>Set when the start failed for good (a configured channel could not be created): the daemon exits non-zero.</summary>
     public string? FatalError { get; private set; }
 
@@ -177,6 +180,10 @@ public sealed partial class EngineSupervisor : BackgroundService
             {
                 // READY=1 only once the API listens too.
                 await _listeners.Task.WaitAsync(stoppingToken);
+                if (BeforeReady is { } warmUp)
+                {
+                    await warmUp(stoppingToken);
+                }
                 _notifier.Ready(status);
                 _ready.TrySetResult();
             }

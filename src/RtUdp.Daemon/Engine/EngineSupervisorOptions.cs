@@ -15,6 +15,9 @@ public sealed class EngineSupervisorOptions
     /// <summary>At SIGTERM, how long queued packets due within it may still go out before the engine stops (the rest are counted dropped).</summary>
     public TimeSpan DrainWindow { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>Before READY=1, warm the API and the engine with a throwaway loopback flow over the unix socket (<see cref="Hosting.StartupExercise"/>).</summary>
+    public bool WarmUp { get; set; } = true;
+
     /// <summary>How long a starting engine may take to publish its control file.</summary>
     public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(30);
 

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Net;
+using RtUdp.Core.Capabilities;
 using RtUdp.Core.Contract.Channels;
+using RtUdp.Core.Native;
 
 namespace RtUdp.Daemon.Hosting;
 
@@ -24,6 +26,7 @@ internal static class ChannelSection
         var channels = new List<ConfiguredChannel>();
         var names = new HashSet<string>(StringComparer.Ordinal);
         var ids = new HashSet<uint>();
+        var cpus = new Lazy<HostCpus?>(OwnCpus);
         IConfigurationSection[] children = section.GetChildren().ToArray();
         for (int i = 0; i < children.Length; i++)
         {
@@ -79,6 +82,15 @@ internal static class ChannelSection
                 problems.Add($"{key}:{CamelCase(problem.Field)}: {problem.Message}");
                 continue;
             }
+            if (cpus.Value is { } hostCpus && ChannelHostCheck.Check(config, hostCpus, limits: null) is { Count: > 0 } findings)
+            {
+                // The engine inherits rtudpd's CPUs; its priority limits are checked when it runs (ChannelArming).
+                foreach (HostFinding finding in findings)
+                {
+                    problems.Add($"{key}:{CpuKey(child, finding.Field)}: {finding.Message}");
+                }
+                continue;
+            }
             if (config.Id == 0)
             {
                 problems.Add($"{key}:id: must be 1 or more");
@@ -97,6 +109,26 @@ internal static class ChannelSection
             channels.Add(new ConfiguredChannel(key, config, start));
         }
         return channels;
+    }
+
+    private static HostCpus? OwnCpus()
+    {
+        try
+        {
+            return HostCpus.Of(Environment.ProcessId);
+        }
+        catch (NativeCallException)
+        {
+            // Unknowable here: the engine's are checked when it runs.
+            return null;
+        }
+    }
+
+    /// <summary>The key that gave a worker's CPU: "sendCpu"/"receiveCpu", or "cpu" when it gave both.</summary>
+    private static string CpuKey(IConfigurationSection channel, string field)
+    {
+        string own = CamelCase(field);
+        return channel[own] is null && channel["cpu"] is not null ? "cpu" : own;
     }
 
     /// <summary>send_cpu → sendCpu (ChannelConfig.Validate names fields in snake_case).</summary>

@@ -89,7 +89,10 @@ public sealed class DaemonHostingTests
         try
         {
             // The ladder under WATCHDOG_USEC = 6 s: not serving after 1.5 s, engine killed after 3 s.
-            string stalled = daemon.WaitForMessage(m => (HostedDaemon.Field(m, "STATUS") ?? "").StartsWith($"engine {engine} stalled:", StringComparison.Ordinal), Short, "STATUS engine stalled");
+            // Parts cross the bound one sample apart when their last beats were (an idle worker beats every 100 ms):
+            // the STATUS that names the conductor names them all.
+            string stalled = daemon.WaitForMessage(m => (HostedDaemon.Field(m, "STATUS") ?? "") is { } s && s.StartsWith($"engine {engine} stalled:", StringComparison.Ordinal)
+                && s.Contains("conductor (no heartbeat for", StringComparison.Ordinal), Short, "STATUS engine stalled, naming the conductor");
             string status = HostedDaemon.Field(stalled, "STATUS")!;
             Assert.Contains("conductor (no heartbeat for", status, StringComparison.Ordinal);
             Assert.Contains("channel 1 'rx' receive worker", status, StringComparison.Ordinal);

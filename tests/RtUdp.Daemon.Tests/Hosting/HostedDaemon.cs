@@ -70,7 +70,11 @@ public sealed class HostedDaemon : IDisposable
     /// <param name="configJson">Written to Root/rtudp.json and passed with --config (null: no config file).</param>
     /// <param name="environment">Extra variables (null value: removed).</param>
     /// <param name="ownProcessGroup">Started by setsid(1) (util-linux), which execs it as the leader of a new process group, as a shell does for a terminal's foreground job.</param>
-    public static HostedDaemon Start(string? configJson, IEnumerable<string>? arguments = null, IDictionary<string, string?>? environment = null, bool watchdog = true, bool ownProcessGroup = false)
+    /// <param name="wrapper">A command that execs rtudpd after changing its process (e.g. "taskset -c 0", "prlimit --rtprio=0:0"), so rtudpd keeps the wrapper's pid.</param>
+    /// <param name="command">What runs instead of the built rtudpd (e.g. ./run.sh), with the arguments after it.</param>
+    /// <param name="workingDirectory">Its working directory (default: the test's).</param>
+    public static HostedDaemon Start(string? configJson, IEnumerable<string>? arguments = null, IDictionary<string, string?>? environment = null, bool watchdog = true, bool ownProcessGroup = false,
+        IReadOnlyList<string>? wrapper = null, IReadOnlyList<string>? command = null, string? workingDirectory = null)
     {
         string root = Path.Combine(Path.GetTempPath(), $"rtudpd-test-{Guid.NewGuid():N}"[..24]);
         Directory.CreateDirectory(root);
@@ -79,11 +83,16 @@ public sealed class HostedDaemon : IDisposable
         notify.Bind(new UnixDomainSocketEndPoint(notifyPath));
         notify.ReceiveTimeout = 200;
 
-        (string fileName, string[] prefix) = RtUdp.Testing.DaemonBinary.Locate();
+        (string fileName, string[] prefix) = command is { Count: > 0 } ? (command[0], command.Skip(1).ToArray()) : RtUdp.Testing.DaemonBinary.Locate();
         if (ownProcessGroup)
         {
             prefix = [fileName, .. prefix];
             fileName = RtUdp.Testing.Tool.Require("setsid", "util-linux");
+        }
+        if (wrapper is { Count: > 0 })
+        {
+            prefix = [.. wrapper.Skip(1), fileName, .. prefix];
+            fileName = wrapper[0];
         }
         var info = new ProcessStartInfo(fileName)
         {
@@ -91,6 +100,10 @@ public sealed class HostedDaemon : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (workingDirectory is not null)
+        {
+            info.WorkingDirectory = workingDirectory;
+        }
         foreach (string arg in prefix)
         {
             info.ArgumentList.Add(arg);
