@@ -40,8 +40,17 @@ public static class ApiErrors
         }
     }
 
+    /// <summary>Field violations reported at most: a batch of thousands of bad packets must not outgrow the client's 64 KiB header limit.</summary>
+    public const int MaxViolations = 50;
+
     public static RpcException InvalidArgument(IReadOnlyList<Violation> violations)
     {
+        int unlisted = Math.Max(0, violations.Count - MaxViolations);
+        int total = violations.Count;
+        if (unlisted > 0)
+        {
+            violations = [.. violations.Take(MaxViolations)];
+        }
         var badRequest = new BadRequest();
         foreach (Violation v in violations)
         {
@@ -49,7 +58,8 @@ public static class ApiErrors
         }
         string message = violations.Count == 1
             ? $"{violations[0].Field}: {violations[0].Description}"
-            : $"{violations.Count} invalid fields: " + string.Join("; ", violations.Select(v => $"{v.Field}: {v.Description}"));
+            : $"{total} invalid fields: " + string.Join("; ", violations.Select(v => $"{v.Field}: {v.Description}"))
+                + (unlisted > 0 ? $"; and {unlisted} more, not listed" : "");
         return Build(Code.InvalidArgument, message, Any.Pack(badRequest));
     }
 
