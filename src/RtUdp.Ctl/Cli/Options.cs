@@ -33,6 +33,23 @@ internal static class Options
         return default;
     }
 
+    /// <summary>A rate in packets per second, above 0 and finite.</summary>
+    public static Option<double?> Rate(string name, string description) => new(name)
+    {
+        Description = description,
+        HelpName = "RATE",
+        CustomParser = result =>
+        {
+            string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+            if (double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double rate) && rate > 0 && double.IsFinite(rate))
+            {
+                return rate;
+            }
+            result.AddError($"'{text}' is not a rate in packets per second above 0");
+            return null;
+        },
+    };
+
     public static Option<Endpoint?> Endpoint(string name, string description) => new(name)
     {
         Description = description,

@@ -34,21 +34,7 @@ internal static class GeneratorCommands
         Option<int?> burst = Options.Int("--burst", "Burst schedule: N packets (--gap apart), a burst every --burst-period", 1, 100_000);
         Option<TimeSpan?> gap = NullableDuration("--gap", "Burst schedule: between the packets of a burst (default 0: back to back)");
         Option<TimeSpan?> burstPeriod = NullableDuration("--burst-period", "Burst schedule: from one burst's start to the next's");
-        var poisson = new Option<double?>("--poisson")
-        {
-            Description = "Poisson schedule: exponential gaps at this mean rate, packets per second",
-            HelpName = "RATE",
-            CustomParser = result =>
-            {
-                string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
-                if (double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double rate) && rate > 0 && double.IsFinite(rate))
-                {
-                    return rate;
-                }
-                result.AddError($"'{text}' is not a rate in packets per second above 0");
-                return null;
-            },
-        };
+        Option<double?> poisson = Options.Rate("--poisson", "Poisson schedule: exponential gaps at this mean rate, packets per second");
         Option<long?> seed = Options.Long("--seed", "Poisson schedule: the random seed; the same seed gives the same times (default 0)", 0, long.MaxValue);
         var replay = new Option<string?>("--replay") { Description = "Replay schedule: a pcap/pcapng file in the daemon's capture directory, its packets at their recorded gaps", HelpName = "FILE" };
         Option<int?> port = Options.Int("--port", "Replay schedule: only the file's UDP packets to this destination port (default: all)", 1, 65_535, "PORT");
@@ -135,21 +121,7 @@ internal static class GeneratorCommands
     {
         Argument<string> name = new("NAME") { Description = "The generator: channels/{channel}/generators/{id}" };
         Option<TimeSpan?> period = NullableDuration("--period", "A periodic generator's new period");
-        var meanRate = new Option<double?>("--mean-rate")
-        {
-            Description = "A Poisson generator's new mean rate, packets per second",
-            HelpName = "RATE",
-            CustomParser = result =>
-            {
-                string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
-                if (double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double rate) && rate > 0 && double.IsFinite(rate))
-                {
-                    return rate;
-                }
-                result.AddError($"'{text}' is not a rate in packets per second above 0");
-                return null;
-            },
-        };
+        Option<double?> meanRate = Options.Rate("--mean-rate", "A Poisson generator's new mean rate, packets per second");
         Option<TimeSpan?> burstPeriod = NullableDuration("--burst-period", "A burst generator's new burst period");
         var rate = new Command("rate", "Change a running generator's rate (one of --period, --mean-rate, --burst-period, as its schedule); prints from which packet it applies. A replay's gaps are the file's: it has no rate to change")
         {

@@ -31,9 +31,10 @@ public sealed partial class PacketApi(ApiContext api, CaptureRegistry captures, 
         ChannelHandle handle = lease.Handle;
         long[] due = PacketTimes.Validate(request.Packets, "packets", entry.Config, api.Options.SchedulingHorizon);
         CheckAccepting(entry, handle);
-        ClientQuotas.Reservation reservation = Reserve(context, entry, due, accepted: 0);
+        string client = ClientIdentity.Of(context);
+        ClientQuotas.Reservation reservation = Reserve(client, entry, due, accepted: 0);
         (long[] ids, PacketIdRange? assigned) = PacketIds.Assign(entry, request.Packets);
-        int tag = tags.Of(ClientIdentity.Of(context));
+        int tag = tags.Of(client);
         for (int i = 0; i < request.Packets.Count; i++)
         {
             OutgoingPacket packet = request.Packets[i];
@@ -65,7 +66,8 @@ public sealed partial class PacketApi(ApiContext api, CaptureRegistry captures, 
         long fullWaits = 0;
         var waited = new Stopwatch();
         var assignedRanges = new Google.Protobuf.Collections.RepeatedField<PacketIdRange>();
-        int tag = tags.Of(ClientIdentity.Of(context));
+        string client = ClientIdentity.Of(context);
+        int tag = tags.Of(client);
         try
         {
             // One message at a time: while the ring is full this loop does not read, so HTTP/2 flow
@@ -95,7 +97,7 @@ public sealed partial class PacketApi(ApiContext api, CaptureRegistry captures, 
                 ChannelHandle handle = lease.Handle;
                 long[] due = PacketTimes.Validate(message.Packets, "packets", entry.Config, api.Options.SchedulingHorizon);
                 CheckAccepting(entry, handle);
-                ClientQuotas.Reservation reservation = Reserve(context, entry, due, accepted);
+                ClientQuotas.Reservation reservation = Reserve(client, entry, due, accepted);
                 (long[] ids, PacketIdRange? assigned) = PacketIds.Assign(entry, message.Packets);
                 PacketIds.Append(assignedRanges, assigned);
                 long messageStart = accepted;
@@ -304,9 +306,9 @@ public sealed partial class PacketApi(ApiContext api, CaptureRegistry captures, 
     }
 
     /// <summary>The call's packets from its client's quota (Limits:*); RESOURCE_EXHAUSTED with a QuotaFailure when over it.</summary>
-    private ClientQuotas.Reservation Reserve(ServerCallContext context, ChannelEntry entry, long[] due, long accepted) =>
+    private ClientQuotas.Reservation Reserve(string client, ChannelEntry entry, long[] due, long accepted) =>
         api.Quotas is { } quotas
-            ? quotas.Reserve(ClientIdentity.Of(context), entry.Name, due, accepted, () => entry.CountQuotaRefusal(due.Length))
+            ? quotas.Reserve(client, entry.Name, due, accepted, () => entry.CountQuotaRefusal(due.Length))
             : default;
 
     /// <summary>Sent without a time: due when it arrived, so never "arrived late".</summary>

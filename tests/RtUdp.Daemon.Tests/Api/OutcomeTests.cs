@@ -65,7 +65,7 @@ public sealed class OutcomeTests
             request.Packets.Add(Packet(i < 150 ? i + 1 : 0, start + (i * 50_000L)));
         }
         SendResponse sent = await api.Packets.SendAsync(request);
-        Assert.Equal(ChannelEntryFirstAssigned, sent.AssignedPacketIds.First);
+        Assert.Equal(RtUdp.Daemon.Api.ChannelEntry.FirstAssignedPacketId, sent.AssignedPacketIds.First);
         Assert.Equal(sent.AssignedPacketIds.First + 149, sent.AssignedPacketIds.Last);
         // A second request gets the next range.
         SendResponse more = await api.Packets.SendAsync(new SendRequest { Channel = tx.Name, Packets = { Packet(0, start + 20_000_000) } });
@@ -92,8 +92,6 @@ public sealed class OutcomeTests
         Exposition metrics = await Exposition.ScrapeAsync(daemon.Fixture.HttpAddress);
         Assert.Equal(301, metrics.Value("rtudp_outcomes_delivered_total", ("channel", tx.Name["channels/".Length..])));
     }
-
-    private const long ChannelEntryFirstAssigned = 1L << 62;
 
     [Fact]
     public async Task Late_drops_and_late_arrivals_come_back_abnormal_with_their_reason()

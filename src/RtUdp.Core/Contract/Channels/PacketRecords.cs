@@ -33,6 +33,9 @@ public static class TxPacketFlags
 {
     /// <summary>Sent as soon as possible: its due time is when it was enqueued, so it never counts as arriving late.</summary>
     public const int Immediate = 1;
+
+    /// <summary>Set by the send worker when it took the packet: later than its time plus the late tolerance (never an immediate one).</summary>
+    public const int ArrivedLate = 2;
 }
 
 /// <summary>Body prefix of an RX ring record; the payload follows.</summary>

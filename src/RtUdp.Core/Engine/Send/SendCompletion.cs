@@ -88,7 +88,7 @@ public sealed unsafe class SendCompletion : IDisposable
             PacketId = header->PacketId,
             ClientTag = header->ClientTag,
             IngestNs = header->IngestNs,
-            Flags = ArrivedLate(header, _tolerance) ? TxReportFlags.ArrivedLate : 0,
+            Flags = (header->Flags & TxPacketFlags.ArrivedLate) != 0 ? TxReportFlags.ArrivedLate : 0,
             DueNs = packet.DueNs,
             WakeNs = _wakeNs,
             SentNs = sentAt,
@@ -128,10 +128,6 @@ public sealed unsafe class SendCompletion : IDisposable
                 break;
         }
     }
-
-    /// <summary>The one rule for "arrived late", also behind <see cref="ChannelCounter.ArrivedLate"/>.</summary>
-    public static bool ArrivedLate(TxPacketHeader* header, long tolerance) =>
-        header->IngestNs - header->DueNs > tolerance && (header->Flags & TxPacketFlags.Immediate) == 0;
 
     private readonly struct Completion(SendCompletion owner) : IStampCompletion
     {

@@ -60,8 +60,10 @@ public sealed unsafe class SendScheduler : IDisposable
             TxPacketHeader* header = (TxPacketHeader*)_consumer.Ring.Body(index);
             // The record is the engine's until consumed: the report reads the ingest time back from it.
             header->IngestNs = now;
-            if (SendCompletion.ArrivedLate(header, _lateTolerance))
+            // Judged once, here; the report reads the flag back.
+            if (now - header->DueNs > _lateTolerance && (header->Flags & TxPacketFlags.Immediate) == 0)
             {
+                header->Flags |= TxPacketFlags.ArrivedLate;
                 arrivedLate++;
             }
             _schedule.Push(new ScheduledPacket { DueNs = header->DueNs, Sequence = _sequence++, RecordIndex = index });
