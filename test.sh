@@ -44,8 +44,13 @@ count() { grep -a -E "^ +$1: +[0-9]+$" "$log" | grep -oE '[0-9]+' | awk '{ n += 
 [[ $(id -u) -eq 0 ]] || echo "test.sh: not root: tests that need root (SCHED_FIFO, namespaces, the wall clock) ran only their unprivileged part"
 # The failed tests' names again at the end, where a log cut to its tail still shows them.
 if grep -a -q -E "^ +Failed [A-Za-z]" "$log"; then
-    echo "test.sh: failed:"
-    grep -a -E "^ +Failed [A-Za-z]" "$log" | sed -E 's/^ +Failed /  /' | sort -u
+    echo "test.sh: failed (each with the start of its message and the test's own line of the stack):"
+    # The runner prints "Failed <name>", "Error Message:", the message, "Stack Trace:", frames.
+    awk '/^ +Failed [A-Za-z]/ { sub(/^ +Failed /, "  "); print; show = 1; lines = 0; next }
+         show && /^ +Stack Trace:/ { stack = 1; next }
+         show && stack && /Tests\/.*\.cs:line/ { sub(/^ +/, "      "); print; show = 0; stack = 0; next }
+         show && !stack && !/^ +Error Message:/ && lines < 8 { sub(/^ */, "      "); print; lines++ }
+         /^ +Passed [A-Za-z]/ { show = 0; stack = 0 }' "$log"
 fi
 echo "$(count Passed) passed, $(count Failed) failed, $(count Skipped) skipped"
 exit "$status"

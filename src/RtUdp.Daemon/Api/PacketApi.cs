@@ -130,10 +130,10 @@ public sealed partial class PacketApi(ApiContext api, CaptureRegistry captures, 
                             reservation.Keep((int)(accepted - messageStart));
                             throw ApiErrors.NotFound(entry.Name);
                         }
-                        if (!ReferenceEquals(entry.Handle, handle) || api.Supervisor.Client is null)
+                        if (Detached(entry, handle) is { } lost)
                         {
                             reservation.Keep((int)(accepted - messageStart));
-                            throw api.Supervisor.Client is null ? ApiErrors.EngineDown() : ApiErrors.ChannelLost(entry.Name, entry.DetachedReason ?? "engine restarted");
+                            throw lost;
                         }
                         backoff = backoff == TimeSpan.Zero ? TimeSpan.FromMilliseconds(1) : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, api.Options.MaxStreamBackoff.Ticks));
                         waited.Start();
@@ -314,7 +314,7 @@ public sealed partial class PacketApi(ApiContext api, CaptureRegistry captures, 
     /// <summary>Sent without a time: due when it arrived, so never "arrived late".</summary>
     private static bool Immediate(OutgoingPacket packet) => packet.TimeCase == OutgoingPacket.TimeOneofCase.None;
 
-    private static void CheckAccepting(ChannelEntry entry, ChannelHandle handle)
+    private void CheckAccepting(ChannelEntry entry, ChannelHandle handle)
     {
         if (!entry.Config.Sends)
         {
@@ -323,7 +323,7 @@ public sealed partial class PacketApi(ApiContext api, CaptureRegistry captures, 
         CoreState state = handle.State;
         if (state is not (CoreState.Created or CoreState.Running))
         {
-            throw ApiErrors.FailedPrecondition(entry.Name, $"the channel is {state.ToString().ToLowerInvariant()}; it accepts packets only when created or running");
+            throw Detached(entry, handle) ?? ApiErrors.FailedPrecondition(entry.Name, $"the channel is {state.ToString().ToLowerInvariant()}; it accepts packets only when created or running");
         }
     }
 
@@ -344,6 +344,19 @@ public sealed partial class PacketApi(ApiContext api, CaptureRegistry captures, 
         }
     }
 
-    private static RpcException NotAccepting(ChannelEntry entry, ChannelHandle handle, long accepted) =>
-        ApiErrors.FailedPrecondition(entry.Name, $"the channel stopped accepting packets ({handle.State.ToString().ToLowerInvariant()}) after {accepted} were enqueued");
+    /// <summary>
+    /// UNAVAILABLE when the handle is no longer the channel's (its engine died meanwhile and marked it
+    /// failed): the channel itself did not fail, and a retry after the restore succeeds.
+    /// </summary>
+    private RpcException? Detached(ChannelEntry entry, ChannelHandle handle)
+    {
+        if (api.Supervisor.Client is null)
+        {
+            return ApiErrors.EngineDown();
+        }
+        return ReferenceEquals(entry.Handle, handle) ? null : ApiErrors.ChannelLost(entry.Name, entry.DetachedReason ?? "engine restarted");
+    }
+
+    private RpcException NotAccepting(ChannelEntry entry, ChannelHandle handle, long accepted) =>
+        Detached(entry, handle) ?? ApiErrors.FailedPrecondition(entry.Name, $"the channel stopped accepting packets ({handle.State.ToString().ToLowerInvariant()}) after {accepted} were enqueued");
 }

@@ -33,7 +33,9 @@ internal sealed partial class EngineLoss(IChannelCatalog catalog, RetiredHandles
             {
                 continue;
             }
-            // Producers still holding the handle now see a failed channel and stop enqueueing into it.
+            // Detached first, then failed: a producer still holding the handle that sees it failed also finds
+            // the channel detached, and waits for its restore instead of taking the failure for the channel's own.
+            catalog.Attach(channel.Config.Id, null, $"engine {pid} died");
             handle.Region.State = ChannelState.Failed;
             ChannelRegion r = handle.Region;
             long pending = ChannelAccounting.Pending(r);
@@ -42,7 +44,6 @@ internal sealed partial class EngineLoss(IChannelCatalog catalog, RetiredHandles
             Log.ChannelLost(logger, channel.Config.Id, channel.Config.Name, pid, pending, buffered, enqueued, sent, received);
             tx += pending;
             rx += buffered;
-            catalog.Attach(channel.Config.Id, null, $"engine {pid} died");
             retired.Retire(handle);
         }
         Interlocked.Add(ref _lostTx, tx);
