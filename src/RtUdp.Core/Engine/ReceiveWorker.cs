@@ -333,7 +333,14 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
         {
         }
 
-        public void OnDropped(int slot, int errorNumber)
+        // A datagram going back is never worth a resend: any EMSGSIZE is taken as its own.
+        public readonly bool IsTooBig(int slot) => true;
+
+        public readonly void OnResent(int slot, int errorNumber)
+        {
+        }
+
+        public void OnDropped(int slot, int errorNumber, bool afterResends)
         {
             region.ErrnoCounter(sendSide: false, errorNumber)++;
             Errors++;

@@ -28,6 +28,9 @@ public sealed unsafe class UdpSocket : IDisposable
 
     public bool IsConnected { get; private init; }
 
+    /// <summary>An AF_INET6 socket (its path MTU and errors are IPv6's).</summary>
+    public bool IsInet6 { get; private init; }
+
     /// <summary>SO_TIMESTAMPING flags set on the socket (0: none).</summary>
     public int TimestampingFlags { get; private init; }
 
@@ -63,6 +66,11 @@ public sealed unsafe class UdpSocket : IDisposable
                 SocketTimestamping.Set(fd, timestampingFlags);
             }
 
+            if ((ChannelDirection)config.Direction is ChannelDirection.Send or ChannelDirection.Duplex)
+            {
+                SetSendErrorOptions(fd, domain, ((ChannelFlags)config.Flags).HasFlag(ChannelFlags.DontFragment));
+            }
+
             byte* address = stackalloc byte[SocketAddress.MaxLength];
             int length = SocketAddress.Write(local, address);
             if (bind(fd, (sockaddr*)address, (socklen_t)length) == -1)
@@ -86,13 +94,51 @@ public sealed unsafe class UdpSocket : IDisposable
             EndpointBlock bound = default;
             SocketAddress.Read(address, ref bound);
 
-            return new UdpSocket(fd, bound, GetInt(fd, SO_SNDBUF), GetInt(fd, SO_RCVBUF)) { IsConnected = connected, TimestampingFlags = timestampingFlags };
+            return new UdpSocket(fd, bound, GetInt(fd, SO_SNDBUF), GetInt(fd, SO_RCVBUF)) { IsConnected = connected, TimestampingFlags = timestampingFlags, IsInet6 = domain == AF_INET6 };
         }
         catch
         {
             _ = close(fd);
             throw;
         }
+    }
+
+    /// <summary>
+    /// IP_RECVERR: every ICMP error for a datagram sent is queued on the error queue with the head of that
+    /// datagram, so the send worker can tell which packet the peer refused (and the kernel's pending error,
+    /// reported by the next send, is taken off by reading it). With <paramref name="dontFragment"/>, DF on
+    /// every datagram: one larger than the path MTU fails with EMSGSIZE instead of leaving in fragments.
+    /// </summary>
+    private static void SetSendErrorOptions(int fd, int domain, bool dontFragment)
+    {
+        int on = 1;
+        if (domain == AF_INET6)
+        {
+            Errno.Check(setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof(int)), "setsockopt(IPV6_RECVERR)");
+            if (dontFragment)
+            {
+                int discover = IPV6_PMTUDISC_DO;
+                Errno.Check(setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &discover, sizeof(int)), "setsockopt(IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DO)");
+            }
+            return;
+        }
+        Errno.Check(setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof(int)), "setsockopt(IP_RECVERR)");
+        if (dontFragment)
+        {
+            int discover = IP_PMTUDISC_DO;
+            Errno.Check(setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &discover, sizeof(int)), "setsockopt(IP_MTU_DISCOVER, IP_PMTUDISC_DO)");
+        }
+    }
+
+    /// <summary>The path MTU of the connected socket (IP_MTU / IPV6_MTU); 0 when the kernel cannot say (not connected).</summary>
+    public static int PathMtu(int fd, bool inet6)
+    {
+        int value = 0;
+        socklen_t length = sizeof(int);
+        int result = inet6
+            ? getsockopt(fd, IPPROTO_IPV6, IPV6_MTU, &value, &length)
+            : getsockopt(fd, IPPROTO_IP, IP_MTU, &value, &length);
+        return result == 0 ? value : 0;
     }
 
     private static int GetInt(int fd, int option)

@@ -183,19 +183,66 @@ public sealed unsafe class ChannelHandle : IDisposable
         {
             fixed (TxReport* destination = reports)
             {
-                var reader = new ReportReader(destination);
-                return _region.TxReports.Read(ref reader, reports.Length);
+                // Packet reports only: network error records read here are let go.
+                int taken = 0;
+                while (taken < reports.Length)
+                {
+                    var reader = new ReportReader(destination + taken);
+                    int read = _region.TxReports.Read(ref reader, reports.Length - taken);
+                    taken += reader.Count;
+                    if (read == 0 || reader.Count == read)
+                    {
+                        break;
+                    }
+                }
+                return taken;
+            }
+        }
+    }
+
+    /// <summary>Takes up to <paramref name="records"/>.Length records of the TX report ring, packet reports and network errors, in order.</summary>
+    public int DrainRecords(Span<TxReportRecord> records)
+    {
+        lock (_reportLock)
+        {
+            fixed (TxReportRecord* destination = records)
+            {
+                var reader = new RecordReader(destination);
+                return _region.TxReports.Read(ref reader, records.Length);
             }
         }
     }
 
     private struct ReportReader(TxReport* destination) : IRecordHandler
     {
+        public int Count;
+
+        public bool OnRecord(int type, byte* body, int length)
+        {
+            if (type == PacketRecordType.Packet)
+            {
+                destination[Count++] = *(TxReport*)body;
+            }
+            return true;
+        }
+    }
+
+    private struct RecordReader(TxReportRecord* destination) : IRecordHandler
+    {
         private int _count;
 
         public bool OnRecord(int type, byte* body, int length)
         {
-            destination[_count++] = *(TxReport*)body;
+            ref TxReportRecord record = ref destination[_count++];
+            record.Type = type;
+            if (type == PacketRecordType.NetworkError)
+            {
+                record.NetworkError = *(TxNetworkErrorReport*)body;
+            }
+            else
+            {
+                record.Packet = *(TxReport*)body;
+            }
             return true;
         }
     }

@@ -31,8 +31,11 @@ public static unsafe class Errno
     public const int ERANGE = 34;
     public const int ENOSYS = 38;
     public const int ENOMSG = 42;
+    public const int ENONET = 64;
+    public const int EPROTO = 71;
     public const int ENOTSOCK = 88;
     public const int EMSGSIZE = 90;
+    public const int ENOPROTOOPT = 92;
     public const int EPROTONOSUPPORT = 93;
     public const int EOPNOTSUPP = 95;
     public const int EAFNOSUPPORT = 97;
@@ -43,6 +46,7 @@ public static unsafe class Errno
     public const int ENOBUFS = 105;
     public const int ETIMEDOUT = 110;
     public const int ECONNREFUSED = 111;
+    public const int EHOSTDOWN = 112;
     public const int EHOSTUNREACH = 113;
     public const int ECANCELED = 125;
 
@@ -70,8 +74,11 @@ public static unsafe class Errno
         ERANGE => nameof(ERANGE),
         ENOSYS => nameof(ENOSYS),
         ENOMSG => nameof(ENOMSG),
+        ENONET => nameof(ENONET),
+        EPROTO => nameof(EPROTO),
         ENOTSOCK => nameof(ENOTSOCK),
         EMSGSIZE => nameof(EMSGSIZE),
+        ENOPROTOOPT => nameof(ENOPROTOOPT),
         EPROTONOSUPPORT => nameof(EPROTONOSUPPORT),
         EOPNOTSUPP => nameof(EOPNOTSUPP),
         EAFNOSUPPORT => nameof(EAFNOSUPPORT),
@@ -82,6 +89,7 @@ public static unsafe class Errno
         ENOBUFS => nameof(ENOBUFS),
         ETIMEDOUT => nameof(ETIMEDOUT),
         ECONNREFUSED => nameof(ECONNREFUSED),
+        EHOSTDOWN => nameof(EHOSTDOWN),
         EHOSTUNREACH => nameof(EHOSTUNREACH),
         ECANCELED => nameof(ECANCELED),
         _ => $"errno {errno}",

@@ -56,6 +56,18 @@ public struct ErrQueueMessage
     /// <summary>SCM_TIMESTAMPING ts[2] in nanoseconds (the NIC's PHC, raw), or 0 when absent.</summary>
     public long HardwareNs { readonly get; internal set; }
 
+    /// <summary>
+    /// For ICMP origins: who sent the error (SO_EE_OFFENDER: the peer, a router on the way, or this host);
+    /// unspecified when absent.
+    /// </summary>
+    public Contract.Channels.EndpointBlock Offender { readonly get; internal set; }
+
+    /// <summary>Bytes of the offending datagram's payload the reader kept (ICMP errors quote its head); 0 for stamps.</summary>
+    public int QuotedLength { readonly get; internal set; }
+
+    /// <summary>Where the reader keeps the quoted bytes (see <see cref="ErrorQueueReader.Quote"/>).</summary>
+    internal int QuoteSlot { readonly get; set; }
+
     /// <summary>The kernel set MSG_CTRUNC: control messages did not fit (only set by the msghdr overload).</summary>
     public bool ControlTruncated { readonly get; internal set; }
 

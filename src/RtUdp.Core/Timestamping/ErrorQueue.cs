@@ -106,6 +106,7 @@ public static unsafe class ErrorQueue
                 }
 
                 ReadExtendedErr(data, ref result);
+                ReadOffender(data + SockExtendedErrSize, dataLength - SockExtendedErrSize, ref result);
                 haveError = true;
             }
             else if (level == LibC.SOL_SOCKET && (type == LibC.SCM_TIMESTAMPING || type == Libc.SO_TIMESTAMPING_NEW))
@@ -139,6 +140,22 @@ public static unsafe class ErrorQueue
         result.Info = ee.ee_info;
         result.Data = ee.ee_data;
         result.Kind = KindOf(ee.ee_origin);
+    }
+
+    /// <summary>SO_EE_OFFENDER: the sockaddr right after the sock_extended_err, when it is all there.</summary>
+    private static void ReadOffender(byte* address, long length, ref ErrQueueMessage result)
+    {
+        if (length < 2)
+        {
+            return;
+        }
+        ushort family = Unsafe.ReadUnaligned<ushort>(address);
+        if ((family == LibC.AF_INET && length >= 16) || (family == LibC.AF_INET6 && length >= 28))
+        {
+            Contract.Channels.EndpointBlock offender = default;
+            Engine.SocketAddress.Read(address, ref offender);
+            result.Offender = offender;
+        }
     }
 
     /// <summary>Maps SO_EE_ORIGIN_* to <see cref="ErrQueueKind"/>.</summary>

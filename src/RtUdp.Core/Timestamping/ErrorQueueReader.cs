@@ -11,9 +11,9 @@ namespace RtUdp.Core.Timestamping;
 /// Not thread-safe: one reader per instance. Does not own <c>fd</c>.
 /// </summary>
 /// <remarks>
-/// No payload buffer is given (<c>msg_iovlen = 0</c>): with SOF_TIMESTAMPING_OPT_TSONLY the kernel
-/// queues no payload, and for ICMP errors the looped-back datagram is not needed, so the kernel just
-/// sets MSG_TRUNC. The control buffer must hold both control messages: CMSG_SPACE(48) for
+/// Each message gets <see cref="QuoteBytes"/> of payload room: with SOF_TIMESTAMPING_OPT_TSONLY the
+/// kernel queues no payload with a stamp, and an ICMP error comes with the head of the datagram it
+/// quotes (the kernel sets MSG_TRUNC for the rest), which tells which packet it was. The control buffer must hold both control messages: CMSG_SPACE(48) for
 /// SCM_TIMESTAMPING plus CMSG_SPACE(16 + 28) for IPV6_RECVERR with its offender address = 128 bytes;
 /// <see cref="ControlBytesPerMessage"/> leaves room for OPT_PKTINFO or OPT_STATS as well.
 /// </remarks>
@@ -22,8 +22,13 @@ public sealed unsafe class ErrorQueueReader : IDisposable
     /// <summary>Control buffer bytes per message.</summary>
     public const int ControlBytesPerMessage = 256;
 
+    /// <summary>Bytes of an ICMP error's quoted datagram kept per message: a flow header and then some.</summary>
+    public const int QuoteBytes = 64;
+
     private readonly mmsghdr* _messages;
     private readonly byte* _control;
+    private readonly byte* _quotes;
+    private readonly iovec* _vectors;
     private bool _disposed;
 
     public ErrorQueueReader(int fd, int batch)
@@ -34,7 +39,13 @@ public sealed unsafe class ErrorQueueReader : IDisposable
         Batch = batch;
         _messages = (mmsghdr*)NativeMemory.AllocZeroed((nuint)batch, (nuint)sizeof(mmsghdr));
         _control = (byte*)NativeMemory.AllocZeroed((nuint)batch, ControlBytesPerMessage);
+        _quotes = (byte*)NativeMemory.AllocZeroed((nuint)batch, QuoteBytes);
+        _vectors = (iovec*)NativeMemory.AllocZeroed((nuint)batch, (nuint)sizeof(iovec));
     }
+
+    /// <summary>The quoted bytes of a message the last <see cref="Drain"/> returned (valid until the next one).</summary>
+    public ReadOnlySpan<byte> Quote(in ErrQueueMessage message) =>
+        new(_quotes + ((long)message.QuoteSlot * QuoteBytes), Math.Min(message.QuotedLength, QuoteBytes));
 
     public int Fd { get; }
 
@@ -76,8 +87,10 @@ public sealed unsafe class ErrorQueueReader : IDisposable
             msghdr* header = (msghdr*)&_messages[i]; // msg_hdr is the first field of mmsghdr
             header->msg_name = null;
             header->msg_namelen = 0;
-            header->msg_iov = null;
-            header->msg_iovlen = 0;
+            _vectors[i].iov_base = _quotes + ((long)i * QuoteBytes);
+            _vectors[i].iov_len = QuoteBytes;
+            header->msg_iov = &_vectors[i];
+            header->msg_iovlen = 1;
             header->msg_control = _control + ((long)i * ControlBytesPerMessage);
             header->msg_controllen = ControlBytesPerMessage;
             header->msg_flags = 0;
@@ -113,6 +126,9 @@ public sealed unsafe class ErrorQueueReader : IDisposable
                 ControlTruncated++;
             }
 
+            into[written].QuoteSlot = i;
+            into[written].QuotedLength = (int)_messages[i].msg_len;
+
             written++;
         }
 
@@ -130,5 +146,7 @@ public sealed unsafe class ErrorQueueReader : IDisposable
         _disposed = true;
         NativeMemory.Free(_messages);
         NativeMemory.Free(_control);
+        NativeMemory.Free(_quotes);
+        NativeMemory.Free(_vectors);
     }
 }

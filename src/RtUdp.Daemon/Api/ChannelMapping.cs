@@ -106,7 +106,7 @@ internal static class ChannelMapping
     }
 
     /// <summary>ChannelFlag values 1..FlagCount are the engine's flag bits 0..FlagCount-1.</summary>
-    private const int FlagCount = 6;
+    private const int FlagCount = 7;
 
     private static ChannelFlags Flags(RepeatedField<ChannelFlag> flags, List<ApiErrors.Violation> violations)
     {

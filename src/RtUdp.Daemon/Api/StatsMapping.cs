@@ -74,6 +74,22 @@ internal static class StatsMapping
             OneWayCount = s.OneWay.TotalCount,
             JitterCount = s.Jitter.TotalCount,
             RoundTripCount = s.RoundTrip.TotalCount,
+            TxNetwork = new TxNetworkErrors
+            {
+                Refused = s[CoreCounter.NetworkRefused],
+                HostUnreachable = s[CoreCounter.NetworkHostUnreachable],
+                NetUnreachable = s[CoreCounter.NetworkNetUnreachable],
+                HostDown = s[CoreCounter.NetworkHostDown],
+                TooBig = s[CoreCounter.NetworkTooBig],
+                Other = s[CoreCounter.NetworkOther],
+                Exact = s[CoreCounter.NetworkErrorsExact],
+                ByOrder = s[CoreCounter.NetworkErrorsByOrder],
+                Unattributed = s[CoreCounter.NetworkErrorsUnattributed],
+                Resent = s[CoreCounter.ResentAfterNetworkError],
+                DroppedAfterResends = s[CoreCounter.DroppedAfterResends],
+                DroppedTooBig = s[CoreCounter.DroppedTooBig],
+                PathMtu = (int)s[CoreCounter.PathMtu],
+            },
         };
         foreach (Core.Flows.FlowSnapshot f in s.Flows)
         {

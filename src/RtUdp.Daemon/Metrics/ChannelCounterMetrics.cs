@@ -32,6 +32,10 @@ internal static class ChannelCounterMetrics
     public static readonly Metric TxLaunchFailed = new("rtudp_tx_launch_failures_total", "Launch time: packets the qdisc rejected (invalid) or dropped (missed), counted within sent.", "reason");
     public static readonly Metric TxLaunchReordered = new("rtudp_tx_launch_reordered_total", "Launch time: packets sent at a later time than theirs to keep the kernel's order.");
     public static readonly Metric TxErrorQueue = new("rtudp_tx_error_queue_errors_total", "Other error-queue reports (ICMP, local errors).");
+    public static readonly Metric TxNetworkErrors = new("rtudp_tx_network_errors_total", "ICMP errors for packets already sent, by kind (refused, host_unreachable, net_unreachable, host_down, too_big, other).", "kind");
+    public static readonly Metric TxNetworkAttribution = new("rtudp_tx_network_error_attributions_total", "ICMP errors by how they were matched to their packet: exact, by_order (among packets with the same head), none.", "attribution");
+    public static readonly Metric TxResent = new("rtudp_tx_resent_after_network_error_total", "Send calls made again for their own packet because they returned an earlier packet's network error.");
+    public static readonly Metric TxDroppedNetwork = new("rtudp_tx_dropped_network_packets_total", "Packets dropped for a network error (within dropped reason=error): after_resends (the route is gone), too_big (larger than the path MTU with don't-fragment).", "reason");
     public static readonly Metric RxReceived = new("rtudp_rx_received_packets_total", "Packets received from the socket.");
     public static readonly Metric RxDrained = new("rtudp_rx_drained_packets_total", "Received packets taken from the RX ring by clients.");
     public static readonly Metric RxDropped = new("rtudp_rx_dropped_packets_total", "Datagrams dropped, by reason: overflow (RX ring full), truncated (larger than max_payload), kernel_queue (dropped by the kernel before the engine read them, not within received).", "reason");
@@ -43,8 +47,11 @@ internal static class ChannelCounterMetrics
     public static readonly Metric TxErrnos = new("rtudp_tx_errors_total", "Send errors by errno.", "errno");
     public static readonly Metric RxErrnos = new("rtudp_rx_errors_total", "Receive errors by errno.", "errno");
 
-    /// <summary>Counters behind the gauges (pending = enqueued - scanned + scheduled, buffered = written - drained), not exported themselves.</summary>
-    public static readonly IReadOnlySet<ChannelCounter> Internal = new HashSet<ChannelCounter> { ChannelCounter.Scanned, ChannelCounter.Scheduled, ChannelCounter.RxWritten };
+    /// <summary>
+    /// Counters behind the gauges (pending = enqueued - scanned + scheduled, buffered = written - drained), not
+    /// exported themselves, and slots that are gauges (the path MTU, the next flow sequence), exported as gauges.
+    /// </summary>
+    public static readonly IReadOnlySet<ChannelCounter> Internal = new HashSet<ChannelCounter> { ChannelCounter.Scanned, ChannelCounter.Scheduled, ChannelCounter.RxWritten, ChannelCounter.PathMtu };
 
     public static readonly IReadOnlyDictionary<ChannelCounter, (Metric Metric, string? LabelValue)> ByCounter = new Dictionary<ChannelCounter, (Metric, string?)>
     {
@@ -74,6 +81,18 @@ internal static class ChannelCounterMetrics
         [ChannelCounter.LaunchMissed] = (TxLaunchFailed, "missed"),
         [ChannelCounter.LaunchReordered] = (TxLaunchReordered, null),
         [ChannelCounter.ErrorQueueErrors] = (TxErrorQueue, null),
+        [ChannelCounter.NetworkRefused] = (TxNetworkErrors, "refused"),
+        [ChannelCounter.NetworkHostUnreachable] = (TxNetworkErrors, "host_unreachable"),
+        [ChannelCounter.NetworkNetUnreachable] = (TxNetworkErrors, "net_unreachable"),
+        [ChannelCounter.NetworkHostDown] = (TxNetworkErrors, "host_down"),
+        [ChannelCounter.NetworkTooBig] = (TxNetworkErrors, "too_big"),
+        [ChannelCounter.NetworkOther] = (TxNetworkErrors, "other"),
+        [ChannelCounter.NetworkErrorsExact] = (TxNetworkAttribution, "exact"),
+        [ChannelCounter.NetworkErrorsByOrder] = (TxNetworkAttribution, "by_order"),
+        [ChannelCounter.NetworkErrorsUnattributed] = (TxNetworkAttribution, "none"),
+        [ChannelCounter.ResentAfterNetworkError] = (TxResent, null),
+        [ChannelCounter.DroppedAfterResends] = (TxDroppedNetwork, "after_resends"),
+        [ChannelCounter.DroppedTooBig] = (TxDroppedNetwork, "too_big"),
         [ChannelCounter.Received] = (RxReceived, null),
         [ChannelCounter.RxDroppedOverflow] = (RxDropped, "overflow"),
         [ChannelCounter.RxDroppedTruncated] = (RxDropped, "truncated"),

@@ -45,7 +45,7 @@ public sealed class RtUdpMetrics
     private readonly ChannelRegistry _channels;
     private readonly Lock _lock = new();
     private readonly Dictionary<string, ScrapedCounter> _counters = new(StringComparer.Ordinal);
-    private readonly ScrapedGauge _pending, _buffered, _channelState, _channelAttached, _channelMode;
+    private readonly ScrapedGauge _pending, _buffered, _channelState, _channelAttached, _channelMode, _pathMtu;
     private readonly ScrapedGauge _workerRunning, _workerRealtime, _workerHeartbeatAge;
     private readonly GeneratorRegistry _generators;
     private readonly CaptureRegistry _captures;
@@ -75,6 +75,7 @@ public sealed class RtUdpMetrics
         }
         _pending = Gauge(factory, "rtudp_tx_pending_packets", "Packets enqueued and not yet sent or dropped (ring and schedule).");
         _buffered = Gauge(factory, "rtudp_rx_buffered_packets", "Received packets in the RX ring not yet drained.");
+        _pathMtu = Gauge(factory, "rtudp_tx_path_mtu_bytes", "The path MTU the kernel reported at the channel's last EMSGSIZE (absent before one).");
         _channelState = Gauge(factory, "rtudp_channel_state", "1 for the channel's current state (created, running, stopped, ...).", "state");
         _channelAttached = Gauge(factory, "rtudp_channel_attached", "1 while the channel is attached to the running engine, 0 while detached (engine down or restore failed).");
         _channelMode = Gauge(factory, "rtudp_channel_mode_info", "1, labelled with the timestamping and launch-time clock in effect (unknown before the channel is planned), the egress interface and its root qdisc.", "timestamps", "launch_clock", "interface", "qdisc");
@@ -142,7 +143,7 @@ public sealed class RtUdpMetrics
             {
                 counter.Sweep();
             }
-            foreach (ScrapedGauge gauge in new[] { _pending, _buffered, _channelState, _channelAttached, _channelMode, _workerRunning, _workerRealtime, _workerHeartbeatAge, _engineUp, _engineStalled, _engineHeartbeatAge, _engineChannels, _engineMemoryLocked, _engineAllocated })
+            foreach (ScrapedGauge gauge in new[] { _pending, _buffered, _pathMtu, _channelState, _channelAttached, _channelMode, _workerRunning, _workerRealtime, _workerHeartbeatAge, _engineUp, _engineStalled, _engineHeartbeatAge, _engineChannels, _engineMemoryLocked, _engineAllocated })
             {
                 gauge.Sweep();
             }
@@ -235,6 +236,10 @@ public sealed class RtUdpMetrics
         if (entry.Config.Sends)
         {
             _pending.Set(s.Pending, labels);
+            if (s[ChannelCounter.PathMtu] is > 0 and var mtu)
+            {
+                _pathMtu.Set(mtu, labels);
+            }
             _outcomesDelivered.Set(entry, entry.OutcomesDelivered, labels);
             _outcomesMissed.Set(entry, entry.OutcomesMissed, labels);
             CollectWorker(s.Sender, "send", labels, now);

@@ -17,7 +17,7 @@ internal sealed class OutcomePump(ChannelEntry entry, Func<IReadOnlyList<Outcome
 
     private static readonly TimeSpan Idle = TimeSpan.FromMilliseconds(1);
     private static readonly TimeSpan Detached = TimeSpan.FromMilliseconds(20);
-    private readonly TxReport[] _batch = new TxReport[4096];
+    private readonly TxReportRecord[] _batch = new TxReportRecord[4096];
 
     /// <summary>Runs until <paramref name="subscribers"/> says there are none left (null), or the channel is deleted.</summary>
     public async Task RunAsync()
@@ -39,7 +39,7 @@ internal sealed class OutcomePump(ChannelEntry entry, Func<IReadOnlyList<Outcome
                     handle = lease.Handle;
                     handle.RequestReports(true);
                     lostSeen = handle.Region.Read(ChannelCounter.TxReportsLost);
-                    while (handle.DrainReports(_batch) > 0)
+                    while (handle.DrainRecords(_batch) > 0)
                     {
                         // Reports from before anyone asked: nobody's.
                     }
@@ -74,7 +74,7 @@ internal sealed class OutcomePump(ChannelEntry entry, Func<IReadOnlyList<Outcome
             missed += lost * current.Count;
         }
         int n;
-        while ((n = handle.DrainReports(_batch)) > 0)
+        while ((n = handle.DrainRecords(_batch)) > 0)
         {
             for (int i = 0; i < n; i++)
             {

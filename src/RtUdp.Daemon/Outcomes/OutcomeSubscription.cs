@@ -24,7 +24,7 @@ public sealed class OutcomeSubscription(OutcomeFilter filter, int capacity)
     public bool Ended => _ended;
 
     /// <summary>Pump: the next report. Returns how many outcomes this subscriber missed now (0 or 1).</summary>
-    internal int Offer(in TxReport report)
+    internal int Offer(in TxReportRecord report)
     {
         if (!filter.Accepts(report))
         {

@@ -78,6 +78,22 @@ public enum ChannelCounter
     /// <summary>Packets the send worker took from the TX ring after their due time: late before the engine had them.</summary>
     ArrivedLate = 59,
 
+    /// <summary>
+    /// Send calls made again for the same packet because the failed call reported a network error that belongs
+    /// to a packet sent earlier (an ICMP error the kernel keeps for the next send: ECONNREFUSED, EHOSTUNREACH,
+    /// ENETUNREACH, EHOSTDOWN, ...). The kernel clears the error as it reports it, so the packet goes out.
+    /// </summary>
+    ResentAfterNetworkError = 60,
+
+    /// <summary>Network errors (ICMP, from the error queue) matched to the one recent packet whose head they quote.</summary>
+    NetworkErrorsExact = 61,
+
+    /// <summary>Network errors matched to no packet sent recently (too old, or the quote matched none).</summary>
+    NetworkErrorsUnattributed = 62,
+
+    /// <summary>A gauge: the path MTU the kernel reported at the last EMSGSIZE (0: none yet).</summary>
+    PathMtu = 63,
+
     // Written by the receive worker only (slots 64-95).
     Received = 64,
     RxWritten = 65,
@@ -114,6 +130,35 @@ public enum ChannelCounter
 
     // Written by the drainer (daemon).
     Drained = 96,
+
+    // Written by the send worker only, network errors (slots 128-159).
+
+    /// <summary>ICMP port unreachable (ECONNREFUSED): the packet reached its host, where nothing listens on the port.</summary>
+    NetworkRefused = 128,
+
+    /// <summary>ICMP host unreachable (EHOSTUNREACH), also the local host's own when its neighbour (ARP/NDP) never answered.</summary>
+    NetworkHostUnreachable = 129,
+
+    /// <summary>ICMP network unreachable (ENETUNREACH): a router had no route.</summary>
+    NetworkNetUnreachable = 130,
+
+    /// <summary>ICMP host unknown (EHOSTDOWN).</summary>
+    NetworkHostDown = 131,
+
+    /// <summary>ICMP fragmentation needed / packet too big (EMSGSIZE): a router's MTU was below the packet.</summary>
+    NetworkTooBig = 132,
+
+    /// <summary>Other ICMP errors (time exceeded, parameter problem, protocol unreachable, ...).</summary>
+    NetworkOther = 133,
+
+    /// <summary>Network errors matched among recent packets with the same head, to the oldest not yet matched.</summary>
+    NetworkErrorsByOrder = 134,
+
+    /// <summary>Packets dropped because their send failed with a network error again after every resend (within <see cref="TxOutcome.DroppedError"/>).</summary>
+    DroppedAfterResends = 135,
+
+    /// <summary>Packets dropped because they were larger than the path MTU with fragmentation off (EMSGSIZE; within <see cref="TxOutcome.DroppedError"/>).</summary>
+    DroppedTooBig = 136,
 }
 
 /// <summary>Per-worker health in shared memory, written by each worker, read by the daemon's watchdog.</summary>

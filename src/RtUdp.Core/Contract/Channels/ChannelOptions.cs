@@ -62,6 +62,12 @@ public enum ChannelFlags
 
     /// <summary>Reflector: the receive worker sends every datagram straight back to its source (not to the RX ring).</summary>
     Reflect = 32,
+
+    /// <summary>
+    /// Don't fragment: the DF bit on every datagram (IP_PMTUDISC_DO / IPV6_PMTUDISC_DO). A packet larger than
+    /// the path MTU is then dropped (EMSGSIZE, with the MTU reported) instead of leaving in fragments.
+    /// </summary>
+    DontFragment = 64,
 }
 
 /// <summary>Which kernel timestamps a channel asks for.</summary>

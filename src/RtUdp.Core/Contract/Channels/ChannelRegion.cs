@@ -147,6 +147,10 @@ public sealed unsafe class ChannelRegion : IDisposable
         Volatile.Write(ref slot, slot + delta);
     }
 
+    /// <summary>Single-writer gauge: sets a value only the calling thread writes (release).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Set(ChannelCounter counter, long value) => Volatile.Write(ref Counter(counter), value);
+
     /// <summary>Multi-writer increment (producers in several threads or processes).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void AddAtomic(ChannelCounter counter, long delta) => Interlocked.Add(ref Counter(counter), delta);

@@ -6,6 +6,9 @@ namespace RtUdp.Core.Contract.Channels;
 public static class PacketRecordType
 {
     public const int Packet = 1;
+
+    /// <summary>In the TX report ring: a <see cref="TxNetworkErrorReport"/>.</summary>
+    public const int NetworkError = 2;
 }
 
 /// <summary>Body prefix of a TX ring record; the payload follows.</summary>
@@ -121,7 +124,70 @@ public struct TxReport
 
     /// <summary><see cref="TxReportFlags"/>.</summary>
     public int Flags;
-    public int Reserved;
+
+    /// <summary>For a packet dropped with EMSGSIZE: the path MTU in force (0 otherwise, or unknown).</summary>
+    public int PathMtu;
+}
+
+/// <summary>What a network error was, by the ICMP report behind it.</summary>
+public enum NetworkErrorKind
+{
+    Refused = 1,
+    HostUnreachable = 2,
+    NetUnreachable = 3,
+    HostDown = 4,
+    TooBig = 5,
+    Other = 6,
+}
+
+/// <summary>How a network error was matched to a packet.</summary>
+public enum NetworkErrorAttribution
+{
+    /// <summary>The quoted head of the datagram matched exactly one packet sent recently.</summary>
+    Exact = 1,
+
+    /// <summary>Several recent packets had that head: the oldest not yet matched was taken.</summary>
+    ByOrder = 2,
+
+    /// <summary>No recent packet matched.</summary>
+    None = 3,
+}
+
+/// <summary>
+/// In the TX report ring (<see cref="PacketRecordType.NetworkError"/>): a network error reported for a packet
+/// already sent (an ICMP error from the socket's error queue), and the packet it was matched to.
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct TxNetworkErrorReport
+{
+    /// <summary>The packet's id; 0 when no packet matched.</summary>
+    public long PacketId;
+    public long DueNs;
+    public long SentNs;
+
+    /// <summary>CLOCK_MONOTONIC when the send worker read the error.</summary>
+    public long ReportedNs;
+    public int ClientTag;
+
+    /// <summary><see cref="NetworkErrorKind"/>.</summary>
+    public int Kind;
+
+    /// <summary><see cref="NetworkErrorAttribution"/>.</summary>
+    public int Attribution;
+
+    /// <summary>The errno the kernel made of it (ECONNREFUSED for port unreachable).</summary>
+    public int Errno;
+
+    /// <summary>SO_EE_ORIGIN_ICMP (2) or SO_EE_ORIGIN_ICMP6 (3).</summary>
+    public int Origin;
+    public int IcmpType;
+    public int IcmpCode;
+
+    /// <summary>For fragmentation needed / packet too big: the MTU the router reported.</summary>
+    public int Mtu;
+
+    /// <summary>Who sent the ICMP error: the peer, a router on the way, or this host.</summary>
+    public EndpointBlock Offender;
 }
 
 /// <summary>Bits of <see cref="TxReport.Flags"/>.</summary>
@@ -129,4 +195,22 @@ public static class TxReportFlags
 {
     /// <summary>Taken from the TX ring later than its due time plus the late tolerance (and not sent "as soon as possible").</summary>
     public const int ArrivedLate = 1;
+}
+
+/// <summary>A record of the TX report ring as read: a packet's report or a network error (by <see cref="Type"/>).</summary>
+public struct TxReportRecord
+{
+    /// <summary><see cref="PacketRecordType.Packet"/> or <see cref="PacketRecordType.NetworkError"/>.</summary>
+    public int Type;
+    public TxReport Packet;
+    public TxNetworkErrorReport NetworkError;
+
+    public readonly bool IsNetworkError => Type == PacketRecordType.NetworkError;
+
+    /// <summary>Who sent the packet (0: nobody in particular, or a network error matched to no packet).</summary>
+    public readonly int ClientTag => IsNetworkError ? NetworkError.ClientTag : Packet.ClientTag;
+
+    public static TxReportRecord Of(in TxReport report) => new() { Type = PacketRecordType.Packet, Packet = report };
+
+    public static TxReportRecord Of(in TxNetworkErrorReport error) => new() { Type = PacketRecordType.NetworkError, NetworkError = error };
 }

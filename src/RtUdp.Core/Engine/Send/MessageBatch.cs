@@ -21,16 +21,27 @@ public interface ISendmmsgObserver
     /// <summary>A call sent nothing and failed with <paramref name="errorNumber"/> (whether or not it is retried).</summary>
     void OnCallFailed(int errorNumber);
 
+    /// <summary>
+    /// Whether an EMSGSIZE belongs to the message in <paramref name="slot"/> (larger than the path MTU) rather
+    /// than to a datagram sent earlier (an ICMP "fragmentation needed" the kernel reports on the next send).
+    /// </summary>
+    bool IsTooBig(int slot);
+
+    /// <summary>The call failed with a network error reported for an earlier datagram: the message in <paramref name="slot"/> is sent again.</summary>
+    void OnResent(int slot, int errorNumber);
+
     /// <summary>The message in <paramref name="slot"/> is given up: the error belongs to it, or retries ran out.</summary>
-    void OnDropped(int slot, int errorNumber);
+    /// <param name="afterResends">It failed with a network error again after every resend.</param>
+    void OnDropped(int slot, int errorNumber, bool afterResends);
 }
 
 /// <summary>
 /// A batch of outgoing datagrams as native message headers (mmsghdr, one iovec each, optionally a
 /// control buffer each), allocated once, and the sendmmsg loop that sends them: EINTR is retried,
-/// EAGAIN/ENOBUFS (the socket's send buffer is full) waits for room with a bounded poll, and any other
-/// error drops the first unsent message, the one it belongs to, and goes on with the rest.
-/// Allocates nothing after construction.
+/// EAGAIN/ENOBUFS (the socket's send buffer is full) waits for room with a bounded poll, a network error
+/// that the kernel reports for an earlier datagram (<see cref="IsReportedLater"/>) sends the same message
+/// again (a bounded number of times), and any other error drops the first unsent message, the one it
+/// belongs to, and goes on with the rest. Allocates nothing after construction.
 /// </summary>
 public sealed unsafe class MessageBatch : IDisposable
 {
@@ -65,7 +76,26 @@ public sealed unsafe class MessageBatch : IDisposable
         }
     }
 
+    /// <summary>
+    /// Most times one message is sent again after its call failed with an earlier datagram's network error.
+    /// Each failure takes the kernel's pending error away, so a second failure in a row needs a new ICMP error
+    /// (a storm) or is the message's own (a route that is gone): the bound keeps either from stalling the batch.
+    /// </summary>
+    public const int MaxResends = 2;
+
     public int Capacity { get; }
+
+    /// <summary>
+    /// Errors an ICMP report for a datagram already sent leaves on the socket (sk_err), which the next send
+    /// call returns instead of sending: port unreachable (ECONNREFUSED), host or network unreachable, host
+    /// unknown (EHOSTDOWN), host isolated (ENONET), protocol unreachable (ENOPROTOOPT), source route failed
+    /// (EOPNOTSUPP), parameter problem (EPROTO), and fragmentation needed (EMSGSIZE, see
+    /// <see cref="ISendmmsgObserver.IsTooBig"/>). Some of them also come from the send itself (no route:
+    /// ENETUNREACH), which the bounded resend then finds out.
+    /// </summary>
+    public static bool IsReportedLater(int errorNumber) => errorNumber is Errno.ECONNREFUSED or Errno.EHOSTUNREACH
+        or Errno.ENETUNREACH or Errno.EHOSTDOWN or Errno.ENONET or Errno.ENOPROTOOPT or Errno.EOPNOTSUPP or Errno.EPROTO
+        or Errno.EMSGSIZE;
 
     /// <summary>Points the slot's datagram at <paramref name="length"/> bytes at <paramref name="data"/> (not copied).</summary>
     public void SetPayload(int slot, byte* data, int length)
@@ -104,6 +134,7 @@ public sealed unsafe class MessageBatch : IDisposable
     {
         int done = 0;
         int retries = 0;
+        int resends = 0;
         while (done < count)
         {
             observer.BeforeCall(done, count, done == 0 && retries == 0);
@@ -112,6 +143,7 @@ public sealed unsafe class MessageBatch : IDisposable
             {
                 observer.OnSent(done, result);
                 done += result;
+                resends = 0;
                 continue;
             }
 
@@ -128,10 +160,24 @@ public sealed unsafe class MessageBatch : IDisposable
                 _ = poll(&writable, 1, 1);
                 continue;
             }
-            // The first unsent message is the one the error belongs to (e.g. ECONNREFUSED after an
-            // ICMP port unreachable): drop it and carry on with the rest.
-            observer.OnDropped(done, errorNumber);
+            if (IsReportedLater(errorNumber) && !(errorNumber == Errno.EMSGSIZE && observer.IsTooBig(done)))
+            {
+                if (resends < MaxResends)
+                {
+                    // The error is an earlier datagram's, and reporting it cleared it: this one goes again.
+                    resends++;
+                    observer.OnResent(done, errorNumber);
+                    continue;
+                }
+                observer.OnDropped(done, errorNumber, afterResends: true);
+            }
+            else
+            {
+                // The error is the first unsent message's own (too big, not permitted, ...): it is dropped.
+                observer.OnDropped(done, errorNumber, afterResends: false);
+            }
             done++;
+            resends = 0;
         }
     }
 

@@ -1,5 +1,6 @@
 using RtUdp.Core.Contract.Channels;
 using RtUdp.Core.Contract.Rings;
+using RtUdp.Core.Native;
 using RtUdp.Core.Timestamping;
 
 namespace RtUdp.Core.Engine.Send;
@@ -19,6 +20,7 @@ public sealed unsafe class SendCompletion : IDisposable
 
     /// <summary>Null when the channel's timestamps are off.</summary>
     private readonly TxStampCollector? _stamps;
+    private readonly SendErrorQueue _errorQueue;
     private long _wakeNs;
 
     // Outcomes are tallied per packet in these fields and published once per batch: a shared
@@ -39,12 +41,14 @@ public sealed unsafe class SendCompletion : IDisposable
         _reports = new TxReportWriter(region);
         if ((TimestampMode)region.Mode.Timestamps != TimestampMode.Off)
         {
-            _stamps = new TxStampCollector(region, fd);
+            _stamps = new TxStampCollector(region);
         }
+        Network = new NetworkErrors(region, _reports);
+        _errorQueue = new SendErrorQueue(region, fd, _stamps, Network);
     }
 
-    /// <summary>Whether the channel collects kernel TX stamps.</summary>
-    public bool CollectsStamps => _stamps is not null;
+    /// <summary>Network errors: those the send calls meet, and those the error queue reports for packets sent.</summary>
+    public NetworkErrors Network { get; }
 
     /// <summary>The latest time the worker may sleep to (see <see cref="TxStampCollector.WakeBy"/>).</summary>
     public long WakeBy(long now) => _stamps?.WakeBy(now) ?? long.MaxValue;
@@ -55,32 +59,43 @@ public sealed unsafe class SendCompletion : IDisposable
     /// <summary>Whether reports are wanted, read once per duty cycle (see <see cref="TxReportWriter.ReadRequest"/>).</summary>
     public void ReadReportRequest() => _reports.ReadRequest();
 
-    /// <summary>Collects the stamps that came in since the last call, if any are awaited.</summary>
-    public void CollectAwaitedStamps(long now)
+    /// <summary>Reads the error queue if it is time to (see <see cref="SendErrorQueue.Due"/>).</summary>
+    public void LookAtErrorQueue(long now)
     {
-        if (_stamps is not null && _stamps.Awaiting)
+        if (_errorQueue.Due(now))
         {
-            CollectStamps(now);
+            var completion = new Completion(this);
+            _errorQueue.Drain(now, ref completion);
         }
     }
 
-    /// <summary>Collects whatever the error queue holds (only when the channel collects stamps).</summary>
-    public void CollectStamps(long now)
+    /// <summary>After a transmit: the stamps of what it sent (when collected), and the reports of the errors it met.</summary>
+    public void AfterTransmit()
     {
-        var completion = new Completion(this);
-        _stamps!.Drain(now, ref completion);
+        if (_stamps is not null || _errorQueue.ErrorPending)
+        {
+            LookAtErrorQueue(Libc.MonotonicNow());
+        }
     }
 
-    /// <summary>The kernel took the packet at <paramref name="sentAt"/>.</summary>
-    public void Sent(in ScheduledPacket packet, long sentAt, long launchTime) =>
-        Finish(packet, sentAt - packet.DueNs > _tolerance ? TxOutcome.SentLate : TxOutcome.Sent, sentAt, 0, launchTime);
+    /// <summary>A send call returned a network error: the error queue holds its report, to be read after the transmit.</summary>
+    public void NetworkErrorReported() => _errorQueue.ErrorReported();
+
+    /// <summary>The kernel took the packet at <paramref name="sentAt"/>; <paramref name="payload"/> is the datagram as it left.</summary>
+    public void Sent(in ScheduledPacket packet, long sentAt, long launchTime, byte* payload, int length)
+    {
+        TxPacketHeader* header = (TxPacketHeader*)_consumer.Ring.Body(packet.RecordIndex);
+        Network.Sent(header->PacketId, header->ClientTag, packet.DueNs, sentAt, payload, length);
+        Finish(packet, sentAt - packet.DueNs > _tolerance ? TxOutcome.SentLate : TxOutcome.Sent, sentAt, 0, launchTime, 0);
+    }
 
     /// <summary>The packet will not be sent.</summary>
-    public void Dropped(in ScheduledPacket packet, TxOutcome outcome, int errorNumber) =>
-        Finish(packet, outcome, 0, errorNumber, 0);
+    /// <param name="pathMtu">For EMSGSIZE: the path MTU in force (0: unknown).</param>
+    public void Dropped(in ScheduledPacket packet, TxOutcome outcome, int errorNumber, int pathMtu = 0) =>
+        Finish(packet, outcome, 0, errorNumber, 0, pathMtu);
 
     /// <summary>Accounts for a packet leaving the schedule; a sent one then waits for its stamps (or completes now).</summary>
-    private void Finish(in ScheduledPacket packet, TxOutcome outcome, long sentAt, int errorNumber, long launchTime)
+    private void Finish(in ScheduledPacket packet, TxOutcome outcome, long sentAt, int errorNumber, long launchTime, int pathMtu)
     {
         TxPacketHeader* header = (TxPacketHeader*)_consumer.Ring.Body(packet.RecordIndex);
         StampedPacket stamped = new()
@@ -103,7 +118,7 @@ public sealed unsafe class SendCompletion : IDisposable
         }
         else
         {
-            Complete(ref stamped, missing: false, errorNumber);
+            Complete(ref stamped, missing: false, errorNumber, pathMtu);
         }
 
         _consumer.MarkConsumed(packet.RecordIndex);
@@ -131,11 +146,11 @@ public sealed unsafe class SendCompletion : IDisposable
 
     private readonly struct Completion(SendCompletion owner) : IStampCompletion
     {
-        public void OnComplete(ref StampedPacket packet, bool missing) => owner.Complete(ref packet, missing, 0);
+        public void OnComplete(ref StampedPacket packet, bool missing) => owner.Complete(ref packet, missing, 0, 0);
     }
 
     /// <summary>A packet's record is final: its latencies, and its report if anyone asked for reports.</summary>
-    private void Complete(ref StampedPacket packet, bool missing, int errorNumber)
+    private void Complete(ref StampedPacket packet, bool missing, int errorNumber, int pathMtu)
     {
         StampSource source = StampSource.None;
         if ((TxOutcome)packet.Outcome is TxOutcome.Sent or TxOutcome.SentLate)
@@ -144,7 +159,7 @@ public sealed unsafe class SendCompletion : IDisposable
         }
         if (_reports.Requested)
         {
-            _reports.Write(packet, errorNumber, source);
+            _reports.Write(packet, errorNumber, source, pathMtu);
         }
     }
 
@@ -162,6 +177,7 @@ public sealed unsafe class SendCompletion : IDisposable
         _region.Add(ChannelCounter.DroppedStopped, _droppedStopped);
         _region.Add(ChannelCounter.Scheduled, -_finished);
         _reports.PublishCounters();
+        Network.PublishCounters();
         _finished = _sent = _late = _droppedLate = _droppedError = _droppedStopped = 0;
         return true;
     }
@@ -172,14 +188,15 @@ public sealed unsafe class SendCompletion : IDisposable
     /// </summary>
     public void CollectLastStamps(long now)
     {
-        if (_stamps is null)
-        {
-            return;
-        }
         var completion = new Completion(this);
-        _stamps.Drain(now, ref completion);
-        _stamps.Flush(ref completion);
+        _errorQueue.Drain(now, ref completion);
+        _stamps?.Flush(ref completion);
     }
 
-    public void Dispose() => _stamps?.Dispose();
+    public void Dispose()
+    {
+        _errorQueue.Dispose();
+        _stamps?.Dispose();
+        Network.Dispose();
+    }
 }

@@ -71,6 +71,9 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
         JitWarmUp.Prepare(typeof(ChannelRegion));
         JitWarmUp.Prepare(typeof(TxStampCollector));
         JitWarmUp.Prepare(typeof(TxStampTracker));
+        JitWarmUp.Prepare(typeof(SendErrorQueue));
+        JitWarmUp.Prepare(typeof(NetworkErrors));
+        JitWarmUp.Prepare(typeof(SentPacketWindow));
         JitWarmUp.Prepare(typeof(ErrorQueueReader));
         JitWarmUp.Prepare(typeof(ErrorQueue));
         JitWarmUp.Prepare(typeof(ClockSampler));
@@ -92,7 +95,7 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
         _health.Beat(now);
         _completion.BeginCycle(now);
         Ingest(now);
-        _completion.CollectAwaitedStamps(now);
+        _completion.LookAtErrorQueue(now);
         if (_scheduler.WaitUntilDue(_completion.WakeBy(now), ref now, out long horizon))
         {
             Dispatch(now, horizon);
@@ -129,10 +132,7 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
         if (count != 0)
         {
             _transmit.Transmit();
-            if (_completion.CollectsStamps)
-            {
-                _completion.CollectStamps(Libc.MonotonicNow());
-            }
+            _completion.AfterTransmit();
         }
         PublishCounters();
         _scheduler.Reclaim();

@@ -20,9 +20,12 @@ public sealed unsafe class SocketTransmitPath : ITransmitPath
     private readonly SendCompletion _completion;
     private readonly MessageBatch _messages;
     private readonly ScheduledPacket* _packets;
+    private readonly byte** _payloads;
+    private readonly int* _lengths;
     private readonly long* _launchTimes;
     private readonly LaunchTimes _launch;
     private readonly FlowBatchStamper? _flows;
+    private readonly bool _inet6;
     private int _count;
     private long _sentAt;
 
@@ -35,6 +38,9 @@ public sealed unsafe class SocketTransmitPath : ITransmitPath
         _launch = new LaunchTimes(region);
         _messages = new MessageBatch(BatchCapacity, _launch.Enabled ? TxTimeControl.Space : 0);
         _packets = (ScheduledPacket*)NativeMemory.AllocZeroed((nuint)BatchCapacity, (nuint)sizeof(ScheduledPacket));
+        _payloads = (byte**)NativeMemory.AllocZeroed((nuint)BatchCapacity, (nuint)sizeof(byte*));
+        _lengths = (int*)NativeMemory.AllocZeroed((nuint)BatchCapacity, sizeof(int));
+        _inet6 = socket.IsInet6;
         _launchTimes = (long*)NativeMemory.AllocZeroed((nuint)BatchCapacity, sizeof(long));
         _flows = FlowBatchStamper.For(region, BatchCapacity);
     }
@@ -79,6 +85,8 @@ public sealed unsafe class SocketTransmitPath : ITransmitPath
             TxTimeControl.Write(_messages.Control(slot), (ulong)launch);
         }
         _packets[slot] = packet;
+        _payloads[slot] = payload;
+        _lengths[slot] = length;
     }
 
     public void Transmit()
@@ -103,8 +111,23 @@ public sealed unsafe class SocketTransmitPath : ITransmitPath
             path._region.Add(ChannelCounter.SendBatchPackets, sent);
             for (int i = from; i < from + sent; i++)
             {
-                path._completion.Sent(path._packets[i], path._sentAt, path._launchTimes[i]);
+                path._completion.Sent(path._packets[i], path._sentAt, path._launchTimes[i], path._payloads[i], path._lengths[i]);
             }
+        }
+
+        public bool IsTooBig(int slot)
+        {
+            // Larger than the path MTU with its IP and UDP headers: the packet's own EMSGSIZE. Otherwise it
+            // was a router's "fragmentation needed" for an earlier one (the MTU has dropped to it since).
+            int mtu = UdpSocket.PathMtu(path._socket.Fd, path._inet6);
+            int headers = (path._inet6 ? 40 : 20) + 8;
+            return mtu <= 0 || path._lengths[slot] + headers > mtu;
+        }
+
+        public void OnResent(int slot, int errorNumber)
+        {
+            path._completion.Network.Resent();
+            path._completion.NetworkErrorReported();
         }
 
         public void OnCallFailed(int errorNumber)
@@ -113,14 +136,24 @@ public sealed unsafe class SocketTransmitPath : ITransmitPath
             path._region.ErrnoCounter(sendSide: true, errorNumber)++;
         }
 
-        public void OnDropped(int slot, int errorNumber) =>
-            path._completion.Dropped(path._packets[slot], TxOutcome.DroppedError, errorNumber);
+        public void OnDropped(int slot, int errorNumber, bool afterResends)
+        {
+            int mtu = errorNumber == Errno.EMSGSIZE ? UdpSocket.PathMtu(path._socket.Fd, path._inet6) : 0;
+            path._completion.Network.Dropped(errorNumber, afterResends, mtu);
+            if (afterResends)
+            {
+                path._completion.NetworkErrorReported();
+            }
+            path._completion.Dropped(path._packets[slot], TxOutcome.DroppedError, errorNumber, mtu);
+        }
     }
 
     public void Dispose()
     {
         _messages.Dispose();
         NativeMemory.Free(_packets);
+        NativeMemory.Free(_payloads);
+        NativeMemory.Free(_lengths);
         NativeMemory.Free(_launchTimes);
         _flows?.Dispose();
     }

@@ -32,7 +32,7 @@ public sealed unsafe class TxReportWriter
     public void ReadRequest() => _requested = _region.ReportsRequested;
 
     /// <summary>Writes the packet's report; a full ring loses it, counted.</summary>
-    public void Write(in StampedPacket packet, int errorNumber, StampSource source)
+    public void Write(in StampedPacket packet, int errorNumber, StampSource source, int pathMtu = 0)
     {
         int report = _reports.TryClaimSingleProducer(PacketRecordType.Packet, sizeof(TxReport));
         if (report < 0)
@@ -57,7 +57,21 @@ public sealed unsafe class TxReportWriter
             ClientTag = packet.ClientTag,
             IngestNs = packet.IngestNs,
             Flags = packet.Flags,
+            PathMtu = pathMtu,
         };
+        _reports.Commit(report);
+    }
+
+    /// <summary>Writes a network error's report; a full ring loses it, counted.</summary>
+    public void WriteNetworkError(in TxNetworkErrorReport error)
+    {
+        int report = _reports.TryClaimSingleProducer(PacketRecordType.NetworkError, sizeof(TxNetworkErrorReport));
+        if (report < 0)
+        {
+            _lost++;
+            return;
+        }
+        *(TxNetworkErrorReport*)_reports.Body(report) = error;
         _reports.Commit(report);
     }
 
