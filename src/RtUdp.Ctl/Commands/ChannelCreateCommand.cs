@@ -62,6 +62,7 @@ internal static class ChannelCreateCommand
         Option<bool> requireRealtime = new("--require-realtime") { Description = "Fail the start rather than run without SCHED_FIFO, CPU pinning or locked memory" };
         Option<bool> sequenced = new("--sequenced") { Description = "Sequenced flow: a 40-byte flow header in each packet sent; loss, reordering, latency and jitter of each flow received" };
         Option<bool> reflect = new("--reflect") { Description = "Reflector: send every datagram received straight back to its source" };
+        Option<bool> dontFragment = new("--dont-fragment") { Description = "DF on every datagram: one larger than the path MTU is dropped (EMSGSIZE, MTU reported) instead of fragmented" };
         Option<long?> flowId = Options.Long("--flow-id", "Sequenced: the flow id written in each header sent (default 0)", 0, uint.MaxValue, "ID");
         Option<FlowClock> flowClock = Options.Choice("--flow-clock", "Sequenced: the clock of the header's times", FlowClocks, FlowClock.Unspecified);
         Option<bool> noStart = new("--no-start") { Description = "Create (bind) only; start it later with: rtudpctl channels start NAME" };
@@ -70,7 +71,7 @@ internal static class ChannelCreateCommand
         {
             name, direction, local, remote, cpu, sendCpu, receiveCpu, priority, capacity, maxPayload, batch, socketBuffer,
             timing, spinMargin, latePolicy, lateTolerance, timestamps, launchTime, requireRealtime,
-            sequenced, reflect, flowId, flowClock, noStart,
+            sequenced, reflect, dontFragment, flowId, flowClock, noStart,
         };
         create.Validators.Add(result =>
         {
@@ -143,6 +144,10 @@ internal static class ChannelCreateCommand
             if (parse.GetValue(reflect))
             {
                 config.Flags.Add(ChannelFlag.Reflect);
+            }
+            if (parse.GetValue(dontFragment))
+            {
+                config.Flags.Add(ChannelFlag.DontFragment);
             }
             if (parse.GetValue(flowId) is { } flow)
             {

@@ -13,7 +13,7 @@ internal static class OutcomesCommand
     {
         Argument<string> name = Options.ChannelArgument();
         var mine = new Option<bool>("--mine") { Description = "Only the packets this user (or host, or certificate) sent" };
-        var abnormal = new Option<bool>("--abnormal") { Description = "Only packets sent late, dropped, or that arrived late at the engine" };
+        var abnormal = new Option<bool>("--abnormal") { Description = "Only packets sent late, dropped, or that arrived late at the engine, and network errors (ICMP) for packets sent" };
         Option<long?> count = Options.Long("--count", "Stop after this many records (default: follow until Ctrl+C)", 1, long.MaxValue);
         var command = new Command("outcomes", "Follow each packet's outcome on a sending channel: its stamps, its error against its time, or why it was dropped") { name, mine, abnormal, count };
         command.SetAction(async (parse, cancel) =>

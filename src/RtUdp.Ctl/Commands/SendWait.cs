@@ -11,6 +11,9 @@ internal static class SendWait
     /// <summary>How long after the last packet's time its outcome may take (TX stamps can take their timeout).</summary>
     private static readonly TimeSpan Grace = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long after the last outcome network errors (ICMP) for the packets are still collected.</summary>
+    private static readonly TimeSpan NetworkErrorLinger = TimeSpan.FromMilliseconds(200);
+
     public static async Task<int> ReportAsync(RtUdpClient client, OutcomeWatch watch, long first, long count, long lastDueNs, bool json, CancellationToken cancel)
     {
         if (count == 0)
@@ -22,7 +25,7 @@ internal static class SendWait
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         deadline.CancelAfter(untilLast + Grace);
         var seen = new HashSet<long>();
-        long sent = 0, late = 0, dropped = 0, missed = 0;
+        long sent = 0, late = 0, dropped = 0, missed = 0, refused = 0;
         try
         {
             await foreach (OutcomeRecord record in watch.ReadAllAsync(deadline.Token))
@@ -31,6 +34,15 @@ internal static class SendWait
                 {
                     missed += record.Gap.Missed;
                     Console.WriteLine(json ? JsonOut.Line(record) : OutcomeText.Line(record));
+                    continue;
+                }
+                if (record.RecordCase == OutcomeRecord.RecordOneofCase.NetworkError)
+                {
+                    if (record.NetworkError.PacketId >= first && record.NetworkError.PacketId < first + count)
+                    {
+                        refused++;
+                        Console.WriteLine(json ? JsonOut.Line(record) : OutcomeText.Line(record));
+                    }
                     continue;
                 }
                 PacketOutcome o = record.Outcome;
@@ -54,7 +66,8 @@ internal static class SendWait
                 }
                 if (seen.Count == count)
                 {
-                    break;
+                    // Every packet's fate is in; an ICMP error for the last ones may still be on its way.
+                    deadline.CancelAfter(NetworkErrorLinger);
                 }
             }
         }
@@ -65,7 +78,8 @@ internal static class SendWait
         long unknown = count - seen.Count;
         if (!json)
         {
-            Console.WriteLine($"outcomes: {sent} sent ({late} late), {dropped} dropped" + (unknown > 0 ? $", {unknown} unknown ({missed} missed by this watch)" : ""));
+            Console.WriteLine($"outcomes: {sent} sent ({late} late), {dropped} dropped" + (unknown > 0 ? $", {unknown} unknown ({missed} missed by this watch)" : "")
+                + (refused > 0 ? $"; {refused} of those sent drew a network error (see above)" : ""));
         }
         return dropped == 0 && unknown == 0 ? ExitCodes.Ok : ExitCodes.NotSent;
     }

@@ -54,6 +54,12 @@ internal static class StatsCommand
                 text.Append(flows);
             }
         }
+        if (s.TxNetwork is { } n && (n.Refused + n.HostUnreachable + n.NetUnreachable + n.HostDown + n.TooBig + n.Other + n.Resent + n.DroppedAfterResends + n.DroppedTooBig) != 0)
+        {
+            // Errors the network sent back for packets that left, then what the sends did about them.
+            text.Append($"network errors (ICMP, for packets sent): refused {n.Refused}, host unreachable {n.HostUnreachable}, net unreachable {n.NetUnreachable}, host down {n.HostDown}, too big {n.TooBig}, other {n.Other}; matched exactly {n.Exact}, by order {n.ByOrder}, to none {n.Unattributed}\n");
+            text.Append($"network errors at send: resent {n.Resent}; dropped after resends {n.DroppedAfterResends}, too big {n.DroppedTooBig}" + (n.PathMtu > 0 ? $" (path MTU {n.PathMtu})" : "") + "\n");
+        }
         if (rx.Reflected != 0 || rx.ReflectErrors != 0)
         {
             text.Append($"reflected {rx.Reflected}, reflect errors {rx.ReflectErrors}\n");

@@ -221,34 +221,6 @@ public sealed partial class FaultTests
     }
 
     [Fact]
-    public async Task ICMP_port_unreachable_makes_sends_fail_with_ECONNREFUSED_counted_as_dropped_errors()
-    {
-        await using OwnedDaemon daemon = await OwnedDaemon.StartAsync();
-        Clients api = daemon.Unix;
-        int port;
-        using (var closed = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp))
-        {
-            closed.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            port = ((IPEndPoint)closed.LocalEndPoint!).Port;
-        }
-        // Nobody listens on the port: each datagram draws an ICMP port unreachable, which the connected
-        // socket reports as ECONNREFUSED on a following send.
-        Channel tx = await api.CreateSenderAsync(Clients.UniqueId("refused"), new Endpoint { Address = "127.0.0.1", Port = (uint)port });
-        var request = new SendRequest { Channel = tx.Name };
-        for (int i = 0; i < 100; i++)
-        {
-            request.Packets.Add(new OutgoingPacket { Payload = ByteString.CopyFromUtf8("anyone?"), Delay = Duration.FromTimeSpan(TimeSpan.FromMilliseconds(i * 2)), PacketId = i });
-        }
-        await api.Packets.SendAsync(request);
-        V1.ChannelStats stats = await api.WaitStatsAsync(tx.Name, s => s.Tx.Sent + s.Tx.DroppedError == 100, TimeSpan.FromSeconds(10));
-        Assert.True(stats.SendErrnos.GetValueOrDefault(111) > 0, $"no ECONNREFUSED counted: {stats}");
-        Assert.True(stats.Tx.DroppedError > 0);
-        Assert.Equal(ChannelState.Running, stats.State);
-        await DaemonAccounting.AssertBalancedAsync(api, tx.Name);
-        await DaemonAccounting.DeleteBalancedAsync(api, tx.Name);
-    }
-
-    [Fact]
     public async Task A_receiver_flooded_beyond_its_ring_counts_the_overflow_and_delivers_the_rest()
     {
         await using OwnedDaemon daemon = await OwnedDaemon.StartAsync();
