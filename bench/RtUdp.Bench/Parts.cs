@@ -99,6 +99,32 @@ internal sealed partial class Parts(double seconds, References references)
         Rows.Add(new Row("1 throughput", "stamped engine detail", stampedDetail, "", "", "", ""));
     }
 
+    // ---------------------------------------------------------------- 1b. a refusing peer
+
+    /// <summary>
+    /// Full-rate sends to a port nobody listens on (every datagram draws an ICMP port unreachable on loopback)
+    /// against the same to a listening sink, in the same run: what reading, counting and matching the errors
+    /// costs, and that none costs a packet.
+    /// </summary>
+    public void Refused()
+    {
+        using Socket sink = Sink();
+        IPEndPoint listening = EndPoint(sink);
+        IPEndPoint closed;
+        using (Socket gone = Sink())
+        {
+            closed = EndPoint(gone);
+        }
+        (double okPps, string okDetail) = EngineThroughput(listening, TimestampMode.Off);
+        (double refusedPps, string refusedDetail) = EngineThroughput(closed, TimestampMode.Off);
+        (double okPps2, _) = EngineThroughput(listening, TimestampMode.Off);
+        double baseline = (okPps + okPps2) / 2;
+        Rows.Add(new Row("1b refused peer", $"64-byte packets/s to a closed port (an ICMP error per packet), CPU {SendCpu} FIFO {Priority}, {S}", F(refusedPps, "N0"),
+            $"{F(baseline, "N0")} (to a listening port, before/after: {F(okPps, "N0")} / {F(okPps2, "N0")})", Ratio(refusedPps, baseline), "- (cost of the errors)", ""));
+        Rows.Add(new Row("1b refused peer", "closed-port detail", refusedDetail, "", "", "", ""));
+        Rows.Add(new Row("1b refused peer", "listening detail", okDetail, "", "", "", ""));
+    }
+
     private (double Pps, string Detail) EngineThroughput(IPEndPoint remote, TimestampMode timestamps)
     {
         using var session = new Session(_engineLog);
@@ -122,8 +148,11 @@ internal sealed partial class Parts(double seconds, References references)
         long full = after[ChannelCounter.RejectedFull] - before[ChannelCounter.RejectedFull];
         long pending = after.Pending;
         string errors = after.SendErrnos.Count == 0 ? "none" : string.Join(",", after.SendErrnos.Select(e => $"{e.Key}x{e.Value}"));
+        long refused = after[ChannelCounter.NetworkRefused] - before[ChannelCounter.NetworkRefused];
+        string network = refused == 0 && after[ChannelCounter.DroppedError] == 0 ? ""
+            : $", network errors: {F(refused, "N0")} refused ({F(after[ChannelCounter.NetworkErrorsExact] + after[ChannelCounter.NetworkErrorsByOrder] - before[ChannelCounter.NetworkErrorsExact] - before[ChannelCounter.NetworkErrorsByOrder], "N0")} matched, {F(after[ChannelCounter.NetworkErrorsUnattributed] - before[ChannelCounter.NetworkErrorsUnattributed], "N0")} not), {F(after[ChannelCounter.ResentAfterNetworkError] - before[ChannelCounter.ResentAfterNetworkError], "N0")} resent, {F(after[ChannelCounter.DroppedError], "N0")} dropped";
         return (sent / elapsed,
-            $"{F(sent / (double)Math.Max(1, calls), "0.0")} pkts/sendmmsg, worker parked {waits}x (ring empty), producer saw full ring {full}x, {pending} pending at end, errnos {errors}, {F(channel.ReadStats()[ChannelCounter.TxReportsLost], "N0")} reports lost (none asked for)");
+            $"{F(sent / (double)Math.Max(1, calls), "0.0")} pkts/sendmmsg, worker parked {waits}x (ring empty), producer saw full ring {full}x, {pending} pending at end, errnos {errors}, {F(channel.ReadStats()[ChannelCounter.TxReportsLost], "N0")} reports lost (none asked for){network}");
     }
 
     // ---------------------------------------------------------------- 2. timing

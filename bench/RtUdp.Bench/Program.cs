@@ -4,14 +4,14 @@ using System.Text;
 namespace RtUdp.Bench;
 
 /// <summary>
-/// rtudp-bench [all|throughput|timing|gc|memory|grpc|rtt|generator|soak ...] [--duration SECONDS] [--out FILE]
+/// rtudp-bench [all|throughput|refused|timing|gc|memory|grpc|rtt|generator|soak ...] [--duration SECONDS] [--out FILE]
 /// ("soak" is not part of "all": it runs 10 minutes unless --duration says otherwise.)
 /// Prints one markdown table (every engine figure beside a reference measured in the same run)
 /// and writes it to bench/results/latest.md.
 /// </summary>
 internal static class Program
 {
-    private static readonly string[] AllParts = ["throughput", "timing", "gc", "memory", "grpc", "rtt", "generator", "outcomes"];
+    private static readonly string[] AllParts = ["throughput", "refused", "timing", "gc", "memory", "grpc", "rtt", "generator", "outcomes"];
 
     private static int Main(string[] args)
     {
@@ -31,7 +31,7 @@ internal static class Program
                     output = args[++i];
                     break;
                 case "--help" or "-h":
-                    Console.WriteLine("usage: rtudp-bench [all|throughput|timing|gc|memory|grpc|rtt|generator|soak ...] [--duration SECONDS (5; soak: 600)] [--out FILE (bench/results/latest.md)]");
+                    Console.WriteLine("usage: rtudp-bench [all|throughput|refused|timing|gc|memory|grpc|rtt|generator|soak ...] [--duration SECONDS (5; soak: 600)] [--out FILE (bench/results/latest.md)]");
                     return 0;
                 case "all":
                     parts.AddRange(AllParts);
@@ -67,6 +67,7 @@ internal static class Program
                 switch (part)
                 {
                     case "throughput": bench.Throughput(); break;
+                    case "refused": bench.Refused(); break;
                     case "timing": bench.Timing(); break;
                     case "gc": bench.GcImmunity(); break;
                     case "memory": bench.Memory(); break;
