@@ -1,4 +1,5 @@
 using RtUdp.Core.Contract.Channels;
+using RtUdp.Core.Contract.Control;
 using RtUdp.Core.Native;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
@@ -75,7 +76,7 @@ public sealed unsafe class UdpSocket : IDisposable
             int length = SocketAddress.Write(local, address);
             if (bind(fd, (sockaddr*)address, (socklen_t)length) == -1)
             {
-                Errno.ThrowFor(errno, $"bind({local})");
+                throw EndpointRefused(errno, "local", $"bind({local})", local);
             }
 
             bool connected = false;
@@ -84,7 +85,7 @@ public sealed unsafe class UdpSocket : IDisposable
                 length = SocketAddress.Write(remote, address);
                 if (connect(fd, (sockaddr*)address, (socklen_t)length) == -1)
                 {
-                    Errno.ThrowFor(errno, $"connect({remote})");
+                    throw EndpointRefused(errno, "remote", $"connect({remote})", remote);
                 }
                 connected = true;
             }
@@ -100,6 +101,52 @@ public sealed unsafe class UdpSocket : IDisposable
         {
             _ = close(fd);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// A bind or connect the host refuses, as the channel field it is about, with what the host offers instead:
+    /// its addresses of that family for an address it does not have, the fact that it has no route for one it
+    /// cannot reach.
+    /// </summary>
+    private static EngineCommandException EndpointRefused(int error, string field, string call, in EndpointBlock endpoint)
+    {
+        string hint = error switch
+        {
+            Errno.EADDRNOTAVAIL => $": this host has no address {endpoint.ToIPEndPoint()?.Address}; its addresses: {HostAddresses(endpoint.Family)}",
+            Errno.EADDRINUSE => ": the port is taken by another socket on this host",
+            Errno.ENETUNREACH or Errno.EHOSTUNREACH => ": this host has no route to it",
+            Errno.EACCES or Errno.EPERM => ": not permitted (a port below 1024 needs CAP_NET_BIND_SERVICE; a broadcast address is refused)",
+            _ => "",
+        };
+        EngineStatus status = error switch
+        {
+            Errno.EADDRINUSE => EngineStatus.AlreadyExists,
+            Errno.EACCES or Errno.EPERM => EngineStatus.PermissionDenied,
+            Errno.ENETUNREACH or Errno.EHOSTUNREACH => EngineStatus.FailedPrecondition,
+            _ => EngineStatus.InvalidArgument,
+        };
+        return new EngineCommandException(status, $"{call} failed: {Errno.Describe(error)}{hint}", field);
+    }
+
+    /// <summary>The host's addresses of the family, for a message (never on a packet path).</summary>
+    private static string HostAddresses(ushort family)
+    {
+        System.Net.Sockets.AddressFamily wanted = family == EndpointBlock.FamilyInet6
+            ? System.Net.Sockets.AddressFamily.InterNetworkV6
+            : System.Net.Sockets.AddressFamily.InterNetwork;
+        try
+        {
+            string[] addresses = [.. System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+                .SelectMany(i => i.GetIPProperties().UnicastAddresses)
+                .Where(a => a.Address.AddressFamily == wanted)
+                .Select(a => a.Address.ToString())
+                .Distinct()];
+            return addresses.Length == 0 ? "none" : string.Join(", ", addresses);
+        }
+        catch (System.Net.NetworkInformation.NetworkInformationException e)
+        {
+            return $"unknown ({e.Message})";
         }
     }
 

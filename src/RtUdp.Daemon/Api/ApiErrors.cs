@@ -118,9 +118,13 @@ public static class ApiErrors
             EngineStatus.Unavailable => Code.Unavailable,
             _ => Code.Internal,
         };
-        return code == Code.FailedPrecondition && !string.IsNullOrEmpty(e.Field)
+        if (string.IsNullOrEmpty(e.Field))
+        {
+            return Build(code, e.Message);
+        }
+        return code == Code.FailedPrecondition
             ? FailedPrecondition(ChannelFieldName(e.Field, fieldPrefix), StripField(e.Message, e.Field), "ENGINE")
-            : Build(code, e.Message);
+            : Build(code, $"{ChannelFieldName(e.Field, fieldPrefix)}: {StripField(e.Message, e.Field)}");
     }
 
     /// <summary>The engine's config field names are the proto's, except the name (the request's channel_id).</summary>
