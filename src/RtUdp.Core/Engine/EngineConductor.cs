@@ -174,6 +174,24 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
             ? channel
             : throw new EngineCommandException(EngineStatus.NotFound, $"Channel {id} does not exist.");
 
+    /// <summary>
+    /// The channel's file is prefaulted (and, with mlockall, kept in RAM): one larger than the memory the host
+    /// or the engine's memory cgroup has left is refused, naming what to lower, rather than left to the OOM killer.
+    /// </summary>
+    private void CheckMemory(in ChannelConfigBlock block)
+    {
+        var layout = new ChannelLayout(block);
+        if (Capabilities.HostMemory.OfCurrentProcess() is not { } memory || layout.TotalLength <= memory.AvailableBytes)
+        {
+            return;
+        }
+        string locked = _memoryLocked ? ", kept in RAM (the engine locks its memory)" : ", prefaulted";
+        throw new EngineCommandException(EngineStatus.ResourceExhausted,
+            $"capacity: the channel needs {layout.TotalLength >> 20} MiB of shared memory (TX ring {layout.TxRingCapacity >> 20} MiB, RX ring {layout.RxRingCapacity >> 20} MiB, "
+            + $"reports {ChannelLayout.TxReportRingBytes >> 20} MiB){locked}, and {memory.AvailableBytes >> 20} MiB are available ({memory.Source}): "
+            + "lower capacity, max_payload or tx_ring_bytes/rx_ring_bytes", "capacity");
+    }
+
     private void Create(in ChannelConfigBlock block, ref ResponseBody response)
     {
         ChannelConfig config = block.ToConfig();
@@ -185,6 +203,7 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
         {
             throw new EngineCommandException(EngineStatus.AlreadyExists, $"Channel {block.Id} already exists.");
         }
+        CheckMemory(block);
         string path = Path.Combine(_options.Directory, $"channel-{block.Id}.shm");
         EgressFacts facts = EgressProbe.Probe(config);
         if (_options.AssumeLaunchQdisc is { } assumed && facts.LaunchQdisc is null)

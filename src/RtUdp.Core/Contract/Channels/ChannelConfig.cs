@@ -107,14 +107,17 @@ public sealed record ChannelConfig
     /// <summary>Bytes per queued packet assumed when sizing rings: record header, packet header, 64-byte payload.</summary>
     public const int TypicalRecordBytes = 104;
 
-    public int EffectiveTxRingBytes => (int)(TxRingBytes != 0 ? TxRingBytes : SizeRing(Capacity));
+    /// <summary>The ring of a direction the channel does not use is the smallest valid one: its memory would be prefaulted (and locked) for nothing.</summary>
+    public int EffectiveTxRingBytes => (int)(TxRingBytes != 0 ? TxRingBytes : SizeRing(Sends ? Capacity : 1));
 
-    public int EffectiveRxRingBytes => (int)(RxRingBytes != 0 ? RxRingBytes : SizeRing(Capacity));
+    public int EffectiveRxRingBytes => (int)(RxRingBytes != 0 ? RxRingBytes : SizeRing(Receives ? Capacity : 1));
+
+    private const long MinRingBytes = 64 * 1024;
 
     private long SizeRing(int packets)
     {
         long wanted = Math.Max((long)packets * TypicalRecordBytes, 8L * (MaxPayload + 128));
-        return (long)BitOperations.RoundUpToPowerOf2((ulong)Math.Clamp(wanted, 64 * 1024, 1L << 30));
+        return (long)BitOperations.RoundUpToPowerOf2((ulong)Math.Clamp(wanted, MinRingBytes, 1L << 30));
     }
 
     /// <summary>Checks every field; returns the first problem as (field, message), or null when valid.</summary>
