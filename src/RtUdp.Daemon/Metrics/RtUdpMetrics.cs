@@ -45,7 +45,7 @@ public sealed class RtUdpMetrics
     private readonly ChannelRegistry _channels;
     private readonly Lock _lock = new();
     private readonly Dictionary<string, ScrapedCounter> _counters = new(StringComparer.Ordinal);
-    private readonly ScrapedGauge _pending, _buffered, _channelState, _channelAttached, _channelMode, _pathMtu;
+    private readonly ScrapedGauge _pending, _buffered, _channelState, _channelAttached, _channelMode, _pathMtu, _channelDegraded;
     private readonly ScrapedGauge _workerRunning, _workerRealtime, _workerHeartbeatAge;
     private readonly GeneratorRegistry _generators;
     private readonly CaptureRegistry _captures;
@@ -75,6 +75,7 @@ public sealed class RtUdpMetrics
         }
         _pending = Gauge(factory, "rtudp_tx_pending_packets", "Packets enqueued and not yet sent or dropped (ring and schedule).");
         _buffered = Gauge(factory, "rtudp_rx_buffered_packets", "Received packets in the RX ring not yet drained.");
+        _channelDegraded = Gauge(factory, "rtudp_channel_degraded", "1 for each setting the channel runs with other than asked because the host does not give it (e.g. priority: SCHED_OTHER for a SCHED_FIFO priority beyond RLIMIT_RTPRIO); the channel's notes (GetChannel, rtudpctl channels ls) say what was asked and what is in effect.", "setting");
         _pathMtu = Gauge(factory, "rtudp_tx_path_mtu_bytes", "The path MTU the kernel reported at the channel's last EMSGSIZE (absent before one).");
         _channelState = Gauge(factory, "rtudp_channel_state", "1 for the channel's current state (created, running, stopped, ...).", "state");
         _channelAttached = Gauge(factory, "rtudp_channel_attached", "1 while the channel is attached to the running engine, 0 while detached (engine down or restore failed).");
@@ -143,7 +144,7 @@ public sealed class RtUdpMetrics
             {
                 counter.Sweep();
             }
-            foreach (ScrapedGauge gauge in new[] { _pending, _buffered, _pathMtu, _channelState, _channelAttached, _channelMode, _workerRunning, _workerRealtime, _workerHeartbeatAge, _engineUp, _engineStalled, _engineHeartbeatAge, _engineChannels, _engineMemoryLocked, _engineAllocated })
+            foreach (ScrapedGauge gauge in new[] { _pending, _buffered, _pathMtu, _channelDegraded, _channelState, _channelAttached, _channelMode, _workerRunning, _workerRealtime, _workerHeartbeatAge, _engineUp, _engineStalled, _engineHeartbeatAge, _engineChannels, _engineMemoryLocked, _engineAllocated })
             {
                 gauge.Sweep();
             }
@@ -227,6 +228,10 @@ public sealed class RtUdpMetrics
         }
         _channelState.Set(1, [.. labels, Snake(live ? s.State.ToString() : "lost")]);
         ChannelModeBlock mode = s.Mode;
+        foreach (string setting in DegradedSettings(entry.Notes))
+        {
+            _channelDegraded.Set(1, [.. labels, setting]);
+        }
         bool planned = mode.InterfaceName.Length > 0 || mode.Timestamps != 0;
         _channelMode.Set(1, [.. labels,
             planned ? Snake(((TimestampMode)mode.Timestamps).ToString()) : "unknown",
@@ -317,5 +322,11 @@ public sealed class RtUdpMetrics
     private static double Age(long now, long thenNs) => Math.Max(0, now - thenNs) / 1e9;
 
     /// <summary>PascalCase enum names as label values: "DroppedLate" → "dropped_late".</summary>
+    /// <summary>The settings named by a channel's notes ("priority: SCHED_FIFO priority 80 asked, SCHED_OTHER in effect: ...").</summary>
+    internal static IEnumerable<string> DegradedSettings(IEnumerable<string> notes) =>
+        notes.Select(note => note.Split(':', 2)[0].Trim())
+            .Where(setting => setting.Length > 0 && setting.All(c => char.IsAsciiLetterLower(c) || c == '_' || char.IsAsciiDigit(c)))
+            .Distinct(StringComparer.Ordinal);
+
     private static string Snake(string pascal) => SnakeCase.FromPascal(pascal);
 }

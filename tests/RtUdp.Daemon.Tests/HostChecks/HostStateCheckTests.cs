@@ -130,6 +130,12 @@ public sealed class HostStateCheckTests(Xunit.Abstractions.ITestOutputHelper log
 
         // SCHED_OTHER (priority 0) asks for nothing the host lacks.
         Assert.Empty((await daemon.Unix.Channels.CreateChannelAsync(new CreateChannelRequest { ChannelId = "other", Channel = Sender(0) })).Channel.Notes);
+
+        // The metric says which setting runs other than asked, for the degraded channels only.
+        Metrics.Exposition metrics = await Metrics.Exposition.ScrapeAsync(daemon.Fixture.HttpAddress);
+        Assert.Equal(1, metrics.Value("rtudp_channel_degraded", ("channel", "degraded"), ("setting", "priority")));
+        Assert.Equal(1, metrics.Value("rtudp_channel_degraded", ("channel", "ctl-degraded"), ("setting", "priority")));
+        Assert.Empty(metrics.Find("rtudp_channel_degraded", ("channel", "other")));
     }
 
     [Fact]
