@@ -31,7 +31,7 @@ internal static class ChannelCounterMetrics
     public static readonly Metric TxSendErrorSource = new("rtudp_tx_send_error_samples_total", "Send-error samples by the clock they came from (hardware, software, worker).", "source");
     public static readonly Metric TxLaunchFailed = new("rtudp_tx_launch_failures_total", "Launch time: packets the qdisc rejected (invalid) or dropped (missed), counted within sent.", "reason");
     public static readonly Metric TxLaunchReordered = new("rtudp_tx_launch_reordered_total", "Launch time: packets sent at a later time than theirs to keep the kernel's order.");
-    public static readonly Metric TxErrorQueue = new("rtudp_tx_error_queue_errors_total", "Other error-queue reports (ICMP, local errors).");
+    public static readonly Metric TxErrorQueue = new("rtudp_tx_error_queue_errors_total", "Other error-queue reports (not stamps, launch-time errors or ICMP network errors, which are counted apart).");
     public static readonly Metric TxNetworkErrors = new("rtudp_tx_network_errors_total", "ICMP errors for packets already sent, by kind (refused, host_unreachable, net_unreachable, host_down, too_big, other).", "kind");
     public static readonly Metric TxNetworkAttribution = new("rtudp_tx_network_error_attributions_total", "ICMP errors by how they were matched to their packet: exact, by_order (among packets with the same head), none.", "attribution");
     public static readonly Metric TxResent = new("rtudp_tx_resent_after_network_error_total", "Send calls made again for their own packet because they returned an earlier packet's network error.");

@@ -66,7 +66,7 @@ public enum ChannelCounter
     /// <summary>Launch time: packets whose time was earlier than one already handed to the kernel; sent at that later time instead.</summary>
     LaunchReordered = 55,
 
-    /// <summary>Other error-queue reports (ICMP, local errors), counted by errno in the send errno table too.</summary>
+    /// <summary>Error-queue reports that are neither stamps, launch-time errors nor network errors (ICMP, counted apart), counted by errno in the send errno table too.</summary>
     ErrorQueueErrors = 56,
 
     /// <summary>Sequenced channel: packets sent without a flow header because their payload was shorter than it.</summary>
