@@ -1,0 +1,393 @@
+using System.Globalization;
+using System.Net;
+using RtUdp.Core.Contract.Channels;
+using RtUdp.Core.EngineLink;
+using RtUdp.Core.Native;
+using RtUdp.Core.Tests.Integration;
+using Xunit.Abstractions;
+
+namespace RtUdp.Core.Tests.NetworkErrors;
+
+/// <summary>
+/// Network errors on a real path (a veth pair between two namespaces, <see cref="NetworkPathFixture"/>): a
+/// closed port answering ICMP port unreachable, a neighbour that never resolves, a route that refuses every
+/// send, a link MTU below the packet with and without DF. Every packet is sent or dropped with its own error,
+/// each ICMP error is matched to the packet it quotes, and a healthy channel beside a failing one keeps its
+/// schedule. Needs root (skips otherwise, saying so).
+/// </summary>
+[Collection(SerialCollection.Name)]
+public sealed class NetworkPathTests(NetworkPathFixture pair, ITestOutputHelper output) : IClassFixture<NetworkPathFixture>
+{
+    private const int EMSGSIZE = 90;
+    private const int EHOSTUNREACH = 113;
+    private const int ENETUNREACH = 101;
+    private const int DiscardPort = 9; // nobody listens on it in B
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+
+    private bool Skipped()
+    {
+        if (pair.SkipReason is { } reason)
+        {
+            output.WriteLine($"SKIPPED: {reason}");
+            return true;
+        }
+        return false;
+    }
+
+    private static ChannelConfig Sender(EngineFixture engine, string name, IPAddress local, IPEndPoint remote, ChannelFlags flags, int maxPayload = 2048) => new()
+    {
+        Id = engine.NextId(),
+        Name = name,
+        Direction = ChannelDirection.Send,
+        Local = new IPEndPoint(local, 0),
+        Remote = remote,
+        Capacity = 2048,
+        MaxPayload = maxPayload,
+        Flags = flags,
+    };
+
+    private static ChannelConfig Receiver(EngineFixture engine, string name, IPAddress local) => new()
+    {
+        Id = engine.NextId(),
+        Name = name,
+        Direction = ChannelDirection.Receive,
+        Local = new IPEndPoint(local, 0),
+        Capacity = 4096,
+        MaxPayload = 2048,
+    };
+
+    private static ChannelHandle Start(EngineFixture engine, ChannelConfig config)
+    {
+        ChannelHandle channel = engine.Client.CreateChannel(config);
+        Assert.Equal(ChannelState.Running, engine.Client.StartChannel(channel.Id));
+        return channel;
+    }
+
+    /// <summary>Reads a channel's report ring into a growing list.</summary>
+    private sealed class Reports(ChannelHandle channel)
+    {
+        private readonly TxReportRecord[] _buffer = new TxReportRecord[1024];
+
+        public List<TxReportRecord> All { get; } = [];
+
+        public void Drain()
+        {
+            int read;
+            while ((read = channel.DrainRecords(_buffer)) > 0)
+            {
+                All.AddRange(_buffer.AsSpan(0, read).ToArray());
+            }
+        }
+
+        public IEnumerable<TxNetworkErrorReport> NetworkErrors => All.Where(r => r.IsNetworkError).Select(r => r.NetworkError);
+
+        public IEnumerable<TxReport> Packets => All.Where(r => !r.IsNetworkError).Select(r => r.Packet);
+    }
+
+    [Fact]
+    public void A_closed_port_across_a_veth_refuses_every_packet_and_each_refusal_is_matched_to_its_packet()
+    {
+        if (Skipped())
+        {
+            return;
+        }
+        EngineFixture a = pair.EngineA!;
+        using ChannelHandle tx = Start(a, Sender(a, "np-refused", pair.AddressA, new IPEndPoint(pair.AddressB, DiscardPort), ChannelFlags.Sequenced));
+        tx.RequestReports();
+        var reports = new Reports(tx);
+
+        // 300 packets 1 ms apart (each refusal is back before the next send), then 200 packets 20 us apart
+        // (refusals come back while the burst is still going out).
+        const int paced = 300, burst = 200, packets = paced + burst;
+        byte[] payload = new byte[64];
+        long start = Libc.MonotonicNow() + 5_000_000;
+        for (int i = 0; i < paced; i++)
+        {
+            Assert.Equal(EnqueueResult.Ok, tx.TryEnqueue(payload, start + (i * 1_000_000L), packetId: 1 + i));
+        }
+        long burstStart = start + ((paced + 5) * 1_000_000L);
+        for (int i = 0; i < burst; i++)
+        {
+            Assert.Equal(EnqueueResult.Ok, tx.TryEnqueue(payload, burstStart + (i * 20_000L), packetId: 1 + paced + i));
+        }
+
+        Wait.Until(() =>
+        {
+            reports.Drain();
+            ChannelStats s = tx.ReadStats();
+            return s.Pending == 0 && s[ChannelCounter.NetworkRefused] + s[ChannelCounter.NetworkOther] >= packets;
+        }, Timeout, () => $"all sent and refused: {Describe(tx.ReadStats())}\n{a.Log}");
+        reports.Drain();
+        ChannelStats stats = tx.ReadStats();
+        output.WriteLine(Describe(stats));
+
+        Assert.Equal(packets, stats[ChannelCounter.Sent]);
+        Assert.Equal(0, stats[ChannelCounter.DroppedError]);
+        Assert.Equal(0, stats[ChannelCounter.DroppedAfterResends]);
+        Assert.Equal(packets, stats[ChannelCounter.NetworkRefused]);
+        Assert.Equal(packets, stats[ChannelCounter.NetworkErrorsExact]);
+        Assert.Equal(0, stats[ChannelCounter.NetworkErrorsByOrder] + stats[ChannelCounter.NetworkErrorsUnattributed]);
+        Accounting.AssertBalanced(tx);
+
+        TxNetworkErrorReport[] errors = reports.NetworkErrors.ToArray();
+        Assert.Equal(Enumerable.Range(1, packets).Select(i => (long)i), errors.Select(e => e.PacketId).Order());
+        foreach (TxNetworkErrorReport e in errors)
+        {
+            Assert.Equal((int)NetworkErrorKind.Refused, e.Kind);
+            Assert.Equal((int)NetworkErrorAttribution.Exact, e.Attribution);
+            Assert.Equal(Errno.ECONNREFUSED, e.Errno);
+            Assert.Equal((3, 3), (e.IcmpType, e.IcmpCode)); // destination unreachable, port unreachable
+            Assert.Equal(pair.AddressB, e.Offender.ToIPEndPoint()!.Address);
+        }
+        Assert.All(reports.Packets, p => Assert.True((TxOutcome)p.Outcome is TxOutcome.Sent or TxOutcome.SentLate, $"packet {p.PacketId}: {(TxOutcome)p.Outcome}"));
+        a.Client.DeleteChannel(tx.Id);
+    }
+
+    [Fact]
+    public void A_neighbour_that_never_resolves_reports_host_unreachable_per_packet_and_a_healthy_channel_keeps_its_schedule()
+    {
+        if (Skipped())
+        {
+            return;
+        }
+        EngineFixture a = pair.EngineA!;
+        EngineFixture b = pair.EngineB!;
+        using ChannelHandle rx = Start(b, Receiver(b, "np-healthy-rx", pair.AddressB));
+        using ChannelHandle healthy = Start(a, Sender(a, "np-healthy", pair.AddressA, rx.BoundLocal!, ChannelFlags.Sequenced));
+        using ChannelHandle dead = Start(a, Sender(a, "np-nowhere", pair.AddressA, new IPEndPoint(pair.Nowhere, DiscardPort), ChannelFlags.Sequenced));
+        healthy.RequestReports();
+        dead.RequestReports();
+        var healthyReports = new Reports(healthy);
+        var deadReports = new Reports(dead);
+
+        // The dead channel's packets wait in the neighbour's queue until resolution fails (3 probes 100 ms
+        // apart), then each comes back as an ICMP host unreachable from this host; meanwhile the healthy
+        // channel sends 1 ms apart.
+        const int deadPackets = 150, healthyPackets = 800;
+        byte[] payload = new byte[64];
+        long start = Libc.MonotonicNow() + 5_000_000;
+        for (int i = 0; i < deadPackets; i++)
+        {
+            Assert.Equal(EnqueueResult.Ok, dead.TryEnqueue(payload, start + (i * 5_000_000L), packetId: 1 + i));
+        }
+        for (int i = 0; i < healthyPackets; i++)
+        {
+            Assert.Equal(EnqueueResult.Ok, healthy.TryEnqueue(payload, start + (i * 1_000_000L), packetId: 1 + i));
+        }
+
+        Wait.Until(() =>
+        {
+            healthyReports.Drain();
+            deadReports.Drain();
+            ChannelStats d = dead.ReadStats();
+            return d.Pending == 0 && d[ChannelCounter.NetworkHostUnreachable] + d[ChannelCounter.NetworkOther] >= deadPackets
+                && healthy.ReadStats().Pending == 0 && rx.ReadStats()[ChannelCounter.Received] >= healthyPackets;
+        }, Timeout, () => $"dead: {Describe(dead.ReadStats())}\nhealthy: {Describe(healthy.ReadStats())}, received {rx.ReadStats()[ChannelCounter.Received]}\n{a.Log}");
+        healthyReports.Drain();
+        deadReports.Drain();
+        ChannelStats deadStats = dead.ReadStats();
+        ChannelStats healthyStats = healthy.ReadStats();
+        output.WriteLine($"dead: {Describe(deadStats)}");
+        output.WriteLine($"healthy: {Describe(healthyStats)}");
+
+        // Every dead packet left this host's socket and came back as host unreachable, matched to it.
+        Assert.Equal(deadPackets, deadStats[ChannelCounter.Sent]);
+        Assert.Equal(0, deadStats[ChannelCounter.DroppedError]);
+        Assert.Equal(deadPackets, deadStats[ChannelCounter.NetworkHostUnreachable]);
+        Assert.Equal(deadPackets, deadStats[ChannelCounter.NetworkErrorsExact]);
+        TxNetworkErrorReport[] errors = deadReports.NetworkErrors.ToArray();
+        Assert.Equal(Enumerable.Range(1, deadPackets).Select(i => (long)i), errors.Select(e => e.PacketId).Order());
+        foreach (TxNetworkErrorReport e in errors)
+        {
+            Assert.Equal((int)NetworkErrorKind.HostUnreachable, e.Kind);
+            Assert.Equal(EHOSTUNREACH, e.Errno);
+            Assert.Equal((3, 1), (e.IcmpType, e.IcmpCode)); // destination unreachable, host unreachable
+            Assert.Equal(pair.AddressA, e.Offender.ToIPEndPoint()!.Address); // this host's own report
+        }
+        long[] arpWaitMs = errors.Select(e => (e.ReportedNs - e.SentNs) / 1_000_000).Order().ToArray();
+        output.WriteLine($"sent to host unreachable reported: min {arpWaitMs[0]} ms, median {arpWaitMs[arpWaitMs.Length / 2]} ms, max {arpWaitMs[^1]} ms");
+        // The kernel gives up after its probes (3 x 100 ms), not before; a packet queued late in a round waits less.
+        Assert.InRange(errors.Max(e => e.ReportedNs - e.SentNs), (NetworkPathFixture.ArpProbes - 1) * NetworkPathFixture.ArpRetransMs * 1_000_000L, 5_000_000_000L);
+
+        // The healthy channel: all sent and received, no errors, on time.
+        Assert.Equal(healthyPackets, healthyStats[ChannelCounter.Sent]);
+        Assert.Equal(0, healthyStats[ChannelCounter.DroppedError] + healthyStats[ChannelCounter.ResentAfterNetworkError]);
+        Assert.Equal(0, healthyStats[ChannelCounter.NetworkErrorsExact] + healthyStats[ChannelCounter.NetworkErrorsByOrder] + healthyStats[ChannelCounter.NetworkErrorsUnattributed]);
+        Assert.Equal(healthyPackets, rx.ReadStats()[ChannelCounter.Received]);
+        long[] lateUs = healthyReports.Packets.Select(p => (p.SentNs - p.DueNs) / 1000).Order().ToArray();
+        Assert.Equal(healthyPackets, lateUs.Length);
+        long p99 = lateUs[(int)(lateUs.Length * 0.99)];
+        output.WriteLine($"healthy send error: p50 {lateUs[lateUs.Length / 2]} us, p99 {p99} us, max {lateUs[^1]} us");
+        Assert.True(p99 < 5_000, $"healthy channel p99 send error {p99} us (>= 5 ms)");
+        Accounting.AssertBalanced(dead, healthy);
+        Assert.Equal(ChannelState.Running, dead.State);
+        a.Client.DeleteChannel(dead.Id);
+        a.Client.DeleteChannel(healthy.Id);
+        b.Client.DeleteChannel(rx.Id);
+    }
+
+    [Theory]
+    [InlineData("unreachable", EHOSTUNREACH)]
+    [InlineData("throw", ENETUNREACH)]
+    public void A_route_that_refuses_every_send_drops_each_packet_after_its_bounded_resends(string routeType, int errno)
+    {
+        if (Skipped())
+        {
+            return;
+        }
+        EngineFixture a = pair.EngineA!;
+        EngineFixture b = pair.EngineB!;
+        using ChannelHandle rx = Start(b, Receiver(b, "np-route-rx", pair.AddressB));
+        using ChannelHandle tx = Start(a, Sender(a, "np-route", pair.AddressA, rx.BoundLocal!, ChannelFlags.Sequenced));
+        tx.RequestReports();
+        var reports = new Reports(tx);
+        byte[] payload = new byte[64];
+        string host = $"{pair.AddressB}/32";
+
+        // The route works: the channel connects and its packets arrive.
+        const int before = 20, refused = 50, after = 20;
+        Enqueue(tx, payload, before, firstId: 1);
+        Wait.Until(() => rx.ReadStats()[ChannelCounter.Received] == before, Timeout, () => $"first packets to arrive: {Describe(tx.ReadStats())}");
+
+        // A more specific route refuses the peer: every send call fails at once with the route's errno.
+        pair.IpInA("route", "add", routeType, host);
+        try
+        {
+            Enqueue(tx, payload, refused, firstId: 1 + before);
+            ChannelStats s = Accounting.WaitFinished(tx, before + refused, Timeout);
+            reports.Drain();
+            output.WriteLine($"{routeType}: {Describe(s)}");
+            Assert.Equal(before, s[ChannelCounter.Sent]);
+            Assert.Equal(refused, s[ChannelCounter.DroppedError]);
+            Assert.Equal(refused, s[ChannelCounter.DroppedAfterResends]);
+            Assert.Equal(refused * MessageBatchMaxResends, s[ChannelCounter.ResentAfterNetworkError]);
+            // Each packet: its own call, then the bounded resends, every one failing with the route's errno.
+            Assert.Equal(new Dictionary<int, long> { [errno] = refused * (1 + MessageBatchMaxResends) }, s.SendErrnos.Where(kv => kv.Value != 0).ToDictionary());
+            Assert.Equal(0, s[ChannelCounter.NetworkHostUnreachable] + s[ChannelCounter.NetworkNetUnreachable]); // nothing on the error queue
+            TxReport[] dropped = reports.Packets.Where(p => (TxOutcome)p.Outcome == TxOutcome.DroppedError).ToArray();
+            Assert.Equal(Enumerable.Range(1 + before, refused).Select(i => (long)i), dropped.Select(p => p.PacketId).Order());
+            Assert.All(dropped, p => Assert.Equal(errno, p.Errno));
+            Assert.Equal(ChannelState.Running, tx.State);
+            Accounting.AssertBalanced(tx);
+        }
+        finally
+        {
+            pair.IpInA("route", "del", routeType, host);
+        }
+
+        // The route back: the same worker sends again, and the packets arrive.
+        Enqueue(tx, payload, after, firstId: 1 + before + refused);
+        Wait.Until(() => rx.ReadStats()[ChannelCounter.Received] == before + after, Timeout, () => $"packets after the route came back: {Describe(tx.ReadStats())}");
+        ChannelStats end = Accounting.WaitFinished(tx, before + refused + after, Timeout);
+        Assert.Equal(before + after, end[ChannelCounter.Sent]);
+        Assert.Equal(refused, end[ChannelCounter.DroppedError]);
+        Accounting.AssertBalanced(tx);
+        a.Client.DeleteChannel(tx.Id);
+        b.Client.DeleteChannel(rx.Id);
+    }
+
+    private const int MessageBatchMaxResends = RtUdp.Core.Engine.Send.MessageBatch.MaxResends;
+
+    [Fact]
+    public void Over_the_link_mtu_with_dont_fragment_the_big_packets_are_dropped_too_big_and_without_it_they_arrive_fragmented()
+    {
+        if (Skipped())
+        {
+            return;
+        }
+        EngineFixture a = pair.EngineA!;
+        EngineFixture b = pair.EngineB!;
+        const int mtu = 1280, small = 1200, big = 1400, each = 20;
+        pair.IpInA("link", "set", "dev", pair.VethA, "mtu", mtu.ToString(CultureInfo.InvariantCulture));
+        try
+        {
+            using ChannelHandle rxDf = Start(b, Receiver(b, "np-df-rx", pair.AddressB));
+            using ChannelHandle rxPlain = Start(b, Receiver(b, "np-plain-rx", pair.AddressB));
+            using ChannelHandle df = Start(a, Sender(a, "np-df", pair.AddressA, rxDf.BoundLocal!, ChannelFlags.Sequenced | ChannelFlags.DontFragment, maxPayload: 2048));
+            using ChannelHandle plain = Start(a, Sender(a, "np-plain", pair.AddressA, rxPlain.BoundLocal!, ChannelFlags.Sequenced, maxPayload: 2048));
+            df.RequestReports();
+            plain.RequestReports();
+            var dfReports = new Reports(df);
+            var plainReports = new Reports(plain);
+
+            long start = Libc.MonotonicNow() + 5_000_000;
+            for (int i = 0; i < 2 * each; i++)
+            {
+                byte[] payload = new byte[i % 2 == 0 ? small : big]; // even ids fit, odd ones do not
+                Assert.Equal(EnqueueResult.Ok, df.TryEnqueue(payload, start + (i * 1_000_000L), packetId: i));
+                Assert.Equal(EnqueueResult.Ok, plain.TryEnqueue(payload, start + (i * 1_000_000L), packetId: i));
+            }
+            Wait.Until(() =>
+            {
+                dfReports.Drain();
+                plainReports.Drain();
+                return df.ReadStats().Pending == 0 && plain.ReadStats().Pending == 0
+                    && rxDf.ReadStats()[ChannelCounter.Received] >= each && rxPlain.ReadStats()[ChannelCounter.Received] >= 2 * each;
+            }, Timeout, () => $"df: {Describe(df.ReadStats())}, received {rxDf.ReadStats()[ChannelCounter.Received]}\nplain: {Describe(plain.ReadStats())}, received {rxPlain.ReadStats()[ChannelCounter.Received]}");
+            dfReports.Drain();
+            plainReports.Drain();
+            ChannelStats d = df.ReadStats();
+            ChannelStats p = plain.ReadStats();
+            output.WriteLine($"df: {Describe(d)}, path mtu {d[ChannelCounter.PathMtu]}");
+            output.WriteLine($"plain: {Describe(p)}");
+
+            // DF: the big ones dropped as too big for the path (no resend), the small ones sent and received.
+            Assert.Equal(each, d[ChannelCounter.Sent]);
+            Assert.Equal(each, d[ChannelCounter.DroppedTooBig]);
+            Assert.Equal(each, d[ChannelCounter.DroppedError]);
+            Assert.Equal(0, d[ChannelCounter.DroppedAfterResends] + d[ChannelCounter.ResentAfterNetworkError]);
+            Assert.Equal(mtu, d[ChannelCounter.PathMtu]);
+            Assert.Equal(each, d.SendErrnos.GetValueOrDefault(EMSGSIZE));
+            TxReport[] dfPackets = dfReports.Packets.ToArray();
+            Assert.Equal(2 * each, dfPackets.Length);
+            foreach (TxReport r in dfPackets)
+            {
+                if (r.PacketId % 2 == 1)
+                {
+                    Assert.Equal((TxOutcome.DroppedError, EMSGSIZE, mtu), ((TxOutcome)r.Outcome, r.Errno, r.PathMtu));
+                }
+                else
+                {
+                    Assert.True((TxOutcome)r.Outcome is TxOutcome.Sent or TxOutcome.SentLate, $"packet {r.PacketId}: {(TxOutcome)r.Outcome}");
+                    Assert.Equal((0, 0), (r.Errno, r.PathMtu));
+                }
+            }
+            Assert.Empty(dfReports.NetworkErrors);
+            Accounting.WaitReceiverIdle(rxDf);
+            Assert.Equal(each, rxDf.ReadStats()[ChannelCounter.Received]);
+
+            // Without DF: the big ones leave in fragments, and B reassembles them.
+            Assert.Equal(2 * each, p[ChannelCounter.Sent]);
+            Assert.Equal(0, p[ChannelCounter.DroppedError] + p[ChannelCounter.DroppedTooBig]);
+            Assert.All(plainReports.Packets, r => Assert.True((TxOutcome)r.Outcome is TxOutcome.Sent or TxOutcome.SentLate, $"packet {r.PacketId}: {(TxOutcome)r.Outcome}"));
+            Accounting.WaitReceiverIdle(rxPlain);
+            Assert.Equal(2 * each, rxPlain.ReadStats()[ChannelCounter.Received]);
+            Accounting.AssertBalanced(df, plain, rxDf, rxPlain);
+            a.Client.DeleteChannel(df.Id);
+            a.Client.DeleteChannel(plain.Id);
+            b.Client.DeleteChannel(rxDf.Id);
+            b.Client.DeleteChannel(rxPlain.Id);
+        }
+        finally
+        {
+            pair.IpInA("link", "set", "dev", pair.VethA, "mtu", "1500");
+        }
+    }
+
+    /// <summary>Enqueues <paramref name="count"/> packets 1 ms apart from shortly after now.</summary>
+    private static void Enqueue(ChannelHandle tx, byte[] payload, int count, long firstId)
+    {
+        long start = Libc.MonotonicNow() + 2_000_000;
+        for (int i = 0; i < count; i++)
+        {
+            Assert.Equal(EnqueueResult.Ok, tx.TryEnqueue(payload, start + (i * 1_000_000L), packetId: firstId + i));
+        }
+    }
+
+    private static string Describe(ChannelStats s) =>
+        $"sent {s[ChannelCounter.Sent]}, dropped_error {s[ChannelCounter.DroppedError]}, pending {s.Pending}, resent {s[ChannelCounter.ResentAfterNetworkError]}, "
+        + $"dropped_after_resends {s[ChannelCounter.DroppedAfterResends]}, dropped_too_big {s[ChannelCounter.DroppedTooBig]}, "
+        + $"refused {s[ChannelCounter.NetworkRefused]}, host_unreach {s[ChannelCounter.NetworkHostUnreachable]}, net_unreach {s[ChannelCounter.NetworkNetUnreachable]}, "
+        + $"too_big {s[ChannelCounter.NetworkTooBig]}, other {s[ChannelCounter.NetworkOther]}, exact {s[ChannelCounter.NetworkErrorsExact]}, by_order {s[ChannelCounter.NetworkErrorsByOrder]}, "
+        + $"none {s[ChannelCounter.NetworkErrorsUnattributed]}, path_mtu {s[ChannelCounter.PathMtu]}, errnos {string.Join(",", s.SendErrnos.Select(kv => $"{kv.Key}:{kv.Value}"))}";
+}
