@@ -162,13 +162,17 @@ public sealed class NetworkPathTests(NetworkPathFixture pair, ITestOutputHelper 
 
         // The dead channel's packets wait in the neighbour's queue until resolution fails (3 probes 100 ms
         // apart), then each comes back as an ICMP host unreachable from this host; meanwhile the healthy
-        // channel sends 1 ms apart.
-        const int deadPackets = 150, healthyPackets = 800;
+        // channel sends 1 ms apart, before, during and after that burst of errors. The dead packets all go
+        // within one round of resolution (120 ms of the 300): a packet sent while the kernel flushes a failed
+        // neighbour's queue restarts resolution, which stops the flush, and the kernel then drops the rest of
+        // the queue without an error (neigh_invalidate purges it): seen here as 16 packets of 150 never
+        // reported, in 1 run of 5, when the dead channel sent across three rounds.
+        const int deadPackets = 60, healthyPackets = 800;
         byte[] payload = new byte[64];
         long start = Libc.MonotonicNow() + 5_000_000;
         for (int i = 0; i < deadPackets; i++)
         {
-            Assert.Equal(EnqueueResult.Ok, dead.TryEnqueue(payload, start + (i * 5_000_000L), packetId: 1 + i));
+            Assert.Equal(EnqueueResult.Ok, dead.TryEnqueue(payload, start + (i * 2_000_000L), packetId: 1 + i));
         }
         for (int i = 0; i < healthyPackets; i++)
         {
@@ -180,9 +184,10 @@ public sealed class NetworkPathTests(NetworkPathFixture pair, ITestOutputHelper 
             healthyReports.Drain();
             deadReports.Drain();
             ChannelStats d = dead.ReadStats();
-            return d.Pending == 0 && d[ChannelCounter.NetworkHostUnreachable] + d[ChannelCounter.NetworkOther] >= deadPackets
+            return d.Pending == 0 && d[ChannelCounter.NetworkHostUnreachable] + d[ChannelCounter.NetworkOther] >= d[ChannelCounter.Sent]
+                && deadReports.Packets.Count() >= deadPackets && healthyReports.Packets.Count() >= healthyPackets
                 && healthy.ReadStats().Pending == 0 && rx.ReadStats()[ChannelCounter.Received] >= healthyPackets;
-        }, Timeout, () => $"dead: {Describe(dead.ReadStats())}\nhealthy: {Describe(healthy.ReadStats())}, received {rx.ReadStats()[ChannelCounter.Received]}\n{a.Log}");
+        }, Timeout, () => $"dead: {Describe(dead.ReadStats())}, {deadReports.Packets.Count()} reports, ids without error: {string.Join(",", Enumerable.Range(1, deadPackets).Except(deadReports.NetworkErrors.Select(e => (int)e.PacketId)))}, error times (ms from start): {string.Join(",", deadReports.NetworkErrors.Select(e => (e.ReportedNs - start) / 1_000_000).Distinct())}, stamps sched {dead.ReadStats()[ChannelCounter.TxStampsSched]} sw {dead.ReadStats()[ChannelCounter.TxStampsSoftware]} unmatched {dead.ReadStats()[ChannelCounter.TxStampsUnmatched]} eq-errors {dead.ReadStats()[ChannelCounter.ErrorQueueErrors]}\nhealthy: {Describe(healthy.ReadStats())}, received {rx.ReadStats()[ChannelCounter.Received]}\n{a.Log}");
         healthyReports.Drain();
         deadReports.Drain();
         ChannelStats deadStats = dead.ReadStats();
@@ -190,22 +195,37 @@ public sealed class NetworkPathTests(NetworkPathFixture pair, ITestOutputHelper 
         output.WriteLine($"dead: {Describe(deadStats)}");
         output.WriteLine($"healthy: {Describe(healthyStats)}");
 
-        // Every dead packet left this host's socket and came back as host unreachable, matched to it.
-        Assert.Equal(deadPackets, deadStats[ChannelCounter.Sent]);
+        // Every dead packet left this host's socket (the send succeeds: the packet waits for the neighbour) and
+        // came back as host unreachable from this host, matched to it; none was dropped.
+        long deadSent = deadStats[ChannelCounter.Sent];
+        Assert.Equal(deadPackets, deadSent);
         Assert.Equal(0, deadStats[ChannelCounter.DroppedError]);
-        Assert.Equal(deadPackets, deadStats[ChannelCounter.NetworkHostUnreachable]);
-        Assert.Equal(deadPackets, deadStats[ChannelCounter.NetworkErrorsExact]);
+        // A send call that met the burst (an earlier packet's error) was resent: never seen here, as the worker
+        // reads the errors, which clears the socket's pending one, before the channel's next packet.
+        Assert.All(deadStats.SendErrnos.Where(kv => kv.Value != 0), kv => Assert.Equal(EHOSTUNREACH, kv.Key));
+        Assert.Equal(deadStats[ChannelCounter.ResentAfterNetworkError], deadStats.SendErrnos.GetValueOrDefault(EHOSTUNREACH));
+        Assert.Equal(deadSent, deadStats[ChannelCounter.NetworkHostUnreachable]);
+        Assert.Equal(deadSent, deadStats[ChannelCounter.NetworkErrorsExact]);
+        TxReport[] deadPacketReports = deadReports.Packets.ToArray();
+        Assert.Equal(deadPackets, deadPacketReports.Length);
+        Assert.All(deadPacketReports.Where(p => (TxOutcome)p.Outcome == TxOutcome.DroppedError), p => Assert.Equal(EHOSTUNREACH, p.Errno));
+        long[] sentIds = deadPacketReports.Where(p => (TxOutcome)p.Outcome is TxOutcome.Sent or TxOutcome.SentLate).Select(p => p.PacketId).Order().ToArray();
+        Assert.Equal(deadSent, sentIds.Length);
         TxNetworkErrorReport[] errors = deadReports.NetworkErrors.ToArray();
-        Assert.Equal(Enumerable.Range(1, deadPackets).Select(i => (long)i), errors.Select(e => e.PacketId).Order());
+        Assert.Equal(sentIds, errors.Select(e => e.PacketId).Order());
         foreach (TxNetworkErrorReport e in errors)
         {
             Assert.Equal((int)NetworkErrorKind.HostUnreachable, e.Kind);
+            Assert.Equal((int)NetworkErrorAttribution.Exact, e.Attribution);
             Assert.Equal(EHOSTUNREACH, e.Errno);
             Assert.Equal((3, 1), (e.IcmpType, e.IcmpCode)); // destination unreachable, host unreachable
             Assert.Equal(pair.AddressA, e.Offender.ToIPEndPoint()!.Address); // this host's own report
         }
         long[] arpWaitMs = errors.Select(e => (e.ReportedNs - e.SentNs) / 1_000_000).Order().ToArray();
-        output.WriteLine($"sent to host unreachable reported: min {arpWaitMs[0]} ms, median {arpWaitMs[arpWaitMs.Length / 2]} ms, max {arpWaitMs[^1]} ms");
+        long[] reported = errors.Select(e => e.ReportedNs).Order().ToArray();
+        int rounds = 1 + reported.Zip(reported.Skip(1)).Count(x => x.Second - x.First > 50_000_000);
+        output.WriteLine($"{rounds} failed resolutions; sent to host unreachable reported: min {arpWaitMs[0]} ms, median {arpWaitMs[arpWaitMs.Length / 2]} ms, max {arpWaitMs[^1]} ms");
+        Assert.Equal(1, rounds);
         // The kernel gives up after its probes (3 x 100 ms), not before; a packet queued late in a round waits less.
         Assert.InRange(errors.Max(e => e.ReportedNs - e.SentNs), (NetworkPathFixture.ArpProbes - 1) * NetworkPathFixture.ArpRetransMs * 1_000_000L, 5_000_000_000L);
 
@@ -389,5 +409,5 @@ public sealed class NetworkPathTests(NetworkPathFixture pair, ITestOutputHelper 
         + $"dropped_after_resends {s[ChannelCounter.DroppedAfterResends]}, dropped_too_big {s[ChannelCounter.DroppedTooBig]}, "
         + $"refused {s[ChannelCounter.NetworkRefused]}, host_unreach {s[ChannelCounter.NetworkHostUnreachable]}, net_unreach {s[ChannelCounter.NetworkNetUnreachable]}, "
         + $"too_big {s[ChannelCounter.NetworkTooBig]}, other {s[ChannelCounter.NetworkOther]}, exact {s[ChannelCounter.NetworkErrorsExact]}, by_order {s[ChannelCounter.NetworkErrorsByOrder]}, "
-        + $"none {s[ChannelCounter.NetworkErrorsUnattributed]}, path_mtu {s[ChannelCounter.PathMtu]}, errnos {string.Join(",", s.SendErrnos.Select(kv => $"{kv.Key}:{kv.Value}"))}";
+        + $"none {s[ChannelCounter.NetworkErrorsUnattributed]}, reports_lost {s[ChannelCounter.TxReportsLost]}, path_mtu {s[ChannelCounter.PathMtu]}, errnos {string.Join(",", s.SendErrnos.Select(kv => $"{kv.Key}:{kv.Value}"))}";
 }
