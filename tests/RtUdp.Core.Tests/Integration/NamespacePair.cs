@@ -31,8 +31,9 @@ public abstract class NamespacePair : IDisposable
         int subnet = Random.Shared.Next(0, 64) * 4;
         NamespaceA = $"{prefix}-a-{suffix}";
         NamespaceB = $"{prefix}-b-{suffix}";
-        string vethA = $"{prefix}-va-{suffix}";
-        string vethB = $"{prefix}-vb-{suffix}";
+        string vethA = VethA = $"{prefix}-va-{suffix}";
+        string vethB = VethB = $"{prefix}-vb-{suffix}";
+        Subnet = subnet;
         AddressA = IPAddress.Parse($"10.{secondOctet}.{subnet}.1");
         AddressB = IPAddress.Parse($"10.{secondOctet}.{subnet}.2");
         try
@@ -68,6 +69,15 @@ public abstract class NamespacePair : IDisposable
     public string NamespaceA { get; } = "";
 
     public string NamespaceB { get; } = "";
+
+    /// <summary>A's end of the veth pair (inside namespace A).</summary>
+    public string VethA { get; } = "";
+
+    /// <summary>B's end of the veth pair (inside namespace B).</summary>
+    public string VethB { get; } = "";
+
+    /// <summary>The third octet of the pair's 10.OCTET.N.0/30 (a multiple of 4: N+1 to N+3 are free for a fixture's own use).</summary>
+    public int Subnet { get; }
 
     public IPAddress AddressA { get; } = IPAddress.None;
 

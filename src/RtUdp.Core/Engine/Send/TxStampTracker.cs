@@ -146,7 +146,10 @@ public sealed unsafe class TxStampTracker : IDisposable
                 {
                     return;
                 }
+                // Complete moves the oldest key past this packet (and any completed after it): counting it
+                // here as well skipped the next packet, left waiting for good behind the oldest key.
                 Complete(ref slot, missing: true, ref completion);
+                continue;
             }
             _oldestKey++;
         }
