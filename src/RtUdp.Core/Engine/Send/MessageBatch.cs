@@ -27,7 +27,10 @@ public interface ISendmmsgObserver
     /// </summary>
     bool IsTooBig(int slot);
 
-    /// <summary>The call failed with a network error reported for an earlier datagram: the message in <paramref name="slot"/> is sent again.</summary>
+    /// <summary>
+    /// The call failed with a network error reported for an earlier datagram: the message in <paramref name="slot"/>
+    /// is sent again next. The send worker reads the socket's error queue here, which takes the pending error off.
+    /// </summary>
     void OnResent(int slot, int errorNumber);
 
     /// <summary>The message in <paramref name="slot"/> is given up: the error belongs to it, or retries ran out.</summary>

@@ -81,6 +81,18 @@ public sealed unsafe class SendCompletion : IDisposable
     /// <summary>A send call returned a network error: the error queue holds its report, to be read after the transmit.</summary>
     public void NetworkErrorReported() => _errorQueue.ErrorReported();
 
+    /// <summary>
+    /// A send call returned an earlier packet's network error and its packet goes again: the error queue is read
+    /// first. Each ICMP error queued re-arms the socket's pending error as the one before it is read, and reading
+    /// the last clears it: a burst of them (a neighbour's queue flushed as unreachable) would otherwise fail the
+    /// resends one after another, and drop a packet whose own path is fine.
+    /// </summary>
+    public void BeforeResend()
+    {
+        _errorQueue.ErrorReported();
+        LookAtErrorQueue(Libc.MonotonicNow());
+    }
+
     /// <summary>The kernel took the packet at <paramref name="sentAt"/>; <paramref name="payload"/> is the datagram as it left.</summary>
     public void Sent(in ScheduledPacket packet, long sentAt, long launchTime, byte* payload, int length)
     {

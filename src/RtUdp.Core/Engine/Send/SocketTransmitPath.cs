@@ -127,7 +127,7 @@ public sealed unsafe class SocketTransmitPath : ITransmitPath
         public void OnResent(int slot, int errorNumber)
         {
             path._completion.Network.Resent();
-            path._completion.NetworkErrorReported();
+            path._completion.BeforeResend();
         }
 
         public void OnCallFailed(int errorNumber)
