@@ -79,7 +79,7 @@ public sealed class FlowApiTests(DaemonFixture daemon)
         await RpcAssert.InvalidAsync(() => _api.Channels.CreateChannelAsync(new CreateChannelRequest
         {
             ChannelId = Clients.UniqueId("bad-flow"),
-            Channel = new Channel { Direction = ChannelDirection.Receive, FlowClock = (FlowClock)9, Flags = { (ChannelFlag)7 } },
+            Channel = new Channel { Direction = ChannelDirection.Receive, FlowClock = (FlowClock)9, Flags = { (ChannelFlag)99 } },
         }).ResponseAsync, "channel.flow_clock", "channel.flags[0]");
         await RpcAssert.InvalidAsync(() => _api.Channels.CreateChannelAsync(new CreateChannelRequest
         {
