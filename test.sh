@@ -24,6 +24,12 @@ if ! missing=$(scripts/install-test-deps.sh --check); then
     fi
 fi
 
+# A shell that starts a job in the background without job control ignores SIGINT for it, and the processes it
+# starts inherit that: the tests that stop rtudpd with Ctrl+C (SIGINT) would then wait for it in vain.
+if (( 0x$(awk '/^SigIgn:/ { print $2 }' /proc/self/status) & 2 )); then
+    echo "test.sh: warning: SIGINT is ignored in this process (started in the background by a shell without job control?): the Ctrl+C tests will fail; run it in the foreground or with 'set -m'" >&2
+fi
+
 log=$(mktemp --tmpdir rtudp-test.XXXXXX.log)
 trap 'rm -f "$log"' EXIT
 run() { dotnet test "$@" -c Release --logger "console;verbosity=normal" 2>&1 | tee -a "$log"; return "${PIPESTATUS[0]}"; }
