@@ -78,6 +78,10 @@ internal static class Program
             Listeners.Configure(kestrel, settings.Listen);
             operatorListener = OperatorListener.Configure(kestrel, settings.Http);
         });
+        // Kestrel's default accept backlog is 512: a burst of more clients connecting at once over the unix socket
+        // got EAGAIN ("Resource temporarily unavailable"), which a unix socket does not retry as TCP does. The
+        // kernel caps it at net.core.somaxconn (4096 by default).
+        builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets.SocketTransportOptions>(o => o.Backlog = 4096);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.Engine.DrainWindow + settings.Engine.StopTimeout + TimeSpan.FromSeconds(5));
 
         // Not AddSystemd(): its lifetime sends READY=1 when the host starts, before the engine is up.
