@@ -64,9 +64,14 @@ public sealed unsafe class SendCompletion : IDisposable
     {
         if (_errorQueue.Due(now))
         {
-            var completion = new Completion(this);
-            _errorQueue.Drain(now, ref completion);
+            DrainErrorQueue(now);
         }
+    }
+
+    private void DrainErrorQueue(long now)
+    {
+        var completion = new Completion(this);
+        _errorQueue.Drain(now, ref completion);
     }
 
     /// <summary>After a transmit: the stamps of what it sent (when collected), and the reports of the errors it met.</summary>
@@ -87,27 +92,22 @@ public sealed unsafe class SendCompletion : IDisposable
     /// the last clears it: a burst of them (a neighbour's queue flushed as unreachable) would otherwise fail the
     /// resends one after another, and drop a packet whose own path is fine.
     /// </summary>
-    public void BeforeResend()
-    {
-        _errorQueue.ErrorReported();
-        LookAtErrorQueue(Libc.MonotonicNow());
-    }
+    public void BeforeResend() => DrainErrorQueue(Libc.MonotonicNow());
 
     /// <summary>The kernel took the packet at <paramref name="sentAt"/>; <paramref name="payload"/> is the datagram as it left.</summary>
-    public void Sent(in ScheduledPacket packet, long sentAt, long launchTime, byte* payload, int length)
-    {
-        TxPacketHeader* header = (TxPacketHeader*)_consumer.Ring.Body(packet.RecordIndex);
-        Network.Sent(header->PacketId, header->ClientTag, packet.DueNs, sentAt, payload, length);
-        Finish(packet, sentAt - packet.DueNs > _tolerance ? TxOutcome.SentLate : TxOutcome.Sent, sentAt, 0, launchTime, 0);
-    }
+    public void Sent(in ScheduledPacket packet, long sentAt, long launchTime, byte* payload, int length) =>
+        Finish(packet, sentAt - packet.DueNs > _tolerance ? TxOutcome.SentLate : TxOutcome.Sent, sentAt, 0, launchTime, 0, payload, length);
 
     /// <summary>The packet will not be sent.</summary>
     /// <param name="pathMtu">For EMSGSIZE: the path MTU in force (0: unknown).</param>
     public void Dropped(in ScheduledPacket packet, TxOutcome outcome, int errorNumber, int pathMtu = 0) =>
-        Finish(packet, outcome, 0, errorNumber, 0, pathMtu);
+        Finish(packet, outcome, 0, errorNumber, 0, pathMtu, null, 0);
 
-    /// <summary>Accounts for a packet leaving the schedule; a sent one then waits for its stamps (or completes now).</summary>
-    private void Finish(in ScheduledPacket packet, TxOutcome outcome, long sentAt, int errorNumber, long launchTime, int pathMtu)
+    /// <summary>
+    /// Accounts for a packet leaving the schedule; a sent one is remembered for the network errors that may come
+    /// back for it (with <paramref name="payload"/> as it left), then waits for its stamps (or completes now).
+    /// </summary>
+    private void Finish(in ScheduledPacket packet, TxOutcome outcome, long sentAt, int errorNumber, long launchTime, int pathMtu, byte* payload, int length)
     {
         TxPacketHeader* header = (TxPacketHeader*)_consumer.Ring.Body(packet.RecordIndex);
         StampedPacket stamped = new()
@@ -123,6 +123,10 @@ public sealed unsafe class SendCompletion : IDisposable
             LaunchTimeNs = launchTime,
         };
         bool sent = outcome is TxOutcome.Sent or TxOutcome.SentLate;
+        if (sent)
+        {
+            Network.Sent(stamped.PacketId, stamped.ClientTag, packet.DueNs, sentAt, payload, length);
+        }
         if (sent && _stamps is not null)
         {
             var completion = new Completion(this);

@@ -29,6 +29,9 @@ public sealed unsafe class SocketTransmitPath : ITransmitPath
     private int _count;
     private long _sentAt;
 
+    // The path MTU read for the last EMSGSIZE (by IsTooBig), given to the drop that may follow.
+    private int _pathMtu;
+
     public SocketTransmitPath(ChannelRegion region, UdpSocket socket, SendCompletion completion)
     {
         _region = region;
@@ -119,7 +122,7 @@ public sealed unsafe class SocketTransmitPath : ITransmitPath
         {
             // Larger than the path MTU with its IP and UDP headers: the packet's own EMSGSIZE. Otherwise it
             // was a router's "fragmentation needed" for an earlier one (the MTU has dropped to it since).
-            int mtu = UdpSocket.PathMtu(path._socket.Fd, path._inet6);
+            int mtu = path._pathMtu = UdpSocket.PathMtu(path._socket.Fd, path._inet6);
             int headers = (path._inet6 ? 40 : 20) + 8;
             return mtu <= 0 || path._lengths[slot] + headers > mtu;
         }
@@ -138,7 +141,8 @@ public sealed unsafe class SocketTransmitPath : ITransmitPath
 
         public void OnDropped(int slot, int errorNumber, bool afterResends)
         {
-            int mtu = errorNumber == Errno.EMSGSIZE ? UdpSocket.PathMtu(path._socket.Fd, path._inet6) : 0;
+            // Every EMSGSIZE went through IsTooBig first, which read the MTU.
+            int mtu = errorNumber == Errno.EMSGSIZE ? path._pathMtu : 0;
             path._completion.Network.Dropped(errorNumber, afterResends, mtu);
             if (afterResends)
             {
