@@ -27,33 +27,36 @@ internal sealed class DaemonProcess : IDisposable
         EngineDirectory = engineDirectory;
         Socket = socket;
         _process = process;
-        _channel = GrpcChannel.ForAddress("http://localhost", new GrpcChannelOptions
-        {
-            HttpHandler = new SocketsHttpHandler
-            {
-                ConnectCallback = async (_, cancellation) =>
-                {
-                    var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                    try
-                    {
-                        await socket.ConnectAsync(new UnixDomainSocketEndPoint(Socket), cancellation).ConfigureAwait(false);
-                        return new NetworkStream(socket, ownsSocket: true);
-                    }
-                    catch
-                    {
-                        socket.Dispose();
-                        throw;
-                    }
-                },
-            },
-            MaxSendMessageSize = null,
-            MaxReceiveMessageSize = null,
-        });
+        _channel = Connect(socket);
         Channels = new ChannelService.ChannelServiceClient(_channel);
         Packets = new PacketService.PacketServiceClient(_channel);
         Stats = new StatsService.StatsServiceClient(_channel);
         Generators = new GeneratorService.GeneratorServiceClient(_channel);
     }
+
+    /// <summary>A gRPC channel to rtudpd's unix socket (each one its own HTTP/2 connection).</summary>
+    public static GrpcChannel Connect(string socketPath) => GrpcChannel.ForAddress("http://localhost", new GrpcChannelOptions
+    {
+        HttpHandler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (_, cancellation) =>
+            {
+                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                try
+                {
+                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancellation).ConfigureAwait(false);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        },
+        MaxSendMessageSize = null,
+        MaxReceiveMessageSize = null,
+    });
 
     public string Root { get; }
 

@@ -57,6 +57,27 @@ internal static class Program
             return 2;
         }
 
+        // After the launcher is forked (it keeps every CPU for the engines it starts), before Kestrel's threads exist.
+        if (settings.Engine.HousekeepingCpuList.Count > 0)
+        {
+            try
+            {
+                settings.Engine.EngineCpus = RtUdp.Core.Capabilities.HostCpus.Of(Environment.ProcessId).Allowed;
+                int[] mine = [.. settings.Engine.HousekeepingCpuList.Intersect(settings.Engine.EngineCpus)];
+                if (mine.Length == 0)
+                {
+                    await Console.Error.WriteLineAsync($"rtudpd: invalid configuration: Engine:HousekeepingCpus: {settings.Engine.HousekeepingCpus} has none of the CPUs rtudpd may use ({RtUdp.Core.Capabilities.HostCpus.Format(settings.Engine.EngineCpus)})");
+                    return 2;
+                }
+                RtUdp.Core.Engine.Cpus.ProcessAffinity.ConfineAllThreads(mine);
+            }
+            catch (RtUdp.Core.Native.NativeCallException e)
+            {
+                await Console.Error.WriteLineAsync($"rtudpd: cannot move to the housekeeping CPUs: {e.Message}");
+                return 2;
+            }
+        }
+
         if (settings.Listen.EffectiveUnixSocket is { } socketPath)
         {
             try

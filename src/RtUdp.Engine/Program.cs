@@ -24,6 +24,8 @@ internal static class Program
         bool lockMemory = true;
         bool exitWithParent = true;
         string? assumeLaunchQdisc = null;
+        IReadOnlyList<int> housekeeping = [];
+        IReadOnlyList<int> cpus = [];
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -36,6 +38,28 @@ internal static class Program
                     break;
                 case "--assume-launch-qdisc" when i + 1 < args.Length && args[i + 1] is "etf" or "taprio" or "fq":
                     assumeLaunchQdisc = args[++i];
+                    break;
+                case "--cpus" when i + 1 < args.Length:
+                    try
+                    {
+                        cpus = RtUdp.Core.Capabilities.HostCpus.Parse(args[++i]);
+                    }
+                    catch (FormatException e)
+                    {
+                        Log($"--cpus '{args[i]}': {e.Message}");
+                        return 2;
+                    }
+                    break;
+                case "--housekeeping-cpus" when i + 1 < args.Length:
+                    try
+                    {
+                        housekeeping = RtUdp.Core.Capabilities.HostCpus.Parse(args[++i]);
+                    }
+                    catch (FormatException e)
+                    {
+                        Log($"--housekeeping-cpus '{args[i]}': {e.Message}");
+                        return 2;
+                    }
                     break;
                 case "--keep-running-without-parent":
                     exitWithParent = false;
@@ -50,7 +74,7 @@ internal static class Program
                     }
                     break;
                 default:
-                    Console.Error.WriteLine($"rtudp-engine: unknown argument '{args[i]}'. Usage: rtudp-engine [--dir DIR] [--no-mlock] [--keep-running-without-parent] [--control-version N] [--assume-launch-qdisc etf|taprio|fq (testing only)]");
+                    Console.Error.WriteLine($"rtudp-engine: unknown argument '{args[i]}'. Usage: rtudp-engine [--dir DIR] [--no-mlock] [--keep-running-without-parent] [--control-version N] [--cpus LIST] [--housekeeping-cpus LIST] [--assume-launch-qdisc etf|taprio|fq (testing only)]");
                     return 2;
             }
         }
@@ -72,7 +96,7 @@ internal static class Program
 
         try
         {
-            EngineHost.Run(new EngineOptions { Directory = directory, LockMemory = lockMemory, ExitWithParent = exitWithParent, AssumeLaunchQdisc = assumeLaunchQdisc }, Log, stop);
+            EngineHost.Run(new EngineOptions { Directory = directory, LockMemory = lockMemory, ExitWithParent = exitWithParent, AssumeLaunchQdisc = assumeLaunchQdisc, HousekeepingCpus = housekeeping, Cpus = cpus }, Log, stop);
             return 0;
         }
         catch (Exception e)

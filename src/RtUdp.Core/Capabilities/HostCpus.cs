@@ -64,6 +64,26 @@ public sealed record HostCpus(IReadOnlyList<int> Online, IReadOnlyList<int> Allo
         }
     }
 
+    /// <summary>A CPU list as the kernel and taskset write it ("0", "0-1,4"), for configuration.</summary>
+    /// <exception cref="FormatException">Not such a list, or a CPU number beyond 8191.</exception>
+    public static IReadOnlyList<int> Parse(string text)
+    {
+        IReadOnlyList<int> cpus;
+        try
+        {
+            cpus = HostProbe.ParseCpuList(text);
+        }
+        catch (Exception e) when (e is FormatException or OverflowException)
+        {
+            throw new FormatException($"'{text}' is not a CPU list such as \"0\" or \"0-1,4\"", e);
+        }
+        if (cpus.Any(c => c is < 0 or > 8191))
+        {
+            throw new FormatException($"'{text}': CPU numbers are 0 to 8191");
+        }
+        return [.. cpus.Distinct().Order()];
+    }
+
     public bool Exists(int cpu) => Online.Contains(cpu);
 
     public bool IsAllowed(int cpu) => Allowed.Contains(cpu);

@@ -65,8 +65,9 @@ public sealed class EngineChannel : IDisposable
     public EgressFacts Facts { get; private init; } = new() { Interface = "" };
 
     /// <summary>Starts the workers the channel's direction needs.</summary>
+    /// <param name="unpinned">Where a worker without a CPU runs (the engine's CPU plan).</param>
     /// <returns>Problems met in real-time set-up (the workers run degraded), for the log.</returns>
-    public IReadOnlyList<string> Start()
+    public IReadOnlyList<string> Start(Cpus.UnpinnedPlacement unpinned)
     {
         if (State is not (ChannelState.Created or ChannelState.Stopped))
         {
@@ -75,12 +76,12 @@ public sealed class EngineChannel : IDisposable
         ChannelConfig config = Config.ToConfig();
         if (config.Sends)
         {
-            _sendWorker = new SendWorker(Region, Socket, _memoryLocked);
+            _sendWorker = new SendWorker(Region, Socket, _memoryLocked, unpinned);
             _sender = new AgentRunner(_sendWorker);
         }
         if (config.Receives)
         {
-            _receiveWorker = new ReceiveWorker(Region, Socket, _memoryLocked);
+            _receiveWorker = new ReceiveWorker(Region, Socket, _memoryLocked, unpinned);
             _receiver = new AgentRunner(_receiveWorker);
         }
         Region.State = ChannelState.Running;
@@ -117,6 +118,25 @@ public sealed class EngineChannel : IDisposable
             }
         }
         return problems;
+    }
+
+    /// <summary>The CPU plan changed: running unpinned workers move to where unpinned workers now run.</summary>
+    /// <returns>What failed, for the log.</returns>
+    public IEnumerable<string> Replace(Cpus.UnpinnedPlacement unpinned)
+    {
+        ChannelConfig config = Config.ToConfig();
+        if (State != ChannelState.Running)
+        {
+            yield break;
+        }
+        if (_sender is not null && config.SendCpu < 0 && new WorkerHealth(Region, sendWorker: true).Replace(config.Priority, _memoryLocked, unpinned) is { } sendProblem)
+        {
+            yield return $"send worker: {sendProblem}";
+        }
+        if (_receiver is not null && config.ReceiveCpu < 0 && new WorkerHealth(Region, sendWorker: false).Replace(config.Priority, _memoryLocked, unpinned) is { } receiveProblem)
+        {
+            yield return $"receive worker: {receiveProblem}";
+        }
     }
 
     /// <summary>Stops the workers; what was still queued is dropped and counted.</summary>

@@ -24,9 +24,11 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
     private bool _phcFailureLogged;
     private readonly Action<string> _log;
     private readonly bool _memoryLocked;
+    private readonly Cpus.CpuPlan _cpus;
     private volatile bool _stopRequested;
 
-    public EngineConductor(EngineOptions options, EngineControlFile control, bool memoryLocked, Action<string> log)
+    /// <param name="engineCpus">The CPUs the engine may use (null: its affinity now).</param>
+    public EngineConductor(EngineOptions options, EngineControlFile control, bool memoryLocked, Action<string> log, IReadOnlyList<int>? engineCpus = null)
     {
         _options = options;
         _control = control;
@@ -35,6 +37,21 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
         _nics = new NicTimestamping(log);
         _commands = control.Commands;
         _responses = control.Responses;
+        _cpus = new Cpus.CpuPlan(engineCpus ?? EngineCpus(), options.HousekeepingCpus);
+        PublishCpuPlan();
+    }
+
+    /// <summary>The CPUs the engine may use: the process's affinity before any thread narrowed its own.</summary>
+    private static IReadOnlyList<int> EngineCpus()
+    {
+        try
+        {
+            return Capabilities.HostCpus.Of(Environment.ProcessId).Allowed;
+        }
+        catch (NativeCallException)
+        {
+            return [.. Enumerable.Range(0, Environment.ProcessorCount)];
+        }
     }
 
     public string RoleName => "rt-conductor";
@@ -119,11 +136,17 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
                 case EngineCommand.StopChannel:
                     Find(request->ChannelId).Stop();
                     _log($"channel {request->ChannelId}: stopped");
+                    PublishCpuPlan();
                     break;
                 case EngineCommand.DeleteChannel:
                     EngineChannel channel = Find(request->ChannelId);
                     _channels.Remove(request->ChannelId);
                     Delete(channel);
+                    if (_cpus.Release(request->ChannelId))
+                    {
+                        Replan();
+                    }
+                    PublishCpuPlan();
                     break;
                 case EngineCommand.Ping:
                     break;
@@ -204,6 +227,29 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
             throw new EngineCommandException(EngineStatus.AlreadyExists, $"Channel {block.Id} already exists.");
         }
         CheckMemory(block);
+        try
+        {
+            _cpus.Claim(block.Id, config.Name, config.SendCpu, config.ReceiveCpu, config.Sends, config.Receives, config.Flags.HasFlag(ChannelFlags.ShareCpu));
+        }
+        catch (Cpus.CpuOwnedException e)
+        {
+            throw new EngineCommandException(EngineStatus.FailedPrecondition, e.Message, e.Field);
+        }
+        try
+        {
+            CreateClaimed(block, config, ref response);
+        }
+        catch
+        {
+            _cpus.Release(block.Id);
+            throw;
+        }
+        Replan();
+        PublishCpuPlan();
+    }
+
+    private void CreateClaimed(in ChannelConfigBlock block, ChannelConfig config, ref ResponseBody response)
+    {
         string path = Path.Combine(_options.Directory, $"channel-{block.Id}.shm");
         EgressFacts facts = EgressProbe.Probe(config);
         if (_options.AssumeLaunchQdisc is { } assumed && facts.LaunchQdisc is null)
@@ -310,12 +356,91 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
 
     private void StartChannel(EngineChannel channel, ref ResponseBody response)
     {
-        foreach (string problem in channel.Start())
+        try
         {
-            _log($"channel {channel.Config.Id}: {problem}");
+            foreach (string problem in channel.Start(_cpus.Unpinned))
+            {
+                _log($"channel {channel.Config.Id}: {problem}");
+            }
+        }
+        finally
+        {
+            PublishCpuPlan();
         }
         response.SetText(channel.Region.Path, null, null);
         _log($"channel {channel.Config.Id}: started");
+    }
+
+    /// <summary>The owned CPUs changed: running unpinned workers move to where unpinned workers now run.</summary>
+    private void Replan()
+    {
+        Cpus.UnpinnedPlacement placement = _cpus.Unpinned;
+        foreach (EngineChannel channel in _channels.Values)
+        {
+            foreach (string problem in channel.Replace(placement))
+            {
+                _log($"channel {channel.Config.Id}: moving an unpinned worker failed: {problem}");
+            }
+        }
+    }
+
+    /// <summary>Leaves the plan, with where each running worker is, for rtudpd (cpu-plan.json).</summary>
+    private void PublishCpuPlan()
+    {
+        try
+        {
+            Cpus.UnpinnedPlacement unpinned = _cpus.Unpinned;
+            var owned = _cpus.Owned.Select(cpu => new Cpus.OwnedCpu(cpu,
+                [.. _cpus.OwnersOf(cpu).Select(c => new Cpus.CpuOwner(c.Channel, c.ChannelId, c.Role == Cpus.WorkerRole.Send ? "send" : "receive", c.Shares))])).ToList();
+            var workers = new List<Cpus.PlannedWorker>();
+            foreach (EngineChannel channel in _channels.Values.OrderBy(c => c.Config.Id))
+            {
+                if (channel.State != ChannelState.Running)
+                {
+                    continue;
+                }
+                ChannelConfig config = channel.Config.ToConfig();
+                foreach ((bool runs, bool send, int cpu) in new[] { (config.Sends, true, config.SendCpu), (config.Receives, false, config.ReceiveCpu) })
+                {
+                    if (!runs)
+                    {
+                        continue;
+                    }
+                    var health = new WorkerHealth(channel.Region, send);
+                    int tid = (int)health.Get(WorkerHealthField.ThreadId);
+                    var mode = (RealtimeMode)health.Get(WorkerHealthField.RealtimeMode);
+                    IReadOnlyList<int> where = tid > 0 ? AffinityOf(tid) : [];
+                    string scheduling = (mode & RealtimeMode.Fifo) != 0 ? $"SCHED_FIFO {config.Priority}" : "SCHED_OTHER";
+                    workers.Add(new Cpus.PlannedWorker(config.Name, config.Id, send ? "send" : "receive", tid, cpu >= 0, where, scheduling, mode.ToString()));
+                }
+            }
+            new Cpus.CpuPlanReport
+            {
+                Allowed = _cpus.Allowed,
+                Housekeeping = _cpus.Housekeeping,
+                Conductor = AffinityOf(Libc.gettid()),
+                Owned = owned,
+                UnpinnedCpus = unpinned.Cpus,
+                UnpinnedRealtime = unpinned.RealtimeAllowed,
+                Workers = workers,
+            }.WriteTo(_options.Directory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _log($"writing {Cpus.CpuPlanReport.FileName} failed: {e.Message}");
+        }
+    }
+
+    private static IReadOnlyList<int> AffinityOf(int tid)
+    {
+        try
+        {
+            return Capabilities.HostCpus.Affinity(tid);
+        }
+        catch (NativeCallException)
+        {
+            return []; // the thread has just exited
+        }
     }
 
     private void Respond(ref ResponseBody response)
@@ -348,6 +473,7 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
         foreach (EngineChannel channel in _channels.Values)
         {
             Delete(channel);
+            _cpus.Release(channel.Config.Id);
         }
         _channels.Clear();
         foreach (Timestamping.PhcClock clock in _phcs.Values)

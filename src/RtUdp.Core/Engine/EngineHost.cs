@@ -30,7 +30,8 @@ public static class EngineHost
         string controlPath = Path.Combine(options.Directory, EngineControlLayout.FileName);
         using EngineControlFile control = EngineControlFile.Create(controlPath, memoryLocked);
 
-        using var conductor = new EngineConductor(options, control, memoryLocked, log);
+        IReadOnlyList<int> engineCpus = ConfineToHousekeeping(options, log);
+        using var conductor = new EngineConductor(options, control, memoryLocked, log, engineCpus);
         using var runner = new AgentRunner(conductor);
         runner.Start();
         control.State = EngineState.Running;
@@ -56,6 +57,55 @@ public static class EngineHost
         }
         MappedFile.Delete(controlPath);
         log("engine stopped");
+    }
+
+    /// <summary>
+    /// Moves the engine's own threads (the conductor is started after, from this thread) to the housekeeping CPUs,
+    /// and returns the CPUs the engine may use as they were before: the workers' to plan.
+    /// </summary>
+    private static IReadOnlyList<int> ConfineToHousekeeping(EngineOptions options, Action<string> log)
+    {
+        IReadOnlyList<int> allowed;
+        if (options.Cpus.Count > 0)
+        {
+            try
+            {
+                Cpus.ProcessAffinity.ConfineAllThreads(options.Cpus);
+            }
+            catch (NativeCallException e)
+            {
+                log($"taking CPUs {Capabilities.HostCpus.Format(options.Cpus)} failed: {e.Message}; planning with the CPUs inherited");
+            }
+        }
+        try
+        {
+            allowed = Capabilities.HostCpus.Of(Environment.ProcessId).Allowed;
+        }
+        catch (NativeCallException e)
+        {
+            log($"reading the engine's CPUs failed: {e.Message}; planning with all {Environment.ProcessorCount}");
+            allowed = [.. Enumerable.Range(0, Environment.ProcessorCount)];
+        }
+        if (options.HousekeepingCpus.Count == 0)
+        {
+            return allowed;
+        }
+        int[] usable = [.. options.HousekeepingCpus.Intersect(allowed)];
+        if (usable.Length == 0)
+        {
+            log($"housekeeping CPUs {Capabilities.HostCpus.Format(options.HousekeepingCpus)} are outside the engine's CPUs ({Capabilities.HostCpus.Format(allowed)}): ignored");
+            return allowed;
+        }
+        try
+        {
+            Cpus.ProcessAffinity.ConfineAllThreads(usable);
+            log($"engine threads on housekeeping CPUs {Capabilities.HostCpus.Format(usable)}; workers planned over CPUs {Capabilities.HostCpus.Format(allowed)}");
+        }
+        catch (NativeCallException e)
+        {
+            log($"confining the engine to its housekeeping CPUs failed: {e.Message}");
+        }
+        return allowed;
     }
 
     private static int OpenStampKeeper(Action<string> log)

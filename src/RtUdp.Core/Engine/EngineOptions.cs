@@ -16,6 +16,18 @@ public sealed record EngineOptions
     /// </summary>
     public string? AssumeLaunchQdisc { get; init; }
 
+    /// <summary>
+    /// CPUs for the engine's own threads (the conductor, the runtime's) and, set by rtudpd alike, for rtudpd:
+    /// unpinned workers keep off them while other CPUs are left. Empty: none set, the inherited affinity.
+    /// </summary>
+    public IReadOnlyList<int> HousekeepingCpus { get; init; } = [];
+
+    /// <summary>
+    /// The CPUs to plan workers over, taken as the engine's affinity at start (rtudpd confined to its housekeeping
+    /// CPUs passes the CPUs it had before). Empty: the affinity the engine inherited.
+    /// </summary>
+    public IReadOnlyList<int> Cpus { get; init; } = [];
+
     /// <summary>Stop (as on SIGTERM) when the parent (the daemon) dies.</summary>
     public bool ExitWithParent { get; init; } = true;
 

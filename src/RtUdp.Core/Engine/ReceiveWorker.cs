@@ -37,6 +37,7 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
     private readonly WorkerHealth _health;
     private readonly ChannelConfigBlock _config;
     private readonly bool _memoryLocked;
+    private readonly Cpus.UnpinnedPlacement _unpinned;
     private readonly int _batchSize;
     private readonly int _maxPayload;
     private readonly int _wakeFd;
@@ -63,8 +64,9 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
     private readonly MessageBatch? _reflections;
     private const int MaxReflectRetries = 100;
 
-    public ReceiveWorker(ChannelRegion region, UdpSocket socket, bool memoryLocked)
+    public ReceiveWorker(ChannelRegion region, UdpSocket socket, bool memoryLocked, Cpus.UnpinnedPlacement? unpinned = null)
     {
+        _unpinned = unpinned ?? Cpus.UnpinnedPlacement.Inherited;
         _region = region;
         _socket = socket;
         _config = region.Config;
@@ -113,7 +115,7 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
 
     public void OnStart()
     {
-        SetupProblem = _health.SetUpRealtime(_config.ReceiveCpu, _config.Priority, _memoryLocked, (ChannelFlags)_config.Flags);
+        SetupProblem = _health.SetUpRealtime(_config.ReceiveCpu, _config.Priority, _memoryLocked, (ChannelFlags)_config.Flags, _unpinned);
         JitWarmUp.Prepare(typeof(ReceiveWorker));
         JitWarmUp.Prepare(typeof(RecordRing));
         JitWarmUp.Prepare(typeof(ChannelRegion));

@@ -84,6 +84,21 @@ public sealed unsafe class EngineConnection : IDisposable
         return File.Exists(path) ? Capabilities.CapabilityReport.FromJson(File.ReadAllText(path)) : null;
     }
 
+    /// <summary>The engine's CPU plan as it last wrote it (null before it has).</summary>
+    /// <exception cref="System.Text.Json.JsonException">The file is not a plan.</exception>
+    public Engine.Cpus.CpuPlanReport? ReadCpuPlan()
+    {
+        string path = Path.Combine(Directory, Engine.Cpus.CpuPlanReport.FileName);
+        try
+        {
+            return Engine.Cpus.CpuPlanReport.FromJson(File.ReadAllText(path));
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Creates a channel (binds its socket) and opens its shared file.</summary>
     /// <exception cref="EngineCommandException">Invalid config (with the field), address in use, engine gone.</exception>
     public ChannelHandle CreateChannel(ChannelConfig config, TimeSpan? timeout = null)

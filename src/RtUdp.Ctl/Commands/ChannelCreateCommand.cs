@@ -48,7 +48,7 @@ internal static class ChannelCreateCommand
         Option<int?> cpu = Options.Int("--cpu", "CPU to pin the channel's workers to (default: unpinned)", 0, 4095);
         Option<int?> sendCpu = Options.Int("--send-cpu", "CPU of the send worker (overrides --cpu)", 0, 4095);
         Option<int?> receiveCpu = Options.Int("--receive-cpu", "CPU of the receive worker (overrides --cpu)", 0, 4095);
-        Option<int?> priority = Options.Int("--priority", "SCHED_FIFO priority 1-99 of the workers, 0: SCHED_OTHER (default 80)", 0, 99);
+        Option<int?> priority = Options.Int("--priority", "SCHED_FIFO priority 1-99 of the workers, 0: SCHED_OTHER (default: 80 with a pinned worker, else 0)", 0, 99);
         Option<int?> capacity = Options.Int("--capacity", "Packets the send side holds queued (default 65536)", 1, 16_777_216);
         Option<int?> maxPayload = Options.Int("--max-payload", "Largest payload sent or received untruncated, bytes (default 9000)", 1, 65_507, "BYTES");
         Option<int?> batch = Options.Int("--batch", "Most packets per sendmmsg/recvmmsg (default 32)", 1, 64);
@@ -62,6 +62,7 @@ internal static class ChannelCreateCommand
         Option<bool> requireRealtime = new("--require-realtime") { Description = "Fail the start rather than run without SCHED_FIFO, CPU pinning or locked memory" };
         Option<bool> sequenced = new("--sequenced") { Description = "Sequenced flow: a 40-byte flow header in each packet sent; loss, reordering, latency and jitter of each flow received" };
         Option<bool> reflect = new("--reflect") { Description = "Reflector: send every datagram received straight back to its source" };
+        Option<bool> shareCpu = new("--share-cpu") { Description = "let the pinned workers share a CPU that another channel's pinned worker owns (refused otherwise, naming the owner)" };
         Option<bool> dontFragment = new("--dont-fragment") { Description = "DF on every datagram: one larger than the path MTU is dropped (EMSGSIZE, MTU reported) instead of fragmented" };
         Option<long?> flowId = Options.Long("--flow-id", "Sequenced: the flow id written in each header sent (default 0)", 0, uint.MaxValue, "ID");
         Option<FlowClock> flowClock = Options.Choice("--flow-clock", "Sequenced: the clock of the header's times", FlowClocks, FlowClock.Unspecified);
@@ -71,7 +72,7 @@ internal static class ChannelCreateCommand
         {
             name, direction, local, remote, cpu, sendCpu, receiveCpu, priority, capacity, maxPayload, batch, socketBuffer,
             timing, spinMargin, latePolicy, lateTolerance, timestamps, launchTime, requireRealtime,
-            sequenced, reflect, dontFragment, flowId, flowClock, noStart,
+            sequenced, reflect, dontFragment, shareCpu, flowId, flowClock, noStart,
         };
         create.Validators.Add(result =>
         {
@@ -148,6 +149,10 @@ internal static class ChannelCreateCommand
             if (parse.GetValue(dontFragment))
             {
                 config.Flags.Add(ChannelFlag.DontFragment);
+            }
+            if (parse.GetValue(shareCpu))
+            {
+                config.Flags.Add(ChannelFlag.ShareCpu);
             }
             if (parse.GetValue(flowId) is { } flow)
             {

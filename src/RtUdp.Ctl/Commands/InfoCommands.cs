@@ -41,6 +41,11 @@ internal static class InfoCommands
                     i.LaunchTimeQdisc.Length > 0 ? $"{i.LaunchTimeQdisc} ({i.LaunchTimeClock})" : "-");
             }
             Console.Write(interfaces);
+            if (caps.CpuPlan is { } plan)
+            {
+                Console.WriteLine();
+                Console.WriteLine(CpuPlanText.Format(plan).TrimEnd());
+            }
             return ExitCodes.Ok;
         });
         return command;

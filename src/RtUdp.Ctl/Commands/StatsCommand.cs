@@ -38,7 +38,7 @@ internal static class StatsCommand
         accounting.Add("tx", tx.Enqueued, tx.Sent, tx.DroppedLate + tx.DroppedError + tx.DroppedStopped, tx.Pending, tx.Late, tx.RejectedFull, tx.Balanced);
         accounting.Add("rx", rx.Received, rx.Drained, rx.DroppedOverflow + rx.DroppedTruncated, rx.Buffered, "-", "-", rx.Balanced);
         text.Append(accounting);
-        text.Append($"tx late: sent late {tx.Late}, arrived late at the engine {tx.ArrivedLate} (the way to the engine, not the engine)\n");
+        text.Append($"tx late: sent late {tx.Late}; arrived late at the engine {tx.ArrivedLate} (the way to the engine: client, network, daemon); late in the engine {tx.LateInEngine} (arrived in time, sent or dropped late: the host's scheduling)\n");
         text.Append($"tx dropped: late {tx.DroppedLate}, error {tx.DroppedError}, stopped {tx.DroppedStopped}; rx dropped: overflow {rx.DroppedOverflow}, truncated {rx.DroppedTruncated}; dropped by the kernel before the engine read them (outside received): {rx.DroppedKernel}\n");
         text.Append($"send error: {s.SendErrorCount} samples, max {Text.Ns(s.SendErrorMaxNs)}; delivery: {s.DeliveryCount} samples, max {Text.Ns(s.DeliveryMaxNs)}\n");
         if (s.FlowTotals is { } f && (f.Packets != 0 || f.BadHeader != 0 || f.HeaderTooShort != 0))

@@ -47,6 +47,7 @@ public sealed class CapabilityApi(ApiContext api) : CapabilityService.Capability
             ProbedAt = Timestamp.FromDateTimeOffset(report.ProbedAt),
             Host = host,
             Json = report.ToJson(),
+            CpuPlan = CpuPlanMapping.ToProto(api.RequireEngine().ReadCpuPlan()),
         };
         foreach (CoreInterface i in report.Interfaces)
         {

@@ -37,6 +37,7 @@ internal static class StatsMapping
                 Pending = s.Pending,
                 Late = s[CoreCounter.Late],
                 ArrivedLate = s[CoreCounter.ArrivedLate],
+                LateInEngine = s[CoreCounter.LateInEngine],
                 RejectedFull = s[CoreCounter.RejectedFull],
                 Balanced = s.TxBalanced,
             },

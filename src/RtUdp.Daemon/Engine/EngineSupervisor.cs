@@ -209,7 +209,17 @@ public sealed partial class EngineSupervisor : BackgroundService
     }
 
     private EngineProcess StartEngine() =>
-        EngineProcess.Start(Directory, line => Log.EngineOutput(_logger, line), NullIfEmpty(_options.Path), _options.LockMemory, _options.StartTimeout, launcher: _separation.Launcher);
+        EngineProcess.Start(Directory, line => Log.EngineOutput(_logger, line), NullIfEmpty(_options.Path), _options.LockMemory, _options.StartTimeout, engineArguments: CpuArguments(), launcher: _separation.Launcher);
+
+    /// <summary>
+    /// With housekeeping CPUs, the engine is started from a confined rtudpd thread and would inherit that
+    /// affinity: it is told the CPUs to plan its workers over, and where its own threads go.
+    /// </summary>
+    private List<string> CpuArguments() => _options.HousekeepingCpuList.Count == 0 ? [] :
+    [
+        "--cpus", Core.Capabilities.HostCpus.Format(_options.EngineCpus),
+        "--housekeeping-cpus", Core.Capabilities.HostCpus.Format(_options.HousekeepingCpuList),
+    ];
 
     /// <summary>The engine serves: API callers and the watchdog see it from now on.</summary>
     private void Attach(EngineProcess engine)

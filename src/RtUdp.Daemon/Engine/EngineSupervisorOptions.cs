@@ -9,6 +9,19 @@ public sealed class EngineSupervisorOptions
     /// <summary>Path of rtudp-engine (apphost or dll); empty: next to rtudpd.</summary>
     public string Path { get; set; } = "";
 
+    /// <summary>
+    /// CPUs for rtudpd and the engine's own threads (its conductor), as a list like "0" or "0-1,4"; empty: not set,
+    /// both run wherever they were started. Unpinned real-time workers keep off them while other CPUs are left,
+    /// so the gRPC intake never shares a CPU with a busy worker. docs/cpu-plan.md shows the systemd way too.
+    /// </summary>
+    public string HousekeepingCpus { get; set; } = "";
+
+    /// <summary>The housekeeping CPUs parsed (set by validation).</summary>
+    internal IReadOnlyList<int> HousekeepingCpuList { get; set; } = [];
+
+    /// <summary>The CPUs rtudpd could use before it confined itself to the housekeeping CPUs: the engine plans its workers over them.</summary>
+    internal IReadOnlyList<int> EngineCpus { get; set; } = [];
+
     /// <summary>mlockall in the engine (needs CAP_IPC_LOCK or LimitMEMLOCK=infinity; refused: the engine runs and reports it).</summary>
     public bool LockMemory { get; set; } = true;
 

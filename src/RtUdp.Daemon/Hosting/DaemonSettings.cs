@@ -290,6 +290,17 @@ public sealed class DaemonSettings
         {
             problems.Add($"Engine:Path: '{engine.Path}' does not exist");
         }
+        if (engine.HousekeepingCpus.Length > 0)
+        {
+            try
+            {
+                engine.HousekeepingCpuList = Core.Capabilities.HostCpus.Parse(engine.HousekeepingCpus);
+            }
+            catch (FormatException e)
+            {
+                problems.Add($"Engine:HousekeepingCpus: {e.Message}");
+            }
+        }
         if (engine.DrainWindow < TimeSpan.Zero || engine.DrainWindow > TimeSpan.FromMinutes(5))
         {
             problems.Add($"Engine:DrainWindow: {engine.DrainWindow} must be 0 to 5 minutes");

@@ -19,6 +19,7 @@ internal static class ChannelCounterMetrics
     public static readonly Metric TxDropped = new("rtudp_tx_dropped_packets_total", "Enqueued packets not sent, by reason: late (late policy), error (send failed), stopped (channel stopped or deleted).", "reason");
     public static readonly Metric TxLate = new("rtudp_tx_late_packets_total", "Packets sent later than the late tolerance (counted within sent).");
     public static readonly Metric TxArrivedLate = new("rtudp_tx_arrived_late_packets_total", "Scheduled packets that reached the send worker after their due time (plus the late tolerance): late before the engine had them, unlike those it sent late.");
+    public static readonly Metric TxLateInEngine = new("rtudp_tx_late_in_engine_packets_total", "Packets that reached the send worker in time but were sent or dropped late: the engine's (host scheduling) lateness, not the way to the engine's.");
     public static readonly Metric TxSendCalls = new("rtudp_tx_send_calls_total", "sendmmsg calls made.");
     public static readonly Metric TxBatched = new("rtudp_tx_send_call_packets_total", "Packets carried by successful sendmmsg calls (divided by send calls: the mean batch).");
     public static readonly Metric TxSendWaits = new("rtudp_tx_send_waits_total", "Times the send worker parked waiting for work or for its next packet's time.");
@@ -63,6 +64,7 @@ internal static class ChannelCounterMetrics
         [ChannelCounter.DroppedError] = (TxDropped, "error"),
         [ChannelCounter.DroppedStopped] = (TxDropped, "stopped"),
         [ChannelCounter.ArrivedLate] = (TxArrivedLate, null),
+        [ChannelCounter.LateInEngine] = (TxLateInEngine, null),
         [ChannelCounter.SendCalls] = (TxSendCalls, null),
         [ChannelCounter.SendBatchPackets] = (TxBatched, null),
         [ChannelCounter.TxReportsLost] = (TxReportsLost, null),

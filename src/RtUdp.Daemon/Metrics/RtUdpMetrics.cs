@@ -38,6 +38,8 @@ public sealed class RtUdpMetrics
         (RealtimeMode.Fifo, "fifo"),
         (RealtimeMode.MemoryLocked, "memory_locked"),
         (RealtimeMode.TightTimerSlack, "tight_timer_slack"),
+        (RealtimeMode.Confined, "confined"),
+        (RealtimeMode.NoCpuLeft, "no_cpu_left"),
         (RealtimeMode.Degraded, "degraded"),
     ];
 
@@ -106,6 +108,8 @@ public sealed class RtUdpMetrics
         _engineMemoryLocked = new ScrapedGauge(factory.CreateGauge("rtudp_engine_memory_locked", "1 when the engine's memory is locked (mlockall)."));
         _engineCollections = new ScrapedCounter(factory.CreateCounter("rtudp_engine_gc_collections_total", "Garbage collections in the running engine process, by generation (it should allocate nothing after start-up).", ["generation"]));
         // A gauge, not a counter: it starts again from zero with each engine process and has no label to reset by.
+        _cpuOwner = new ScrapedGauge(factory.CreateGauge("rtudp_cpu_owner", "1 for each pinned worker owning a CPU in the engine's CPU plan (more than one channel on a CPU: shared, CHANNEL_FLAG_SHARE_CPU).", ["cpu", "channel", "worker"]));
+        _cpuRole = new ScrapedGauge(factory.CreateGauge("rtudp_cpu_plan_info", "1 for each role a CPU has in the engine's CPU plan: unpinned (unpinned workers run there at SCHED_FIFO), unpinned_sched_other (every CPU owned: they run there at SCHED_OTHER), housekeeping (Engine:HousekeepingCpus), rtudpd, conductor.", ["cpu", "role"]));
         _engineAllocated = new ScrapedGauge(factory.CreateGauge("rtudp_engine_allocated_bytes", "Bytes the running engine process has allocated on its managed heap since it started (flat after start-up)."));
         _engineRestarts = new ScrapedCounter(factory.CreateCounter("rtudp_engine_restarts_total", "Times the engine died and the daemon started it again."));
         _engineStallRestarts = new ScrapedCounter(factory.CreateCounter("rtudp_engine_stall_restarts_total", "Of the engine restarts, those after the daemon killed a stalled engine (stalled past Engine:StallRestartTimeout)."));
@@ -124,6 +128,9 @@ public sealed class RtUdpMetrics
 
     /// <summary>The registry /metrics serves.</summary>
     public CollectorRegistry Registry { get; }
+
+    private readonly ScrapedGauge _cpuOwner;
+    private readonly ScrapedGauge _cpuRole;
 
     private static ScrapedGauge Gauge(IMetricFactory factory, string name, string help, params string[] extraLabels) =>
         new(factory.CreateGauge(name, help, [.. ChannelLabels, .. extraLabels]));
@@ -144,7 +151,7 @@ public sealed class RtUdpMetrics
             {
                 counter.Sweep();
             }
-            foreach (ScrapedGauge gauge in new[] { _pending, _buffered, _pathMtu, _channelDegraded, _channelState, _channelAttached, _channelMode, _workerRunning, _workerRealtime, _workerHeartbeatAge, _engineUp, _engineStalled, _engineHeartbeatAge, _engineChannels, _engineMemoryLocked, _engineAllocated })
+            foreach (ScrapedGauge gauge in new[] { _cpuOwner, _cpuRole, _pending, _buffered, _pathMtu, _channelDegraded, _channelState, _channelAttached, _channelMode, _workerRunning, _workerRealtime, _workerHeartbeatAge, _engineUp, _engineStalled, _engineHeartbeatAge, _engineChannels, _engineMemoryLocked, _engineAllocated })
             {
                 gauge.Sweep();
             }
@@ -197,6 +204,38 @@ public sealed class RtUdpMetrics
         _engineCollections.Set(client, health.Gen1Collections, "1");
         _engineCollections.Set(client, health.Gen2Collections, "2");
         _engineAllocated.Set(health.AllocatedBytes);
+        CollectCpuPlan(client!);
+    }
+
+    private void CollectCpuPlan(EngineConnection client)
+    {
+        V1.CpuPlan plan;
+        try
+        {
+            plan = Api.CpuPlanMapping.ToProto(client.ReadCpuPlan());
+        }
+        catch (Exception e) when (e is IOException or System.Text.Json.JsonException or UnauthorizedAccessException)
+        {
+            return; // being rewritten or gone with the engine: the next scrape has it
+        }
+        foreach (V1.OwnedCpu owned in plan.Owned)
+        {
+            foreach (V1.CpuOwner owner in owned.Owners)
+            {
+                _cpuOwner.Set(1, owned.Cpu.ToString(CultureInfo.InvariantCulture), owner.Channel, owner.Worker);
+            }
+        }
+        void Role(IEnumerable<int> cpus, string role)
+        {
+            foreach (int cpu in cpus)
+            {
+                _cpuRole.Set(1, cpu.ToString(CultureInfo.InvariantCulture), role);
+            }
+        }
+        Role(plan.UnpinnedCpus, plan.UnpinnedRealtime ? "unpinned" : "unpinned_sched_other");
+        Role(plan.HousekeepingCpus, "housekeeping");
+        Role(plan.DaemonCpus, "rtudpd");
+        Role(plan.ConductorCpus, "conductor");
     }
 
     private void CollectChannel(ChannelEntry entry, long now)

@@ -159,6 +159,15 @@ public enum ChannelCounter
 
     /// <summary>Packets dropped because they were larger than the path MTU with fragmentation off (EMSGSIZE; within <see cref="TxOutcome.DroppedError"/>).</summary>
     DroppedTooBig = 136,
+
+    // Written by the send worker only, lateness (slots 144-159).
+
+    /// <summary>
+    /// Packets that reached the send worker in time but were sent or dropped late: the engine's lateness (the
+    /// host's scheduling), where <see cref="ArrivedLate"/> is the way to the engine's. Within <see cref="Late"/>
+    /// and <see cref="DroppedLate"/>.
+    /// </summary>
+    LateInEngine = 144,
 }
 
 /// <summary>Per-worker health in shared memory, written by each worker, read by the daemon's watchdog.</summary>

@@ -68,6 +68,13 @@ public enum ChannelFlags
     /// the path MTU is then dropped (EMSGSIZE, with the MTU reported) instead of leaving in fragments.
     /// </summary>
     DontFragment = 64,
+
+    /// <summary>
+    /// Let this channel's pinned workers run on a CPU that another channel's pinned worker owns (and let a later
+    /// channel that asks the same share this one's). Without it such a CPU is refused, naming its owner: two
+    /// SCHED_FIFO workers on one CPU delay each other's packets.
+    /// </summary>
+    ShareCpu = 128,
 }
 
 /// <summary>Which kernel timestamps a channel asks for.</summary>

@@ -28,6 +28,7 @@ public sealed unsafe class SendCompletion : IDisposable
     private long _finished;
     private long _sent;
     private long _late;
+    private long _lateInEngine;
     private long _droppedLate;
     private long _droppedError;
     private long _droppedStopped;
@@ -147,9 +148,11 @@ public sealed unsafe class SendCompletion : IDisposable
             case TxOutcome.SentLate:
                 _sent++;
                 _late++;
+                _lateInEngine += (stamped.Flags & TxReportFlags.ArrivedLate) == 0 ? 1 : 0;
                 break;
             case TxOutcome.DroppedLate:
                 _droppedLate++;
+                _lateInEngine += (stamped.Flags & TxReportFlags.ArrivedLate) == 0 ? 1 : 0;
                 break;
             case TxOutcome.DroppedError:
                 _droppedError++;
@@ -188,13 +191,17 @@ public sealed unsafe class SendCompletion : IDisposable
         }
         _region.Add(ChannelCounter.Sent, _sent);
         _region.Add(ChannelCounter.Late, _late);
+        if (_lateInEngine != 0)
+        {
+            _region.Add(ChannelCounter.LateInEngine, _lateInEngine);
+        }
         _region.Add(ChannelCounter.DroppedLate, _droppedLate);
         _region.Add(ChannelCounter.DroppedError, _droppedError);
         _region.Add(ChannelCounter.DroppedStopped, _droppedStopped);
         _region.Add(ChannelCounter.Scheduled, -_finished);
         _reports.PublishCounters();
         Network.PublishCounters();
-        _finished = _sent = _late = _droppedLate = _droppedError = _droppedStopped = 0;
+        _finished = _sent = _late = _lateInEngine = _droppedLate = _droppedError = _droppedStopped = 0;
         return true;
     }
 

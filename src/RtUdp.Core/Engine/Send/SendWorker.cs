@@ -20,14 +20,16 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
     private readonly ChannelConfigBlock _config;
     private readonly WorkerHealth _health;
     private readonly bool _memoryLocked;
+    private readonly Cpus.UnpinnedPlacement _unpinned;
     private readonly long _tolerance;
     private readonly bool _dropLate;
     private readonly SendScheduler _scheduler;
     private readonly SendCompletion _completion;
     private readonly ITransmitPath _transmit;
 
-    public SendWorker(ChannelRegion region, UdpSocket socket, bool memoryLocked)
+    public SendWorker(ChannelRegion region, UdpSocket socket, bool memoryLocked, Cpus.UnpinnedPlacement? unpinned = null)
     {
+        _unpinned = unpinned ?? Cpus.UnpinnedPlacement.Inherited;
         _config = region.Config;
         _memoryLocked = memoryLocked;
         _health = new WorkerHealth(region, sendWorker: true);
@@ -47,7 +49,7 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
 
     public void OnStart()
     {
-        SetupProblem = _health.SetUpRealtime(_config.SendCpu, _config.Priority, _memoryLocked, (ChannelFlags)_config.Flags);
+        SetupProblem = _health.SetUpRealtime(_config.SendCpu, _config.Priority, _memoryLocked, (ChannelFlags)_config.Flags, _unpinned);
         _transmit.OnStart();
         WarmUp();
         _health.Set(WorkerHealthField.State, (long)WorkerState.Running);
