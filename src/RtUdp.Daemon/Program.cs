@@ -22,6 +22,10 @@ internal static class Program
             await Console.Error.WriteLineAsync($"rtudpd: invalid configuration: --config: '{configPath}' does not exist");
             return 2;
         }
+        // Intake is many short calls beside a few long ones (streams, blocking receives): threads up front, so a
+        // busy client never leaves another's call queued while the pool grows (one thread per 0.5 s when starved).
+        ThreadPool.GetMinThreads(out int workerThreads, out int ioThreads);
+        ThreadPool.SetMinThreads(Math.Max(workerThreads, 16), ioThreads);
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = rest, ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.Sources.Clear();
         try

@@ -68,6 +68,7 @@ public sealed partial class PacketApi(ApiContext api, CaptureRegistry captures, 
         var assignedRanges = new Google.Protobuf.Collections.RepeatedField<PacketIdRange>();
         string client = ClientIdentity.Of(context);
         int tag = tags.Of(client);
+        long sliceStart = Stopwatch.GetTimestamp();
         try
         {
             // One message at a time: while the ring is full this loop does not read, so HTTP/2 flow
@@ -151,6 +152,13 @@ public sealed partial class PacketApi(ApiContext api, CaptureRegistry captures, 
                     }
                 }
                 handle.Flush();
+                if (Stopwatch.GetElapsedTime(sliceStart) >= api.Options.StreamIntakeSlice)
+                {
+                    // Fair intake: the rest of this stream queues behind the calls that came meanwhile (Task.Yield
+                    // goes to the pool's global queue), so one client's flood delays another's Send by a slice.
+                    await Task.Yield();
+                    sliceStart = Stopwatch.GetTimestamp();
+                }
             }
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)

@@ -17,4 +17,11 @@ public sealed class RtUdpApiOptions
 
     /// <summary>Longest pause of a SendStream waiting for ring space between two looks.</summary>
     public TimeSpan MaxStreamBackoff { get; set; } = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>
+    /// How long a SendStream may take messages in a row before it lets other clients' calls go first. A stream
+    /// whose client writes flat out always has its next message ready, and would otherwise hold a thread of the
+    /// pool for as long as it writes.
+    /// </summary>
+    public TimeSpan StreamIntakeSlice { get; set; } = TimeSpan.FromMilliseconds(0.5);
 }
