@@ -17,12 +17,12 @@ internal static class FloodClient
 {
     private const int PacketsPerMessage = 256;
 
-    /// <summary>rtudp-bench flood SOCKET HOST:PORT RATE (packets/s; 0: flat out).</summary>
+    /// <summary>rtudp-bench flood SOCKET HOST:PORT RATE [PRIORITY] (packets/s, 0: flat out; the channel's priority, unset: the default).</summary>
     public static int Run(string[] args)
     {
-        if (args.Length != 3)
+        if (args.Length is not (3 or 4))
         {
-            Console.Error.WriteLine("usage: rtudp-bench flood SOCKET HOST:PORT RATE");
+            Console.Error.WriteLine("usage: rtudp-bench flood SOCKET HOST:PORT RATE [PRIORITY]");
             return 2;
         }
         string socket = args[0];
@@ -43,9 +43,9 @@ internal static class FloodClient
                 MaxPayload = 64,
             },
         };
-        if (Environment.GetEnvironmentVariable("RTUDP_BENCH_FLOOD_PRIORITY") is { } priority)
+        if (args.Length > 3)
         {
-            request.Channel.Priority = int.Parse(priority, CultureInfo.InvariantCulture);
+            request.Channel.Priority = int.Parse(args[3], CultureInfo.InvariantCulture);
         }
         Channel channel = channels.CreateChannel(request).Channel;
         Console.WriteLine($"ready {channel.Name}");

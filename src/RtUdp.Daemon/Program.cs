@@ -131,6 +131,7 @@ internal static class Program
             s.GetRequiredService<RetiredHandles>(),
             s.GetRequiredService<ILogger<EngineSupervisor>>()));
         builder.Services.AddHostedService(s => s.GetRequiredService<EngineSupervisor>());
+        builder.Services.AddHostedService<IntakePlacement>();
         builder.Services.AddHostedService<SystemdService>();
         builder.Services.AddRtUdpApi();
         builder.Services.Configure<RtUdp.Daemon.Api.RtUdpApiOptions>(builder.Configuration.GetSection("Api"));
