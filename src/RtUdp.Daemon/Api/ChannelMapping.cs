@@ -44,7 +44,10 @@ internal static class ChannelMapping
             RxRingBytes = channel.HasRxRingBytes ? channel.RxRingBytes : Defaults.RxRingBytes,
             SendCpu = channel.HasSendCpu ? channel.SendCpu : Defaults.SendCpu,
             ReceiveCpu = channel.HasReceiveCpu ? channel.ReceiveCpu : Defaults.ReceiveCpu,
-            Priority = channel.HasPriority ? channel.Priority : DefaultPriority(channel),
+            Priority = channel.HasPriority ? channel.Priority : ChannelConfig.DefaultPriority(
+                Enum<Core.Contract.Channels.ChannelDirection>((int)channel.Direction, "channel.direction", Defaults.Direction, []),
+                channel.HasSendCpu ? channel.SendCpu : Defaults.SendCpu,
+                channel.HasReceiveCpu ? channel.ReceiveCpu : Defaults.ReceiveCpu),
             SpinMarginNs = channel.HasSpinMarginNs ? channel.SpinMarginNs : Defaults.SpinMarginNs,
             LateToleranceNs = channel.HasLateToleranceNs ? channel.LateToleranceNs : Defaults.LateToleranceNs,
             BatchSize = channel.HasBatchSize ? channel.BatchSize : Defaults.BatchSize,
@@ -62,20 +65,6 @@ internal static class ChannelMapping
             violations.Add(new ApiErrors.Violation(ApiErrors.ChannelFieldName(problem.Field), problem.Message));
         }
         return config;
-    }
-
-    /// <summary>
-    /// SCHED_FIFO 80 when a worker the channel runs is pinned to a CPU, SCHED_OTHER when none is. An unpinned
-    /// worker shares its CPUs with rtudpd's intake: at SCHED_FIFO, one kept busy (a bulk sender fed flat out)
-    /// takes 95% of its CPU from every SCHED_OTHER thread there, and the calls that feed the timed channels
-    /// waited up to half a second (docs/cpu-plan.md). A pinned worker owns its CPU and gets SCHED_FIFO.
-    /// </summary>
-    private static int DefaultPriority(Channel channel)
-    {
-        var direction = channel.Direction == V1.ChannelDirection.Unspecified ? V1.ChannelDirection.Duplex : channel.Direction;
-        bool sendPinned = direction != V1.ChannelDirection.Receive && channel.HasSendCpu && channel.SendCpu >= 0;
-        bool receivePinned = direction != V1.ChannelDirection.Send && channel.HasReceiveCpu && channel.ReceiveCpu >= 0;
-        return sendPinned || receivePinned ? Defaults.Priority : 0;
     }
 
     /// <summary>A numeric IPv4/IPv6 address and a port 0-65535.</summary>

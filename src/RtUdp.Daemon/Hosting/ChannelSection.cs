@@ -43,21 +43,23 @@ internal static class ChannelSection
             int before = problems.Count;
             var defaults = new ChannelConfig();
             int cpu = parser.Int("cpu", -1);
+            int sendCpu = parser.Int("sendCpu", cpu), receiveCpu = parser.Int("receiveCpu", cpu);
+            ChannelDirection direction = parser.Enum("direction", defaults.Direction);
             IPEndPoint? remote = parser.EndPoint("remote");
             var config = new ChannelConfig
             {
                 Id = parser.UInt("id", (uint)(i + 1)),
                 Name = parser.String("name", ""),
-                Direction = parser.Enum("direction", defaults.Direction),
+                Direction = direction,
                 Remote = remote,
                 Local = parser.EndPoint("local") ?? ChannelConfig.DefaultLocalFor(remote),
                 Capacity = parser.Int("capacity", defaults.Capacity),
                 MaxPayload = parser.Int("maxPayload", defaults.MaxPayload),
                 TxRingBytes = parser.Long("txRingBytes", 0),
                 RxRingBytes = parser.Long("rxRingBytes", 0),
-                SendCpu = parser.Int("sendCpu", cpu),
-                ReceiveCpu = parser.Int("receiveCpu", cpu),
-                Priority = parser.Int("priority", defaults.Priority),
+                SendCpu = sendCpu,
+                ReceiveCpu = receiveCpu,
+                Priority = parser.Int("priority", ChannelConfig.DefaultPriority(direction, sendCpu, receiveCpu)),
                 Timing = parser.Enum("timing", defaults.Timing),
                 SpinMarginNs = parser.Long("spinMarginNs", defaults.SpinMarginNs),
                 LatePolicy = parser.Enum("latePolicy", defaults.LatePolicy),

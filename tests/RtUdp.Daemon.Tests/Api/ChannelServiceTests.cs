@@ -99,7 +99,8 @@ public sealed class ChannelServiceTests(DaemonFixture daemon)
         Channel c = (await _api.Channels.CreateChannelAsync(new CreateChannelRequest { ChannelId = id, Channel = new Channel { Direction = ChannelDirection.Receive } })).Channel;
         Assert.Equal(65536, c.Capacity);
         Assert.Equal(9000, c.MaxPayload);
-        Assert.Equal(80, c.Priority);
+        // Unpinned: SCHED_OTHER (a pinned worker gets SCHED_FIFO 80; CpuPlanApiTests).
+        Assert.Equal(0, c.Priority);
         Assert.Equal(-1, c.SendCpu);
         Assert.Equal(TimingStrategy.Hybrid, c.Timing);
         Assert.Equal(LatePolicy.SendLate, c.LatePolicy);

@@ -60,7 +60,23 @@ public sealed record ChannelConfig
     public int ReceiveCpu { get; init; } = -1;
 
     /// <summary>SCHED_FIFO priority of both workers (1-99); 0 keeps SCHED_OTHER.</summary>
-    public int Priority { get; init; } = 80;
+    public int Priority { get; init; } = PinnedPriority;
+
+    /// <summary>The priority of a channel with a pinned worker that asks none.</summary>
+    public const int PinnedPriority = 80;
+
+    /// <summary>
+    /// The priority of a channel that asks none: SCHED_FIFO 80 when a worker its direction runs is pinned, SCHED_OTHER
+    /// when none is. An unpinned worker shares its CPUs with rtudpd's intake: at SCHED_FIFO, one kept busy (a bulk
+    /// sender fed flat out) takes 95% of its CPU from every SCHED_OTHER thread there, and the calls feeding the timed
+    /// channels waited up to half a second (docs/cpu-plan.md). A pinned worker owns its CPU and gets SCHED_FIFO.
+    /// </summary>
+    public static int DefaultPriority(ChannelDirection direction, int sendCpu, int receiveCpu)
+    {
+        bool sends = direction is ChannelDirection.Send or ChannelDirection.Duplex;
+        bool receives = direction is ChannelDirection.Receive or ChannelDirection.Duplex;
+        return (sends && sendCpu >= 0) || (receives && receiveCpu >= 0) ? PinnedPriority : 0;
+    }
 
     public TimingStrategy Timing { get; init; } = TimingStrategy.Hybrid;
 
