@@ -27,10 +27,12 @@ public static class EngineHost
         // the engine's whole life (closing and reopening it would also interrupt every CPU).
         int stampKeeper = OpenStampKeeper(log);
         PublishCapabilities(options.Directory, log);
+        // Before the control file: rtudpd attaches when that appears, and checks CPUs against the plan's.
+        IReadOnlyList<int> engineCpus = ConfineToHousekeeping(options, log);
+        PublishInitialPlan(options, engineCpus, log);
         string controlPath = Path.Combine(options.Directory, EngineControlLayout.FileName);
         using EngineControlFile control = EngineControlFile.Create(controlPath, memoryLocked);
 
-        IReadOnlyList<int> engineCpus = ConfineToHousekeeping(options, log);
         using var conductor = new EngineConductor(options, control, memoryLocked, log, engineCpus);
         using var runner = new AgentRunner(conductor);
         runner.Start();
@@ -106,6 +108,28 @@ public static class EngineHost
             log($"confining the engine to its housekeeping CPUs failed: {e.Message}");
         }
         return allowed;
+    }
+
+    private static void PublishInitialPlan(EngineOptions options, IReadOnlyList<int> engineCpus, Action<string> log)
+    {
+        var plan = new Cpus.CpuPlan(engineCpus, options.HousekeepingCpus);
+        try
+        {
+            new Cpus.CpuPlanReport
+            {
+                Allowed = plan.Allowed,
+                Housekeeping = plan.Housekeeping,
+                Conductor = Capabilities.HostCpus.Affinity(Libc.gettid()),
+                Owned = [],
+                UnpinnedCpus = plan.Unpinned.Cpus,
+                UnpinnedRealtime = plan.Unpinned.RealtimeAllowed,
+                Workers = [],
+            }.WriteTo(options.Directory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NativeCallException)
+        {
+            log($"writing {Cpus.CpuPlanReport.FileName} failed: {e.Message}");
+        }
     }
 
     private static int OpenStampKeeper(Action<string> log)

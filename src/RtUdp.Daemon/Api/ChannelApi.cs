@@ -50,7 +50,7 @@ public sealed class ChannelApi(ApiContext api) : ChannelService.ChannelServiceBa
     /// </summary>
     private List<string> CheckAgainstHost(ChannelConfig config)
     {
-        (Core.Capabilities.HostCpus? cpus, Core.Capabilities.RealtimeLimits? limits, _) = ChannelHostCheck.FactsOf(api.Supervisor.EnginePid);
+        (Core.Capabilities.HostCpus? cpus, Core.Capabilities.RealtimeLimits? limits, _) = ChannelHostCheck.FactsOf(api.Supervisor.EnginePid, api.Supervisor.Client);
         if (cpus is null)
         {
             // The engine is gone (it is restarting): its create answers for itself.

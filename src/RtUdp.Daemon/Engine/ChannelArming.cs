@@ -18,7 +18,7 @@ internal sealed partial class ChannelArming(IChannelCatalog catalog, ILogger log
     public Result Arm(EngineProcess engine, bool first)
     {
         int restored = 0, failed = 0;
-        (Core.Capabilities.HostCpus? cpus, Core.Capabilities.RealtimeLimits? limits, string? factsError) = ChannelHostCheck.FactsOf(engine.Pid);
+        (Core.Capabilities.HostCpus? cpus, Core.Capabilities.RealtimeLimits? limits, string? factsError) = ChannelHostCheck.FactsOf(engine.Pid, engine.Client);
         if (factsError is not null)
         {
             Log.HostFactsUnknown(logger, engine.Pid, factsError);

@@ -63,12 +63,18 @@ public static class ChannelHostCheck
     /// read; null CPUs (and limits) when the process is gone, its CPUs unknowable: nothing is checked then,
     /// and the engine's own set-up decides.
     /// </summary>
-    public static (HostCpus? Cpus, RealtimeLimits? Limits, string? Error) FactsOf(int pid)
+    /// <param name="engine">The engine's connection: the CPUs it plans workers over are its own (cpu-plan.json),
+    /// not its main thread's affinity, which housekeeping CPUs narrow.</param>
+    public static (HostCpus? Cpus, RealtimeLimits? Limits, string? Error) FactsOf(int pid, Core.EngineLink.EngineConnection? engine = null)
     {
         HostCpus cpus;
         try
         {
             cpus = HostCpus.Of(pid);
+            if (PlannedCpus(engine) is { Count: > 0 } planned)
+            {
+                cpus = cpus with { Allowed = planned };
+            }
         }
         catch (NativeCallException e)
         {
@@ -81,6 +87,18 @@ public static class ChannelHostCheck
         catch (Exception e) when (e is NativeCallException or IOException or UnauthorizedAccessException or InvalidDataException)
         {
             return (cpus, null, e.Message);
+        }
+    }
+
+    private static IReadOnlyList<int>? PlannedCpus(Core.EngineLink.EngineConnection? engine)
+    {
+        try
+        {
+            return engine?.ReadCpuPlan()?.Allowed;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException)
+        {
+            return null;
         }
     }
 
