@@ -35,6 +35,10 @@ class StreamReceiver:
         self.delivered = 0
 
     @property
+    def closed(self) -> bool:
+        return self._closing
+
+    @property
     def buffered(self) -> int:
         return len(self._buffer)
 
@@ -44,8 +48,7 @@ class StreamReceiver:
                 with self._ready:
                     while len(self._buffer) >= self._capacity and not self._closing:
                         self._ready.wait()
-                    if self._closing:
-                        return
+                    # Kept even while closing: rtudpd counted them drained, so they are the caller's now.
                     self._buffer.extend(response.packets)
                     self.streamed += len(response.packets)
                     self._ready.notify_all()

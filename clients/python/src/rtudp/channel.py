@@ -181,7 +181,7 @@ class RtUdp:
         """Hands every packet send_data queued to rtudpd (flush()), then stops the channel's workers: packets still
         scheduled in the channel are dropped and counted (n_packets_dropped, tx_dropped_stopped); to let them leave
         first, wait_sent() before stop(). Raises a send failure not raised yet, after stopping. Packets received
-        before stop() can still be read with receive_data()."""
+        before stop() can still be read with receive_data() (the receive stream stays open until close_socket())."""
         if not self._running:
             return
         failure: Optional[BaseException] = None
@@ -191,8 +191,9 @@ class RtUdp:
             except Exception as e:  # noqa: BLE001 - raised after the channel is stopped
                 failure = e
         self._running = False
-        if self._receiver is not None:
-            self._receiver.close()
+        # The ReceiveStream stays open until close_socket(): it takes what the channel received before it stopped,
+        # and a stream cancelled while its channel is stopped was seen to drain (and lose) the first packet
+        # received after a restart.
         try:
             self.channel = self.client.stop_channel(self.name)
         except Exception:
@@ -209,6 +210,8 @@ class RtUdp:
         try:
             self.stop()
         finally:
+            if self._receiver is not None:
+                self._receiver.close()
             final = self.client.delete_channel(self.name)
             self._deleted = True
             if self._owns_client:
