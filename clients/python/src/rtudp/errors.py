@@ -121,7 +121,7 @@ def from_rpc_error(error: grpc.RpcError, address: str, socket_exists: Optional[b
                 failure = error_details_pb2.PreconditionFailure.FromString(any_detail.value)
                 kwargs["preconditions"] = [f"{v.subject}: {v.description}" for v in failure.violations]
     message = f"{code.name}: {detail}"
-    if kwargs.get("field_violations"):
+    if kwargs.get("field_violations") and not all(v.field in message for v in kwargs["field_violations"]):
         message += " (" + "; ".join(f"{v.field}: {v.description}" for v in kwargs["field_violations"]) + ")"
     return _BY_CODE.get(code, RtUdpError)(message, **kwargs)
 
