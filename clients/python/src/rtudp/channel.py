@@ -17,47 +17,17 @@ Defined here (the original left it open):
   * init_socket() twice does nothing the second time; stop() and close_socket() are no-ops when already done.
 """
 
-import os
-import threading
 from typing import Dict, Iterator, Optional, Tuple, Union
 
 from rtudp import stats as stats_module
 from rtudp._receiver import StreamReceiver
 from rtudp._sender import StreamSender
 from rtudp.client import Client, channel_name, histogram_kind
+from rtudp._config import BOTH, MAX_UDP_PAYLOAD, RECEIVE, SEND, build_channel, check_int, checked_payload, checked_timestamp, new_channel_id
 from rtudp.errors import ChannelStateError, invalid_argument
-from rtudp.v1 import channel_pb2, common_pb2, packet_pb2, stats_pb2
+from rtudp.v1 import channel_pb2, generator_pb2, packet_pb2, stats_pb2
 
-SEND, RECEIVE, BOTH = 0, 1, 2
-_DIRECTIONS = {
-    SEND: channel_pb2.CHANNEL_DIRECTION_SEND,
-    RECEIVE: channel_pb2.CHANNEL_DIRECTION_RECEIVE,
-    BOTH: channel_pb2.CHANNEL_DIRECTION_DUPLEX,
-    # The names the repository's first Python example used.
-    "send": channel_pb2.CHANNEL_DIRECTION_SEND,
-    "receive": channel_pb2.CHANNEL_DIRECTION_RECEIVE,
-    "duplex": channel_pb2.CHANNEL_DIRECTION_DUPLEX,
-    "both": channel_pb2.CHANNEL_DIRECTION_DUPLEX,
-}
-MAX_UDP_PAYLOAD = 65507
-_ids = iter(range(1, 1 << 62))
-_ids_lock = threading.Lock()
-
-
-def _new_channel_id(direction: int) -> str:
-    with _ids_lock:
-        n = next(_ids)
-    kind = {channel_pb2.CHANNEL_DIRECTION_SEND: "tx", channel_pb2.CHANNEL_DIRECTION_RECEIVE: "rx"}.get(direction, "duplex")
-    return f"py-{kind}-{os.getpid()}-{n}"
-
-
-def _check_int(field: str, value: object, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise invalid_argument(field, f"must be an int, not {type(value).__name__}")
-    if not low <= value <= high:
-        raise invalid_argument(field, f"{value} is outside {low}-{high}")
-    return value
-
+__all__ = ["RtUdp", "SEND", "RECEIVE", "BOTH"]
 
 class RtUdp:
     """One channel of rtudpd: a UDP socket bound to local_ip:local_port, sending to remote_ip:remote_port.
@@ -81,36 +51,16 @@ class RtUdp:
                  max_payload: Optional[int] = None, late_policy: Optional[int] = None, late_tolerance_ns: Optional[int] = None,
                  channel: Optional[channel_pb2.Channel] = None, queue_size: int = 65536, on_full: str = "block",
                  block_timeout_s: Optional[float] = None, receive_buffer: int = 65536) -> None:
-        if direction not in _DIRECTIONS:
-            raise invalid_argument("direction", f"{direction!r} is not 0 (send), 1 (receive) or 2 (both)")
-        if not isinstance(local_ip, str):
-            raise invalid_argument("local_ip", "must be a str such as \"127.0.0.1\"")
-        _check_int("local_port", local_port, 0, 65535)
-        _check_int("remote_port", remote_port, 0, 65535)
-        _check_int("cpu", cpu, -1, 1 << 20)
-        _check_int("capacity", capacity, 1, 1 << 24)
-        _check_int("queue_size", queue_size, 1, 1 << 30)
-        _check_int("receive_buffer", receive_buffer, 1, 1 << 30)
+        config = build_channel(local_ip, local_port, remote_ip, remote_port, cpu, capacity, direction, priority, max_payload,
+                               late_policy, late_tolerance_ns, channel)
+        check_int("queue_size", queue_size, 1, 1 << 30)
+        check_int("receive_buffer", receive_buffer, 1, 1 << 30)
         if on_full not in ("block", "raise"):
             raise invalid_argument("on_full", f"{on_full!r} is not \"block\" or \"raise\"")
         self._owns_client = not isinstance(daemon, Client)
         self.client: Client = daemon if isinstance(daemon, Client) else Client(daemon)
-        config = channel_pb2.Channel()
-        if channel is not None:
-            config.CopyFrom(channel)
-        config.direction = _DIRECTIONS[direction]
-        config.local.CopyFrom(common_pb2.Endpoint(address=local_ip, port=local_port))
-        if remote_ip is not None:
-            config.remote.CopyFrom(common_pb2.Endpoint(address=remote_ip, port=remote_port))
-        config.capacity = capacity
-        config.send_cpu = cpu
-        config.receive_cpu = cpu
-        for field, value in (("priority", priority), ("max_payload", max_payload), ("late_policy", late_policy),
-                             ("late_tolerance_ns", late_tolerance_ns)):
-            if value is not None:
-                setattr(config, field, value)
         self._config = config
-        self._id = channel_id or _new_channel_id(config.direction)
+        self._id = channel_id or new_channel_id(config.direction)
         self._queue_size = queue_size
         self._on_full = on_full
         self._block_timeout_s = block_timeout_s
@@ -239,18 +189,8 @@ class RtUdp:
                 raise ChannelStateError(f"{self.name} is a receive-only channel (direction 1)")
             self._created()
             sender = self._ensure_sender()
-        if type(data) is not bytes:
-            if not isinstance(data, (bytearray, memoryview)):
-                raise invalid_argument("data", f"must be bytes, bytearray or memoryview, not {type(data).__name__}")
-            data = bytes(data)  # a copy: the caller may change its buffer before the packet leaves
-        if len(data) > self._max_payload:
-            raise invalid_argument("data", f"{len(data)} bytes is more than the channel's max_payload ({self._max_payload})")
-        if timestamp_ns is not None and (type(timestamp_ns) is not int or timestamp_ns < 0):
-            if isinstance(timestamp_ns, bool) or not isinstance(timestamp_ns, int):
-                raise invalid_argument("timestamp_ns", f"must be an int (CLOCK_MONOTONIC ns) or None, not {type(timestamp_ns).__name__}")
-            if timestamp_ns < 0:
-                raise invalid_argument("timestamp_ns", f"{timestamp_ns} is negative")
-            timestamp_ns = int(timestamp_ns)
+        data = checked_payload(data, self._max_payload)
+        timestamp_ns = checked_timestamp(timestamp_ns)
         sender.put(data, timestamp_ns)
 
     def flush(self, timeout_s: Optional[float] = None) -> None:
@@ -298,7 +238,7 @@ class RtUdp:
         """The next received packet with everything rtudpd knows of it (source, kernel stamps, sequence), waiting
         up to timeout_ns (None: without limit; 0: only what is here); None on timeout."""
         if timeout_ns is not None:
-            _check_int("timeout_ns", timeout_ns, 0, 1 << 62)
+            check_int("timeout_ns", timeout_ns, 0, 1 << 62)
         return self._stream().get(timeout_ns)
 
     def receive_data(self, timeout_ns: Optional[int] = None) -> Tuple[Optional[bytes], Optional[int]]:
@@ -356,6 +296,12 @@ class RtUdp:
     def flows(self):
         """A sequenced channel's flows (rtudp.v1.FlowStats)."""
         return self.client.get_flows(self.name)
+
+    def start_generator(self, spec: generator_pb2.GeneratorSpec, generator_id: str = "") -> generator_pb2.Generator:
+        """Starts a packet generator on this sending channel (periodic, burst, Poisson or replay schedule: rtudpd makes
+        and times the packets, no call per packet); client.get_generator/stop_generator take its name."""
+        request = generator_pb2.StartGeneratorRequest(parent=self.name, generator_id=generator_id, spec=spec)
+        return self.client.start_generator(request).generator
 
     def clock_ns(self) -> int:
         """The daemon host's CLOCK_MONOTONIC now, ns (the clock of send_data's timestamp_ns)."""

@@ -129,7 +129,7 @@ class Client:
                       percentiles: Sequence[float] = ()) -> stats_pb2.Histogram:
         """One latency histogram (kind: a HistogramKind or its name, e.g. "DELIVERY"); percentiles unset: 50, 90, 99, 99.9, 99.99, 100."""
         return self.call(self.stats.GetHistogram, stats_pb2.GetHistogramRequest(
-            name=channel_name(channel), kind=histogram_kind(kind), percentiles=list(percentiles)))
+            name=channel_name(channel), kind=histogram_kind(kind), percentiles=list(percentiles))).histogram
 
     def get_histograms(self, channel: str, kinds: Iterable[int], percentiles: Sequence[float] = ()) -> Dict[int, stats_pb2.Histogram]:
         """Several histograms, asked at once (one round trip's wait instead of one per kind)."""
