@@ -17,7 +17,8 @@ Defined here (the original left it open):
   * init_socket() twice does nothing the second time; stop() and close_socket() are no-ops when already done.
 """
 
-from typing import Dict, Iterator, Optional, Tuple, Union
+import time
+from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 from rtudp import stats as stats_module
 from rtudp._receiver import StreamReceiver
@@ -198,7 +199,7 @@ class RtUdp:
         if self._sender is not None:
             self._sender.flush(timeout_s)
 
-    def send_now(self, packets: "list[Tuple[bytes, Optional[int]]]") -> packet_pb2.SendResponse:
+    def send_now(self, packets: List[Tuple[bytes, Optional[int]]]) -> packet_pb2.SendResponse:
         """One unary Send of (data, timestamp_ns) pairs, validated as a whole: a full ring raises
         ResourceExhaustedError at once (metadata["accepted"]: how many went in) instead of waiting."""
         request = packet_pb2.SendRequest(channel=self.name)
@@ -212,8 +213,6 @@ class RtUdp:
     def wait_sent(self, timeout_s: float = 30.0) -> Dict[str, Union[int, float, bool, str]]:
         """flush(), then waits until the channel has nothing pending (every packet sent or dropped); returns the
         stats then. Raises TimeoutError when packets are still pending after timeout_s."""
-        import time
-
         deadline = time.monotonic() + timeout_s
         self.flush(timeout_s)
         while True:
