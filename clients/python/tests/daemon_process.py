@@ -20,7 +20,7 @@ START_TIMEOUT_S = 60.0
 
 class Daemon(NamedTuple):
     socket_path: str
-    tcp_address: str  # http://127.0.0.1:PORT
+    tcp_address: str  # http://127.0.0.1:PORT (https:// with TLS)
     root: str
     log_path: str
     process: subprocess.Popen
@@ -46,14 +46,16 @@ def _wait_ready(notify: socket.socket, process: subprocess.Popen, log_path: str)
     raise RuntimeError(f"rtudpd sent no READY=1 within {START_TIMEOUT_S} s:\n" + open(log_path).read())
 
 
-def start_daemon(root: str) -> Daemon:
+def start_daemon(root: str, tls: str = "") -> Daemon:
+    """tls: a JSON object for Listen:Tls (then the TCP listener speaks TLS: tcp_address is https://)."""
     if not os.access(RTUDPD, os.X_OK):
         raise RuntimeError(f"no rtudpd at {RTUDPD}: build it first (dotnet build -c Release src/RtUdp.Daemon) or set RTUDPD")
     sock = os.path.join(root, "rtudp.sock")
     config = os.path.join(root, "rtudp.json")
     with open(config, "w") as f:
-        f.write('{ "Listen": { "UnixSocket": "%s", "Tcp": "127.0.0.1:0" }, "Http": { "Listen": "127.0.0.1:0" },'
-                ' "Engine": { "LockMemory": false, "Directory": "%s", "DrainWindow": "200ms" } }' % (sock, os.path.join(root, "engine")))
+        f.write('{ "Listen": { "UnixSocket": "%s", "Tcp": "127.0.0.1:0"%s }, "Http": { "Listen": "127.0.0.1:0" },'
+                ' "Engine": { "LockMemory": false, "Directory": "%s", "DrainWindow": "200ms" } }'
+                % (sock, f', "Tls": {tls}' if tls else "", os.path.join(root, "engine")))
     os.makedirs(os.path.join(root, "xdg"), mode=0o700)
     notify_path = os.path.join(root, "notify.sock")
     notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -71,7 +73,7 @@ def start_daemon(root: str) -> Daemon:
         raise
     finally:
         notify.close()
-    match = re.search(r"Listening on (http://127\.0\.0\.1:\d+) \(plaintext HTTP/2\)", open(log_path).read())
+    match = re.search(r"Listening on (https?://127\.0\.0\.1:\d+) \((plaintext HTTP/2|TLS)", open(log_path).read())
     if match is None:
         raise RuntimeError("rtudpd logged no TCP listener:\n" + open(log_path).read())
     return Daemon(sock, match.group(1), root, log_path, process)
