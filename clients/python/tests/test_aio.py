@@ -9,6 +9,8 @@ import rtudp
 from rtudp import Client
 from rtudp.aio import AsyncRtUdp
 
+from test_stats import _expected_keys
+
 
 def test_the_original_flow_with_asyncio(daemon):
     async def flow():
@@ -27,6 +29,8 @@ def test_the_original_flow_with_asyncio(daemon):
                 assert all(p.monotonic_ns >= due for p in got)
                 stats = await tx.wait_sent(timeout_s=10)
                 assert stats["n_packets_sent"] == 100 and stats["client_confirmed"] == 100 and stats["max_latency_ns"] > 0
+                expected = _expected_keys(await tx.client.get_stats(tx.name))
+                assert expected <= set(stats), f"missing: {sorted(expected - set(stats))}"
                 assert (await rx.get_packet_stats())["client_received"] == 100
                 assert await tx.start() is False
 

@@ -35,10 +35,6 @@ class StreamReceiver:
         self.delivered = 0
 
     @property
-    def closed(self) -> bool:
-        return self._closing
-
-    @property
     def buffered(self) -> int:
         return len(self._buffer)
 

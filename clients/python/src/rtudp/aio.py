@@ -269,7 +269,7 @@ class AsyncRtUdp:
         histograms = await self.client.get_histograms(self.name, list(stats_module.HISTOGRAM_KINDS), list(stats_module.PERCENTILES))
         out = stats_module.flatten(stats, histograms)
         out.update(client_queued=self.queued, client_confirmed=self.confirmed, client_unconfirmed=self.queued - self.confirmed,
-                   client_queue_length=self._queue.qsize() if self._queue else 0,
+                   client_queue_length=self._queue.qsize() if self._queue else 0, client_ring_full_waits=0, client_ring_full_waited_s=0.0,
                    client_received=self.delivered, client_rx_buffered=self._received.qsize() if self._received else 0)
         return out
 
