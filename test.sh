@@ -2,7 +2,8 @@
 # Runs every test. Needs the .NET 10 SDK and the Debian packages that scripts/install-test-deps.sh installs:
 # run as root, it installs any that are missing first (and says so); otherwise it names the command and stops.
 # Some tests need root (SCHED_FIFO, network namespaces, setting the wall clock): they say so and CI runs as root.
-# With arguments: one `dotnet test` of the solution with them (e.g. --filter ...).
+# With arguments: one `dotnet test` of the solution with them (e.g. --filter ...); with --python [pytest args]:
+# only the Python package's tests (clients/python/run-tests.sh), which a run without arguments ends with.
 # Ends with one line of totals: "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -34,14 +35,22 @@ log=$(mktemp --tmpdir rtudp-test.XXXXXX.log)
 trap 'rm -f "$log"' EXIT
 run() { dotnet test "$@" -c Release --logger "console;verbosity=normal" 2>&1 | tee -a "$log"; return "${PIPESTATUS[0]}"; }
 
+# The Python package's pytest tests print their totals and failures the way `dotnet test` does (counted below).
+run_python() { clients/python/run-tests.sh "$@" 2>&1 | tee -a "$log"; return "${PIPESTATUS[0]}"; }
+
 status=0
-if [[ $# -gt 0 ]]; then
+if [[ ${1:-} == --python ]]; then
+    shift
+    run_python "$@" || status=$?
+elif [[ $# -gt 0 ]]; then
     run RtUdp.sln "$@" || status=$?
 else
     # Everything but the tests that step the host's wall clock (CLOCK_REALTIME)...
     run RtUdp.sln --filter "Category!=WallClockStep" || status=$?
     # ...which run afterwards, alone: tests of other assemblies compare CLOCK_REALTIME readings taken moments apart.
     run tests/RtUdp.Daemon.Tests --no-build --filter "Category=WallClockStep" || status=$?
+    # The Python package (clients/python): installed into a temporary venv, tested against its own rtudpd.
+    run_python || status=$?
 fi
 
 # The runner prints totals per assembly; one line for them all. A test whose body needs root passes

@@ -21,6 +21,11 @@ packages=(
     # The Python client and examples: Debian's grpcio, stubs made with protoc. libprotobuf-dev holds the
     # well-known protos (google/protobuf/descriptor.proto), which google/api/annotations.proto imports.
     python3 python3-grpcio python3-protobuf python3-yaml protobuf-compiler protobuf-compiler-grpc libprotobuf-dev grpc-proto
+    # The Python package (clients/python): built offline with Debian's setuptools and wheel, installed with pip
+    # into a venv (python3-venv) for its pytest tests, which ./test.sh runs.
+    python3-setuptools python3-wheel python3-pip python3-venv python3-pytest
+    # Its TLS test makes a CA and certificates with openssl.
+    openssl
     # Captures and rtudpctl's pcap files are read back with tshark.
     tshark
     # /metrics is checked with promtool and scraped by a real prometheus.
