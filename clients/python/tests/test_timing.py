@@ -3,6 +3,7 @@ schedule from the C# client (rtudpctl send --at --rate 1000), measured by kernel
 receiving socket of the test's own. Both schedules run on the same channel at the same time, interleaved (C#'s
 packets on the millisecond, Python's half a millisecond later), so that a busy machine disturbs both alike."""
 
+import os
 import subprocess
 import time
 
@@ -16,6 +17,8 @@ SPACING_NS = 1_000_000
 OFFSET_NS = 500_000  # Python's packets between C#'s
 LEAD_NS = 2_000_000_000  # the first packet's time after the schedules are made: rtudpctl starts (.NET) and enqueues well before
 LIVE_LEAD_NS = 10_000_000  # a live sender: each send_data call 10 ms before its packet's time
+# A timed channel is pinned: it owns that CPU and runs SCHED_FIFO 80 (unpinned ones default to SCHED_OTHER).
+TIMED_CPU = max(os.sched_getaffinity(0))
 
 
 def _errors_us(received, payload, first_due_ns):
@@ -45,7 +48,7 @@ def _start_csharp_schedule(daemon, tx, first):
 def _run(daemon, send_python):
     sink = StampingSocket()
     try:
-        with RtUdp("127.0.0.1", 0, "127.0.0.1", sink.port, direction=0, daemon=daemon.socket_path, capacity=4096) as tx:
+        with RtUdp("127.0.0.1", 0, "127.0.0.1", sink.port, cpu=TIMED_CPU, direction=0, daemon=daemon.socket_path, capacity=4096) as tx:
             first = time.monotonic_ns() + LEAD_NS
             ctl = _start_csharp_schedule(daemon, tx, first)
             send_python(tx, first + OFFSET_NS)
