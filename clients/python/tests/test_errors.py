@@ -26,6 +26,20 @@ def test_a_cpu_the_host_does_not_have_is_a_field_violation_too(daemon):
     assert any(v.field == "channel.send_cpu" for v in caught.value.field_violations), caught.value.field_violations
 
 
+def test_a_cpu_another_channel_owns_is_refused_naming_the_owner_unless_shared(daemon):
+    from rtudp.v1 import channel_pb2
+    cpu = max(os.sched_getaffinity(0))
+    with RtUdp("127.0.0.1", 0, "127.0.0.1", 9, cpu=cpu, direction=0, daemon=daemon.socket_path, channel_id="owner") as owner:
+        with pytest.raises(rtudp.ChannelStateError) as caught:
+            RtUdp("127.0.0.1", 0, "127.0.0.1", 9, cpu=cpu, direction=0, daemon=daemon.socket_path).init_socket()
+        assert caught.value.code.name == "FAILED_PRECONDITION"
+        assert f"CPU {cpu} is owned by channel 'owner' (its send worker)" in str(caught.value)
+        shared = channel_pb2.Channel(flags=[channel_pb2.CHANNEL_FLAG_SHARE_CPU])
+        with RtUdp("127.0.0.1", 0, "127.0.0.1", 9, cpu=cpu, direction=0, daemon=daemon.socket_path, channel=shared) as sharer:
+            assert sharer.local_port > 0
+        assert owner.local_port > 0
+
+
 def test_no_daemon_at_a_missing_socket(tmp_path):
     missing = str(tmp_path / "rtudp.sock")
     with pytest.raises(rtudp.DaemonUnreachableError) as caught:
