@@ -27,8 +27,8 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
     private readonly Cpus.CpuPlan _cpus;
     private volatile bool _stopRequested;
 
-    /// <param name="engineCpus">The CPUs the engine may use (null: its affinity now).</param>
-    public EngineConductor(EngineOptions options, EngineControlFile control, bool memoryLocked, Action<string> log, IReadOnlyList<int>? engineCpus = null)
+    /// <param name="cpus">The CPU plan, over the CPUs the engine may use (already published: rtudpd reads it as soon as the control file is there).</param>
+    public EngineConductor(EngineOptions options, EngineControlFile control, bool memoryLocked, Action<string> log, Cpus.CpuPlan cpus)
     {
         _options = options;
         _control = control;
@@ -37,21 +37,7 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
         _nics = new NicTimestamping(log);
         _commands = control.Commands;
         _responses = control.Responses;
-        _cpus = new Cpus.CpuPlan(engineCpus ?? EngineCpus(), options.HousekeepingCpus);
-        PublishCpuPlan();
-    }
-
-    /// <summary>The CPUs the engine may use: the process's affinity before any thread narrowed its own.</summary>
-    private static IReadOnlyList<int> EngineCpus()
-    {
-        try
-        {
-            return Capabilities.HostCpus.Of(Environment.ProcessId).Allowed;
-        }
-        catch (NativeCallException)
-        {
-            return [.. Enumerable.Range(0, Environment.ProcessorCount)];
-        }
+        _cpus = cpus;
     }
 
     public string RoleName => "rt-conductor";
@@ -227,9 +213,10 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
             throw new EngineCommandException(EngineStatus.AlreadyExists, $"Channel {block.Id} already exists.");
         }
         CheckMemory(block);
+        bool claimed;
         try
         {
-            _cpus.Claim(block.Id, config.Name, config.SendCpu, config.ReceiveCpu, config.Sends, config.Receives, config.Flags.HasFlag(ChannelFlags.ShareCpu));
+            claimed = _cpus.Claim(block.Id, config.Name, config.SendCpu, config.ReceiveCpu, config.Sends, config.Receives, config.Flags.HasFlag(ChannelFlags.ShareCpu));
         }
         catch (Cpus.CpuOwnedException e)
         {
@@ -244,7 +231,10 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
             _cpus.Release(block.Id);
             throw;
         }
-        Replan();
+        if (claimed)
+        {
+            Replan();
+        }
         PublishCpuPlan();
     }
 
@@ -389,9 +379,6 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
     {
         try
         {
-            Cpus.UnpinnedPlacement unpinned = _cpus.Unpinned;
-            var owned = _cpus.Owned.Select(cpu => new Cpus.OwnedCpu(cpu,
-                [.. _cpus.OwnersOf(cpu).Select(c => new Cpus.CpuOwner(c.Channel, c.ChannelId, c.Role == Cpus.WorkerRole.Send ? "send" : "receive", c.Shares))])).ToList();
             var workers = new List<Cpus.PlannedWorker>();
             foreach (EngineChannel channel in _channels.Values.OrderBy(c => c.Config.Id))
             {
@@ -414,16 +401,7 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
                     workers.Add(new Cpus.PlannedWorker(config.Name, config.Id, send ? "send" : "receive", tid, cpu >= 0, where, scheduling, mode.ToString()));
                 }
             }
-            new Cpus.CpuPlanReport
-            {
-                Allowed = _cpus.Allowed,
-                Housekeeping = _cpus.Housekeeping,
-                Conductor = AffinityOf(Libc.gettid()),
-                Owned = owned,
-                UnpinnedCpus = unpinned.Cpus,
-                UnpinnedRealtime = unpinned.RealtimeAllowed,
-                Workers = workers,
-            }.WriteTo(_options.Directory);
+            _cpus.Report(AffinityOf(Libc.gettid()), workers).WriteTo(_options.Directory);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -28,12 +28,12 @@ public static class EngineHost
         int stampKeeper = OpenStampKeeper(log);
         PublishCapabilities(options.Directory, log);
         // Before the control file: rtudpd attaches when that appears, and checks CPUs against the plan's.
-        IReadOnlyList<int> engineCpus = ConfineToHousekeeping(options, log);
-        PublishInitialPlan(options, engineCpus, log);
+        var cpus = new Cpus.CpuPlan(ConfineToHousekeeping(options, log), options.HousekeepingCpus);
+        PublishInitialPlan(options, cpus, log);
         string controlPath = Path.Combine(options.Directory, EngineControlLayout.FileName);
         using EngineControlFile control = EngineControlFile.Create(controlPath, memoryLocked);
 
-        using var conductor = new EngineConductor(options, control, memoryLocked, log, engineCpus);
+        using var conductor = new EngineConductor(options, control, memoryLocked, log, cpus);
         using var runner = new AgentRunner(conductor);
         runner.Start();
         control.State = EngineState.Running;
@@ -110,21 +110,12 @@ public static class EngineHost
         return allowed;
     }
 
-    private static void PublishInitialPlan(EngineOptions options, IReadOnlyList<int> engineCpus, Action<string> log)
+    /// <summary>The plan before any channel; the conductor, started from this thread, runs where it does.</summary>
+    private static void PublishInitialPlan(EngineOptions options, Cpus.CpuPlan cpus, Action<string> log)
     {
-        var plan = new Cpus.CpuPlan(engineCpus, options.HousekeepingCpus);
         try
         {
-            new Cpus.CpuPlanReport
-            {
-                Allowed = plan.Allowed,
-                Housekeeping = plan.Housekeeping,
-                Conductor = Capabilities.HostCpus.Affinity(Libc.gettid()),
-                Owned = [],
-                UnpinnedCpus = plan.Unpinned.Cpus,
-                UnpinnedRealtime = plan.Unpinned.RealtimeAllowed,
-                Workers = [],
-            }.WriteTo(options.Directory);
+            cpus.Report(Capabilities.HostCpus.Affinity(Libc.gettid()), []).WriteTo(options.Directory);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NativeCallException)
         {

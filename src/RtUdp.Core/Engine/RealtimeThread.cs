@@ -111,14 +111,8 @@ public static unsafe class RealtimeThread
         string? failed = null;
         if (placement.Cpus.Count > 0)
         {
-            cpu_set_t set = default;
-            foreach (int cpu in placement.Cpus)
-            {
-                if (cpu < sizeof(cpu_set_t) * 8)
-                {
-                    CPU_SET(cpu, &set);
-                }
-            }
+            // The plan's CPUs are the engine's own (sched_getaffinity), so they always fit the mask.
+            _ = Cpus.ProcessAffinity.TryMask(placement.Cpus, out cpu_set_t set);
             if (sched_setaffinity(tid, (size_t)sizeof(cpu_set_t), &set) == 0)
             {
                 mode |= RealtimeMode.Confined;

@@ -44,10 +44,6 @@ internal static class ChannelMapping
             RxRingBytes = channel.HasRxRingBytes ? channel.RxRingBytes : Defaults.RxRingBytes,
             SendCpu = channel.HasSendCpu ? channel.SendCpu : Defaults.SendCpu,
             ReceiveCpu = channel.HasReceiveCpu ? channel.ReceiveCpu : Defaults.ReceiveCpu,
-            Priority = channel.HasPriority ? channel.Priority : ChannelConfig.DefaultPriority(
-                Enum<Core.Contract.Channels.ChannelDirection>((int)channel.Direction, "channel.direction", Defaults.Direction, []),
-                channel.HasSendCpu ? channel.SendCpu : Defaults.SendCpu,
-                channel.HasReceiveCpu ? channel.ReceiveCpu : Defaults.ReceiveCpu),
             SpinMarginNs = channel.HasSpinMarginNs ? channel.SpinMarginNs : Defaults.SpinMarginNs,
             LateToleranceNs = channel.HasLateToleranceNs ? channel.LateToleranceNs : Defaults.LateToleranceNs,
             BatchSize = channel.HasBatchSize ? channel.BatchSize : Defaults.BatchSize,
@@ -57,6 +53,7 @@ internal static class ChannelMapping
             FlowId = channel.HasFlowId ? channel.FlowId : Defaults.FlowId,
             FlowClock = Enum<Core.Contract.Channels.FlowClock>((int)channel.FlowClock, "channel.flow_clock", Defaults.FlowClock, violations),
         };
+        config = config with { Priority = channel.HasPriority ? channel.Priority : ChannelConfig.DefaultPriority(config.Direction, config.SendCpu, config.ReceiveCpu) };
 
         // The engine's own checks, field by field, for everything the parsing above let through
         // (it reports the first problem; fields already refused here are not reported twice).

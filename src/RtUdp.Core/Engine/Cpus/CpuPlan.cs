@@ -60,8 +60,9 @@ public sealed class CpuPlan
     /// Takes the CPUs of a new channel's pinned workers, or refuses them all. A channel's own two workers may
     /// share a CPU; another channel's only when the new one shares.
     /// </summary>
+    /// <returns>Whether the channel took any CPU (the unpinned workers' place changed).</returns>
     /// <exception cref="CpuOwnedException">A CPU asked for is owned by another channel and the new one does not share.</exception>
-    public void Claim(uint channelId, string channel, int sendCpu, int receiveCpu, bool sends, bool receives, bool share)
+    public bool Claim(uint channelId, string channel, int sendCpu, int receiveCpu, bool sends, bool receives, bool share)
     {
         var wanted = new List<(string Field, CpuClaim Claim)>(2);
         if (sends && sendCpu >= 0)
@@ -82,6 +83,7 @@ public sealed class CpuPlan
             }
         }
         _claims.AddRange(wanted.Select(w => w.Claim));
+        return wanted.Count > 0;
     }
 
     /// <summary>Gives back a channel's CPUs; true if it held any.</summary>
@@ -104,6 +106,22 @@ public sealed class CpuPlan
             int[] away = [.. free.Except(Housekeeping)];
             return new UnpinnedPlacement(away.Length > 0 ? away : free, RealtimeAllowed: true);
         }
+    }
+
+    /// <summary>The plan as rtudpd reads it, with where the conductor and the running workers are.</summary>
+    public CpuPlanReport Report(IReadOnlyList<int> conductor, IReadOnlyList<PlannedWorker> workers)
+    {
+        UnpinnedPlacement unpinned = Unpinned;
+        return new CpuPlanReport
+        {
+            Allowed = Allowed,
+            Housekeeping = Housekeeping,
+            Conductor = conductor,
+            Owned = [.. Owned.Select(cpu => new OwnedCpu(cpu, [.. OwnersOf(cpu).Select(c => new CpuOwner(c.Channel, c.ChannelId, c.Role == WorkerRole.Send ? "send" : "receive", c.Shares))]))],
+            UnpinnedCpus = unpinned.Cpus,
+            UnpinnedRealtime = unpinned.RealtimeAllowed,
+            Workers = workers,
+        };
     }
 
     /// <summary>The owners of <paramref name="cpu"/>.</summary>

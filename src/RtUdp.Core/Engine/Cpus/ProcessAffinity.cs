@@ -8,6 +8,25 @@ namespace RtUdp.Core.Engine.Cpus;
 /// <summary>Confines a whole process (every thread it has now, and so the threads they start) to CPUs.</summary>
 public static unsafe class ProcessAffinity
 {
+    /// <summary>The affinity mask of <paramref name="cpus"/>; false if one is beyond what a cpu_set_t holds (1024).</summary>
+    public static bool TryMask(IReadOnlyList<int> cpus, out cpu_set_t set)
+    {
+        ArgumentNullException.ThrowIfNull(cpus);
+        set = default;
+        foreach (int cpu in cpus)
+        {
+            if (cpu < 0 || cpu >= sizeof(cpu_set_t) * 8)
+            {
+                return false;
+            }
+            fixed (cpu_set_t* mask = &set)
+            {
+                CPU_SET(cpu, mask);
+            }
+        }
+        return true;
+    }
+
     /// <summary>
     /// sched_setaffinity on every thread of this process. sched_setaffinity(pid) moves only the main thread,
     /// and the runtime has started its own threads (GC, finalizer, timers, thread pool) by now.
@@ -16,14 +35,9 @@ public static unsafe class ProcessAffinity
     public static void ConfineAllThreads(IReadOnlyList<int> cpus)
     {
         ArgumentNullException.ThrowIfNull(cpus);
-        cpu_set_t set = default;
-        foreach (int cpu in cpus)
+        if (!TryMask(cpus, out cpu_set_t set))
         {
-            if (cpu >= sizeof(cpu_set_t) * 8)
-            {
-                throw new NativeCallException($"sched_setaffinity(cpus {Capabilities.HostCpus.Format(cpus)})", Errno.EINVAL);
-            }
-            CPU_SET(cpu, &set);
+            throw new NativeCallException($"sched_setaffinity(cpus {Capabilities.HostCpus.Format(cpus)})", Errno.EINVAL);
         }
         // Twice: a thread started while the first pass ran may have copied the old mask.
         for (int pass = 0; pass < 2; pass++)
