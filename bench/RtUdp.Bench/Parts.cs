@@ -93,6 +93,11 @@ internal sealed partial class Parts(double seconds, References references)
         }
         Rows.Add(new Row("1 throughput", $"64-byte packets/s sent, CPU {SendCpu} FIFO {Priority}, batch 64, {S}", F(pps, "N0"), reference,
             refPps > 0 ? Ratio(pps, refPps) : "n/a", ">= 0.90x", refPps > 0 ? Verdict(pps / refPps >= 0.9) : "?"));
+        // Issue 18's target: UDP GSO, one send() per train of 64 datagrams, cut by the kernel.
+        double? gso = references.GsoThroughput(remote.Port, SendCpu, Priority, seconds, 64, 64, out string gsoDetail);
+        Rows.Add(new Row("1 throughput", $"C reference: 64-byte datagrams/s with UDP GSO (send() of 64 x 64 B, UDP_SEGMENT), CPU {SendCpu} FIFO {Priority}, {S}",
+            "-", gso is { } g ? $"{F(g, "N0")} (C GSO loop){(gsoDetail.Length > 0 ? "; " + gsoDetail : "")}" : gsoDetail,
+            gso is { } g2 && refPps > 0 ? $"{F(g2 / refPps, "0.00")}x the C sendmmsg loop" : "-", "- (issue 18: engine trains >= 0.9x this)", "-"));
         Rows.Add(new Row("1 throughput", "engine detail", detail, "", "", "", ""));
         Rows.Add(new Row("1 throughput", $"the same with software TX stamps (SCHED + SND per packet from the error queue)", F(stampedPps, "N0"), refPps > 0 ? F(refPps, "N0") + " (same C loop, no stamps)" : "n/a",
             refPps > 0 ? Ratio(stampedPps, refPps) : "n/a", "- (cost of stamping)", ""));

@@ -40,6 +40,20 @@ internal sealed class References : IDisposable
         return values is null ? null : Util.Double(values, "pps");
     }
 
+    /// <summary>
+    /// A loop of one send() per train of <paramref name="segments"/> datagrams of <paramref name="size"/> bytes, cut by
+    /// the kernel (UDP_SEGMENT): the datagrams/s UDP GSO reaches. Issue 18's reference for the engine's GSO trains.
+    /// </summary>
+    public double? GsoThroughput(int port, int cpu, int priority, double seconds, int segments, int size, out string detail)
+    {
+        Dictionary<string, string>? values = RunRef(["gso", Arg(port), Arg(cpu), Arg(priority), Arg(seconds), Arg(segments), Arg(size)], seconds, out detail);
+        if (values is not null && Util.Long(values, "errors") > 0)
+        {
+            detail = $"{values["errors"]} of {values["calls"]} sends failed (first errno {values["first_errno"]}) {detail}".Trim();
+        }
+        return values is null ? null : Util.Double(values, "pps");
+    }
+
     /// <summary>Sleep to due - margin (0: sleep only), spin to due, send: the error percentiles.</summary>
     public Percentiles? Timer(int port, int cpu, int priority, double seconds, long periodNs, long marginNs, out string detail)
     {

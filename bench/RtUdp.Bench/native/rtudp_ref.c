@@ -1,5 +1,7 @@
 /* Reference programs for rtudp-bench, compiled by gcc at bench time.
  *   rtudp_ref tput  PORT CPU PRIO SECONDS BATCH          -> plain sendmmsg loop on a connected UDP socket
+ *   rtudp_ref gso   PORT CPU PRIO SECONDS SEGMENTS SIZE -> a loop of one send() per train: SEGMENTS datagrams of
+ *       SIZE bytes in one buffer, cut by the kernel (UDP_SEGMENT control message, UDP GSO); pps counts datagrams
  *   rtudp_ref timer PORT CPU PRIO SECONDS PERIOD_NS MARGIN_NS
  *       -> sleep (clock_nanosleep TIMER_ABSTIME) to due - margin, spin to due, send one 64-byte packet;
  *          prints the error (clock read after the wait - due) percentiles in ns. MARGIN_NS 0 = sleep only.
@@ -7,6 +9,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/udp.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <stdio.h>
@@ -90,6 +93,36 @@ int main(int argc, char **argv)
         }
         double elapsed = (t - start) / 1e9;
         printf("sent=%lld seconds=%.6f pps=%.0f calls=%lld errors=%lld\n", sent, elapsed, sent / elapsed, calls, errors);
+        return 0;
+    }
+    if (argc >= 8 && strcmp(argv[1], "gso") == 0) {
+        int port = atoi(argv[2]), cpu = atoi(argv[3]), prio = atoi(argv[4]), segments = atoi(argv[6]), size = atoi(argv[7]);
+        double seconds = atof(argv[5]);
+        if (segments < 1 || segments > 64) segments = 64;   /* the kernel's UDP_MAX_SEGMENTS is 128 (64 before 5.5) */
+        if (size < 1 || size > 1472) size = 64;
+        int fd = connect_udp(port);
+        setup(cpu, prio);
+        static char train[64 * 1472];
+        struct iovec v = { .iov_base = train, .iov_len = (size_t)segments * size };
+        char control[CMSG_SPACE(sizeof(unsigned short))];
+        memset(control, 0, sizeof control);
+        struct msghdr msg = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control };
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = IPPROTO_UDP;   /* SOL_UDP */
+        c->cmsg_type = UDP_SEGMENT;
+        c->cmsg_len = CMSG_LEN(sizeof(unsigned short));
+        *(unsigned short *)CMSG_DATA(c) = (unsigned short)size;
+        long long sent = 0, calls = 0, errors = 0;
+        int first_errno = 0;
+        long long start = now_ns(), end = start + (long long)(seconds * 1e9), t;
+        while ((t = now_ns()) < end) {
+            ssize_t r = sendmsg(fd, &msg, MSG_DONTWAIT);
+            calls++;
+            if (r > 0) sent += segments;
+            else { errors++; if (!first_errno) first_errno = errno; }
+        }
+        double elapsed = (t - start) / 1e9;
+        printf("sent=%lld seconds=%.6f pps=%.0f calls=%lld errors=%lld first_errno=%d\n", sent, elapsed, sent / elapsed, calls, errors, first_errno);
         return 0;
     }
     if (argc >= 8 && strcmp(argv[1], "timer") == 0) {
