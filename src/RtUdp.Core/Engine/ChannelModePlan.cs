@@ -13,6 +13,17 @@ public sealed record ChannelModePlan
 
     public LaunchClock Launch { get; init; }
 
+    /// <summary>Packets due together leave as UDP GSO trains of up to <see cref="GsoMaxSegments"/>.</summary>
+    public bool Gso { get; init; }
+
+    public int GsoMaxSegments { get; init; }
+
+    /// <summary>
+    /// The kernel's most segments in one UDP GSO datagram (UDP_MAX_SEGMENTS, 64 before Linux 6.9 and 128 since):
+    /// the smaller, so a train is never refused for its count. A train also stays within 64 KiB.
+    /// </summary>
+    public const int MaxTrainSegments = 64;
+
     /// <summary>Fallbacks taken, in words, for the log and the API.</summary>
     public IReadOnlyList<string> Notes { get; init; } = [];
 
@@ -26,7 +37,44 @@ public sealed record ChannelModePlan
         List<string> notes = [];
         (TimestampMode timestamps, bool configureNic) = DecideTimestamps(config, facts, notes);
         LaunchClock launch = DecideLaunch(config, facts, notes);
-        return new ChannelModePlan { Timestamps = timestamps, ConfigureNic = configureNic, Launch = launch, Notes = notes };
+        int gsoSegments = DecideGso(config, facts, notes);
+        return new ChannelModePlan
+        {
+            Timestamps = timestamps, ConfigureNic = configureNic, Launch = launch, Notes = notes,
+            Gso = gsoSegments > 1, GsoMaxSegments = gsoSegments > 1 ? gsoSegments : 0,
+        };
+    }
+
+    /// <returns>Most packets in one train; 0 or 1: no trains.</returns>
+    private static int DecideGso(ChannelConfig config, EgressFacts facts, List<string> notes)
+    {
+        if (!config.Sends || config.Gso == GsoMode.Off)
+        {
+            return 0;
+        }
+        string? why = null;
+        if (facts.TxChecksumOffload == false)
+        {
+            why = $"{facts.Interface} does not checksum UDP on transmit (ethtool -k {facts.Interface}: tx-checksumming off), and the kernel refuses UDP GSO without it";
+        }
+        else if (config.BatchSize < 2)
+        {
+            why = "batch_size 1 leaves no room for a train of two";
+        }
+        else if (config.MaxPayload * 2 > ChannelConfig.MaxDatagramPayload)
+        {
+            why = $"max_payload {config.MaxPayload} leaves no room for two packets in one 64 KiB datagram";
+        }
+        if (why is null)
+        {
+            return Math.Min(config.BatchSize, MaxTrainSegments);
+        }
+        if (config.Gso == GsoMode.On)
+        {
+            throw new EngineCommandException(EngineStatus.FailedPrecondition, $"gso: {why}", "gso");
+        }
+        notes.Add($"gso: off (one datagram per packet): {why}");
+        return 0;
     }
 
     private static (TimestampMode, bool) DecideTimestamps(ChannelConfig config, EgressFacts facts, List<string> notes)

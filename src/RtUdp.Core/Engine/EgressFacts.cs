@@ -29,6 +29,15 @@ public sealed record EgressFacts
     /// <summary>All qdisc kinds on the interface, for the report.</summary>
     public string Qdiscs { get; init; } = "";
 
+    /// <summary>
+    /// The interface checksums UDP on transmit (ETHTOOL_GTXCSUM): the kernel refuses UDP GSO (EIO) on one that
+    /// does not. Null when it could not be read (then GSO is tried and a refusal falls back at run time).
+    /// </summary>
+    public bool? TxChecksumOffload { get; init; }
+
+    /// <summary>Why <see cref="TxChecksumOffload"/> could not be read, if it could not.</summary>
+    public string? TxChecksumProblem { get; init; }
+
     /// <summary>The kernel's TAI offset in seconds (adjtimex).</summary>
     public int TaiOffsetSeconds { get; init; }
 }

@@ -48,6 +48,9 @@ public sealed class EngineChannel : IDisposable
             mode.PhcIndex = plan.Timestamps == TimestampMode.Hardware ? facts.PhcIndex : -1;
             mode.InterfaceIndex = facts.InterfaceIndex;
             mode.TaiOffsetSeconds = facts.TaiOffsetSeconds;
+            mode.Gso = (int)(plan.Gso ? GsoState.Trains : GsoState.Off);
+            mode.GsoMaxSegments = plan.GsoMaxSegments;
+            mode.Bulk = settings.Bulk ? 1 : 0;
             mode.SetText(facts.Interface, facts.LaunchQdisc ?? facts.Qdiscs, string.Join("; ", plan.Notes));
             region.State = ChannelState.Created;
             return new EngineChannel(region, socket, memoryLocked) { Plan = plan, Facts = facts };

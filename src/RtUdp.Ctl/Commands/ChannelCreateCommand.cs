@@ -15,7 +15,22 @@ internal static class ChannelCreateCommand
 
     private static readonly Dictionary<string, TimingStrategy> Timings = new()
     {
-        ["sleep"] = TimingStrategy.Sleep, ["hybrid"] = TimingStrategy.Hybrid, ["spin"] = TimingStrategy.Spin,
+        ["sleep"] = TimingStrategy.Sleep, ["hybrid"] = TimingStrategy.Hybrid, ["spin"] = TimingStrategy.Spin, ["bulk"] = TimingStrategy.Bulk,
+    };
+
+    private static readonly Dictionary<string, GsoMode> GsoModes = new()
+    {
+        ["auto"] = GsoMode.Auto, ["on"] = GsoMode.On, ["off"] = GsoMode.Off,
+    };
+
+    private static readonly Dictionary<string, GroMode> GroModes = new()
+    {
+        ["auto"] = GroMode.Auto, ["on"] = GroMode.On, ["off"] = GroMode.Off,
+    };
+
+    private static readonly Dictionary<string, ReceiveStrategy> ReceiveStrategies = new()
+    {
+        ["poll"] = ReceiveStrategy.Poll, ["busy-poll"] = ReceiveStrategy.BusyPoll,
     };
 
     private static readonly Dictionary<string, LatePolicy> LatePolicies = new()
@@ -53,7 +68,7 @@ internal static class ChannelCreateCommand
         Option<int?> maxPayload = Options.Int("--max-payload", "Largest payload sent or received untruncated, bytes (default 9000)", 1, 65_507, "BYTES");
         Option<int?> batch = Options.Int("--batch", "Most packets per sendmmsg/recvmmsg (default 32)", 1, 64);
         Option<int?> socketBuffer = Options.Int("--socket-buffer", "SO_SNDBUF/SO_RCVBUF bytes (default 4194304; 0: the kernel's)", 0, int.MaxValue, "BYTES");
-        Option<TimingStrategy> timing = Options.Choice("--timing", "How the send worker waits for a packet's time", Timings, TimingStrategy.Unspecified);
+        Option<TimingStrategy> timing = Options.Choice("--timing", "How the send worker waits for a packet's time (bulk: none, sent as fed)", Timings, TimingStrategy.Unspecified);
         Option<TimeSpan?> spinMargin = NullableDuration("--spin-margin", "Hybrid timing: sleep until this long before the time, then spin (default 100us)");
         Option<LatePolicy> latePolicy = Options.Choice("--late-policy", "What a packet past its time gets", LatePolicies, LatePolicy.Unspecified);
         Option<TimeSpan?> lateTolerance = NullableDuration("--late-tolerance", "Lateness tolerated before a packet counts late (default 100us)");
@@ -66,13 +81,17 @@ internal static class ChannelCreateCommand
         Option<bool> dontFragment = new("--dont-fragment") { Description = "DF on every datagram: one larger than the path MTU is dropped (EMSGSIZE, MTU reported) instead of fragmented" };
         Option<long?> flowId = Options.Long("--flow-id", "Sequenced: the flow id written in each header sent (default 0)", 0, uint.MaxValue, "ID");
         Option<FlowClock> flowClock = Options.Choice("--flow-clock", "Sequenced: the clock of the header's times", FlowClocks, FlowClock.Unspecified);
+        Option<GsoMode> gso = Options.Choice("--gso", "UDP GSO trains for packets due together (default auto)", GsoModes, GsoMode.Unspecified);
+        Option<GroMode> gro = Options.Choice("--gro", "UDP GRO on the receiving socket, split back into packets (default auto)", GroModes, GroMode.Unspecified);
+        Option<ReceiveStrategy> receiveStrategy = Options.Choice("--receive", "How the receive worker waits (default poll)", ReceiveStrategies, ReceiveStrategy.Unspecified);
+        Option<TimeSpan?> busyPoll = NullableDuration("--busy-poll", "Busy-poll: keep reading this long after the last datagram (default 1ms)");
         Option<bool> noStart = new("--no-start") { Description = "Create (bind) only; start it later with: rtudpctl channels start NAME" };
 
         var create = new Command("create", "Create (bind) a channel and start it")
         {
             name, direction, local, remote, cpu, sendCpu, receiveCpu, priority, capacity, maxPayload, batch, socketBuffer,
             timing, spinMargin, latePolicy, lateTolerance, timestamps, launchTime, requireRealtime,
-            sequenced, reflect, dontFragment, shareCpu, flowId, flowClock, noStart,
+            sequenced, reflect, dontFragment, shareCpu, flowId, flowClock, gso, gro, receiveStrategy, busyPoll, noStart,
         };
         create.Validators.Add(result =>
         {
@@ -93,7 +112,14 @@ internal static class ChannelCreateCommand
                 Timestamps = parse.GetValue(timestamps),
                 LaunchTime = parse.GetValue(launchTime),
                 FlowClock = parse.GetValue(flowClock),
+                Gso = parse.GetValue(gso),
+                Gro = parse.GetValue(gro),
+                ReceiveStrategy = parse.GetValue(receiveStrategy),
             };
+            if (parse.GetValue(busyPoll) is { } window)
+            {
+                config.BusyPollNs = (long)window.TotalNanoseconds;
+            }
             if (parse.GetValue(remote) is { } r)
             {
                 config.Remote = r;

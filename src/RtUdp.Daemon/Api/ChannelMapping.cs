@@ -52,6 +52,10 @@ internal static class ChannelMapping
             HardwareStampTimeoutNs = channel.HasHardwareStampTimeoutNs ? channel.HardwareStampTimeoutNs : Defaults.HardwareStampTimeoutNs,
             FlowId = channel.HasFlowId ? channel.FlowId : Defaults.FlowId,
             FlowClock = Enum<Core.Contract.Channels.FlowClock>((int)channel.FlowClock, "channel.flow_clock", Defaults.FlowClock, violations),
+            Gso = Enum<Core.Contract.Channels.GsoMode>((int)channel.Gso, "channel.gso", Defaults.Gso, violations),
+            Gro = Enum<Core.Contract.Channels.GroMode>((int)channel.Gro, "channel.gro", Defaults.Gro, violations),
+            ReceiveStrategy = Enum<Core.Contract.Channels.ReceiveStrategy>((int)channel.ReceiveStrategy, "channel.receive_strategy", Defaults.ReceiveStrategy, violations),
+            BusyPollNs = channel.HasBusyPollNs ? channel.BusyPollNs : Defaults.BusyPollNs,
         };
         config = config with { Priority = channel.HasPriority ? channel.Priority : ChannelConfig.DefaultPriority(config.Direction, config.SendCpu, config.ReceiveCpu) };
 
@@ -152,6 +156,10 @@ internal static class ChannelMapping
             HardwareStampTimeoutNs = c.HardwareStampTimeoutNs,
             FlowId = c.FlowId,
             FlowClock = (V1.FlowClock)((int)c.FlowClock + 1),
+            Gso = (V1.GsoMode)((int)c.Gso + 1),
+            Gro = (V1.GroMode)((int)c.Gro + 1),
+            ReceiveStrategy = (V1.ReceiveStrategy)((int)c.ReceiveStrategy + 1),
+            BusyPollNs = c.BusyPollNs,
             State = engineAlive && handle is not null ? ToProto(handle.State) : V1State.Lost,
             EngineId = entry.EngineId,
         };
@@ -201,6 +209,12 @@ internal static class ChannelMapping
             PhcIndex = mode.PhcIndex,
             InterfaceIndex = mode.InterfaceIndex,
             TaiOffsetSeconds = mode.TaiOffsetSeconds,
+            Gso = (V1.GsoState)(mode.Gso + 1),
+            GsoErrno = mode.GsoErrno,
+            GsoMaxSegments = mode.GsoMaxSegments,
+            Gro = mode.Gro != 0,
+            ReceiveWait = (V1.ReceiveWait)(mode.ReceiveWait + 1),
+            Bulk = mode.Bulk != 0,
         };
     }
 }

@@ -18,7 +18,7 @@ internal static class ChannelSection
         "id", "name", "direction", "local", "remote", "capacity", "maxPayload", "txRingBytes", "rxRingBytes",
         "cpu", "sendCpu", "receiveCpu", "priority", "timing", "spinMarginNs", "latePolicy", "lateToleranceNs",
         "batchSize", "socketBufferBytes", "flags", "timestamps", "hardwareStampTimeoutNs", "launchTime",
-        "launchLeadNs", "flowId", "flowClock", "start",
+        "launchLeadNs", "flowId", "flowClock", "gso", "gro", "receiveStrategy", "busyPollNs", "start",
     };
 
     public static IReadOnlyList<ConfiguredChannel> Parse(IConfigurationSection section, List<string> problems)
@@ -73,6 +73,10 @@ internal static class ChannelSection
                 LaunchLeadNs = parser.Long("launchLeadNs", defaults.LaunchLeadNs),
                 FlowId = parser.UInt("flowId", defaults.FlowId),
                 FlowClock = parser.Enum("flowClock", defaults.FlowClock),
+                Gso = parser.Enum("gso", defaults.Gso),
+                Gro = parser.Enum("gro", defaults.Gro),
+                ReceiveStrategy = parser.Enum("receiveStrategy", defaults.ReceiveStrategy),
+                BusyPollNs = parser.Long("busyPollNs", defaults.BusyPollNs),
             };
             bool start = parser.Bool("start", true);
             if (problems.Count > before)

@@ -112,6 +112,20 @@ public sealed record ChannelConfig
     /// <summary>Sequenced channels: the clock of the header's times.</summary>
     public FlowClock FlowClock { get; init; } = FlowClock.Monotonic;
 
+    /// <summary>Whether packets due together leave as UDP GSO trains.</summary>
+    public GsoMode Gso { get; init; } = GsoMode.Auto;
+
+    /// <summary>Whether the receiving socket takes coalesced datagrams (UDP_GRO).</summary>
+    public GroMode Gro { get; init; } = GroMode.Auto;
+
+    /// <summary>How the receive worker waits for datagrams.</summary>
+    public ReceiveStrategy ReceiveStrategy { get; init; } = ReceiveStrategy.Poll;
+
+    /// <summary>Busy-poll: how long the receive worker keeps reading without sleeping after the last datagram.</summary>
+    public long BusyPollNs { get; init; } = 1_000_000;
+
+    public bool Bulk => Timing == TimingStrategy.Bulk;
+
     public bool Sequenced => Flags.HasFlag(ChannelFlags.Sequenced);
 
     public bool Reflects => Flags.HasFlag(ChannelFlags.Reflect);
@@ -196,7 +210,15 @@ public sealed record ChannelConfig
         }
         if (!Enum.IsDefined(Timing))
         {
-            return ("timing", "must be sleep, hybrid or spin");
+            return ("timing", "must be sleep, hybrid, spin or bulk");
+        }
+        if (Bulk && LaunchTime != LaunchTimeMode.Off)
+        {
+            return ("timing", "bulk sends as fast as it is fed, not at packets' times: launch time needs a timed strategy (sleep, hybrid or spin)");
+        }
+        if (Bulk && LatePolicy == LatePolicy.Drop)
+        {
+            return ("late_policy", "drop judges packets against their times, which a bulk channel does not keep: use send_late");
         }
         if (Timing == TimingStrategy.Spin && Priority > 0)
         {
@@ -241,6 +263,34 @@ public sealed record ChannelConfig
         if (!Enum.IsDefined(FlowClock))
         {
             return ("flow_clock", "must be monotonic or tai");
+        }
+        if (!Enum.IsDefined(Gso))
+        {
+            return ("gso", "must be auto, on or off");
+        }
+        if (Gso == GsoMode.On && !Sends)
+        {
+            return ("gso", "on needs a sending channel");
+        }
+        if (!Enum.IsDefined(Gro))
+        {
+            return ("gro", "must be auto, on or off");
+        }
+        if (Gro == GroMode.On && !Receives)
+        {
+            return ("gro", "on needs a receiving channel");
+        }
+        if (!Enum.IsDefined(ReceiveStrategy))
+        {
+            return ("receive_strategy", "must be poll or busy_poll");
+        }
+        if (ReceiveStrategy == ReceiveStrategy.BusyPoll && !Receives)
+        {
+            return ("receive_strategy", "busy_poll needs a receiving channel");
+        }
+        if (BusyPollNs is < 0 or > 1_000_000_000)
+        {
+            return ("busy_poll_ns", "must be 0 to 1000000000 (1 s)");
         }
         if (Reflects && !Receives)
         {

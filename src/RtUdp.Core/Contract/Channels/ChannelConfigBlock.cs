@@ -37,6 +37,11 @@ public unsafe struct ChannelConfigBlock
     public long LaunchLeadNs;
     public uint FlowId;
     public int FlowClock;
+    public int Gso;
+    public int Gro;
+    public int ReceiveStrategy;
+    public int Reserved;
+    public long BusyPollNs;
     public fixed byte Name[NameBytes];
 
     public static ChannelConfigBlock From(ChannelConfig config)
@@ -67,6 +72,10 @@ public unsafe struct ChannelConfigBlock
             LaunchLeadNs = config.LaunchLeadNs,
             FlowId = config.FlowId,
             FlowClock = (int)config.FlowClock,
+            Gso = (int)config.Gso,
+            Gro = (int)config.Gro,
+            ReceiveStrategy = (int)config.ReceiveStrategy,
+            BusyPollNs = config.BusyPollNs,
         };
         int length = Encoding.UTF8.GetBytes(config.Name, new Span<byte>(block.Name, NameBytes - 1));
         block.Name[length] = 0;
@@ -104,6 +113,10 @@ public unsafe struct ChannelConfigBlock
                 LaunchLeadNs = LaunchLeadNs,
                 FlowId = FlowId,
                 FlowClock = (FlowClock)FlowClock,
+                Gso = (GsoMode)Gso,
+                Gro = (GroMode)Gro,
+                ReceiveStrategy = (ReceiveStrategy)ReceiveStrategy,
+                BusyPollNs = BusyPollNs,
             };
         }
     }

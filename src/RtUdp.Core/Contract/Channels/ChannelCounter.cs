@@ -128,6 +128,18 @@ public enum ChannelCounter
     /// </summary>
     RxDroppedKernel = 78,
 
+    /// <summary>GRO: coalesced datagrams read (one recvmmsg slot carrying more than one packet).</summary>
+    RxCoalesced = 79,
+
+    /// <summary>GRO: packets split out of coalesced datagrams (within <see cref="Received"/>).</summary>
+    RxCoalescedPackets = 80,
+
+    /// <summary>Busy-poll: reads that found datagrams while the worker spun (no poll sleep before them).</summary>
+    RxBusyPollHits = 81,
+
+    /// <summary>Busy-poll: spins given up for poll because the spin budget of the second was spent (at SCHED_FIFO).</summary>
+    RxBusyPollBudgetExhausted = 82,
+
     // Written by the drainer (daemon).
     Drained = 96,
 
@@ -160,7 +172,7 @@ public enum ChannelCounter
     /// <summary>Packets dropped because they were larger than the path MTU with fragmentation off (EMSGSIZE; within <see cref="TxOutcome.DroppedError"/>).</summary>
     DroppedTooBig = 136,
 
-    // Written by the send worker only, lateness (slots 144-159).
+    // Written by the send worker only, lateness and GSO trains (slots 144-159).
 
     /// <summary>
     /// Packets that reached the send worker in time but were sent or dropped late: the engine's lateness (the
@@ -168,6 +180,15 @@ public enum ChannelCounter
     /// and <see cref="DroppedLate"/>.
     /// </summary>
     LateInEngine = 144,
+
+    /// <summary>GSO: send calls that carried a train (more than one packet in one UDP_SEGMENT datagram).</summary>
+    GsoTrains = 145,
+
+    /// <summary>GSO: packets sent in trains (within <see cref="Sent"/>; SendBatchPackets counts them too).</summary>
+    GsoTrainPackets = 146,
+
+    /// <summary>GSO: trains the kernel refused (the channel fell back to sendmmsg; their packets were sent again one by one).</summary>
+    GsoRefused = 147,
 }
 
 /// <summary>Per-worker health in shared memory, written by each worker, read by the daemon's watchdog.</summary>

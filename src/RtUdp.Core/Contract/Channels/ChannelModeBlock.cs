@@ -16,6 +16,32 @@ public enum LaunchClock
     Monotonic = 2,
 }
 
+/// <summary>Whether a channel's packets leave in UDP GSO trains.</summary>
+public enum GsoState
+{
+    /// <summary>One datagram per packet: GSO was off, not asked, not possible at start, or the channel does not send.</summary>
+    Off = 0,
+
+    /// <summary>Packets due together leave as trains.</summary>
+    Trains = 1,
+
+    /// <summary>The kernel refused a train while running (<see cref="ChannelModeBlock.GsoErrno"/>): sendmmsg since, every packet of it resent.</summary>
+    FellBack = 2,
+}
+
+/// <summary>How the receive worker waits for datagrams, in effect.</summary>
+public enum ReceiveWait
+{
+    /// <summary>poll(2).</summary>
+    Poll = 0,
+
+    /// <summary>Busy-poll by reading the socket without sleeping (the device has no NAPI to poll: loopback, veth without GRO).</summary>
+    Spin = 1,
+
+    /// <summary>Busy-poll with SO_BUSY_POLL / SO_PREFER_BUSY_POLL: each read also polls the device's receive queue.</summary>
+    KernelBusyPoll = 2,
+}
+
 /// <summary>
 /// What the engine actually put in effect for a channel when it started (timestamps, launch time,
 /// egress interface) and, in words, why anything asked for was not. In the channel file's header.
@@ -24,7 +50,7 @@ public enum LaunchClock
 public unsafe struct ChannelModeBlock
 {
     public const int NameBytes = 16;
-    public const int NotesBytes = 960;
+    public const int NotesBytes = 928;
 
     /// <summary><see cref="TimestampMode"/>: Hardware, Software or Off.</summary>
     public int Timestamps;
@@ -36,7 +62,25 @@ public unsafe struct ChannelModeBlock
 
     /// <summary>Kernel TAI offset (s) read when the channel started.</summary>
     public int TaiOffsetSeconds;
-    public int Reserved;
+
+    /// <summary><see cref="GsoState"/>; the send worker writes <see cref="GsoState.FellBack"/> while running.</summary>
+    public int Gso;
+
+    /// <summary>The errno of the train the kernel refused, with <see cref="GsoState.FellBack"/>.</summary>
+    public int GsoErrno;
+
+    /// <summary>Most packets in one train (the batch size, within the kernel's UDP_MAX_SEGMENTS and 64 KiB); 0 without trains.</summary>
+    public int GsoMaxSegments;
+
+    /// <summary>1 when the receiving socket has UDP_GRO.</summary>
+    public int Gro;
+
+    /// <summary><see cref="ReceiveWait"/>.</summary>
+    public int ReceiveWait;
+
+    /// <summary>1 for a bulk (throughput-mode) channel.</summary>
+    public int Bulk;
+    public long Reserved;
     public fixed byte Interface[NameBytes];
     public fixed byte Qdisc[NameBytes];
     public fixed byte Notes[NotesBytes];

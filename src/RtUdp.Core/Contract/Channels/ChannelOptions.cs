@@ -19,6 +19,61 @@ public enum TimingStrategy
 
     /// <summary>Spin whenever a packet is queued (sleeps only when the queue is empty). Not allowed at SCHED_FIFO: RT throttling would take the CPU for 50 ms of each second.</summary>
     Spin = 2,
+
+    /// <summary>
+    /// Throughput mode, for bulk channels: no packet waits for its time. The worker sends whatever the ring holds
+    /// as fast as it is fed, in the order enqueued, in full batches (and GSO trains); nothing is judged late. The
+    /// CPU plan and the stats show the channel as bulk, not timed (docs/throughput.md).
+    /// </summary>
+    Bulk = 3,
+}
+
+/// <summary>Whether the send worker gives the kernel packets that are due together as one UDP GSO train (UDP_SEGMENT).</summary>
+public enum GsoMode
+{
+    /// <summary>
+    /// Trains where the schedule allows: packets due together in one batch, of one size (the last may be shorter),
+    /// to the channel's destination; with launch time only packets of the same launch time. Where the egress device
+    /// cannot (no TX checksum offload) or the kernel refuses, sendmmsg, with the reason in the channel's mode.
+    /// </summary>
+    Auto = 0,
+
+    /// <summary>
+    /// Trains of every run of packets due together; with launch time a train leaves at its first packet's time.
+    /// The channel refuses to start where the egress device cannot take them.
+    /// </summary>
+    On = 1,
+
+    /// <summary>One datagram per packet (sendmmsg).</summary>
+    Off = 2,
+}
+
+/// <summary>Whether the receiving socket takes coalesced datagrams (UDP_GRO), split back into packets by the receive worker.</summary>
+public enum GroMode
+{
+    /// <summary>UDP_GRO where the kernel takes it, else one datagram per read (and say so).</summary>
+    Auto = 0,
+
+    /// <summary>UDP_GRO or refuse to start, with the reason.</summary>
+    On = 1,
+
+    /// <summary>One datagram per packet.</summary>
+    Off = 2,
+}
+
+/// <summary>How the receive worker waits for datagrams.</summary>
+public enum ReceiveStrategy
+{
+    /// <summary>poll(2): sleeps until a datagram arrives (the wake-up costs microseconds).</summary>
+    Poll = 0,
+
+    /// <summary>
+    /// Busy-poll: the worker keeps reading the socket without sleeping, for up to the busy-poll window after the
+    /// last datagram (and within the spin budget at SCHED_FIFO), then polls. Where the device has NAPI the socket
+    /// also gets SO_BUSY_POLL and SO_PREFER_BUSY_POLL, so each read polls the device's queue itself. For reflectors
+    /// and ping-pong.
+    /// </summary>
+    BusyPoll = 1,
 }
 
 /// <summary>What to do with a packet whose time passed more than the late tolerance ago.</summary>
