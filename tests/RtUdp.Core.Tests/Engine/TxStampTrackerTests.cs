@@ -62,7 +62,8 @@ public sealed class TxStampTrackerTests
         tracker.OnStamp(Snd(1, 400), Realtime, default, 0, false, ref completion);
 
         Assert.Equal([(5L, false, 500L), (6L, false, 500L), (1L, false, 300L), (2L, false, 300L), (3L, false, 300L), (4L, false, 400L)], done);
-        Assert.Equal(3, tracker.Software);
+        // Stamps count per packet stamped: a train's one stamp stamps three.
+        Assert.Equal(6, tracker.Software);
         Assert.Equal(0, tracker.Unmatched);
         Assert.Equal(0, tracker.Outstanding);
         // A second stamp for a datagram already complete matches nothing.

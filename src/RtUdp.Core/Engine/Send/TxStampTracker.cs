@@ -85,7 +85,7 @@ public sealed unsafe class TxStampTracker : IDisposable
     /// <summary>Stamps whose key matched no packet awaiting one.</summary>
     public long Unmatched { get; private set; }
 
-    /// <summary>Stamps matched, by stage: one per datagram (a train's counts once).</summary>
+    /// <summary>Packets stamped, by stage: a train's one stamp counts for each of its packets.</summary>
     public long Sched { get; private set; }
 
     public long Software { get; private set; }
@@ -167,19 +167,6 @@ public sealed unsafe class TxStampTracker : IDisposable
         if (!matched)
         {
             Unmatched++;
-            return;
-        }
-        if (message.SoftwareNs != 0 && message.StampType == Libc.SCM_TSTAMP_SCHED)
-        {
-            Sched++;
-        }
-        else if (message.SoftwareNs != 0 && message.StampType == Libc.SCM_TSTAMP_SND)
-        {
-            Software++;
-        }
-        if (message.HardwareNs != 0 && message.StampType == Libc.SCM_TSTAMP_SND)
-        {
-            Hardware++;
         }
     }
 
@@ -193,16 +180,19 @@ public sealed unsafe class TxStampTracker : IDisposable
             if (message.StampType == Libc.SCM_TSTAMP_SCHED)
             {
                 slot.SchedNs = software;
+                Sched++;
             }
             else if (message.StampType == Libc.SCM_TSTAMP_SND)
             {
                 slot.SoftwareNs = software;
+                Software++;
             }
         }
         if (message.HardwareNs != 0 && message.StampType == Libc.SCM_TSTAMP_SND)
         {
             slot.HardwareRawNs = message.HardwareNs;
             slot.HardwareNs = phcValid ? message.HardwareNs - phcMinusMonotonic : 0;
+            Hardware++;
         }
         bool done = _awaitHardware ? slot.HardwareRawNs != 0 : slot.SoftwareNs != 0;
         if (done)
