@@ -102,6 +102,10 @@ internal static class ChannelsCommands
             return;
         }
         Console.Write(Tables.Channels([channel]));
+        if (channel.Mode is { Gso: GsoState.Trains } mode)
+        {
+            Console.WriteLine($"gso: trains of up to {mode.GsoMaxSegments} packets due together");
+        }
         PrintNotes(channel, "", withMode: true);
     }
 

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using RtUdp.Core.Native;
 
-namespace RtUdp.Core.Tests.Integration;
+namespace RtUdp.Testing;
 
 /// <summary>
 /// A channel's socket inside the engine process, duplicated into the test (pidfd_getfd, Linux 5.6; needs root or
