@@ -1,7 +1,5 @@
-using System.Text;
 using System.Text.Json.Serialization;
 using RtUdp.Core.Native;
-using static Tmds.Linux.LibC;
 
 namespace RtUdp.Core.Capabilities;
 
@@ -66,7 +64,7 @@ public sealed record HardwareTimestampConfig(
     };
 }
 
-/// <summary>Per-interface timestamping queries through ioctls on a throwaway AF_INET datagram socket.</summary>
+/// <summary>Per-interface timestamping queries through ioctls (<see cref="InterfaceIoctl"/>).</summary>
 public static unsafe class InterfaceTimestamping
 {
     /// <summary>ethtool's names for SOF_TIMESTAMPING_* bits 0.. (net/ethtool/common.c, sof_timestamping_names).</summary>
@@ -94,7 +92,7 @@ public static unsafe class InterfaceTimestamping
     {
         Libc.ethtool_ts_info info = default;
         info.cmd = Libc.ETHTOOL_GET_TS_INFO;
-        int errno = Ioctl(ifname, Libc.SIOCETHTOOL, &info);
+        int errno = InterfaceIoctl.Ethtool(ifname, &info);
         if (errno != 0)
         {
             return TimestampingInfo.Failed($"ETHTOOL_GET_TS_INFO: {Errno.Describe(errno)}");
@@ -110,7 +108,7 @@ public static unsafe class InterfaceTimestamping
     public static HardwareTimestampConfig QueryHardwareConfig(string ifname)
     {
         Libc.hwtstamp_config config = default;
-        int errno = Ioctl(ifname, Libc.SIOCGHWTSTAMP, &config);
+        int errno = InterfaceIoctl.Call(ifname, Libc.SIOCGHWTSTAMP, &config);
         return errno switch
         {
             0 => new HardwareTimestampConfig(HardwareTimestampState.Supported,
@@ -141,42 +139,4 @@ public static unsafe class InterfaceTimestamping
         value >= 0 && value < names.Length
             ? names[value]
             : unknownPrefix + "-" + value.ToString(System.Globalization.CultureInfo.InvariantCulture);
-
-    /// <returns>0 or the errno.</returns>
-    private static int Ioctl(string ifname, int request, void* data)
-    {
-        Libc.ifreq ifr = default;
-        if (!TryCopyName(ifname, ifr.ifr_name))
-        {
-            return Errno.ENODEV;
-        }
-
-        ifr.ifr_data = data;
-        int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-        {
-            return System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
-        }
-
-        try
-        {
-            return ioctl(fd, request, &ifr) < 0 ? System.Runtime.InteropServices.Marshal.GetLastPInvokeError() : 0;
-        }
-        finally
-        {
-            _ = close(fd);
-        }
-    }
-
-    private static bool TryCopyName(string ifname, byte* destination)
-    {
-        int count = Encoding.UTF8.GetByteCount(ifname);
-        if (count == 0 || count >= Libc.IFNAMSIZ)
-        {
-            return false;
-        }
-
-        Encoding.UTF8.GetBytes(ifname, new Span<byte>(destination, Libc.IFNAMSIZ));
-        return true;
-    }
 }

@@ -55,7 +55,9 @@ public sealed record ChannelModePlan
         string? why = null;
         if (facts.TxChecksumOffload == false)
         {
-            why = $"{facts.Interface} does not checksum UDP on transmit (ethtool -k {facts.Interface}: tx-checksumming off), and the kernel refuses UDP GSO without it";
+            // Kernels before 6.11 refuse the train (EIO); later ones checksum every segment in software, which
+            // costs much of what the train saves. Either way: one datagram per packet (docs/gso.md).
+            why = $"{facts.Interface} does not checksum UDP on transmit (ethtool -k {facts.Interface}: tx-checksumming off): kernels before 6.11 refuse UDP GSO without it, later ones checksum each segment in software";
         }
         else if (config.BatchSize < 2)
         {

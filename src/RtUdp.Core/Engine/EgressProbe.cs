@@ -32,6 +32,7 @@ public static class EgressProbe
             qdiscError = e.Message;
         }
         LaunchTimeQdisc? launch = QdiscReader.FindLaunchTimeQdisc(qdiscs);
+        (bool? txChecksum, string? txChecksumProblem) = InterfaceChecksum.ReadTx(name);
 
         return new EgressFacts
         {
@@ -54,6 +55,8 @@ public static class EgressProbe
             },
             Qdiscs = qdiscError is not null ? $"unreadable: {qdiscError}" : string.Join(' ', qdiscs.Select(q => q.Kind)),
             TaiOffsetSeconds = TaiOffset.Read(),
+            TxChecksumOffload = txChecksum,
+            TxChecksumProblem = txChecksumProblem,
         };
     }
 }

@@ -313,7 +313,7 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
         }
 
         var observer = new ReflectObserver(_region);
-        back.Send(_socket.Fd, reflecting, MaxReflectRetries, ref observer);
+        _ = back.Send(_socket.Fd, reflecting, MaxReflectRetries, ref observer);
         AddIfAny(ChannelCounter.Reflected, reflecting - observer.Errors);
         AddIfAny(ChannelCounter.ReflectErrors, observer.Errors);
     }
@@ -341,6 +341,8 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
         public readonly void OnResent(int slot, int errorNumber)
         {
         }
+
+        public readonly bool TakesOver(int slot, int errorNumber) => false;
 
         public void OnDropped(int slot, int errorNumber, bool afterResends)
         {

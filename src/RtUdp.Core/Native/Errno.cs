@@ -14,6 +14,7 @@ public static unsafe class Errno
     public const int ENOENT = 2;
     public const int ESRCH = 3;
     public const int EINTR = 4;
+    public const int EIO = 5;
     public const int ENXIO = 6;
     public const int EBADF = 9;
     public const int EAGAIN = 11;
@@ -57,6 +58,7 @@ public static unsafe class Errno
         ENOENT => nameof(ENOENT),
         ESRCH => nameof(ESRCH),
         EINTR => nameof(EINTR),
+        EIO => nameof(EIO),
         ENXIO => nameof(ENXIO),
         EBADF => nameof(EBADF),
         EAGAIN => nameof(EAGAIN),

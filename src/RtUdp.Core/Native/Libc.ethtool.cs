@@ -1,9 +1,22 @@
 namespace RtUdp.Core.Native;
 
-/// <summary>&lt;linux/ethtool.h&gt;: querying a NIC's timestamping capabilities through SIOCETHTOOL.</summary>
+/// <summary>&lt;linux/ethtool.h&gt;: querying a NIC's timestamping capabilities and checksum offload through SIOCETHTOOL.</summary>
 public static unsafe partial class Libc
 {
+    /// <summary>Whether the device checksums on transmit (data: 0 or 1), with <see cref="ethtool_value"/>.</summary>
+    public const uint ETHTOOL_GTXCSUM = 0x16;
+
+    /// <summary>Switches transmit checksum offload on or off (data: 0 or 1), with <see cref="ethtool_value"/>.</summary>
+    public const uint ETHTOOL_STXCSUM = 0x17;
+
     public const uint ETHTOOL_GET_TS_INFO = 0x41;
+
+    /// <summary>The generic one-value ethtool command (ETHTOOL_GTXCSUM, ETHTOOL_STXCSUM, ...).</summary>
+    public struct ethtool_value
+    {
+        public uint cmd;
+        public uint data;
+    }
 
     public struct ethtool_ts_info
     {

@@ -195,6 +195,18 @@ internal static class ChannelMapping
 
     public static Endpoint ToProto(IPEndPoint endpoint) => new() { Address = endpoint.Address.ToString(), Port = (uint)endpoint.Port };
 
+    /// <summary>The engine's notes, and the GSO fallback it made while running (the worker writes only its errno).</summary>
+    private static string Notes(in ChannelModeBlock mode)
+    {
+        string notes = mode.NotesText;
+        if ((Core.Contract.Channels.GsoState)mode.Gso != Core.Contract.Channels.GsoState.FellBack)
+        {
+            return notes;
+        }
+        string fellBack = $"gso: fell back to one datagram per packet (sendmmsg): the kernel refused a train with {Core.Native.Errno.Describe(mode.GsoErrno)}; its packets were sent again one by one";
+        return notes.Length == 0 ? fellBack : $"{notes}; {fellBack}";
+    }
+
     public static ChannelMode ToProto(ChannelModeBlock mode)
     {
         string interfaceName = mode.InterfaceName;
@@ -205,7 +217,7 @@ internal static class ChannelMapping
             LaunchClock = (V1.LaunchClock)mode.Launch,
             Interface = interfaceName,
             Qdisc = mode.QdiscKind,
-            Notes = mode.NotesText,
+            Notes = Notes(mode),
             PhcIndex = mode.PhcIndex,
             InterfaceIndex = mode.InterfaceIndex,
             TaiOffsetSeconds = mode.TaiOffsetSeconds,

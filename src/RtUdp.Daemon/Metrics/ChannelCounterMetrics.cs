@@ -25,7 +25,7 @@ internal static class ChannelCounterMetrics
     public static readonly Metric TxSendWaits = new("rtudp_tx_send_waits_total", "Times the send worker parked waiting for work or for its next packet's time.");
     public static readonly Metric TxReportsLost = new("rtudp_tx_reports_lost_total", "Per-packet send reports lost because the report ring was full.");
     public static readonly Metric TxSpinBudget = new("rtudp_tx_spin_budget_exhausted_seconds_total", "Seconds in which a SCHED_FIFO hybrid worker used up its spin budget and slept instead.");
-    public static readonly Metric TxStamps = new("rtudp_tx_stamps_total", "TX timestamps taken from the error queue, by stage (sched, software, hardware).", "stage");
+    public static readonly Metric TxStamps = new("rtudp_tx_stamps_total", "Packets stamped by the TX timestamps taken from the error queue, by stage (sched, software, hardware; a GSO train's stamp counts for each of its packets).", "stage");
     public static readonly Metric TxStampsMissing = new("rtudp_tx_stamps_missing_total", "Packets whose expected kernel TX stamp never came within the timeout.");
     public static readonly Metric TxStampsUnmatched = new("rtudp_tx_stamps_unmatched_total", "TX stamps that matched no packet awaiting one.");
     public static readonly Metric TxStampsUntracked = new("rtudp_tx_stamps_untracked_total", "Packets sent while the table awaiting stamps was full (latency from the worker's clock).");

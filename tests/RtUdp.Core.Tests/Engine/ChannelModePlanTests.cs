@@ -123,4 +123,37 @@ public sealed class ChannelModePlanTests
         // fq schedules in CLOCK_MONOTONIC: the TAI offset does not matter.
         Assert.Equal(LaunchClock.Monotonic, ChannelModePlan.Decide(Config(TimestampMode.Off, LaunchTimeMode.Required), noOffset with { LaunchQdisc = "fq" }).Launch);
     }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(null)]
+    public void Gso_trains_where_the_device_checksums_or_cannot_say(bool? checksum)
+    {
+        ChannelModePlan plan = ChannelModePlan.Decide(Config(TimestampMode.Off) with { Gso = GsoMode.Auto, BatchSize = 32 }, Loopback with { TxChecksumOffload = checksum });
+        Assert.True(plan.Gso);
+        Assert.Equal(32, plan.GsoMaxSegments);
+        Assert.Empty(plan.Notes);
+        // The kernel's limit caps a larger batch.
+        Assert.Equal(ChannelModePlan.MaxTrainSegments, ChannelModePlan.Decide(Config(TimestampMode.Off) with { BatchSize = 100 }, Loopback).GsoMaxSegments);
+    }
+
+    [Fact]
+    public void Gso_auto_on_a_device_without_tx_checksum_sends_one_datagram_per_packet_and_says_why()
+    {
+        EgressFacts noChecksum = Loopback with { Interface = "veth9", TxChecksumOffload = false };
+        ChannelModePlan plan = ChannelModePlan.Decide(Config(TimestampMode.Off) with { Gso = GsoMode.Auto }, noChecksum);
+        Assert.False(plan.Gso);
+        Assert.Equal(0, plan.GsoMaxSegments);
+        string note = Assert.Single(plan.Notes);
+        Assert.StartsWith("gso: off", note, StringComparison.Ordinal);
+        Assert.Contains("veth9", note, StringComparison.Ordinal);
+        Assert.Contains("tx-checksumming off", note, StringComparison.Ordinal);
+
+        var error = Assert.Throws<EngineCommandException>(() => ChannelModePlan.Decide(Config(TimestampMode.Off) with { Gso = GsoMode.On }, noChecksum));
+        Assert.Equal(EngineStatus.FailedPrecondition, error.Status);
+        Assert.Equal("gso", error.Field);
+        Assert.Contains("tx-checksumming off", error.Message, StringComparison.Ordinal);
+
+        Assert.False(ChannelModePlan.Decide(Config(TimestampMode.Off) with { Gso = GsoMode.Off }, Loopback).Gso);
+    }
 }

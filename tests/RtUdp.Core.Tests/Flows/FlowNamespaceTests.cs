@@ -82,7 +82,9 @@ public sealed class FlowNamespaceTests(FlowNamespaceFixture pair, ITestOutputHel
         EngineFixture b = pair.EngineB!;
         const int packets = 300;
         using ChannelHandle rx = b.Client.CreateChannel(Channel(b, "ns-seq-rx", ChannelDirection.Receive, pair.AddressB, null, ChannelFlags.Sequenced));
-        using ChannelHandle tx = a.Client.CreateChannel(Channel(a, "ns-seq-tx", ChannelDirection.Send, pair.AddressA, rx.BoundLocal, ChannelFlags.Sequenced, flowId: 5));
+        // One datagram per packet: netfilter's output hook sees a GSO train as one packet, its first segment's
+        // headers, so a rule on a later packet's sequence number would not match it (docs/gso.md).
+        using ChannelHandle tx = a.Client.CreateChannel(Channel(a, "ns-seq-tx", ChannelDirection.Send, pair.AddressA, rx.BoundLocal, ChannelFlags.Sequenced, flowId: 5) with { Gso = GsoMode.Off });
         b.Client.StartChannel(rx.Id);
         a.Client.StartChannel(tx.Id);
 

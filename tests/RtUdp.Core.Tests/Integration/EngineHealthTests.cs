@@ -98,12 +98,15 @@ public sealed class EngineHealthTests(EngineFixture fixture) : IClassFixture<Eng
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Engine_allocates_nothing_and_collects_nothing_in_steady_state(bool reports)
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void Engine_allocates_nothing_and_collects_nothing_in_steady_state(bool reports, bool trains)
     {
-        using ChannelHandle rx = fixture.Client.CreateChannel(Pair(reports ? "steady-rx-reports" : "steady-rx", ChannelDirection.Receive, null));
-        using ChannelHandle tx = fixture.Client.CreateChannel(Pair(reports ? "steady-tx-reports" : "steady-tx", ChannelDirection.Send, rx.BoundLocal));
+        string name = (reports ? "steady-reports" : "steady") + (trains ? "-trains" : "");
+        using ChannelHandle rx = fixture.Client.CreateChannel(Pair(name + "-rx", ChannelDirection.Receive, null));
+        using ChannelHandle tx = fixture.Client.CreateChannel(Pair(name + "-tx", ChannelDirection.Send, rx.BoundLocal));
         fixture.Client.StartChannel(rx.Id);
         fixture.Client.StartChannel(tx.Id);
         // With reports (someone watches outcomes): a report per packet too, drained as the daemon does.
@@ -118,7 +121,9 @@ public sealed class EngineHealthTests(EngineFixture fixture) : IClassFixture<Eng
             long start = Libc.MonotonicNow() + 1_000_000;
             for (int i = 0; i < packets; i++)
             {
-                Assert.Equal(EnqueueResult.Ok, tx.TryEnqueue(payload, start + (i * 100_000L), i));
+                // With trains: bursts of 16 due together (GSO trains), at the same mean rate.
+                long due = trains ? start + (i / 16 * 1_600_000L) : start + (i * 100_000L);
+                Assert.Equal(EnqueueResult.Ok, tx.TryEnqueue(payload, due, i));
             }
             for (int i = 0; i < packets; i++)
             {
@@ -137,6 +142,10 @@ public sealed class EngineHealthTests(EngineFixture fixture) : IClassFixture<Eng
         ChannelStats stats = tx.ReadStats();
         Assert.Equal(2200, stats[ChannelCounter.Sent]);
         Assert.True(stats.TxBalanced);
+        if (trains)
+        {
+            Assert.True(stats[ChannelCounter.GsoTrains] > 0, "bursts due together left in trains");
+        }
         if (reports)
         {
             Wait.Until(() => (reported += tx.DrainReports(drained)) == 2200, TimeSpan.FromSeconds(5), () => $"{reported} of 2200 reports");

@@ -21,7 +21,7 @@ public sealed class NativeLayoutTests(NativeLayoutTests.Probe probe, ITestOutput
         "net/if.h", "asm/socket.h", "linux/net_tstamp.h", "linux/errqueue.h", "linux/sockios.h",
         "linux/ethtool.h", "linux/futex.h", "sys/timex.h", "sys/resource.h", "linux/netlink.h",
         "linux/rtnetlink.h", "linux/pkt_sched.h", "linux/ptp_clock.h", "linux/capability.h", "sys/wait.h",
-        "linux/sock_diag.h",
+        "linux/sock_diag.h", "netinet/udp.h",
     ];
 
     private static readonly Type[] ConstantHolders = [typeof(Libc), typeof(Errno)];
@@ -62,6 +62,9 @@ public sealed class NativeLayoutTests(NativeLayoutTests.Probe probe, ITestOutput
         Assert.Contains("const:SO_RXQ_OVFL", ExpectedConstants().Keys);
         Assert.Contains("offsetof:ifreq.ifr_ifindex", ExpectedLayouts().Keys);
         Assert.Contains("sizeof:ethtool_ts_info", ExpectedLayouts().Keys);
+        Assert.Contains("offsetof:ethtool_value.data", ExpectedLayouts().Keys);
+        Assert.Contains("const:ETHTOOL_GTXCSUM", ExpectedConstants().Keys);
+        Assert.Contains("const:UDP_SEGMENT", ExpectedConstants().Keys);
         Assert.Contains("sizeof:timex", ExpectedLayouts().Keys);
         Assert.Contains("offsetof:timex.tai", ExpectedLayouts().Keys);
         Assert.Contains("sizeof:tcmsg", ExpectedLayouts().Keys);

@@ -52,6 +52,8 @@ public sealed unsafe class MessageBatchResendTests
 
         public void OnResent(int slot, int errorNumber) => r.Resent.Add((slot, errorNumber));
 
+        public bool TakesOver(int slot, int errorNumber) => false;
+
         public void OnDropped(int slot, int errorNumber, bool afterResends) => r.Dropped.Add((slot, errorNumber, afterResends));
     }
 
@@ -193,6 +195,8 @@ public sealed unsafe class MessageBatchResendTests
         }
 
         public bool IsTooBig(int slot) => false;
+
+        public bool TakesOver(int slot, int errorNumber) => false;
 
         public void OnResent(int slot, int errorNumber)
         {

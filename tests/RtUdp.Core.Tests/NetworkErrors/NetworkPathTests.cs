@@ -44,6 +44,9 @@ public sealed class NetworkPathTests(NetworkPathFixture pair, ITestOutputHelper 
         Capacity = 2048,
         MaxPayload = maxPayload,
         Flags = flags,
+        // One datagram per packet: these tests match each ICMP error to its datagram, and a GSO train reaching
+        // its peer uncut (loopback, veth) draws one error for all its packets (docs/gso.md).
+        Gso = GsoMode.Off,
     };
 
     private static ChannelConfig Receiver(EngineFixture engine, string name, IPAddress local) => new()

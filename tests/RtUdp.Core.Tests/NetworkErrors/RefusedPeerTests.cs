@@ -27,6 +27,9 @@ public sealed class RefusedPeerTests(EngineFixture fixture) : IClassFixture<Engi
         Capacity = 1024,
         MaxPayload = 2048,
         Flags = flags,
+        // One datagram per packet: these tests match each ICMP error to its datagram, and a GSO train reaching
+        // its peer uncut (loopback, veth) draws one error for all its packets (docs/gso.md).
+        Gso = GsoMode.Off,
     };
 
     private static IPEndPoint ClosedPort()

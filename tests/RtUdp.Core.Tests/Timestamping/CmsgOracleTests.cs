@@ -1,5 +1,6 @@
 using System.Globalization;
 using RtUdp.Core.Engine;
+using RtUdp.Core.Engine.Send;
 using RtUdp.Core.Native;
 using RtUdp.Core.Tests.Native;
 using RtUdp.Core.Timestamping;
@@ -32,6 +33,23 @@ public sealed class CmsgOracleTests(CmsgOracleTests.Probe probe) : IClassFixture
         TxTimeControl.Write(viaSpan, TxTime);
         Assert.Equal(expected, viaSpan);
         Assert.Throws<ArgumentOutOfRangeException>(() => TxTimeControl.Write(new byte[TxTimeControl.Space - 1], 1));
+    }
+
+    [Fact]
+    public unsafe void UdpSegmentControl_then_TxTimeControl_bytes_match_gcc()
+    {
+        Assert.Equal(UdpSegmentControl.Space, probe.Get("segment_space"));
+        Assert.Equal(UdpSegmentControl.Length, probe.Get("segment_len"));
+        Assert.Equal(Libc.SOL_UDP, probe.Get("sol_udp"));
+
+        // A train with a launch time: UDP_SEGMENT first, SCM_TXTIME where CMSG_NXTHDR puts it.
+        int space = UdpSegmentControl.Space + TxTimeControl.Space;
+        Assert.Equal(space, probe.Get("train_len"));
+        byte* buffer = stackalloc byte[space];
+        new Span<byte>(buffer, space).Fill(0xAA);
+        UdpSegmentControl.Write(buffer, 1472);
+        TxTimeControl.Write(buffer + UdpSegmentControl.Space, TxTime);
+        Assert.Equal(probe.Bytes("train", space), new Span<byte>(buffer, space).ToArray());
     }
 
     [Fact]
@@ -91,6 +109,7 @@ public sealed class CmsgOracleTests(CmsgOracleTests.Probe probe) : IClassFixture
         #include <time.h>
         #include <sys/socket.h>
         #include <netinet/in.h>
+        #include <netinet/udp.h>
         #include <linux/errqueue.h>
         #include <linux/net_tstamp.h>
 
@@ -116,6 +135,29 @@ public sealed class CmsgOracleTests(CmsgOracleTests.Probe probe) : IClassFixture
             printf("txtime_space %zu\n", (size_t)CMSG_SPACE(sizeof(uint64_t)));
             printf("txtime_len %zu\n", (size_t)CMSG_LEN(sizeof(uint64_t)));
             dump("txtime", (unsigned char *)tx.buf, sizeof tx.buf);
+
+            /* A GSO train's control: UDP_SEGMENT (u16 gso_size), then SCM_TXTIME. */
+            union { char buf[CMSG_SPACE(sizeof(uint16_t)) + CMSG_SPACE(sizeof(uint64_t))]; struct cmsghdr align; } train;
+            memset(&train, 0, sizeof train);
+            struct msghdr g = { 0 };
+            g.msg_control = train.buf;
+            g.msg_controllen = sizeof train.buf;
+            c = CMSG_FIRSTHDR(&g);
+            c->cmsg_level = SOL_UDP;
+            c->cmsg_type = UDP_SEGMENT;
+            c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+            uint16_t gso = 1472;
+            memcpy(CMSG_DATA(c), &gso, sizeof gso);
+            c = CMSG_NXTHDR(&g, c);
+            c->cmsg_level = SOL_SOCKET;
+            c->cmsg_type = SCM_TXTIME;
+            c->cmsg_len = CMSG_LEN(sizeof(uint64_t));
+            memcpy(CMSG_DATA(c), &t, sizeof t);
+            printf("segment_space %zu\n", (size_t)CMSG_SPACE(sizeof(uint16_t)));
+            printf("segment_len %zu\n", (size_t)CMSG_LEN(sizeof(uint16_t)));
+            printf("sol_udp %d\n", SOL_UDP);
+            printf("train_len %zu\n", sizeof train.buf);
+            dump("train", (unsigned char *)train.buf, sizeof train.buf);
 
             printf("cmsg_len0 %zu\n", (size_t)CMSG_LEN(0));
             printf("sizeof_ee %zu\n", sizeof(struct sock_extended_err));

@@ -37,7 +37,8 @@ public sealed class NetworkErrorTests
         }
         int port = ClosedPort();
         // The report of the fault, as the user ran it: twice 500 packets at 1000/s to a port nobody listens on.
-        await Ctl("channels", "create", "txc", "--direction", "send", "--remote", $"127.0.0.1:{port}");
+        // One datagram per packet: a GSO train reaches a loopback peer uncut and draws one ICMP error, not one per packet (docs/gso.md).
+        await Ctl("channels", "create", "txc", "--direction", "send", "--remote", $"127.0.0.1:{port}", "--gso", "off");
         await Ctl("send", "txc", "x", "--rate", "1000", "--count", "500");
         await Ctl("send", "txc", "x", "--rate", "1000", "--count", "500");
 
@@ -61,7 +62,12 @@ public sealed class NetworkErrorTests
     {
         await using OwnedDaemon daemon = await OwnedDaemon.StartAsync();
         Clients api = daemon.Unix;
-        Channel tx = await api.CreateSenderAsync(Clients.UniqueId("refused"), new Endpoint { Address = "127.0.0.1", Port = (uint)ClosedPort() }, configure: c => c.Flags.Add(ChannelFlag.Sequenced));
+        Channel tx = await api.CreateSenderAsync(Clients.UniqueId("refused"), new Endpoint { Address = "127.0.0.1", Port = (uint)ClosedPort() }, configure: c =>
+        {
+            c.Flags.Add(ChannelFlag.Sequenced);
+            // One datagram per packet: a GSO train reaches a loopback peer uncut and draws one ICMP error (docs/gso.md).
+            c.Gso = GsoMode.Off;
+        });
         using AsyncServerStreamingCall<WatchOutcomesResponse> watch = api.Packets.WatchOutcomes(new WatchOutcomesRequest { Channel = tx.Name, OnlyMine = true });
         Assert.True(await watch.ResponseStream.MoveNext());
         Assert.Empty(watch.ResponseStream.Current.Records); // subscribed

@@ -40,7 +40,7 @@ public enum ChannelCounter
     /// <summary>Seconds in which a SCHED_FIFO hybrid worker used up its spin budget and fell back to sleeping to the packet's time.</summary>
     SpinBudgetExhausted = 43,
 
-    /// <summary>TX stamps taken from the error queue, by stage.</summary>
+    /// <summary>Packets stamped by the TX stamps taken from the error queue, by stage (a GSO train's one stamp counts for each of its packets).</summary>
     TxStampsSched = 44,
     TxStampsSoftware = 45,
     TxStampsHardware = 46,
@@ -181,7 +181,7 @@ public enum ChannelCounter
     /// </summary>
     LateInEngine = 144,
 
-    /// <summary>GSO: send calls that carried a train (more than one packet in one UDP_SEGMENT datagram).</summary>
+    /// <summary>GSO: trains sent (datagrams with a UDP_SEGMENT control message carrying more than one packet; a send call may carry several).</summary>
     GsoTrains = 145,
 
     /// <summary>GSO: packets sent in trains (within <see cref="Sent"/>; SendBatchPackets counts them too).</summary>

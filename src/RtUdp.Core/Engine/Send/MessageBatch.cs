@@ -33,14 +33,21 @@ public interface ISendmmsgObserver
     /// </summary>
     void OnResent(int slot, int errorNumber);
 
+    /// <summary>
+    /// The call failed with the message in <paramref name="slot"/>'s own error: whether the caller takes over from
+    /// it. True ends <see cref="MessageBatch.Send"/> there, the message and those after it unsent (a GSO train the
+    /// kernel refused goes again as single datagrams); false drops it (<see cref="OnDropped"/>) and goes on.
+    /// </summary>
+    bool TakesOver(int slot, int errorNumber);
+
     /// <summary>The message in <paramref name="slot"/> is given up: the error belongs to it, or retries ran out.</summary>
     /// <param name="afterResends">It failed with a network error again after every resend.</param>
     void OnDropped(int slot, int errorNumber, bool afterResends);
 }
 
 /// <summary>
-/// A batch of outgoing datagrams as native message headers (mmsghdr, one iovec each, optionally a
-/// control buffer each), allocated once, and the sendmmsg loop that sends them: EINTR is retried,
+/// A batch of outgoing datagrams as native message headers (mmsghdr, one iovec each unless pointed at a run of
+/// iovecs, optionally a control buffer each), allocated once, and the sendmmsg loop that sends them: EINTR is retried,
 /// EAGAIN/ENOBUFS (the socket's send buffer is full) waits for room with a bounded poll, a network error
 /// that the kernel reports for an earlier datagram (<see cref="IsReportedLater"/>) sends the same message
 /// again (a bounded number of times), and any other error drops the first unsent message, the one it
@@ -53,7 +60,7 @@ public sealed unsafe class MessageBatch : IDisposable
     private readonly byte* _control;
     private readonly int _controlSpace;
 
-    /// <param name="capacity">Most messages in one batch.</param>
+    /// <param name="capacity">Most messages in one batch; there are as many iovecs, message i's is iovec i until <see cref="SetVectors"/>.</param>
     /// <param name="controlSpace">Bytes of control message per datagram (e.g. SCM_TXTIME), 0 for none.</param>
     public MessageBatch(int capacity, int controlSpace = 0)
     {
@@ -107,6 +114,28 @@ public sealed unsafe class MessageBatch : IDisposable
         _vectors[slot].iov_len = (size_t)length;
     }
 
+    /// <summary>Points iovec <paramref name="index"/> at <paramref name="length"/> bytes at <paramref name="data"/> (not copied).</summary>
+    public void SetVector(int index, byte* data, int length)
+    {
+        _vectors[index].iov_base = data;
+        _vectors[index].iov_len = (size_t)length;
+    }
+
+    /// <summary>The slot's datagram is the iovecs [<paramref name="first"/>, <paramref name="first"/> + <paramref name="count"/>), one after the other.</summary>
+    public void SetVectors(int slot, int first, int count)
+    {
+        msghdr* header = (msghdr*)&_messages[slot];
+        header->msg_iov = &_vectors[first];
+        header->msg_iovlen = count;
+    }
+
+    /// <summary>How many bytes of the slot's control buffer the datagram carries (at most the control space; 0: none).</summary>
+    public void SetControlLength(int slot, int length)
+    {
+        msghdr* header = (msghdr*)&_messages[slot];
+        header->msg_controllen = length;
+    }
+
     /// <summary>Sends the slot's datagram to this address (for an unconnected socket), not copied.</summary>
     public void SetDestination(int slot, void* name, socklen_t length)
     {
@@ -127,12 +156,16 @@ public sealed unsafe class MessageBatch : IDisposable
         where T : struct, ISendmmsgObserver
     {
         _ = Libc.sendmmsg(fd, _messages, 0, MSG_DONTWAIT);
-        Send(fd, 0, 0, ref observer);
+        _ = Send(fd, 0, 0, ref observer);
     }
 
-    /// <summary>Sends the first <paramref name="count"/> slots; every message ends up sent or dropped, as the observer hears.</summary>
+    /// <summary>
+    /// Sends the first <paramref name="count"/> slots; every message ends up sent or dropped, as the observer hears,
+    /// unless the observer takes over at one (<see cref="ISendmmsgObserver.TakesOver"/>).
+    /// </summary>
     /// <param name="maxRetries">Most waits for room in a full send buffer before a message is dropped.</param>
-    public void Send<T>(int fd, int count, int maxRetries, ref T observer)
+    /// <returns><paramref name="count"/>, or the slot the observer took over at (it and those after it unsent).</returns>
+    public int Send<T>(int fd, int count, int maxRetries, ref T observer)
         where T : struct, ISendmmsgObserver
     {
         int done = 0;
@@ -174,6 +207,10 @@ public sealed unsafe class MessageBatch : IDisposable
                 }
                 observer.OnDropped(done, errorNumber, afterResends: true);
             }
+            else if (observer.TakesOver(done, errorNumber))
+            {
+                return done;
+            }
             else
             {
                 // The error is the first unsent message's own (too big, not permitted, ...): it is dropped.
@@ -182,6 +219,7 @@ public sealed unsafe class MessageBatch : IDisposable
             done++;
             resends = 0;
         }
+        return count;
     }
 
     public void Dispose()

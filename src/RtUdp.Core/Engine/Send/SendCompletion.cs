@@ -100,19 +100,26 @@ public sealed unsafe class SendCompletion : IDisposable
     public void BeforeResend() => DrainErrorQueue(Libc.MonotonicNow());
 
     /// <summary>The kernel took the packet at <paramref name="sentAt"/>; <paramref name="payload"/> is the datagram as it left.</summary>
-    public void Sent(in ScheduledPacket packet, long sentAt, long launchTime, byte* payload, int length) =>
-        Finish(packet, !_bulk && sentAt - packet.DueNs > _tolerance ? TxOutcome.SentLate : TxOutcome.Sent, sentAt, 0, launchTime, 0, payload, length);
+    /// <param name="sameDatagram">A later packet of the GSO train the previous packet began: the train's stamps are its stamps.</param>
+    public void Sent(in ScheduledPacket packet, long sentAt, long launchTime, byte* payload, int length, bool sameDatagram = false) =>
+        Finish(packet, !_bulk && sentAt - packet.DueNs > _tolerance ? TxOutcome.SentLate : TxOutcome.Sent, sentAt, 0, launchTime, 0, payload, length, sameDatagram);
 
     /// <summary>The packet will not be sent.</summary>
     /// <param name="pathMtu">For EMSGSIZE: the path MTU in force (0: unknown).</param>
     public void Dropped(in ScheduledPacket packet, TxOutcome outcome, int errorNumber, int pathMtu = 0) =>
-        Finish(packet, outcome, 0, errorNumber, 0, pathMtu, null, 0);
+        Finish(packet, outcome, 0, errorNumber, 0, pathMtu, null, 0, false);
+
+    /// <summary>
+    /// The kernel numbered a datagram for its TX stamps (OPT_ID) and then refused it: a GSO train refused after it
+    /// was built. The stamp keys of what follows are one further on.
+    /// </summary>
+    public void StampKeyConsumed() => _stamps?.SkipKey();
 
     /// <summary>
     /// Accounts for a packet leaving the schedule; a sent one is remembered for the network errors that may come
     /// back for it (with <paramref name="payload"/> as it left), then waits for its stamps (or completes now).
     /// </summary>
-    private void Finish(in ScheduledPacket packet, TxOutcome outcome, long sentAt, int errorNumber, long launchTime, int pathMtu, byte* payload, int length)
+    private void Finish(in ScheduledPacket packet, TxOutcome outcome, long sentAt, int errorNumber, long launchTime, int pathMtu, byte* payload, int length, bool sameDatagram)
     {
         TxPacketHeader* header = (TxPacketHeader*)_consumer.Ring.Body(packet.RecordIndex);
         StampedPacket stamped = new()
@@ -135,7 +142,7 @@ public sealed unsafe class SendCompletion : IDisposable
         if (sent && _stamps is not null)
         {
             var completion = new Completion(this);
-            _stamps.Track(stamped, sentAt, ref completion);
+            _stamps.Track(stamped, sentAt, sameDatagram, ref completion);
         }
         else
         {

@@ -39,7 +39,10 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
         var consumer = new OutOfOrderConsumer(region.TxRing);
         _scheduler = new SendScheduler(region, consumer);
         _completion = new SendCompletion(region, consumer, socket.Fd);
-        _transmit = new SocketTransmitPath(region, socket, _completion);
+        // Trains when the channel's plan put them in effect (a refusal while running falls back inside the path).
+        _transmit = (GsoState)region.Mode.Gso == GsoState.Trains
+            ? new GsoTransmitPath(region, socket, _completion)
+            : new SocketTransmitPath(region, socket, _completion);
     }
 
     public string RoleName => $"rt-tx-{_config.Id}";
@@ -81,6 +84,9 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
         JitWarmUp.Prepare(typeof(ClockSampler));
         JitWarmUp.Prepare(typeof(RealtimeStampConversion));
         JitWarmUp.Prepare(typeof(SocketTransmitPath));
+        JitWarmUp.Prepare(typeof(GsoTransmitPath));
+        JitWarmUp.Prepare(typeof(GsoTrainPlanner));
+        JitWarmUp.Prepare(typeof(UdpSegmentControl));
         JitWarmUp.Prepare(typeof(MessageBatch));
         JitWarmUp.Prepare(typeof(LaunchTimes));
         JitWarmUp.Prepare(typeof(TxTimeControl));

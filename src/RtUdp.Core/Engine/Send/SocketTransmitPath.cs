@@ -97,7 +97,7 @@ public sealed unsafe class SocketTransmitPath : ITransmitPath
         // The first call's time is every packet's SentNs; a retry after a full buffer stamps its own flow send time.
         _sentAt = Libc.MonotonicNow();
         var observer = new Observer(this);
-        _messages.Send(_socket.Fd, _count, MaxSendRetries, ref observer);
+        _ = _messages.Send(_socket.Fd, _count, MaxSendRetries, ref observer);
         _count = 0;
     }
 
@@ -126,6 +126,9 @@ public sealed unsafe class SocketTransmitPath : ITransmitPath
             int headers = (path._inet6 ? 40 : 20) + 8;
             return mtu <= 0 || path._lengths[slot] + headers > mtu;
         }
+
+        // One datagram per packet: its own error drops it.
+        public bool TakesOver(int slot, int errorNumber) => false;
 
         public void OnResent(int slot, int errorNumber)
         {

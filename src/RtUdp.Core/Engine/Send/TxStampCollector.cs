@@ -43,9 +43,13 @@ public sealed class TxStampCollector : IDisposable
     /// <summary>The latest time the worker may sleep to: soon while stamps are awaited, else no limit.</summary>
     public long WakeBy(long now) => Awaiting ? now + PollNs : long.MaxValue;
 
-    /// <summary>A datagram the kernel accepted: it waits for its stamps.</summary>
-    public void Track<T>(in StampedPacket packet, long sentAt, ref T completion)
-        where T : struct, IStampCompletion => _tracker.Track(packet, sentAt, ref completion);
+    /// <summary>A packet the kernel accepted: it waits for its datagram's stamps.</summary>
+    /// <param name="sameDatagram">A later packet of the GSO train the previous packet began (see <see cref="TxStampTracker.Track"/>).</param>
+    public void Track<T>(in StampedPacket packet, long sentAt, bool sameDatagram, ref T completion)
+        where T : struct, IStampCompletion => _tracker.Track(packet, sentAt, sameDatagram, ref completion);
+
+    /// <summary>A datagram the kernel numbered and then refused (see <see cref="TxStampTracker.SkipKey"/>).</summary>
+    public void SkipKey() => _tracker.SkipKey();
 
     /// <summary>A batch of error-queue messages was read: the clocks its stamps are converted with, read once for it.</summary>
     public void BeginBatch()

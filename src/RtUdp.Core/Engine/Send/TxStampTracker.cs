@@ -25,6 +25,9 @@ public struct StampedPacket
     public long IngestNs;
     public int Flags;
     public int Padding;
+
+    /// <summary>The tracker's number for the packet (its place in send order).</summary>
+    public long Number;
 }
 
 /// <summary>Receives packets whose stamps are complete (or will never complete).</summary>
@@ -35,35 +38,54 @@ public interface IStampCompletion
 }
 
 /// <summary>
-/// Packets awaiting their kernel TX stamps, keyed by the socket's SOF_TIMESTAMPING_OPT_ID counter:
-/// the kernel numbers each datagram it stamps 0, 1, 2... in send order, and every stamp on the
-/// error queue carries that number. A table indexed by key (mod its size) in native memory: no
-/// allocation, no search. A packet completes when the awaited stage (software SND, or hardware)
-/// arrives, or when its time runs out (hardware stamps can be tens of milliseconds late, or never).
+/// Packets awaiting their kernel TX stamps, matched by the socket's SOF_TIMESTAMPING_OPT_ID counter: the
+/// kernel numbers each datagram it builds 0, 1, 2... in send order (one sendmsg, one key), and every stamp on
+/// the error queue carries that number. A GSO train is one datagram: its key, and its stamps (the kernel stamps
+/// the train's first segment only), belong to all its packets. Two tables in native memory, one indexed by
+/// packet number and one by key (both mod their size): no allocation, no search. A packet completes when the
+/// awaited stage (software SND, or hardware) arrives, or when its time runs out (hardware stamps can be tens of
+/// milliseconds late, or never).
 /// </summary>
 public sealed unsafe class TxStampTracker : IDisposable
 {
+    /// <summary>A datagram the kernel numbered: its packets are [First, First + Count).</summary>
+    private struct Datagram
+    {
+        public long First;
+        public uint Key;
+        public int Count;
+    }
+
     private readonly StampedPacket* _table;
+    private readonly Datagram* _datagrams;
     private readonly int _mask;
     private readonly bool _awaitHardware;
     private readonly long _timeoutNs;
     private uint _nextKey;
-    private uint _oldestKey;
+    private long _nextPacket;
+    private long _oldestPacket;
+
+    // Whether the last key went to a datagram still open for the packets of its train.
+    private bool _datagramOpen;
 
     public TxStampTracker(int capacity, bool awaitHardware, long timeoutNs)
     {
         int size = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)capacity);
         _mask = size - 1;
         _table = (StampedPacket*)NativeMemory.AllocZeroed((nuint)size, (nuint)sizeof(StampedPacket));
+        // As many keys as packets: a key's entry is reused only after as many datagrams, so as many packets at least.
+        _datagrams = (Datagram*)NativeMemory.AllocZeroed((nuint)size, (nuint)sizeof(Datagram));
         _awaitHardware = awaitHardware;
         _timeoutNs = timeoutNs;
     }
 
     /// <summary>Packets sent and not yet completed.</summary>
-    public int Outstanding => (int)(_nextKey - _oldestKey);
+    public int Outstanding => (int)(_nextPacket - _oldestPacket);
 
+    /// <summary>Stamps whose key matched no packet awaiting one.</summary>
     public long Unmatched { get; private set; }
 
+    /// <summary>Packets stamped, by stage: a train's one stamp counts for each of its packets.</summary>
     public long Sched { get; private set; }
 
     public long Software { get; private set; }
@@ -73,25 +95,53 @@ public sealed unsafe class TxStampTracker : IDisposable
     /// <summary>The OPT_ID the kernel will give the next datagram (it restarts at 0 when OPT_ID is switched on).</summary>
     public uint NextKey => _nextKey;
 
-    /// <summary>Records a datagram the kernel accepted; it takes the next key.</summary>
+    /// <summary>Records a packet the kernel accepted.</summary>
+    /// <param name="sameDatagram">It is a later segment of the train the previous packet began: it shares that key.
+    /// Otherwise it begins a datagram, which takes the next key.</param>
     /// <param name="completion">Completes the packet pushed out of the table if it is full.</param>
-    public void Track<T>(in StampedPacket packet, long nowNs, ref T completion)
+    public void Track<T>(in StampedPacket packet, long nowNs, bool sameDatagram, ref T completion)
         where T : struct, IStampCompletion
     {
-        uint key = _nextKey++;
-        ref StampedPacket slot = ref _table[key & (uint)_mask];
+        if (!sameDatagram || !_datagramOpen)
+        {
+            ref Datagram opened = ref _datagrams[_nextKey & (uint)_mask];
+            opened.Key = _nextKey++;
+            opened.First = _nextPacket;
+            opened.Count = 0;
+            _datagramOpen = true;
+        }
+        ref Datagram datagram = ref _datagrams[(_nextKey - 1) & (uint)_mask];
+        long number = _nextPacket;
+        ref StampedPacket slot = ref _table[number & _mask];
         if (slot.Waiting != 0)
         {
-            // The table is full: the oldest packet gives up waiting.
+            // The table is full: the oldest packet gives up waiting. Before this packet is counted, so that
+            // moving the oldest past the completed ones stops short of it.
             Complete(ref slot, missing: true, ref completion);
         }
+        _nextPacket++;
         slot = packet;
-        slot.Key = key;
+        slot.Key = datagram.Key;
+        slot.Number = number;
         slot.Waiting = 1;
         slot.ExpiresAtNs = nowNs + _timeoutNs;
+        datagram.Count++;
     }
 
-    /// <summary>Takes one error-queue stamp. Stamps of other kinds are the caller's business.</summary>
+    /// <summary>
+    /// The kernel took a key for a datagram it then refused (a GSO train refused after it was built): the next
+    /// datagram's key is one further on.
+    /// </summary>
+    public void SkipKey()
+    {
+        ref Datagram skipped = ref _datagrams[_nextKey & (uint)_mask];
+        skipped.Key = _nextKey++;
+        skipped.First = _nextPacket;
+        skipped.Count = 0;
+        _datagramOpen = false;
+    }
+
+    /// <summary>Takes one error-queue stamp, for every packet of its datagram. Stamps of other kinds are the caller's business.</summary>
     /// <param name="realtime">CLOCK_REALTIME − CLOCK_MONOTONIC read after the stamp was drained.</param>
     /// <param name="earlierRealtime">The same read before (the previous drain; invalid if none): converts a
     /// software stamp taken before a wall-clock step that came between it and <paramref name="realtime"/>.</param>
@@ -99,12 +149,30 @@ public sealed unsafe class TxStampTracker : IDisposable
         where T : struct, IStampCompletion
     {
         uint key = message.StampId;
-        ref StampedPacket slot = ref _table[key & (uint)_mask];
-        if (slot.Waiting == 0 || slot.Key != key)
+        Datagram datagram = _datagrams[key & (uint)_mask];
+        bool matched = false;
+        if (datagram.Key == key)
+        {
+            for (long number = datagram.First; number < datagram.First + datagram.Count; number++)
+            {
+                ref StampedPacket slot = ref _table[number & _mask];
+                // A packet already completed (timed out, pushed out) no longer waits; its slot may hold a later one.
+                if (slot.Waiting != 0 && slot.Number == number)
+                {
+                    matched = true;
+                    Apply(ref slot, message, realtime, earlierRealtime, phcMinusMonotonic, phcValid, ref completion);
+                }
+            }
+        }
+        if (!matched)
         {
             Unmatched++;
-            return;
         }
+    }
+
+    private void Apply<T>(ref StampedPacket slot, in ErrQueueMessage message, in ClockOffset realtime, in ClockOffset earlierRealtime, long phcMinusMonotonic, bool phcValid, ref T completion)
+        where T : struct, IStampCompletion
+    {
         if (message.SoftwareNs != 0)
         {
             // Taken after the packet's sendmmsg began and before the drain's clock read.
@@ -137,21 +205,21 @@ public sealed unsafe class TxStampTracker : IDisposable
     public void Expire<T>(long nowNs, ref T completion)
         where T : struct, IStampCompletion
     {
-        while (_oldestKey != _nextKey)
+        while (_oldestPacket != _nextPacket)
         {
-            ref StampedPacket slot = ref _table[_oldestKey & (uint)_mask];
-            if (slot.Waiting != 0 && slot.Key == _oldestKey)
+            ref StampedPacket slot = ref _table[_oldestPacket & _mask];
+            if (slot.Waiting != 0 && slot.Number == _oldestPacket)
             {
                 if (slot.ExpiresAtNs > nowNs)
                 {
                     return;
                 }
-                // Complete moves the oldest key past this packet (and any completed after it): counting it
-                // here as well skipped the next packet, left waiting for good behind the oldest key.
+                // Complete moves the oldest packet past this one (and any completed after it): counting it
+                // here as well skipped the next packet, left waiting for good behind the oldest.
                 Complete(ref slot, missing: true, ref completion);
                 continue;
             }
-            _oldestKey++;
+            _oldestPacket++;
         }
     }
 
@@ -165,16 +233,20 @@ public sealed unsafe class TxStampTracker : IDisposable
         slot.Waiting = 0;
         completion.OnComplete(ref slot, missing);
         // Advance past any completed packets at the old end.
-        while (_oldestKey != _nextKey)
+        while (_oldestPacket != _nextPacket)
         {
-            ref StampedPacket oldest = ref _table[_oldestKey & (uint)_mask];
-            if (oldest.Waiting != 0 && oldest.Key == _oldestKey)
+            ref StampedPacket oldest = ref _table[_oldestPacket & _mask];
+            if (oldest.Waiting != 0 && oldest.Number == _oldestPacket)
             {
                 break;
             }
-            _oldestKey++;
+            _oldestPacket++;
         }
     }
 
-    public void Dispose() => NativeMemory.Free(_table);
+    public void Dispose()
+    {
+        NativeMemory.Free(_table);
+        NativeMemory.Free(_datagrams);
+    }
 }
