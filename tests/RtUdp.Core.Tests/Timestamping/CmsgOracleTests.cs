@@ -113,7 +113,7 @@ public sealed class CmsgOracleTests(CmsgOracleTests.Probe probe) : IClassFixture
         #include <sys/socket.h>
         #include <netinet/in.h>
         #include <linux/errqueue.h>
-        #include <linux/udp.h>
+        #include <netinet/udp.h>
         #include <linux/net_tstamp.h>
 
         static void dump(const char *name, const unsigned char *p, size_t n)
