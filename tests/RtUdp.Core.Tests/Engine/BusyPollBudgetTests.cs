@@ -28,6 +28,24 @@ public sealed class BusyPollBudgetTests
     }
 
     [Fact]
+    public void Spinning_in_fine_steps_is_stopped_at_90_percent_of_each_second()
+    {
+        BusyPollBudget budget = BusyPollBudget.ForPriority(80);
+        long refusedFirst = -1;
+        int exhaustions = 0;
+        for (long t = 5_000 * Ms; t < 7_000 * Ms; t += 1000)
+        {
+            if (!budget.TrySpin(t, out bool exhausted) && refusedFirst < 0)
+            {
+                refusedFirst = t;
+            }
+            exhaustions += exhausted ? 1 : 0;
+        }
+        Assert.Equal(5_900 * Ms, refusedFirst);
+        Assert.Equal(2, exhaustions);
+    }
+
+    [Fact]
     public void Time_asleep_is_not_charged()
     {
         BusyPollBudget budget = BusyPollBudget.ForPriority(1);
