@@ -203,14 +203,14 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
         int error = Marshal.GetLastPInvokeError();
         if (error == Errno.EAGAIN)
         {
-            if (!_emptySampled)
-            {
-                // Off the packet path (nothing to read): the wall clock's offset before what arrives next.
-                _emptySince = ClockSampler.Sample(Libc.CLOCK_REALTIME, rounds: 2);
-                _emptySampled = true;
-            }
             if (_busyPoll && now - _lastDataNs < _busyPollNs && KeepSpinning(now))
             {
+                if (!_emptySampled)
+                {
+                    // Once per spin, off the packet path: the wall clock's offset before what arrives next.
+                    _emptySince = ClockSampler.Sample(Libc.CLOCK_REALTIME, rounds: 2);
+                    _emptySampled = true;
+                }
                 _spinning = true;
                 Thread.SpinWait(SpinIterations);
                 return;
@@ -222,6 +222,9 @@ public sealed unsafe class ReceiveWorker : IAgent, IDisposable
                 // Drops after the last datagram read show in no SO_RXQ_OVFL count until the next one arrives.
                 ReadKernelDrops(now);
             }
+            // Off the packet path (the worker is about to sleep): the wall clock's offset before what arrives next.
+            _emptySince = ClockSampler.Sample(Libc.CLOCK_REALTIME, rounds: 2);
+            _emptySampled = true;
             _ = poll(_pollSet, 2, PollTimeoutMs);
             return;
         }

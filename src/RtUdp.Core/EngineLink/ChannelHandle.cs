@@ -15,6 +15,7 @@ public sealed unsafe class ChannelHandle : IDisposable
     private readonly Lock _drainLock = new();
     private readonly Lock _reportLock = new();
     private readonly long _busyPollNs;
+    private long _lastPacketNs = long.MinValue / 2;
 
     private const int SpinIterations = 20;
 
@@ -106,8 +107,11 @@ public sealed unsafe class ChannelHandle : IDisposable
         long deadline = start + timeoutNs;
         fixed (byte* destination = payload)
         {
-            if (_busyPollNs > 0 && timeoutNs > 0 && SpinForPacket(destination, Math.Min(deadline, start + _busyPollNs), out ReceivedPacket spun))
+            // Busy-poll: spin while the last packet is less than busy_poll_ns old (an idle channel's reader sleeps at once).
+            long spinUntil = Math.Min(deadline, Volatile.Read(ref _lastPacketNs) + _busyPollNs);
+            if (_busyPollNs > 0 && start < spinUntil && SpinForPacket(destination, spinUntil, out ReceivedPacket spun))
             {
+                Volatile.Write(ref _lastPacketNs, Libc.MonotonicNow());
                 return spun;
             }
             while (true)
@@ -117,6 +121,10 @@ public sealed unsafe class ChannelHandle : IDisposable
                 if (TryDrainOne(destination, out ReceivedPacket packet))
                 {
                     wait.CancelWait();
+                    if (_busyPollNs > 0)
+                    {
+                        Volatile.Write(ref _lastPacketNs, Libc.MonotonicNow());
+                    }
                     return packet;
                 }
                 long now = Libc.MonotonicNow();
@@ -131,7 +139,8 @@ public sealed unsafe class ChannelHandle : IDisposable
     }
 
     /// <summary>
-    /// Busy-poll (the channel's receive strategy): watch the RX ring without sleeping until <paramref name="until"/>,
+    /// Busy-poll (the channel's receive strategy): watch the RX ring without sleeping until <paramref name="until"/>
+    /// (busy_poll_ns after the last packet taken),
     /// so a packet the receive worker writes meanwhile is taken without a futex wake-up (and the worker makes no
     /// FUTEX_WAKE call). A SCHED_FIFO caller spins within the <see cref="Engine.BusyPollBudget"/> of its thread.
     /// </summary>
