@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using RtUdp.Core.Contract.Channels;
 using RtUdp.Core.EngineLink;
+using RtUdp.Core.Native;
 using Xunit.Abstractions;
 
 namespace RtUdp.Core.Tests.Integration;
@@ -84,6 +85,57 @@ public sealed class BusyPollTests(EngineFixture fixture, ITestOutputHelper outpu
         Accounting.AssertBalanced(rx);
         fixture.Client.DeleteChannel(rx.Id);
         rx.Dispose();
+    }
+
+    /// <summary>
+    /// Ring to worker: a duplex busy-poll channel's send worker watches the TX ring between packets that come
+    /// within busy_poll_ns, instead of parking on its futex (send_waits) after each, as a poll channel's does.
+    /// </summary>
+    [Fact]
+    public void A_busy_poll_channels_send_worker_spins_on_its_ring_between_packets_instead_of_parking()
+    {
+        using var sink = new Socket(SocketType.Dgram, ProtocolType.Udp);
+        sink.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        var remote = (System.Net.IPEndPoint)sink.LocalEndPoint!;
+        // Timestamps off: no TX stamps to collect, so nothing but the ring wakes the worker.
+        long polled = SendWaitsFor(TestChannels.Sender(fixture.NextId(), "bp-tx-poll", remote) with { Direction = ChannelDirection.Duplex, Timestamps = TimestampMode.Off });
+        long spun = SendWaitsFor(TestChannels.Sender(fixture.NextId(), "bp-tx-spin", remote) with
+        {
+            Direction = ChannelDirection.Duplex,
+            Timestamps = TimestampMode.Off,
+            ReceiveStrategy = ReceiveStrategy.BusyPoll,
+            BusyPollNs = 200_000_000,
+        });
+        output.WriteLine($"send worker parks over 100 packets 200 us apart: poll {polled}, busy-poll {spun}");
+        // Poll: a park after nearly every packet. Busy-poll: after the first, the worker never parks while packets keep
+        // coming (a preemption of this thread longer than the window would let it park once more: allow a few).
+        Assert.True(polled >= 50, $"poll channel parked {polled} times");
+        Assert.True(spun <= 10, $"busy-poll channel parked {spun} times");
+    }
+
+    private long SendWaitsFor(ChannelConfig config)
+    {
+        ChannelHandle tx = fixture.Client.CreateChannel(config);
+        Assert.Equal(ChannelState.Running, fixture.Client.StartChannel(tx.Id));
+        // The first packet wakes the parked worker; the window counts from there.
+        Assert.Equal(EnqueueResult.Ok, tx.TryEnqueue(new byte[16], Libc.MonotonicNow(), packetId: 0, immediate: true));
+        Accounting.WaitFinished(tx, 1);
+        long before = tx.ReadStats()[ChannelCounter.SendWaits];
+        for (int i = 1; i <= 100; i++)
+        {
+            long next = Libc.MonotonicNow() + 200_000;
+            Assert.Equal(EnqueueResult.Ok, tx.TryEnqueue(new byte[16], Libc.MonotonicNow(), packetId: i, immediate: true));
+            while (Libc.MonotonicNow() < next)
+            {
+                Thread.SpinWait(10);
+            }
+        }
+        ChannelStats stats = Accounting.WaitFinished(tx, 101);
+        long waits = stats[ChannelCounter.SendWaits] - before;
+        Accounting.AssertBalanced(tx);
+        fixture.Client.DeleteChannel(tx.Id);
+        tx.Dispose();
+        return waits;
     }
 
     [Fact]
