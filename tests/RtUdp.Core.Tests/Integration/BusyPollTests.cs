@@ -66,7 +66,7 @@ public sealed class BusyPollTests(EngineFixture fixture, ITestOutputHelper outpu
             BusyPollNs = 1_000_000_000,
         });
         Assert.Equal(ChannelState.Running, fixture.Client.StartChannel(rx.Id));
-        using var sender = new Socket(SocketType.Dgram, ProtocolType.Udp);
+        using var sender = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         sender.SendTo(new byte[16], rx.BoundLocal);
         byte[] buffer = new byte[2048];
         Assert.NotNull(rx.Receive(buffer, (long)Timeout.TotalNanoseconds));
@@ -94,7 +94,7 @@ public sealed class BusyPollTests(EngineFixture fixture, ITestOutputHelper outpu
     [Fact]
     public void A_busy_poll_channels_send_worker_spins_on_its_ring_between_packets_instead_of_parking()
     {
-        using var sink = new Socket(SocketType.Dgram, ProtocolType.Udp);
+        using var sink = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         sink.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
         var remote = (System.Net.IPEndPoint)sink.LocalEndPoint!;
         // Timestamps off: no TX stamps to collect, so nothing but the ring wakes the worker.
