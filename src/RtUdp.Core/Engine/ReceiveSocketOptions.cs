@@ -42,7 +42,7 @@ public static unsafe class ReceiveSocketOptions
         // sk_ll_usec: how long one blocking read may poll the device. The worker reads with MSG_DONTWAIT, where the
         // kernel polls the device once per read, so any non-zero value arms it; the window is the worker's own.
         int microseconds = (int)Math.Clamp(config.BusyPollNs / 1000, 1, int.MaxValue);
-        bool kernelBusyPoll = SetOrNote(fd, SOL_SOCKET, Libc.SO_BUSY_POLL, microseconds, "SO_BUSY_POLL", "above net.core.busy_read", notes);
+        bool kernelBusyPoll = SetOrNote(fd, SOL_SOCKET, SO_BUSY_POLL, microseconds, "SO_BUSY_POLL", "above net.core.busy_read", notes);
         if (kernelBusyPoll)
         {
             _ = SetOrNote(fd, SOL_SOCKET, Libc.SO_PREFER_BUSY_POLL, 1, "SO_PREFER_BUSY_POLL", "", notes);

@@ -16,9 +16,6 @@ public static unsafe partial class Libc
     public const int SO_TIMESTAMPNS_NEW = 64;
     public const int SO_TIMESTAMPING_NEW = 65;
 
-    /// <summary>Busy-poll: µs a blocking read polls the device's queue (sk_ll_usec); above net.core.busy_read needs CAP_NET_ADMIN.</summary>
-    public const int SO_BUSY_POLL = 46;
-
     /// <summary>The NAPI id of the device queue the socket's last datagram came from; 0 for none (loopback, a device without NAPI).</summary>
     public const int SO_INCOMING_NAPI_ID = 56;
 

@@ -69,7 +69,7 @@ public sealed class GroDecisionTests
             Assert.True(setup.KernelBusyPoll);
             Assert.Empty(setup.Notes);
             byte[] value = new byte[4];
-            Assert.Equal(4, socket.GetRawSocketOption(Tmds.Linux.LibC.SOL_SOCKET, Libc.SO_BUSY_POLL, value));
+            Assert.Equal(4, socket.GetRawSocketOption(Tmds.Linux.LibC.SOL_SOCKET, Tmds.Linux.LibC.SO_BUSY_POLL, value));
             Assert.Equal(1000, BitConverter.ToInt32(value));
         }
     }
