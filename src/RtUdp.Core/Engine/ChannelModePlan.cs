@@ -79,6 +79,30 @@ public sealed record ChannelModePlan
         return 0;
     }
 
+    /// <summary>
+    /// Whether the receiving socket has UDP_GRO, from what setsockopt(SOL_UDP, UDP_GRO, 1) answered
+    /// (<paramref name="setsockoptErrno"/>, 0: it took). Auto falls back to one datagram per read with a note;
+    /// On refuses the channel (FailedPrecondition naming gro).
+    /// </summary>
+    public static bool DecideGro(GroMode mode, bool receives, int setsockoptErrno, List<string> notes)
+    {
+        if (!receives || mode == GroMode.Off)
+        {
+            return false;
+        }
+        if (setsockoptErrno == 0)
+        {
+            return true;
+        }
+        string why = $"the kernel refused UDP_GRO on the socket (setsockopt(SOL_UDP, UDP_GRO): {Native.Errno.Describe(setsockoptErrno)})";
+        if (mode == GroMode.On)
+        {
+            throw new EngineCommandException(EngineStatus.FailedPrecondition, $"gro: {why}", "gro");
+        }
+        notes.Add($"gro: off (one datagram per read): {why}");
+        return false;
+    }
+
     private static (TimestampMode, bool) DecideTimestamps(ChannelConfig config, EgressFacts facts, List<string> notes)
     {
         if (config.Timestamps == TimestampMode.Off)

@@ -40,6 +40,8 @@ public sealed class EngineChannel : IDisposable
         ChannelRegion? region = null;
         try
         {
+            ReceiveSocketSetup receive = ReceiveSocketOptions.Apply(socket.Fd, settings);
+            plan = plan with { Notes = [.. plan.Notes, .. receive.Notes] };
             region = ChannelRegion.Create(path, config);
             region.BoundLocal = socket.BoundLocal;
             ref ChannelModeBlock mode = ref region.Mode;
@@ -51,9 +53,11 @@ public sealed class EngineChannel : IDisposable
             mode.Gso = (int)(plan.Gso ? GsoState.Trains : GsoState.Off);
             mode.GsoMaxSegments = plan.GsoMaxSegments;
             mode.Bulk = settings.Bulk ? 1 : 0;
+            mode.Gro = receive.Gro ? 1 : 0;
+            mode.ReceiveWait = (int)receive.Wait;
             mode.SetText(facts.Interface, facts.LaunchQdisc ?? facts.Qdiscs, string.Join("; ", plan.Notes));
             region.State = ChannelState.Created;
-            return new EngineChannel(region, socket, memoryLocked) { Plan = plan, Facts = facts };
+            return new EngineChannel(region, socket, memoryLocked) { Plan = plan, Facts = facts, Receive = receive };
         }
         catch
         {
@@ -66,6 +70,9 @@ public sealed class EngineChannel : IDisposable
     public ChannelModePlan Plan { get; private init; } = new();
 
     public EgressFacts Facts { get; private init; } = new() { Interface = "" };
+
+    /// <summary>What the socket was given for GRO and busy-poll.</summary>
+    public ReceiveSocketSetup Receive { get; private init; } = ReceiveSocketSetup.None;
 
     /// <summary>Starts the workers the channel's direction needs.</summary>
     /// <param name="unpinned">Where a worker without a CPU runs (the engine's CPU plan).</param>
@@ -84,7 +91,7 @@ public sealed class EngineChannel : IDisposable
         }
         if (config.Receives)
         {
-            _receiveWorker = new ReceiveWorker(Region, Socket, _memoryLocked, unpinned);
+            _receiveWorker = new ReceiveWorker(Region, Socket, _memoryLocked, unpinned, Receive.KernelBusyPoll);
             _receiver = new AgentRunner(_receiveWorker);
         }
         Region.State = ChannelState.Running;

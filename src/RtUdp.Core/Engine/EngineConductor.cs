@@ -269,7 +269,7 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
         response.SetText(path, null, null);
         _log($"channel {block.Id} ({config.Name}): created, {config.Direction}, bound {channel.Region.BoundLocal}, remote {config.Remote?.ToString() ?? "any"}, "
             + $"egress {facts.Interface}, timestamps {plan.Timestamps}, launch time {plan.Launch}, file {path} ({channel.Region.Layout.TotalLength >> 10} KiB)");
-        foreach (string note in plan.Notes)
+        foreach (string note in channel.Plan.Notes)
         {
             _log($"channel {block.Id}: {note}");
         }

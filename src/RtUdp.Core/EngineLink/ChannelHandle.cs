@@ -14,12 +14,20 @@ public sealed unsafe class ChannelHandle : IDisposable
     private readonly ChannelRegion _region;
     private readonly Lock _drainLock = new();
     private readonly Lock _reportLock = new();
+    private readonly long _busyPollNs;
+    private long _lastPacketNs = long.MinValue / 2;
+
+    private const int SpinIterations = 20;
+
+    [ThreadStatic]
+    private static Engine.BusyPollBudget? t_readerBudget;
 
     internal ChannelHandle(ChannelRegion region, ChannelConfig config)
     {
         _region = region;
         Config = config;
         BoundLocal = region.BoundLocal.ToIPEndPoint() ?? config.Local;
+        _busyPollNs = config.ReceiveStrategy == ReceiveStrategy.BusyPoll ? config.BusyPollNs : 0;
     }
 
     public ChannelConfig Config { get; }
@@ -95,9 +103,17 @@ public sealed unsafe class ChannelHandle : IDisposable
         {
             throw new ArgumentException($"The buffer must hold max_payload ({Config.MaxPayload}) bytes.", nameof(payload));
         }
-        long deadline = Libc.MonotonicNow() + timeoutNs;
+        long start = Libc.MonotonicNow();
+        long deadline = start + timeoutNs;
         fixed (byte* destination = payload)
         {
+            // Busy-poll: spin while the last packet is less than busy_poll_ns old (an idle channel's reader sleeps at once).
+            long spinUntil = Math.Min(deadline, Volatile.Read(ref _lastPacketNs) + _busyPollNs);
+            if (_busyPollNs > 0 && start < spinUntil && SpinForPacket(destination, spinUntil, out ReceivedPacket spun))
+            {
+                Volatile.Write(ref _lastPacketNs, Libc.MonotonicNow());
+                return spun;
+            }
             while (true)
             {
                 var wait = _region.RxRing.ConsumerWait;
@@ -105,6 +121,10 @@ public sealed unsafe class ChannelHandle : IDisposable
                 if (TryDrainOne(destination, out ReceivedPacket packet))
                 {
                     wait.CancelWait();
+                    if (_busyPollNs > 0)
+                    {
+                        Volatile.Write(ref _lastPacketNs, Libc.MonotonicNow());
+                    }
                     return packet;
                 }
                 long now = Libc.MonotonicNow();
@@ -116,6 +136,43 @@ public sealed unsafe class ChannelHandle : IDisposable
                 wait.Wait(ticket, Math.Min(deadline, now + 100_000_000));
             }
         }
+    }
+
+    /// <summary>
+    /// Busy-poll (the channel's receive strategy): watch the RX ring without sleeping until <paramref name="until"/>
+    /// (busy_poll_ns after the last packet taken),
+    /// so a packet the receive worker writes meanwhile is taken without a futex wake-up (and the worker makes no
+    /// FUTEX_WAKE call). A SCHED_FIFO caller spins within the <see cref="Engine.BusyPollBudget"/> of its thread.
+    /// </summary>
+    private bool SpinForPacket(byte* destination, long until, out ReceivedPacket packet)
+    {
+        Engine.BusyPollBudget budget = ReaderBudget();
+        while (true)
+        {
+            if (_region.RxRing.OccupiedBytes != 0 && TryDrainOne(destination, out packet))
+            {
+                return true;
+            }
+            long now = Libc.MonotonicNow();
+            if (now >= until || !budget.TrySpin(now, out _) || _region.State is ChannelState.Deleted)
+            {
+                budget.Sleeping();
+                packet = default;
+                return false;
+            }
+            Thread.SpinWait(SpinIterations);
+        }
+    }
+
+    /// <summary>The calling thread's busy-poll budget: one at SCHED_FIFO or SCHED_RR (as the thread was at its first busy-poll read), none otherwise.</summary>
+    private static Engine.BusyPollBudget ReaderBudget()
+    {
+        if (t_readerBudget is null)
+        {
+            int policy = Libc.sched_getscheduler(0);
+            t_readerBudget = Engine.BusyPollBudget.ForPriority(policy == Tmds.Linux.LibC.SCHED_FIFO || policy == Tmds.Linux.LibC.SCHED_RR ? 1 : 0);
+        }
+        return t_readerBudget;
     }
 
     private bool TryDrainOne(byte* destination, out ReceivedPacket packet)
@@ -142,7 +199,8 @@ public sealed unsafe class ChannelHandle : IDisposable
                 reader.Header.BestMonotonicNs,
                 reader.Header.StampSource,
                 reader.Header.WorkerMonotonicNs,
-                reader.Header.Sequence);
+                reader.Header.Sequence,
+                reader.Header.Flags);
             return true;
         }
     }

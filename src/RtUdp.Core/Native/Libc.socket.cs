@@ -16,6 +16,15 @@ public static unsafe partial class Libc
     public const int SO_TIMESTAMPNS_NEW = 64;
     public const int SO_TIMESTAMPING_NEW = 65;
 
+    /// <summary>The NAPI id of the device queue the socket's last datagram came from; 0 for none (loopback, a device without NAPI).</summary>
+    public const int SO_INCOMING_NAPI_ID = 56;
+
+    /// <summary>Busy-poll: the device's interrupts stay deferred while the application polls (needs CAP_NET_ADMIN).</summary>
+    public const int SO_PREFER_BUSY_POLL = 69;
+
+    /// <summary>Busy-poll: most packets one poll of the device's queue takes (above the default needs CAP_NET_ADMIN).</summary>
+    public const int SO_BUSY_POLL_BUDGET = 70;
+
     [LibraryImport("libc", SetLastError = true)]
     public static partial int sendmmsg(int fd, mmsghdr* msgvec, uint vlen, int flags);
 

@@ -301,6 +301,7 @@ public sealed partial class PacketApi(ApiContext api, CaptureRegistry captures, 
             ClockDomain = StampMapping.DomainOf(source),
             WorkerMonotonicNs = p.WorkerMonotonicNs,
             Sequence = p.Sequence,
+            Coalesced = p.Coalesced,
         };
         if (p.Source is not null)
         {

@@ -97,6 +97,27 @@ public sealed class CmsgOracleTests(CmsgOracleTests.Probe probe) : IClassFixture
             parsed = ReceiveControl.Parse(&header);
             Assert.False(parsed.HasDropCount);
             Assert.Equal(1_700_000_000_123_456_789, parsed.SoftwareNs);
+            Assert.Equal(0, parsed.SegmentSize);
+        }
+    }
+
+    [Fact]
+    public unsafe void Receive_control_holds_and_parses_the_gro_segment_size_built_by_gcc()
+    {
+        Assert.Equal(Libc.SOL_UDP, probe.Get("sol_udp"));
+        Assert.Equal(Libc.UDP_GRO, probe.Get("udp_gro"));
+        Assert.Equal(Libc.UDP_SEGMENT, probe.Get("udp_segment"));
+        Assert.True(ReceiveControl.BytesPerMessage >= probe.Get("groctl_len"), $"control buffer {ReceiveControl.BytesPerMessage} < {probe.Get("groctl_len")}");
+        byte[] control = probe.Bytes("groctl", (int)probe.Get("groctl_len"));
+        fixed (byte* buffer = control)
+        {
+            msghdr header = new() { msg_control = buffer, msg_controllen = (socklen_t)control.Length };
+            ReceiveControl parsed = ReceiveControl.Parse(&header);
+            Assert.Equal(1400, parsed.SegmentSize);
+            Assert.Equal(1_700_000_000_123_456_789, parsed.SoftwareNs);
+            Assert.Equal(37_000_000_005, parsed.HardwareNs);
+            Assert.True(parsed.HasDropCount);
+            Assert.Equal(0xFFFF_FFF0u, parsed.DropCount);
         }
     }
 
@@ -194,7 +215,7 @@ public sealed class CmsgOracleTests(CmsgOracleTests.Probe probe) : IClassFixture
             dump("errq", (unsigned char *)eq.buf, e.msg_controllen);
 
             /* What the kernel attaches to a datagram read from a receiving channel's socket. */
-            printf("rx_need %zu\n", (size_t)(CMSG_SPACE(sizeof(struct scm_timestamping)) + CMSG_SPACE(sizeof(uint32_t))));
+            printf("rx_need %zu\n", (size_t)(CMSG_SPACE(sizeof(struct scm_timestamping)) + CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(int))));
             union { char buf[256]; struct cmsghdr align; } rq;
             memset(&rq, 0, sizeof rq);
             struct msghdr r = { 0 };
@@ -213,6 +234,33 @@ public sealed class CmsgOracleTests(CmsgOracleTests.Probe probe) : IClassFixture
             memcpy(CMSG_DATA(c), &drops, sizeof drops);
             printf("rxctl_len %zu\n", (size_t)r.msg_controllen);
             dump("rxctl", (unsigned char *)rq.buf, r.msg_controllen);
+
+            /* A coalesced datagram on a UDP_GRO socket: the stamps, the drop count, then UDP_GRO's gso_size. */
+            union { char buf[256]; struct cmsghdr align; } gq;
+            memset(&gq, 0, sizeof gq);
+            struct msghdr gr = { 0 };
+            gr.msg_control = gq.buf;
+            gr.msg_controllen = CMSG_SPACE(sizeof(struct scm_timestamping)) + CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(int));
+            c = CMSG_FIRSTHDR(&gr);
+            c->cmsg_level = SOL_SOCKET;
+            c->cmsg_type = SCM_TIMESTAMPING;
+            c->cmsg_len = CMSG_LEN(sizeof(struct scm_timestamping));
+            memcpy(CMSG_DATA(c), &ts, sizeof ts);
+            c = CMSG_NXTHDR(&gr, c);
+            c->cmsg_level = SOL_SOCKET;
+            c->cmsg_type = SO_RXQ_OVFL;
+            c->cmsg_len = CMSG_LEN(sizeof(uint32_t));
+            memcpy(CMSG_DATA(c), &drops, sizeof drops);
+            c = CMSG_NXTHDR(&gr, c);
+            c->cmsg_level = SOL_UDP;
+            c->cmsg_type = UDP_GRO;
+            c->cmsg_len = CMSG_LEN(sizeof(int));
+            int gso_size = 1400;
+            memcpy(CMSG_DATA(c), &gso_size, sizeof gso_size);
+            printf("udp_gro %d\n", UDP_GRO);
+            printf("udp_segment %d\n", UDP_SEGMENT);
+            printf("groctl_len %zu\n", (size_t)gr.msg_controllen);
+            dump("groctl", (unsigned char *)gq.buf, gr.msg_controllen);
             return 0;
         }
         """;

@@ -37,7 +37,10 @@ public enum ChannelCounter
     TxReportsLost = 41,
     SendWaits = 42,
 
-    /// <summary>Seconds in which a SCHED_FIFO hybrid worker used up its spin budget and fell back to sleeping to the packet's time.</summary>
+    /// <summary>
+    /// Seconds in which a SCHED_FIFO hybrid worker used up its spin budget and fell back to sleeping to the packet's
+    /// time, or a busy-polling one (receive strategy busy-poll) its busy-poll budget and parked on the TX ring.
+    /// </summary>
     SpinBudgetExhausted = 43,
 
     /// <summary>Packets stamped by the TX stamps taken from the error queue, by stage (a GSO train's one stamp counts for each of its packets).</summary>
@@ -95,6 +98,8 @@ public enum ChannelCounter
     PathMtu = 63,
 
     // Written by the receive worker only (slots 64-95).
+
+    /// <summary>Packets read from the socket (a coalesced GRO datagram counts as the packets it holds).</summary>
     Received = 64,
     RxWritten = 65,
     RxDroppedOverflow = 66,
@@ -137,7 +142,7 @@ public enum ChannelCounter
     /// <summary>Busy-poll: reads that found datagrams while the worker spun (no poll sleep before them).</summary>
     RxBusyPollHits = 81,
 
-    /// <summary>Busy-poll: spins given up for poll because the spin budget of the second was spent (at SCHED_FIFO).</summary>
+    /// <summary>Busy-poll: seconds in which the worker's busy-poll budget ran out (at SCHED_FIFO) and it waited in poll until the second ended.</summary>
     RxBusyPollBudgetExhausted = 82,
 
     // Written by the drainer (daemon).

@@ -63,9 +63,24 @@ public struct RxPacketHeader
     /// <summary>Per-worker receive sequence number (gaps mean drops in the RX ring).</summary>
     public long Sequence;
 
-    /// <summary>Timestamping.StampSource of <see cref="BestMonotonicNs"/>: hardware, software or the worker's clock.</summary>
+    /// <summary>
+    /// Timestamping.StampSource of <see cref="BestMonotonicNs"/>: hardware, software or the worker's clock. With
+    /// <see cref="RxPacketFlags.Coalesced"/> the stamps are those of the coalesced datagram the packet came in.
+    /// </summary>
     public int StampSource;
-    public int Reserved;
+
+    /// <summary><see cref="RxPacketFlags"/>.</summary>
+    public int Flags;
+}
+
+/// <summary>Bits of <see cref="RxPacketHeader.Flags"/>.</summary>
+public static class RxPacketFlags
+{
+    /// <summary>
+    /// The packet was split out of a coalesced datagram (UDP GRO): its stamps, source and worker time are that
+    /// datagram's, shared by every packet of it, so the first packet's stamp stands for the later ones too.
+    /// </summary>
+    public const int Coalesced = 1;
 }
 
 /// <summary>What became of a packet the send worker took from the TX ring.</summary>

@@ -26,6 +26,12 @@ public sealed unsafe class SendScheduler : IDisposable
     private uint _sequence;
     private volatile bool _stopRequested;
 
+    // Busy-poll on the TX ring (0 / null unless the channel busy-polls).
+    private const int SpinIterations = 20;
+    private readonly long _busyPollNs;
+    private readonly BusyPollBudget? _busyPollBudget;
+    private long _lastWorkNs = long.MinValue / 2;
+
     public SendScheduler(ChannelRegion region, OutOfOrderConsumer consumer)
     {
         _region = region;
@@ -37,6 +43,11 @@ public sealed unsafe class SendScheduler : IDisposable
         _launchTime = (LaunchClock)region.Mode.Launch != LaunchClock.None;
         _launchLead = region.Config.LaunchLeadNs;
         _bulk = (TimingStrategy)region.Config.Timing == TimingStrategy.Bulk;
+        if ((ReceiveStrategy)region.Config.ReceiveStrategy == ReceiveStrategy.BusyPoll)
+        {
+            _busyPollNs = region.Config.BusyPollNs;
+            _busyPollBudget = BusyPollBudget.ForPriority(region.Config.Priority);
+        }
     }
 
     /// <summary>Packets scheduled and not yet taken.</summary>
@@ -158,6 +169,10 @@ public sealed unsafe class SendScheduler : IDisposable
 
     private void WaitForWork(long deadlineNs)
     {
+        if (_busyPollNs > 0 && _schedule.Count == 0 && SpinForWork(deadlineNs))
+        {
+            return;
+        }
         int ticket = _wakeup.PrepareWait();
         // Re-check after announcing the park (see EventCount): a producer either sees us parked or we see its record.
         if ((!_schedule.IsFull && _consumer.HasUnscanned) || _stopRequested)
@@ -166,7 +181,43 @@ public sealed unsafe class SendScheduler : IDisposable
             return;
         }
         _region.Add(ChannelCounter.SendWaits, 1);
-        _wakeup.Wait(ticket, deadlineNs);
+        _busyPollBudget?.Sleeping();
+        if (_wakeup.Wait(ticket, deadlineNs) && _busyPollNs > 0)
+        {
+            // Woken by a producer: work came now, so the next empty schedule spins again.
+            _lastWorkNs = Libc.MonotonicNow();
+        }
+    }
+
+    /// <summary>
+    /// Busy-poll (a duplex channel with the busy-poll receive strategy): with nothing scheduled, watch the TX
+    /// ring without sleeping for up to busy_poll_ns after the last work came, so a packet enqueued meanwhile
+    /// leaves without a futex wake-up; within the <see cref="BusyPollBudget"/> at SCHED_FIFO.
+    /// </summary>
+    /// <returns>true when work came (or a stop), false to park as usual.</returns>
+    private bool SpinForWork(long deadlineNs)
+    {
+        long now = Libc.MonotonicNow();
+        long until = Math.Min(deadlineNs, _lastWorkNs + _busyPollNs);
+        while (now < until)
+        {
+            if (_consumer.HasUnscanned || _stopRequested)
+            {
+                _lastWorkNs = now;
+                return true;
+            }
+            if (!_busyPollBudget!.TrySpin(now, out bool exhaustedNow))
+            {
+                if (exhaustedNow)
+                {
+                    _region.Add(ChannelCounter.SpinBudgetExhausted, 1);
+                }
+                return false;
+            }
+            Thread.SpinWait(SpinIterations);
+            now = Libc.MonotonicNow();
+        }
+        return false;
     }
 
     /// <summary>Takes the earliest packet if it is due by <paramref name="horizon"/>.</summary>
