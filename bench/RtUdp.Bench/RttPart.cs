@@ -70,7 +70,8 @@ internal sealed partial class Parts
     /// recvfrom): the header's send time (read just before sendmmsg) to the pinger's receive worker's
     /// clock read after recvmmsg returned.
     /// </summary>
-    private (Percentiles Rtt, string Detail) EngineRoundTrip()
+    /// <param name="reflectorReceive">How the reflector's receive worker waits (the trains part runs it with busy-poll).</param>
+    private (Percentiles Rtt, string Detail) EngineRoundTrip(ReceiveStrategy reflectorReceive = ReceiveStrategy.Poll)
     {
         using var session = new Session(_engineLog);
         ChannelConfig reflectorConfig = new()
@@ -86,6 +87,7 @@ internal sealed partial class Parts
             BatchSize = 8,
             Timestamps = TimestampMode.Off,
             Flags = ChannelFlags.Reflect,
+            ReceiveStrategy = reflectorReceive,
         };
         using ChannelHandle reflector = session.Client.CreateChannel(reflectorConfig);
         using ChannelHandle pinger = session.Client.CreateChannel(reflectorConfig with
@@ -98,6 +100,7 @@ internal sealed partial class Parts
             ReceiveCpu = PingerCpu,
             Flags = ChannelFlags.Sequenced,
             FlowId = 1,
+            ReceiveStrategy = ReceiveStrategy.Poll, // its worker shares CPU 1 with the send worker and the bench thread
         });
         session.Client.StartChannel(reflector.Id);
         session.Client.StartChannel(pinger.Id);
@@ -145,6 +148,11 @@ internal sealed partial class Parts
         string histogram = $"round-trip histogram p50/p99 {Percentiles.Us(stats.RoundTrip.ValueAtPercentile(50))}/{Percentiles.Us(stats.RoundTrip.ValueAtPercentile(99))} us of {stats.RoundTrip.TotalCount}";
         string detail = string.Create(CultureInfo.InvariantCulture,
             $"{samples.Count} round trips ({samples.Count / seconds:N0}/s), reflected {reflected[ChannelCounter.Reflected]}, lost {flow?.Lost ?? 0} (timeouts {lost}), jitter {flow?.JitterNs ?? 0} ns; {histogram}");
+        if (reflectorReceive != ReceiveStrategy.Poll)
+        {
+            detail += string.Create(CultureInfo.InvariantCulture,
+                $"; reflector waits by {(ReceiveWait)reflector.Region.Mode.ReceiveWait}, {reflected[ChannelCounter.RxBusyPollHits]} busy-poll hits of {reflected[ChannelCounter.RxCalls]} reads, spin budget spent {reflected[ChannelCounter.RxBusyPollBudgetExhausted]}x");
+        }
         session.Client.DeleteChannel(pinger.Id);
         session.Client.DeleteChannel(reflector.Id);
         return (Percentiles.Of([.. samples]), detail);
