@@ -59,45 +59,86 @@ internal sealed partial class Parts
 
     // ---------------------------------------------------------------- trains on send
 
+    /// <summary>What one run of the send comparison sends with.</summary>
+    private enum SendWith
+    {
+        CGso,
+        EngineSendmmsg,
+        EngineTrainsHybrid,
+        EngineTrainsBulk,
+    }
+
     /// <summary>
-    /// C GSO loop, engine sendmmsg, engine trains (hybrid), engine trains (bulk), engine sendmmsg, C GSO loop, one
-    /// after the other, each for the run's duration, all to one far receiver (UDP_GRO, so a train arriving whole
-    /// is read whole, as the engine's own GRO receive would).
+    /// The send comparison twice, each run for the run's duration to one far receiver (rtudp_ref rx, CPU 0): first a
+    /// plain recvmmsg receiver, as the issue measured (every train is cut into datagrams by the kernel on its way
+    /// to the socket, on the sender's CPU: loopback and veth deliver in the sender's softirq), then one with UDP_GRO
+    /// (a train arrives whole and is read whole, as the engine's own GRO receive would read it: what the sender's
+    /// side costs once the far side's per-datagram cost is gone).
     /// </summary>
     private void TrainsSend(NetPath path)
     {
-        using var receiver = FarReceiver.Start(references.Binary!, path.ReceiverSide, path.ReceiverAddress, FarCpu, gro: true);
-        var remote = new IPEndPoint(path.ReceiverAddress, receiver.Port);
         using var session = new Session(_engineLog, path.SenderSide);
-        SendRun c1 = CGsoSend(path, remote, receiver);
-        SendRun m1 = EngineSend(session.Client, path, remote, GsoMode.Off, TimingStrategy.Hybrid, receiver);
-        SendRun hybrid = EngineSend(session.Client, path, remote, GsoMode.On, TimingStrategy.Hybrid, receiver);
-        SendRun bulk = EngineSend(session.Client, path, remote, GsoMode.On, TimingStrategy.Bulk, receiver);
-        SendRun m2 = EngineSend(session.Client, path, remote, GsoMode.Off, TimingStrategy.Hybrid, receiver);
-        SendRun c2 = CGsoSend(path, remote, receiver);
+        TrainsSend(session.Client, path, farGro: false,
+            [SendWith.CGso, SendWith.EngineSendmmsg, SendWith.EngineTrainsHybrid, SendWith.EngineTrainsBulk, SendWith.EngineSendmmsg, SendWith.CGso]);
+        TrainsSend(session.Client, path, farGro: true,
+            [SendWith.CGso, SendWith.EngineTrainsHybrid, SendWith.EngineSendmmsg, SendWith.EngineTrainsBulk, SendWith.CGso]);
+    }
 
-        string part = "trains " + path.Name;
-        double mmsg = (m1.Sent + m2.Sent) / 2;
-        double c = (c1.Sent + c2.Sent) / 2;
-        double mmsgRx = (m1.Received + m2.Received) / 2;
-        double cRx = (c1.Received + c2.Received) / 2;
-        string reference = $"engine sendmmsg {F(mmsg, "N0")} (before/after {F(m1.Sent, "N0")} / {F(m2.Sent, "N0")}); C GSO loop {F(c, "N0")} (before/after {F(c1.Sent, "N0")} / {F(c2.Sent, "N0")})";
-        string referenceRx = $"from engine sendmmsg {F(mmsgRx, "N0")} ({F(m1.Received, "N0")} / {F(m2.Received, "N0")}); from C GSO loop {F(cRx, "N0")} ({F(c1.Received, "N0")} / {F(c2.Received, "N0")})";
-        foreach ((string timing, SendRun run) in new[] { ("hybrid", hybrid), ("bulk", bulk) })
+    private void TrainsSend(EngineConnection client, NetPath path, bool farGro, SendWith[] order)
+    {
+        using var receiver = FarReceiver.Start(references.Binary!, path.ReceiverSide, path.ReceiverAddress, FarCpu, farGro);
+        var remote = new IPEndPoint(path.ReceiverAddress, receiver.Port);
+        var runs = new List<(SendWith Sender, SendRun Run)>();
+        foreach (SendWith sender in order)
         {
-            double toMmsg = run.Sent / mmsg;
-            double toC = run.Sent / c;
-            Rows.Add(new Row(part, $"{TrainPayload}-byte pkt/s SENT, gso on (trains of up to {TrainSegments}), timing {timing}, batch 64, CPU {SendCpu} FIFO {Priority}, {S}",
-                F(run.Sent, "N0"), reference, $"{F(toMmsg, "0.00")}x sendmmsg, {F(toC, "0.00")}x C GSO", ">= 3x sendmmsg, >= 0.9x C GSO",
-                $"{Verdict(toMmsg >= 3)}, {Verdict(toC >= 0.9)}"));
-            Rows.Add(new Row(part, $"{TrainPayload}-byte pkt/s RECEIVED by the far side (C recvmmsg + UDP_GRO, CPU {FarCpu}), timing {timing}",
-                F(run.Received, "N0"), referenceRx, $"{F(run.Received / mmsgRx, "0.00")}x sendmmsg's, {F(run.Received / cRx, "0.00")}x C GSO's", "-", ""));
+            SendRun run = sender switch
+            {
+                SendWith.CGso => CGsoSend(path, remote, receiver),
+                SendWith.EngineSendmmsg => EngineSend(client, path, remote, GsoMode.Off, TimingStrategy.Hybrid, receiver),
+                SendWith.EngineTrainsHybrid => EngineSend(client, path, remote, GsoMode.On, TimingStrategy.Hybrid, receiver),
+                _ => EngineSend(client, path, remote, GsoMode.On, TimingStrategy.Bulk, receiver),
+            };
+            runs.Add((sender, run));
         }
-        foreach ((string what, SendRun run) in new[] { ("C GSO loop before", c1), ("engine sendmmsg before", m1), ("engine trains hybrid", hybrid), ("engine trains bulk", bulk), ("engine sendmmsg after", m2), ("C GSO loop after", c2) })
+
+        string far = farGro ? "UDP_GRO" : "recvmmsg";
+        string part = $"trains {path.Name} (far: {far})";
+        (double Mean, string Each) Of(SendWith sender, Func<SendRun, double> value)
         {
-            Rows.Add(new Row(part, what + " detail", run.Detail, "", "", "", ""));
+            double[] values = [.. runs.Where(r => r.Sender == sender).Select(r => value(r.Run))];
+            return (values.Average(), values.Length == 1 ? "" : $" ({string.Join(" / ", values.Select(v => F(v, "N0")))})");
+        }
+        (double mmsg, string mmsgEach) = Of(SendWith.EngineSendmmsg, r => r.Sent);
+        (double c, string cEach) = Of(SendWith.CGso, r => r.Sent);
+        (double mmsgRx, string mmsgRxEach) = Of(SendWith.EngineSendmmsg, r => r.Received);
+        (double cRx, string cRxEach) = Of(SendWith.CGso, r => r.Received);
+        string reference = $"engine sendmmsg {F(mmsg, "N0")}{mmsgEach}; C GSO loop {F(c, "N0")}{cEach}";
+        string referenceRx = $"from engine sendmmsg {F(mmsgRx, "N0")}{mmsgRxEach}; from C GSO loop {F(cRx, "N0")}{cRxEach}";
+        foreach ((string timing, SendWith sender) in new[] { ("hybrid", SendWith.EngineTrainsHybrid), ("bulk", SendWith.EngineTrainsBulk) })
+        {
+            (double sent, _) = Of(sender, r => r.Sent);
+            (double received, _) = Of(sender, r => r.Received);
+            double toMmsg = sent / mmsg;
+            double toC = sent / c;
+            Rows.Add(new Row(part, $"{TrainPayload}-byte pkt/s SENT, gso on (trains of up to {TrainSegments}), timing {timing}, batch 64, CPU {SendCpu} FIFO {Priority}, {S}",
+                F(sent, "N0"), reference, $"{F(toMmsg, "0.00")}x sendmmsg, {F(toC, "0.00")}x C GSO", ">= 3x sendmmsg, >= 0.9x C GSO",
+                $"{Verdict(toMmsg >= 3)}, {Verdict(toC >= 0.9)}"));
+            Rows.Add(new Row(part, $"{TrainPayload}-byte pkt/s RECEIVED by the far side (C {far}, CPU {FarCpu}), timing {timing}",
+                F(received, "N0"), referenceRx, $"{F(received / mmsgRx, "0.00")}x sendmmsg's, {F(received / cRx, "0.00")}x C GSO's", "-", ""));
+        }
+        for (int i = 0; i < runs.Count; i++)
+        {
+            Rows.Add(new Row(part, $"run {i + 1}: {Describe(runs[i].Sender)}", runs[i].Run.Detail, "", "", "", ""));
         }
     }
+
+    private static string Describe(SendWith sender) => sender switch
+    {
+        SendWith.CGso => "C GSO loop",
+        SendWith.EngineSendmmsg => "engine sendmmsg (gso off, hybrid)",
+        SendWith.EngineTrainsHybrid => "engine trains (gso on, hybrid)",
+        _ => "engine trains (gso on, bulk)",
+    };
 
     private SendRun CGsoSend(NetPath path, IPEndPoint remote, FarReceiver receiver)
     {
