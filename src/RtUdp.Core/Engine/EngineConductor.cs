@@ -398,7 +398,8 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
                     var mode = (RealtimeMode)health.Get(WorkerHealthField.RealtimeMode);
                     IReadOnlyList<int> where = tid > 0 ? AffinityOf(tid) : [];
                     string scheduling = (mode & RealtimeMode.Fifo) != 0 ? $"SCHED_FIFO {config.Priority}" : "SCHED_OTHER";
-                    workers.Add(new Cpus.PlannedWorker(config.Name, config.Id, send ? "send" : "receive", tid, cpu >= 0, where, scheduling, mode.ToString()));
+                    string kind = send ? (config.Bulk ? "bulk" : "timed") : (config.ReceiveStrategy == ReceiveStrategy.BusyPoll ? "busy-poll" : "poll");
+                    workers.Add(new Cpus.PlannedWorker(config.Name, config.Id, send ? "send" : "receive", tid, cpu >= 0, where, scheduling, mode.ToString(), kind));
                 }
             }
             _cpus.Report(AffinityOf(Libc.gettid()), workers).WriteTo(_options.Directory);

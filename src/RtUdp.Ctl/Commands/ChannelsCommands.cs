@@ -102,6 +102,10 @@ internal static class ChannelsCommands
             return;
         }
         Console.Write(Tables.Channels([channel]));
+        if (Tables.DataPath(channel) is { } path)
+        {
+            Console.WriteLine($"data path: {path}");
+        }
         PrintNotes(channel, "", withMode: true);
     }
 

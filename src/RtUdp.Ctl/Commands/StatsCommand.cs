@@ -64,6 +64,15 @@ internal static class StatsCommand
         {
             text.Append($"reflected {rx.Reflected}, reflect errors {rx.ReflectErrors}\n");
         }
+        long Counter(string name) => s.Counters.TryGetValue(name, out long value) ? value : 0;
+        if (Counter("gso_trains") != 0 || Counter("gso_refused") != 0)
+        {
+            text.Append($"gso: {Counter("gso_trains")} trains carried {Counter("gso_train_packets")} packets; refused {Counter("gso_refused")}\n");
+        }
+        if (Counter("rx_coalesced") != 0 || Counter("rx_busy_poll_hits") != 0)
+        {
+            text.Append($"rx: {Counter("rx_coalesced")} coalesced reads carried {Counter("rx_coalesced_packets")} packets (gro); busy-poll hits {Counter("rx_busy_poll_hits")}, budget spent {Counter("rx_busy_poll_budget_exhausted")}s\n");
+        }
         var workers = new Table("WORKER", "STATE", "REALTIME", "CPU", "TID", "HEARTBEAT", "SETUP-ERRNO");
         foreach ((string side, WorkerHealth? w) in new[] { ("sender", s.Sender), ("receiver", s.Receiver) })
         {

@@ -45,10 +45,10 @@ internal static class CpuPlanText
         if (plan.Workers.Count > 0)
         {
             text.AppendLine();
-            var workers = new Table("WORKER", "THREAD", "CPUS", "SCHEDULING", "MODE");
+            var workers = new Table("WORKER", "KIND", "THREAD", "CPUS", "SCHEDULING", "MODE");
             foreach (PlannedWorker w in plan.Workers)
             {
-                workers.Add($"{w.Channel} {w.Worker}", w.ThreadId, (w.Pinned ? "pinned " : "") + Cpus(w.Cpus), w.Scheduling, w.RealtimeMode);
+                workers.Add($"{w.Channel} {w.Worker}", w.Kind.Length == 0 ? "-" : w.Kind, w.ThreadId, (w.Pinned ? "pinned " : "") + Cpus(w.Cpus), w.Scheduling, w.RealtimeMode);
             }
             text.Append(workers);
         }

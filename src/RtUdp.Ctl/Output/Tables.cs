@@ -22,5 +22,36 @@ internal static class Tables
         return table.ToString();
     }
 
+    /// <summary>How packets leave and arrive, as the engine put it in effect: "send: gso trains of up to 32; receive: gro, busy-poll (spin)".</summary>
+    public static string? DataPath(Channel c)
+    {
+        if (c.Mode is not { } mode || mode.Interface.Length == 0)
+        {
+            return null;
+        }
+        List<string> parts = [];
+        if (c.Direction is ChannelDirection.Send or ChannelDirection.Duplex)
+        {
+            string send = mode.Gso switch
+            {
+                GsoState.Trains => $"gso trains of up to {mode.GsoMaxSegments}",
+                GsoState.FellBack => $"sendmmsg (gso trains refused: errno {mode.GsoErrno})",
+                _ => "sendmmsg",
+            };
+            parts.Add($"send: {(mode.Bulk ? "bulk, " : "")}{send}");
+        }
+        if (c.Direction is ChannelDirection.Receive or ChannelDirection.Duplex)
+        {
+            string wait = mode.ReceiveWait switch
+            {
+                ReceiveWait.Spin => "busy-poll (spin)",
+                ReceiveWait.KernelBusyPoll => "busy-poll (SO_BUSY_POLL)",
+                _ => "poll",
+            };
+            parts.Add($"receive: {(mode.Gro ? "gro, " : "")}{wait}");
+        }
+        return string.Join("; ", parts);
+    }
+
     private static string Cpu(int cpu) => cpu < 0 ? "any" : cpu.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -50,6 +50,7 @@ public static class CpuPlanMapping
                 Cpus = { worker.Cpus },
                 Scheduling = worker.Scheduling,
                 RealtimeMode = worker.RealtimeMode,
+                Kind = worker.Kind,
             });
         }
         return result;

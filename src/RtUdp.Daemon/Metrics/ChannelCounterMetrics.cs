@@ -37,6 +37,13 @@ internal static class ChannelCounterMetrics
     public static readonly Metric TxNetworkAttribution = new("rtudp_tx_network_error_attributions_total", "ICMP errors by how they were matched to their packet: exact, by_order (among packets with the same head), none.", "attribution");
     public static readonly Metric TxResent = new("rtudp_tx_resent_after_network_error_total", "Send calls made again for their own packet because they returned an earlier packet's network error.");
     public static readonly Metric TxDroppedNetwork = new("rtudp_tx_dropped_network_packets_total", "Packets dropped for a network error (within dropped reason=error): after_resends (the route is gone), too_big (larger than the path MTU with don't-fragment).", "reason");
+    public static readonly Metric TxGsoTrains = new("rtudp_tx_gso_trains_total", "Send calls that carried a UDP GSO train (more than one packet in one UDP_SEGMENT datagram).");
+    public static readonly Metric TxGsoTrainPackets = new("rtudp_tx_gso_train_packets_total", "Packets sent in UDP GSO trains (within sent).");
+    public static readonly Metric TxGsoRefused = new("rtudp_tx_gso_refused_total", "UDP GSO trains the kernel refused: the channel fell back to sendmmsg and sent their packets one by one.");
+    public static readonly Metric RxCoalesced = new("rtudp_rx_coalesced_datagrams_total", "GRO: coalesced datagrams read (carrying more than one packet).");
+    public static readonly Metric RxCoalescedPackets = new("rtudp_rx_coalesced_packets_total", "GRO: packets split out of coalesced datagrams (within received).");
+    public static readonly Metric RxBusyPollHits = new("rtudp_rx_busy_poll_hits_total", "Busy-poll: reads that found datagrams while the receive worker spun, without a poll sleep.");
+    public static readonly Metric RxBusyPollBudget = new("rtudp_rx_busy_poll_budget_exhausted_total", "Busy-poll: spins given up for poll because the SCHED_FIFO spin budget of the second was spent.");
     public static readonly Metric RxReceived = new("rtudp_rx_received_packets_total", "Packets received from the socket.");
     public static readonly Metric RxDrained = new("rtudp_rx_drained_packets_total", "Received packets taken from the RX ring by clients.");
     public static readonly Metric RxDropped = new("rtudp_rx_dropped_packets_total", "Datagrams dropped, by reason: overflow (RX ring full), truncated (larger than max_payload), kernel_queue (dropped by the kernel before the engine read them, not within received).", "reason");
@@ -95,6 +102,13 @@ internal static class ChannelCounterMetrics
         [ChannelCounter.ResentAfterNetworkError] = (TxResent, null),
         [ChannelCounter.DroppedAfterResends] = (TxDroppedNetwork, "after_resends"),
         [ChannelCounter.DroppedTooBig] = (TxDroppedNetwork, "too_big"),
+        [ChannelCounter.GsoTrains] = (TxGsoTrains, null),
+        [ChannelCounter.GsoTrainPackets] = (TxGsoTrainPackets, null),
+        [ChannelCounter.GsoRefused] = (TxGsoRefused, null),
+        [ChannelCounter.RxCoalesced] = (RxCoalesced, null),
+        [ChannelCounter.RxCoalescedPackets] = (RxCoalescedPackets, null),
+        [ChannelCounter.RxBusyPollHits] = (RxBusyPollHits, null),
+        [ChannelCounter.RxBusyPollBudgetExhausted] = (RxBusyPollBudget, null),
         [ChannelCounter.Received] = (RxReceived, null),
         [ChannelCounter.RxDroppedOverflow] = (RxDropped, "overflow"),
         [ChannelCounter.RxDroppedTruncated] = (RxDropped, "truncated"),

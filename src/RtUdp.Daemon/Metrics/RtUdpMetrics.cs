@@ -47,7 +47,7 @@ public sealed class RtUdpMetrics
     private readonly ChannelRegistry _channels;
     private readonly Lock _lock = new();
     private readonly Dictionary<string, ScrapedCounter> _counters = new(StringComparer.Ordinal);
-    private readonly ScrapedGauge _pending, _buffered, _channelState, _channelAttached, _channelMode, _pathMtu, _channelDegraded;
+    private readonly ScrapedGauge _pending, _buffered, _channelState, _channelAttached, _channelMode, _channelDataPath, _pathMtu, _channelDegraded;
     private readonly ScrapedGauge _workerRunning, _workerRealtime, _workerHeartbeatAge;
     private readonly GeneratorRegistry _generators;
     private readonly CaptureRegistry _captures;
@@ -82,6 +82,7 @@ public sealed class RtUdpMetrics
         _channelState = Gauge(factory, "rtudp_channel_state", "1 for the channel's current state (created, running, stopped, ...).", "state");
         _channelAttached = Gauge(factory, "rtudp_channel_attached", "1 while the channel is attached to the running engine, 0 while detached (engine down or restore failed).");
         _channelMode = Gauge(factory, "rtudp_channel_mode_info", "1, labelled with the timestamping and launch-time clock in effect (unknown before the channel is planned), the egress interface and its root qdisc.", "timestamps", "launch_clock", "interface", "qdisc");
+        _channelDataPath = Gauge(factory, "rtudp_channel_data_path_info", "1, labelled with how the channel's packets leave and arrive, as in effect: gso (trains, off, fell_back), gro (on, off), receive_wait (poll, spin, kernel_busy_poll) and traffic (timed, bulk).", "gso", "gro", "receive_wait", "traffic");
         _workerRunning = Gauge(factory, "rtudp_worker_running", "1 while the worker runs, 0 when it stopped or failed (workers that never started are absent).", "worker");
         _workerRealtime = Gauge(factory, "rtudp_worker_realtime_mode", "1 for each real-time measure in effect for the worker (pinned, fifo, memory_locked, tight_timer_slack; degraded: one asked for could not be applied), else 0.", "worker", "mode");
         _workerHeartbeatAge = Gauge(factory, "rtudp_worker_heartbeat_age_seconds", "Time since the running worker's last heartbeat (it beats at least every 100 ms).", "worker");
@@ -151,7 +152,7 @@ public sealed class RtUdpMetrics
             {
                 counter.Sweep();
             }
-            foreach (ScrapedGauge gauge in new[] { _cpuOwner, _cpuRole, _pending, _buffered, _pathMtu, _channelDegraded, _channelState, _channelAttached, _channelMode, _workerRunning, _workerRealtime, _workerHeartbeatAge, _engineUp, _engineStalled, _engineHeartbeatAge, _engineChannels, _engineMemoryLocked, _engineAllocated })
+            foreach (ScrapedGauge gauge in new[] { _cpuOwner, _cpuRole, _pending, _buffered, _pathMtu, _channelDegraded, _channelState, _channelAttached, _channelMode, _channelDataPath, _workerRunning, _workerRealtime, _workerHeartbeatAge, _engineUp, _engineStalled, _engineHeartbeatAge, _engineChannels, _engineMemoryLocked, _engineAllocated })
             {
                 gauge.Sweep();
             }
@@ -276,6 +277,11 @@ public sealed class RtUdpMetrics
             planned ? Snake(((TimestampMode)mode.Timestamps).ToString()) : "unknown",
             planned ? Snake(((LaunchClock)mode.Launch).ToString()) : "unknown",
             mode.InterfaceName, mode.QdiscKind]);
+        if (planned)
+        {
+            _channelDataPath.Set(1, [.. labels,
+                Snake(((GsoState)mode.Gso).ToString()), mode.Gro != 0 ? "on" : "off", Snake(((ReceiveWait)mode.ReceiveWait).ToString()), mode.Bulk != 0 ? "bulk" : "timed"]);
+        }
 
         if (entry.Config.Sends)
         {

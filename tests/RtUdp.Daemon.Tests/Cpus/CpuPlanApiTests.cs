@@ -105,7 +105,9 @@ public sealed class CpuPlanApiTests(ITestOutputHelper log)
         await using OwnedDaemon daemon = await OwnedDaemon.StartAsync();
         int owned = Cpus[^1];
         await CreateAsync(daemon.Unix, "timed", Sender(owned));
-        await CreateAsync(daemon.Unix, "bulk", Sender());
+        Channel bulkChannel = Sender();
+        bulkChannel.Timing = TimingStrategy.Bulk;
+        Assert.True((await CreateAsync(daemon.Unix, "bulk", bulkChannel)).Mode.Bulk);
 
         CpuPlan plan = (await daemon.Unix.Capabilities.GetCapabilitiesAsync(new GetCapabilitiesRequest())).CpuPlan;
         log.WriteLine(plan.ToString());
@@ -117,7 +119,9 @@ public sealed class CpuPlanApiTests(ITestOutputHelper log)
         PlannedWorker timed = Assert.Single(plan.Workers, w => w.Channel == "channels/timed");
         Assert.True(timed.Pinned);
         Assert.Equal([owned], timed.Cpus);
+        Assert.Equal("timed", timed.Kind);
         PlannedWorker bulk = Assert.Single(plan.Workers, w => w.Channel == "channels/bulk");
+        Assert.Equal("bulk", bulk.Kind);
         Assert.False(bulk.Pinned);
         Assert.Equal(rest, bulk.Cpus);
         Assert.Equal("SCHED_OTHER", bulk.Scheduling);
@@ -129,7 +133,7 @@ public sealed class CpuPlanApiTests(ITestOutputHelper log)
         log.WriteLine(caps.ToString());
         Assert.True(caps.Exit == 0, caps.ToString());
         Assert.Matches($@"(?m)^\s*{owned}\s+owned by channels/timed \(send\)", caps.Stdout);
-        Assert.Matches($@"(?m)^channels/bulk send\s+{bulk.ThreadId}\s+{string.Join(',', rest)}\s+SCHED_OTHER", caps.Stdout);
+        Assert.Matches($@"(?m)^channels/bulk send\s+bulk\s+{bulk.ThreadId}\s+{string.Join(',', rest)}\s+SCHED_OTHER", caps.Stdout);
 
         Exposition metrics = await Exposition.ScrapeAsync(daemon.Fixture.HttpAddress);
         Assert.Equal(1, metrics.Value("rtudp_cpu_owner", ("cpu", owned.ToString(CultureInfo.InvariantCulture)), ("channel", "channels/timed"), ("worker", "send")));

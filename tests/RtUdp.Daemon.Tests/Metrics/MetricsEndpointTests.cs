@@ -63,6 +63,9 @@ public sealed class MetricsEndpointTests(DaemonFixture daemon)
         Sample mode = metrics.Find("rtudp_channel_mode_info", T).Single();
         Assert.Equal(txChannel.Mode.Interface, mode.Labels["interface"]);
         Assert.Equal(txChannel.Mode.Timestamps.ToString().ToLowerInvariant(), mode.Labels["timestamps"]);
+        Sample path = metrics.Find("rtudp_channel_data_path_info", T).Single();
+        Assert.Equal(txChannel.Mode.Gso == GsoState.Trains ? "trains" : "off", path.Labels["gso"]);
+        Assert.Equal("timed", path.Labels["traffic"]);
         Assert.Equal(0, metrics.Value("rtudp_engine_gc_collections_total", ("generation", "2")));
         Assert.Single(metrics.Find("rtudp_build_info"));
         // The tests run rtudpd as root, which no capability drop can separate; it says so.

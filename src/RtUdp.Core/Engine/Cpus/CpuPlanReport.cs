@@ -59,7 +59,7 @@ public sealed record CpuOwner(string Channel, uint ChannelId, string Worker, boo
 /// <summary>A running worker: its channel, role, thread, the CPUs it may run on and its scheduling.</summary>
 /// <param name="Pinned">Pinned to its one CPU (owned), else placed by the plan.</param>
 /// <param name="Scheduling">"SCHED_FIFO 80" or "SCHED_OTHER".</param>
-public sealed record PlannedWorker(string Channel, uint ChannelId, string Worker, int ThreadId, bool Pinned, IReadOnlyList<int> Cpus, string Scheduling, string RealtimeMode);
+public sealed record PlannedWorker(string Channel, uint ChannelId, string Worker, int ThreadId, bool Pinned, IReadOnlyList<int> Cpus, string Scheduling, string RealtimeMode, string Kind = "");
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true)]
 [JsonSerializable(typeof(CpuPlanReport))]

@@ -15,6 +15,9 @@ public sealed unsafe class SendCompletion : IDisposable
     private readonly ChannelRegion _region;
     private readonly OutOfOrderConsumer _consumer;
     private readonly long _tolerance;
+
+    // Throughput mode: a packet's time is when the worker took it, and nothing is judged late.
+    private readonly bool _bulk;
     private readonly SendLatencies _latencies;
     private readonly TxReportWriter _reports;
 
@@ -38,6 +41,7 @@ public sealed unsafe class SendCompletion : IDisposable
         _region = region;
         _consumer = consumer;
         _tolerance = region.Config.LateToleranceNs;
+        _bulk = (TimingStrategy)region.Config.Timing == TimingStrategy.Bulk;
         _latencies = new SendLatencies(region);
         _reports = new TxReportWriter(region);
         if ((TimestampMode)region.Mode.Timestamps != TimestampMode.Off)
@@ -97,7 +101,7 @@ public sealed unsafe class SendCompletion : IDisposable
 
     /// <summary>The kernel took the packet at <paramref name="sentAt"/>; <paramref name="payload"/> is the datagram as it left.</summary>
     public void Sent(in ScheduledPacket packet, long sentAt, long launchTime, byte* payload, int length) =>
-        Finish(packet, sentAt - packet.DueNs > _tolerance ? TxOutcome.SentLate : TxOutcome.Sent, sentAt, 0, launchTime, 0, payload, length);
+        Finish(packet, !_bulk && sentAt - packet.DueNs > _tolerance ? TxOutcome.SentLate : TxOutcome.Sent, sentAt, 0, launchTime, 0, payload, length);
 
     /// <summary>The packet will not be sent.</summary>
     /// <param name="pathMtu">For EMSGSIZE: the path MTU in force (0: unknown).</param>

@@ -20,6 +20,7 @@ public sealed unsafe class SendScheduler : IDisposable
     private readonly EventCount _wakeup;
     private readonly SpinBudget _spinBudget;
     private readonly bool _launchTime;
+    private readonly bool _bulk;
     private readonly long _launchLead;
     private readonly long _lateTolerance;
     private uint _sequence;
@@ -35,6 +36,7 @@ public sealed unsafe class SendScheduler : IDisposable
         _spinBudget = new SpinBudget(region);
         _launchTime = (LaunchClock)region.Mode.Launch != LaunchClock.None;
         _launchLead = region.Config.LaunchLeadNs;
+        _bulk = (TimingStrategy)region.Config.Timing == TimingStrategy.Bulk;
     }
 
     /// <summary>Packets scheduled and not yet taken.</summary>
@@ -60,6 +62,13 @@ public sealed unsafe class SendScheduler : IDisposable
             TxPacketHeader* header = (TxPacketHeader*)_consumer.Ring.Body(index);
             // The record is the engine's until consumed: the report reads the ingest time back from it.
             header->IngestNs = now;
+            if (_bulk)
+            {
+                // Throughput mode: sent in ring order as soon as possible; its time is when the worker took it.
+                _schedule.Push(new ScheduledPacket { DueNs = now, Sequence = _sequence++, RecordIndex = index });
+                taken++;
+                continue;
+            }
             // Judged once, here; the report reads the flag back.
             if (now - header->DueNs > _lateTolerance && (header->Flags & TxPacketFlags.Immediate) == 0)
             {
@@ -94,6 +103,13 @@ public sealed unsafe class SendScheduler : IDisposable
         {
             WaitForWork(Math.Min(wakeBy, now + AgentRunner.MaxWaitNs));
             return false;
+        }
+
+        if (_bulk)
+        {
+            // No packet waits for a time: everything scheduled goes, a batch at a time.
+            horizon = long.MaxValue;
+            return true;
         }
 
         long due = _schedule.Peek().DueNs;
