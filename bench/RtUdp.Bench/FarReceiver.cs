@@ -5,8 +5,8 @@ using System.Net;
 namespace RtUdp.Bench;
 
 /// <summary>
-/// The far side of the trains part: <c>rtudp_ref rx</c> (recvmmsg with UDP_GRO, a coalesced datagram counted by
-/// its segments), started once per path and left running across the runs it counts; in a namespace through a
+/// The far side of the trains part: <c>rtudp_ref rx</c> (recvmmsg in a spin, never sleeping; with UDP_GRO or without,
+/// a coalesced datagram counted by its segments), started once per comparison and left running across the runs it counts; in a namespace through a
 /// wrapper (<c>ip netns exec NS</c>). It prints its cumulative count every 50 ms with its CLOCK_MONOTONIC time
 /// (the same clock as the bench's and the engine's: namespaces do not change it), so a run's received rate is
 /// the count between two of those samples inside the run's own window.

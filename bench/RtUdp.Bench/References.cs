@@ -52,9 +52,10 @@ internal sealed class References : IDisposable
     /// The C GSO loop to <paramref name="remote"/>, run through <paramref name="wrapper"/> (e.g. <c>ip netns exec NS</c>)
     /// when given: datagrams/s and the CLOCK_MONOTONIC bounds of its measured loop (to match a receiver's count).
     /// </summary>
-    public GsoRun? Gso(IPEndPoint remote, IReadOnlyList<string>? wrapper, int cpu, int priority, double seconds, int segments, int size, out string detail)
+    /// <param name="iovecPerDatagram">Hand each train as one iovec per datagram, as the engine does with packets that lie apart in its ring.</param>
+    public GsoRun? Gso(IPEndPoint remote, IReadOnlyList<string>? wrapper, int cpu, int priority, double seconds, int segments, int size, out string detail, bool iovecPerDatagram = false)
     {
-        Dictionary<string, string>? values = RunRef(["gso", Arg(remote.Port), Arg(cpu), Arg(priority), Arg(seconds), Arg(segments), Arg(size), remote.Address.ToString()], seconds, out detail, wrapper);
+        Dictionary<string, string>? values = RunRef(["gso", Arg(remote.Port), Arg(cpu), Arg(priority), Arg(seconds), Arg(segments), Arg(size), remote.Address.ToString(), iovecPerDatagram ? "1" : "0"], seconds, out detail, wrapper);
         if (values is null)
         {
             return null;

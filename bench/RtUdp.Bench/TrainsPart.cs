@@ -63,13 +63,17 @@ internal sealed partial class Parts
     private enum SendWith
     {
         CGso,
+
+        /// <summary>The C GSO loop handing each train as 64 iovecs of 64 B (as the engine hands its ring's packets): what that costs the kernel.</summary>
+        CGsoIovecs,
         EngineSendmmsg,
         EngineTrainsHybrid,
         EngineTrainsBulk,
     }
 
     /// <summary>
-    /// The send comparison twice, each run for the run's duration to one far receiver (rtudp_ref rx, CPU 0): first a
+    /// The send comparison twice, each run for the run's duration to one far receiver (rtudp_ref rx, CPU 0, reading
+    /// in a spin: a sleeping reader's wake-ups would be charged to the sender's CPU, the more the slower it is): first a
     /// plain recvmmsg receiver, as the issue measured (every train is cut into datagrams by the kernel on its way
     /// to the socket, on the sender's CPU: loopback and veth deliver in the sender's softirq), then one with UDP_GRO
     /// (a train arrives whole and is read whole, as the engine's own GRO receive would read it: what the sender's
@@ -81,7 +85,7 @@ internal sealed partial class Parts
         TrainsSend(session.Client, path, farGro: false,
             [SendWith.CGso, SendWith.EngineSendmmsg, SendWith.EngineTrainsHybrid, SendWith.EngineTrainsBulk, SendWith.EngineSendmmsg, SendWith.CGso]);
         TrainsSend(session.Client, path, farGro: true,
-            [SendWith.CGso, SendWith.EngineTrainsHybrid, SendWith.EngineSendmmsg, SendWith.EngineTrainsBulk, SendWith.CGso]);
+            [SendWith.CGso, SendWith.EngineTrainsHybrid, SendWith.EngineSendmmsg, SendWith.CGsoIovecs, SendWith.EngineTrainsBulk, SendWith.CGso]);
     }
 
     private void TrainsSend(EngineConnection client, NetPath path, bool farGro, SendWith[] order)
@@ -93,7 +97,8 @@ internal sealed partial class Parts
         {
             SendRun run = sender switch
             {
-                SendWith.CGso => CGsoSend(path, remote, receiver),
+                SendWith.CGso => CGsoSend(path, remote, receiver, iovecPerDatagram: false),
+                SendWith.CGsoIovecs => CGsoSend(path, remote, receiver, iovecPerDatagram: true),
                 SendWith.EngineSendmmsg => EngineSend(client, path, remote, GsoMode.Off, TimingStrategy.Hybrid, receiver),
                 SendWith.EngineTrainsHybrid => EngineSend(client, path, remote, GsoMode.On, TimingStrategy.Hybrid, receiver),
                 _ => EngineSend(client, path, remote, GsoMode.On, TimingStrategy.Bulk, receiver),
@@ -126,6 +131,14 @@ internal sealed partial class Parts
             Rows.Add(new Row(part, $"{TrainPayload}-byte pkt/s RECEIVED by the far side (C {far}, CPU {FarCpu}), timing {timing}",
                 F(received, "N0"), referenceRx, $"{F(received / mmsgRx, "0.00")}x sendmmsg's, {F(received / cRx, "0.00")}x C GSO's", "-", ""));
         }
+        if (runs.Any(r => r.Sender == SendWith.CGsoIovecs))
+        {
+            (double apart, _) = Of(SendWith.CGsoIovecs, r => r.Sent);
+            (double trains, _) = Of(SendWith.EngineTrainsHybrid, r => r.Sent);
+            Rows.Add(new Row(part, $"diagnostic: C GSO loop handing each train as {TrainSegments} iovecs of {TrainPayload} B (the engine's trains are so: its packets lie apart in the TX ring)",
+                $"{F(trains, "N0")} (engine trains, hybrid)", $"{F(apart, "N0")} (C, {TrainSegments} iovecs); C GSO loop, one iovec: {F(c, "N0")}",
+                $"{F(trains / apart, "0.00")}x C with {TrainSegments} iovecs; that C {F(apart / c, "0.00")}x C with one", "-", ""));
+        }
         for (int i = 0; i < runs.Count; i++)
         {
             Rows.Add(new Row(part, $"run {i + 1}: {Describe(runs[i].Sender)}", runs[i].Run.Detail, "", "", "", ""));
@@ -135,14 +148,15 @@ internal sealed partial class Parts
     private static string Describe(SendWith sender) => sender switch
     {
         SendWith.CGso => "C GSO loop",
+        SendWith.CGsoIovecs => $"C GSO loop, {TrainSegments} iovecs a train",
         SendWith.EngineSendmmsg => "engine sendmmsg (gso off, hybrid)",
         SendWith.EngineTrainsHybrid => "engine trains (gso on, hybrid)",
         _ => "engine trains (gso on, bulk)",
     };
 
-    private SendRun CGsoSend(NetPath path, IPEndPoint remote, FarReceiver receiver)
+    private SendRun CGsoSend(NetPath path, IPEndPoint remote, FarReceiver receiver, bool iovecPerDatagram)
     {
-        GsoRun run = references.Gso(remote, path.SenderSide, SendCpu, Priority, seconds, TrainSegments, TrainPayload, out string detail)
+        GsoRun run = references.Gso(remote, path.SenderSide, SendCpu, Priority, seconds, TrainSegments, TrainPayload, out string detail, iovecPerDatagram)
             ?? throw new InvalidOperationException("the C GSO loop failed: " + detail);
         (double received, long drops, long reads) = receiver.Rate(run.StartNs, run.EndNs);
         return new SendRun(run.Pps, received, string.Create(CultureInfo.InvariantCulture,

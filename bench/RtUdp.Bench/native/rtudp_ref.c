@@ -1,11 +1,13 @@
 /* Reference programs for rtudp-bench, compiled by gcc at bench time.
  *   rtudp_ref tput  PORT CPU PRIO SECONDS BATCH          -> plain sendmmsg loop on a connected UDP socket
- *   rtudp_ref gso   PORT CPU PRIO SECONDS SEGMENTS SIZE [ADDR] -> a loop of one send() per train: SEGMENTS datagrams
- *       of SIZE bytes in one buffer, cut by the kernel (UDP_SEGMENT control message, UDP GSO); pps counts datagrams;
- *       to ADDR (default 127.0.0.1); start_ns/end_ns are the CLOCK_MONOTONIC bounds of the measured loop
+ *   rtudp_ref gso   PORT CPU PRIO SECONDS SEGMENTS SIZE [ADDR [IOVECS]] -> a loop of one send() per train: SEGMENTS
+ *       datagrams of SIZE bytes in one buffer, cut by the kernel (UDP_SEGMENT control message, UDP GSO); pps counts
+ *       datagrams; to ADDR (default 127.0.0.1); IOVECS 1 hands the train as one iovec per datagram (as a sender
+ *       whose packets lie apart in memory does) instead of one; start_ns/end_ns bound the measured loop (CLOCK_MONOTONIC)
  *   rtudp_ref rx    ADDR CPU PRIO SECONDS GRO -> binds ADDR port 0, prints "ready port=N", then reads with recvmmsg
- *       (64 x 64 KiB, UDP_GRO when GRO is 1: a coalesced datagram counts its segments) for SECONDS, printing
- *       "t=NS datagrams=N reads=R drops=D" every 50 ms (D: the socket's drops so far, SO_RXQ_OVFL)
+ *       (64 x 64 KiB, MSG_DONTWAIT in a spin: it never sleeps, so no sender pays for waking it; UDP_GRO when GRO
+ *       is 1: a coalesced datagram counts its segments) for SECONDS, printing "t=NS datagrams=N reads=R drops=D"
+ *       every 50 ms (D: the socket's drops so far, SO_RXQ_OVFL)
  *   rtudp_ref timer PORT CPU PRIO SECONDS PERIOD_NS MARGIN_NS
  *       -> sleep (clock_nanosleep TIMER_ABSTIME) to due - margin, spin to due, send one 64-byte packet;
  *          prints the error (clock read after the wait - due) percentiles in ns. MARGIN_NS 0 = sleep only.
@@ -96,8 +98,6 @@ static int receive(const char *addr, int cpu, int prio, double seconds, int gro)
         && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size) != 0) perror("SO_RCVBUF");
     if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one) != 0) perror("SO_RXQ_OVFL");
     if (gro && setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof one) != 0) { perror("UDP_GRO"); return 2; }
-    struct timeval timeout = { .tv_sec = 0, .tv_usec = 20000 }; /* wake to print while nothing arrives */
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
     struct sockaddr_in local = { .sin_family = AF_INET, .sin_addr = parse_addr(addr) };
     if (bind(fd, (struct sockaddr *)&local, sizeof local) != 0) { perror("bind"); return 2; }
     socklen_t length = sizeof local;
@@ -127,7 +127,9 @@ static int receive(const char *addr, int cpu, int prio, double seconds, int gro)
             m[i].msg_hdr.msg_control = controls[i];
             m[i].msg_hdr.msg_controllen = sizeof controls[i];
         }
-        int r = recvmmsg(fd, m, SLOTS, MSG_WAITFORONE, NULL);
+        /* Never sleeps: a sleeping reader is woken by the sender's softirq (loopback and veth deliver on the
+         * sender's CPU), an IPI per wake-up charged to the sender, more often the slower it sends. */
+        int r = recvmmsg(fd, m, SLOTS, MSG_DONTWAIT, NULL);
         if (r < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) continue;
             perror("recvmmsg");
@@ -186,9 +188,15 @@ int main(int argc, char **argv)
         setup(cpu, prio);
         static char train[64 * 1472];
         struct iovec v = { .iov_base = train, .iov_len = (size_t)segments * size };
+        static struct iovec pieces[64];
+        for (int i = 0; i < segments; i++) {
+            pieces[i].iov_base = train + i * size;
+            pieces[i].iov_len = size;
+        }
+        int apart = argc >= 10 && atoi(argv[9]) == 1;
         char control[CMSG_SPACE(sizeof(unsigned short))];
         memset(control, 0, sizeof control);
-        struct msghdr msg = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control };
+        struct msghdr msg = { .msg_iov = apart ? pieces : &v, .msg_iovlen = apart ? segments : 1, .msg_control = control, .msg_controllen = sizeof control };
         struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
         c->cmsg_level = IPPROTO_UDP;   /* SOL_UDP */
         c->cmsg_type = UDP_SEGMENT;
