@@ -35,7 +35,8 @@ internal sealed partial class Parts(double seconds, References references)
 
     private sealed class Session : IDisposable
     {
-        public Session(List<string> log)
+        /// <param name="wrapper">A command that execs the engine, e.g. <c>ip netns exec NS</c> (null: run it directly).</param>
+        public Session(List<string> log, IEnumerable<string>? wrapper = null)
         {
             Directory = Path.Combine(System.IO.Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), $"rtudp-bench-{Environment.ProcessId}-{Guid.NewGuid():N}");
             System.IO.Directory.CreateDirectory(Directory);
@@ -45,7 +46,7 @@ internal sealed partial class Parts(double seconds, References references)
                 {
                     log.Add(line);
                 }
-            });
+            }, wrapperCommand: wrapper);
         }
 
         public string Directory { get; }

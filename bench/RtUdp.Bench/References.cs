@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 
 namespace RtUdp.Bench;
 
@@ -44,14 +45,26 @@ internal sealed class References : IDisposable
     /// A loop of one send() per train of <paramref name="segments"/> datagrams of <paramref name="size"/> bytes, cut by
     /// the kernel (UDP_SEGMENT): the datagrams/s UDP GSO reaches. Issue 18's reference for the engine's GSO trains.
     /// </summary>
-    public double? GsoThroughput(int port, int cpu, int priority, double seconds, int segments, int size, out string detail)
+    public double? GsoThroughput(int port, int cpu, int priority, double seconds, int segments, int size, out string detail) =>
+        Gso(new IPEndPoint(IPAddress.Loopback, port), null, cpu, priority, seconds, segments, size, out detail)?.Pps;
+
+    /// <summary>
+    /// The C GSO loop to <paramref name="remote"/>, run through <paramref name="wrapper"/> (e.g. <c>ip netns exec NS</c>)
+    /// when given: datagrams/s and the CLOCK_MONOTONIC bounds of its measured loop (to match a receiver's count).
+    /// </summary>
+    /// <param name="iovecPerDatagram">Hand each train as one iovec per datagram, as the engine does with packets that lie apart in its ring.</param>
+    public GsoRun? Gso(IPEndPoint remote, IReadOnlyList<string>? wrapper, int cpu, int priority, double seconds, int segments, int size, out string detail, bool iovecPerDatagram = false)
     {
-        Dictionary<string, string>? values = RunRef(["gso", Arg(port), Arg(cpu), Arg(priority), Arg(seconds), Arg(segments), Arg(size)], seconds, out detail);
-        if (values is not null && Util.Long(values, "errors") > 0)
+        Dictionary<string, string>? values = RunRef(["gso", Arg(remote.Port), Arg(cpu), Arg(priority), Arg(seconds), Arg(segments), Arg(size), remote.Address.ToString(), iovecPerDatagram ? "1" : "0"], seconds, out detail, wrapper);
+        if (values is null)
+        {
+            return null;
+        }
+        if (Util.Long(values, "errors") > 0)
         {
             detail = $"{values["errors"]} of {values["calls"]} sends failed (first errno {values["first_errno"]}) {detail}".Trim();
         }
-        return values is null ? null : Util.Double(values, "pps");
+        return new GsoRun(Util.Double(values, "pps"), Util.Long(values, "sent"), Util.Long(values, "start_ns"), Util.Long(values, "end_ns"));
     }
 
     /// <summary>Sleep to due - margin (0: sleep only), spin to due, send: the error percentiles.</summary>
@@ -63,14 +76,15 @@ internal sealed class References : IDisposable
             : new Percentiles(Util.Long(values, "count"), Util.Long(values, "p50"), Util.Long(values, "p99"), Util.Long(values, "p999"), Util.Long(values, "max"));
     }
 
-    private Dictionary<string, string>? RunRef(string[] args, double seconds, out string detail)
+    private Dictionary<string, string>? RunRef(string[] args, double seconds, out string detail, IReadOnlyList<string>? wrapper = null)
     {
         if (Binary is null)
         {
             detail = Problem ?? "no reference";
             return null;
         }
-        string? output = Util.Run(Binary, args, TimeSpan.FromSeconds(seconds + 30), out string error);
+        (string file, string[] arguments) = Util.Wrapped(wrapper, Binary, args);
+        string? output = Util.Run(file, arguments, TimeSpan.FromSeconds(seconds + 30), out string error);
         if (output is null)
         {
             detail = "rtudp_ref failed: " + error;
@@ -163,3 +177,6 @@ internal sealed class References : IDisposable
         }
     }
 }
+
+/// <summary>One run of the C GSO loop: datagrams/s, how many, and the CLOCK_MONOTONIC bounds of the loop.</summary>
+internal readonly record struct GsoRun(double Pps, long Sent, long StartNs, long EndNs);

@@ -117,6 +117,7 @@ internal sealed partial class Parts
             ReceiveCpu = PingerCpu,
             Flags = ChannelFlags.Sequenced,
             FlowId = 1,
+            ReceiveStrategy = ReceiveStrategy.Poll, // its worker shares CPU 1 with the send worker and the bench thread
         });
         session.Client.StartChannel(reflector.Id);
         session.Client.StartChannel(pinger.Id);

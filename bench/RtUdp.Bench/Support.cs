@@ -107,6 +107,10 @@ internal static class Util
         BatchSize = 64,
     };
 
+    /// <summary>The program and arguments that run <paramref name="file"/> through <paramref name="wrapper"/> (e.g. <c>ip netns exec NS</c>), or directly.</summary>
+    public static (string File, string[] Args) Wrapped(IReadOnlyList<string>? wrapper, string file, IEnumerable<string> args) =>
+        wrapper is { Count: > 0 } ? (wrapper[0], [.. wrapper.Skip(1), file, .. args]) : (file, [.. args]);
+
     /// <summary>Runs a program to completion and returns its standard output (null if it failed).</summary>
     public static string? Run(string file, IEnumerable<string> args, TimeSpan timeout, out string error)
     {
