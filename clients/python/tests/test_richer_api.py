@@ -92,3 +92,23 @@ def test_a_generator_sends_its_schedule(daemon):
                           10, "the generator completed")
         assert done.counters.enqueued == 25
         assert [g.name for g in tx.client.list_generators().generators if g.name == generator.name] == [generator.name]
+
+
+def test_a_coalesced_datagram_comes_back_as_its_packets_flagged_coalesced(daemon):
+    """A UDP GSO train (three segments of 100 bytes and a last of 40) from a plain socket reaches a channel with
+    gro on uncut over loopback; receive_packet gives its four packets in order, each flagged coalesced, with the
+    datagram's one stamp."""
+    import socket
+    SOL_UDP, UDP_SEGMENT = 17, 103
+    gro_on = channel_pb2.Channel(gro=channel_pb2.GRO_MODE_ON)
+    with RtUdp("127.0.0.1", 0, direction=1, daemon=daemon.socket_path, priority=0, channel=gro_on) as rx, \
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+        assert rx.channel.mode.gro, rx.channel.mode
+        segments = [bytes([i]) * 100 for i in range(3)] + [b"z" * 40]
+        sender.setsockopt(SOL_UDP, UDP_SEGMENT, 100)
+        sender.sendto(b"".join(segments), ("127.0.0.1", rx.local_port))
+        got = [rx.receive_packet(timeout_ns=5_000_000_000) for _ in segments]
+        assert None not in got, got
+        assert [p.payload for p in got] == segments
+        assert all(p.coalesced for p in got), got
+        assert len({p.monotonic_ns for p in got}) == 1, [p.monotonic_ns for p in got]
