@@ -136,6 +136,30 @@ public sealed class GsoTrainTests(EngineFixture fixture) : IClassFixture<EngineF
         fixture.Client.DeleteChannel(tx.Id);
     }
 
+    [Theory]
+    [InlineData(64, 17, 32)]
+    [InlineData(1400, 999, 20)]
+    [InlineData(700, 1, 9)]
+    public void A_gathered_train_with_a_shorter_last_packet_arrives_whole_in_order(int segment, int last, int perTrain)
+    {
+        // Each train's payloads are copied into one buffer before the send: every packet must come out of it
+        // intact, at its place, the shorter last one included; several trains share a batch when they are short.
+        using Socket receiver = PlainReceiver();
+        using ChannelHandle tx = Start(Sender($"gso-gather-{segment}", (IPEndPoint)receiver.LocalEndPoint!));
+        const int Trains = 6;
+        byte[][] payloads = [.. Enumerable.Range(0, Trains * perTrain).Select(i => Payload(i, i % perTrain == perTrain - 1 ? last : segment))];
+        EnqueueBurst(tx, payloads);
+        AssertReceivedInOrder(receiver, payloads, () => Describe(tx));
+
+        ChannelStats stats = Accounting.WaitFinished(tx, payloads.Length);
+        Assert.Equal(payloads.Length, stats[ChannelCounter.Sent]);
+        Assert.True(stats[ChannelCounter.GsoTrains] >= Trains, Describe(tx));
+        Assert.InRange(stats[ChannelCounter.GsoTrainPackets], payloads.Length / 2, payloads.Length);
+        Assert.Equal(0, stats[ChannelCounter.GsoRefused]);
+        Accounting.AssertBalanced(tx);
+        fixture.Client.DeleteChannel(tx.Id);
+    }
+
     [Fact]
     public void Off_sends_one_datagram_per_packet()
     {

@@ -163,6 +163,27 @@ public sealed unsafe class LatencyHistogramTests : IDisposable
     }
 
     [Fact]
+    public void Recording_a_value_n_times_in_one_call_equals_n_single_records()
+    {
+        LatencyHistogram one = NewHistogram();
+        LatencyHistogram many = NewHistogram();
+        (long Value, long Count)[] runs = [(5_000, 64), (-12, 3), (0, 1), (20_000_000_000, 2), (123_456, 17), (5_000, 1), (long.MinValue / 4, 1)];
+        foreach ((long value, long count) in runs)
+        {
+            for (long i = 0; i < count; i++)
+            {
+                one.Record(value);
+            }
+            many.Record(value, count);
+        }
+        many.Record(77, 0);
+        HistogramSnapshot a = one.Snapshot();
+        HistogramSnapshot b = many.Snapshot();
+        Assert.Equal((a.TotalCount, a.Sum, a.Min, a.Max, a.BelowZeroCount, a.OverflowCount), (b.TotalCount, b.Sum, b.Min, b.Max, b.BelowZeroCount, b.OverflowCount));
+        Assert.True(a.Counts.SequenceEqual(b.Counts));
+    }
+
+    [Fact]
     public void Values_above_highest_trackable_are_counted_as_overflow_in_the_last_bucket()
     {
         var histogram = NewHistogram();

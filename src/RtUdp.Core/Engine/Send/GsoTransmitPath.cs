@@ -8,9 +8,12 @@ namespace RtUdp.Core.Engine.Send;
 
 /// <summary>
 /// Sends a batch as UDP GSO trains (docs/gso.md): the <see cref="GsoTrainPlanner"/> cuts the packets due
-/// together into runs of one size, each run one datagram with a UDP_SEGMENT control message whose iovecs point at
-/// its packets in the TX ring (zero copy), and the batch goes out in one sendmmsg (more when the kernel takes part
-/// of it). A packet that fits no train goes alone, as on the <see cref="SocketTransmitPath"/>. Outcomes, flow
+/// together into runs of one size, each run one datagram with a UDP_SEGMENT control message, and the batch goes out
+/// in one sendmmsg (more when the kernel takes part of it). A train's payloads are copied, one after the other, into
+/// a staging buffer allocated at start-up, and the kernel gets it as one iovec: it copies one buffer much faster
+/// than 64 small iovecs (the C GSO loop runs at 0.63-0.69x with one iovec per packet). The copy is made just before
+/// the send call, after the flow headers' send time is written. A packet that fits no train goes alone, from the TX
+/// ring (zero copy), as on the <see cref="SocketTransmitPath"/>. Outcomes, flow
 /// headers and reports stay per packet; a train's packets share its send call and its kernel stamps. A train the
 /// kernel refuses is sent again one packet per datagram; a refusal by EIO or EINVAL (not the MTU's) ends trains
 /// for the channel: its mode says FellBack, with the errno.
@@ -28,6 +31,16 @@ public sealed unsafe class GsoTransmitPath : ITransmitPath
     private readonly int* _lengths;
     private readonly long* _launchTimes;
     private readonly PlannedDatagram* _datagrams;
+
+    // The trains' payloads, gathered: a batch's trains one after the other, at most the batch's bytes and 64 KiB a train.
+    private readonly byte* _staging;
+    private readonly long _stagingBytes;
+
+    // Per message: where its train lies in _staging, or -1 (a single packet, sent from the ring).
+    private readonly int* _stagedAt;
+
+    // Messages before this one are gathered (without flow headers a retry need not copy them again).
+    private int _gatheredUntil;
     private readonly LaunchTimes _launch;
     private readonly FlowBatchStamper? _flows;
     private readonly bool _inet6;
@@ -67,11 +80,21 @@ public sealed unsafe class GsoTransmitPath : ITransmitPath
         _lengths = (int*)NativeMemory.AllocZeroed((nuint)BatchCapacity, sizeof(int));
         _launchTimes = (long*)NativeMemory.AllocZeroed((nuint)BatchCapacity, sizeof(long));
         _datagrams = (PlannedDatagram*)NativeMemory.AllocZeroed((nuint)BatchCapacity, (nuint)sizeof(PlannedDatagram));
+        _stagingBytes = StagingBytes(BatchCapacity, region.Config.MaxPayload);
+        _staging = (byte*)NativeMemory.Alloc((nuint)Math.Max(1, _stagingBytes));
+        _stagedAt = (int*)NativeMemory.Alloc((nuint)BatchCapacity, sizeof(int));
         _inet6 = socket.IsInet6;
         _flows = FlowBatchStamper.For(region, BatchCapacity);
     }
 
     public int BatchCapacity { get; }
+
+    /// <summary>
+    /// Room for every train of a batch: its packets' bytes (at most max_payload each), and no more than 64 KiB for
+    /// each of the most trains a batch can hold (two packets each).
+    /// </summary>
+    public static long StagingBytes(int batchCapacity, int maxPayload) =>
+        Math.Min((long)batchCapacity * maxPayload, (long)(batchCapacity / 2) * TrainLimits.MaxPayloadInet6);
 
     public void OnStart()
     {
@@ -104,7 +127,7 @@ public sealed unsafe class GsoTransmitPath : ITransmitPath
     public void Add(in ScheduledPacket packet, byte* payload, int length)
     {
         int slot = _count++;
-        // iovec i is packet i: a train's message points at its run of them.
+        // iovec i is packet i: a single packet's message points at it (a train is gathered into one buffer instead).
         _messages.SetVector(slot, payload, length);
         _flows?.Add(slot, payload, length, packet.DueNs);
         if (_launch.Enabled)
@@ -148,10 +171,25 @@ public sealed unsafe class GsoTransmitPath : ITransmitPath
         ReadOnlySpan<long> launchTimes = _launch.Enabled && _sameLaunchTime ? new ReadOnlySpan<long>(_launchTimes, _count) : default;
         TrainLimits limits = _trains ? _limits : default;
         int planned = GsoTrainPlanner.Plan(new ReadOnlySpan<int>(_lengths, _count), launchTimes, from, singlesUntil, limits, new Span<PlannedDatagram>(_datagrams, BatchCapacity));
+        long staged = 0;
+        _gatheredUntil = 0;
         for (int message = 0; message < planned; message++)
         {
             PlannedDatagram datagram = _datagrams[message];
-            _messages.SetVectors(message, datagram.First, datagram.Count);
+            int bytes = datagram.Count > 1 ? (datagram.SegmentSize * (datagram.Count - 1)) + _lengths[datagram.First + datagram.Count - 1] : 0;
+            if (datagram.Count > 1 && staged + bytes <= _stagingBytes)
+            {
+                // Gathered before the call (Gather): one iovec for the train.
+                _stagedAt[message] = (int)staged;
+                _messages.SetBuffer(message, _staging + staged, bytes);
+                staged += bytes;
+            }
+            else
+            {
+                // A single packet, or (payloads longer than the channel's max_payload) a train that does not fit: its packets' iovecs.
+                _stagedAt[message] = -1;
+                _messages.SetVectors(message, datagram.First, datagram.Count);
+            }
             byte* control = _messages.Control(message);
             int controlLength = 0;
             if (datagram.Count > 1)
@@ -168,6 +206,27 @@ public sealed unsafe class GsoTransmitPath : ITransmitPath
             _messages.SetControlLength(message, controlLength);
         }
         return planned;
+    }
+
+    /// <summary>Copies the payloads of the trains among the messages [<paramref name="from"/>, <paramref name="until"/>) into their place in the staging buffer.</summary>
+    private void Gather(int from, int until)
+    {
+        for (int message = from; message < until; message++)
+        {
+            int at = _stagedAt[message];
+            if (at < 0)
+            {
+                continue;
+            }
+            PlannedDatagram datagram = _datagrams[message];
+            byte* to = _staging + at;
+            for (int packet = datagram.First; packet < datagram.First + datagram.Count; packet++)
+            {
+                int length = _lengths[packet];
+                Buffer.MemoryCopy(_payloads[packet], to, length, length);
+                to += length;
+            }
+        }
     }
 
     /// <summary>
@@ -229,8 +288,20 @@ public sealed unsafe class GsoTransmitPath : ITransmitPath
 
     private readonly struct Observer(GsoTransmitPath path) : ISendmmsgObserver
     {
-        public void BeforeCall(int from, int count, bool firstAttempt) =>
-            path._flows?.StampSent(path._datagrams[from].First, path._count, firstAttempt && !path._replanned ? path._sentAt : Libc.MonotonicNow());
+        public void BeforeCall(int from, int count, bool firstAttempt)
+        {
+            // The flow headers' send time first: the trains are copied as they are to leave.
+            if (path._flows is { } flows)
+            {
+                flows.StampSent(path._datagrams[from].First, path._count, firstAttempt && !path._replanned ? path._sentAt : Libc.MonotonicNow());
+                path.Gather(from, count);
+            }
+            else
+            {
+                path.Gather(Math.Max(from, path._gatheredUntil), count);
+            }
+            path._gatheredUntil = count;
+        }
 
         public void OnSent(int from, int sent)
         {
@@ -312,6 +383,8 @@ public sealed unsafe class GsoTransmitPath : ITransmitPath
         NativeMemory.Free(_lengths);
         NativeMemory.Free(_launchTimes);
         NativeMemory.Free(_datagrams);
+        NativeMemory.Free(_staging);
+        NativeMemory.Free(_stagedAt);
         _flows?.Dispose();
     }
 }

@@ -57,6 +57,9 @@ public sealed unsafe class MessageBatch : IDisposable
 {
     private readonly mmsghdr* _messages;
     private readonly iovec* _vectors;
+
+    // One iovec per message for a datagram gathered into one buffer (SetBuffer), apart from the packets' iovecs.
+    private readonly iovec* _buffers;
     private readonly byte* _control;
     private readonly int _controlSpace;
 
@@ -68,6 +71,7 @@ public sealed unsafe class MessageBatch : IDisposable
         _controlSpace = controlSpace;
         _messages = (mmsghdr*)NativeMemory.AllocZeroed((nuint)capacity, (nuint)sizeof(mmsghdr));
         _vectors = (iovec*)NativeMemory.AllocZeroed((nuint)capacity, (nuint)sizeof(iovec));
+        _buffers = (iovec*)NativeMemory.AllocZeroed((nuint)capacity, (nuint)sizeof(iovec));
         if (controlSpace > 0)
         {
             _control = (byte*)NativeMemory.AllocZeroed((nuint)capacity, (nuint)controlSpace);
@@ -127,6 +131,19 @@ public sealed unsafe class MessageBatch : IDisposable
         msghdr* header = (msghdr*)&_messages[slot];
         header->msg_iov = &_vectors[first];
         header->msg_iovlen = count;
+    }
+
+    /// <summary>
+    /// The slot's datagram is the <paramref name="length"/> bytes at <paramref name="data"/>, one iovec of the
+    /// slot's own (not one of the packets' iovecs, which stay as they were set): a datagram gathered into one buffer.
+    /// </summary>
+    public void SetBuffer(int slot, byte* data, int length)
+    {
+        _buffers[slot].iov_base = data;
+        _buffers[slot].iov_len = (size_t)length;
+        msghdr* header = (msghdr*)&_messages[slot];
+        header->msg_iov = &_buffers[slot];
+        header->msg_iovlen = 1;
     }
 
     /// <summary>How many bytes of the slot's control buffer the datagram carries (at most the control space; 0: none).</summary>
@@ -226,6 +243,7 @@ public sealed unsafe class MessageBatch : IDisposable
     {
         NativeMemory.Free(_messages);
         NativeMemory.Free(_vectors);
+        NativeMemory.Free(_buffers);
         if (_control != null)
         {
             NativeMemory.Free(_control);

@@ -58,6 +58,9 @@ public sealed unsafe class SendCompletion : IDisposable
     /// <summary>The latest time the worker may sleep to (see <see cref="TxStampCollector.WakeBy"/>).</summary>
     public long WakeBy(long now) => _stamps?.WakeBy(now) ?? long.MaxValue;
 
+    /// <summary>A duty cycle ends: latencies recorded in it (stamps collected without a send too) reach the histograms.</summary>
+    public void EndCycle() => _latencies.Flush();
+
     /// <summary>A duty cycle begins: the packets it sends were woken for at <paramref name="wakeNs"/>.</summary>
     public void BeginCycle(long wakeNs) => _wakeNs = wakeNs;
 
@@ -196,6 +199,8 @@ public sealed unsafe class SendCompletion : IDisposable
     /// <summary>Publishes the outcomes tallied since the last call; false if no packet finished.</summary>
     public bool PublishCounters()
     {
+        // Latencies first: a reader that sees a packet counted sent sees its samples.
+        _latencies.Flush();
         if (_finished == 0)
         {
             return false;

@@ -1,3 +1,4 @@
+using RtUdp.Core.Agents;
 using RtUdp.Core.Contract.Channels;
 using RtUdp.Core.Contract.Stats;
 using RtUdp.Core.Timestamping;
@@ -6,28 +7,38 @@ namespace RtUdp.Core.Engine.Send;
 
 /// <summary>
 /// A sent packet's latencies into the channel's histograms: its send error, from the best stamp it got,
-/// and each stage where both ends are known.
+/// and each stage where both ends are known. The packets of a batch (a GSO train's most of all) mostly give each
+/// histogram the same value, one after the other: a run of equal samples is held and recorded in one write, and
+/// the counters are tallied, until <see cref="Flush"/> (each duty cycle, and before the outcome counters are
+/// published, so a reader that sees a packet counted sent sees its latencies too). Nothing is left out.
 /// </summary>
 public sealed class SendLatencies
 {
     private readonly ChannelRegion _region;
-    private readonly LatencyHistogram _sendError;
-    private readonly LatencyHistogram _stageWake;
-    private readonly LatencyHistogram _stageSendCall;
-    private readonly LatencyHistogram _stageSched;
-    private readonly LatencyHistogram _stageSoftware;
-    private readonly LatencyHistogram _stageHardware;
+    private Run _sendError;
+    private Run _stageWake;
+    private Run _stageSendCall;
+    private Run _stageSched;
+    private Run _stageSoftware;
+    private Run _stageHardware;
+    private long _fromHardware;
+    private long _fromSoftware;
+    private long _fromWorker;
+    private long _missing;
 
     public SendLatencies(ChannelRegion region)
     {
         _region = region;
-        _sendError = region.SendErrorHistogram;
-        _stageWake = region.Histogram(ChannelHistogram.StageWake);
-        _stageSendCall = region.Histogram(ChannelHistogram.StageSendCall);
-        _stageSched = region.Histogram(ChannelHistogram.StageSched);
-        _stageSoftware = region.Histogram(ChannelHistogram.StageSoftware);
-        _stageHardware = region.Histogram(ChannelHistogram.StageHardware);
+        _sendError = new Run(region.SendErrorHistogram);
+        _stageWake = new Run(region.Histogram(ChannelHistogram.StageWake));
+        _stageSendCall = new Run(region.Histogram(ChannelHistogram.StageSendCall));
+        _stageSched = new Run(region.Histogram(ChannelHistogram.StageSched));
+        _stageSoftware = new Run(region.Histogram(ChannelHistogram.StageSoftware));
+        _stageHardware = new Run(region.Histogram(ChannelHistogram.StageHardware));
     }
+
+    /// <summary>Compiles the nested run's methods ahead, as <c>JitWarmUp</c> does the rest of the worker.</summary>
+    public static void WarmUp() => JitWarmUp.Prepare(typeof(Run));
 
     /// <summary>Records a sent packet; returns where its send-error sample came from.</summary>
     /// <param name="missing">The stamp it awaited never came.</param>
@@ -35,25 +46,26 @@ public sealed class SendLatencies
     {
         long best;
         StampSource source;
-        ChannelCounter from;
         if (packet.HardwareNs != 0)
         {
-            (best, source, from) = (packet.HardwareNs, StampSource.Hardware, ChannelCounter.SendErrorFromHardware);
+            (best, source) = (packet.HardwareNs, StampSource.Hardware);
+            _fromHardware++;
         }
         else if (packet.SoftwareNs != 0)
         {
-            (best, source, from) = (packet.SoftwareNs, StampSource.Software, ChannelCounter.SendErrorFromSoftware);
+            (best, source) = (packet.SoftwareNs, StampSource.Software);
+            _fromSoftware++;
         }
         else
         {
-            (best, source, from) = (packet.SentNs, StampSource.Worker, ChannelCounter.SendErrorFromWorker);
+            (best, source) = (packet.SentNs, StampSource.Worker);
+            _fromWorker++;
         }
         _sendError.Record(best - packet.DueNs);
-        _region.Add(from, 1);
         RecordStages(packet);
         if (missing)
         {
-            _region.Add(ChannelCounter.TxStampsMissing, 1);
+            _missing++;
         }
         return source;
     }
@@ -75,6 +87,66 @@ public sealed class SendLatencies
             if (packet.HardwareNs != 0)
             {
                 _stageHardware.Record(packet.HardwareNs - packet.SoftwareNs);
+            }
+        }
+    }
+
+    /// <summary>Writes the samples and counts held since the last call into the channel's histograms and counters.</summary>
+    public void Flush()
+    {
+        _sendError.Flush();
+        _stageWake.Flush();
+        _stageSendCall.Flush();
+        _stageSched.Flush();
+        _stageSoftware.Flush();
+        _stageHardware.Flush();
+        if (_fromHardware != 0)
+        {
+            _region.Add(ChannelCounter.SendErrorFromHardware, _fromHardware);
+            _fromHardware = 0;
+        }
+        if (_fromSoftware != 0)
+        {
+            _region.Add(ChannelCounter.SendErrorFromSoftware, _fromSoftware);
+            _fromSoftware = 0;
+        }
+        if (_fromWorker != 0)
+        {
+            _region.Add(ChannelCounter.SendErrorFromWorker, _fromWorker);
+            _fromWorker = 0;
+        }
+        if (_missing != 0)
+        {
+            _region.Add(ChannelCounter.TxStampsMissing, _missing);
+            _missing = 0;
+        }
+    }
+
+    /// <summary>One histogram and the run of equal samples it has not been given yet.</summary>
+    private struct Run(LatencyHistogram histogram)
+    {
+        private readonly LatencyHistogram _histogram = histogram;
+        private long _value;
+        private long _count;
+
+        public void Record(long value)
+        {
+            if (value == _value && _count != 0)
+            {
+                _count++;
+                return;
+            }
+            Flush();
+            _value = value;
+            _count = 1;
+        }
+
+        public void Flush()
+        {
+            if (_count != 0)
+            {
+                _histogram.Record(_value, _count);
+                _count = 0;
             }
         }
     }

@@ -71,6 +71,7 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
         JitWarmUp.Prepare(typeof(EventCount));
         JitWarmUp.Prepare(typeof(SendCompletion));
         JitWarmUp.Prepare(typeof(SendLatencies));
+        SendLatencies.WarmUp();
         JitWarmUp.Prepare(typeof(TxReportWriter));
         JitWarmUp.Prepare(typeof(LatencyHistogram));
         JitWarmUp.Prepare(typeof(ChannelRegion));
@@ -108,6 +109,7 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
         {
             Dispatch(now, horizon);
         }
+        _completion.EndCycle();
     }
 
     /// <summary>
@@ -177,6 +179,7 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
             }
             Ingest(Libc.MonotonicNow());
         }
+        _completion.EndCycle();
         _health.Set(WorkerHealthField.State, (long)WorkerState.Stopped);
     }
 
