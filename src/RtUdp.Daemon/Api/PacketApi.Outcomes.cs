@@ -27,7 +27,10 @@ public sealed partial class PacketApi
         CancellationToken cancellation = context.CancellationToken;
         try
         {
-            // An empty first message: the client knows it is subscribed before it sends.
+            // An empty first message: the client knows it is subscribed before it sends. Not before the pump has taken
+            // the subscription in (reports requested, and offered to it from then on): outcomes of packets the client
+            // sends after this message would otherwise be drained for the subscribers before it, or never written.
+            await subscription.Attached.WaitAsync(cancellation);
             await responseStream.WriteAsync(new WatchOutcomesResponse(), cancellation);
             while (!cancellation.IsCancellationRequested)
             {

@@ -4,7 +4,8 @@ namespace RtUdp.Daemon.Outcomes;
 
 /// <summary>
 /// WatchOutcomes' subscriptions by channel, and one <see cref="OutcomePump"/> per watched channel. A pump
-/// decides to stop under the same lock that adds subscribers, so a channel never has two.
+/// decides to stop under the same lock that adds subscribers, so a channel never has two; a pump started
+/// after one decided to stop runs once that one has finished (and withdrawn its request for reports).
 /// </summary>
 public sealed class OutcomeHub(Microsoft.Extensions.Options.IOptions<Api.RtUdpApiOptions> options)
 {
@@ -12,6 +13,9 @@ public sealed class OutcomeHub(Microsoft.Extensions.Options.IOptions<Api.RtUdpAp
 
     private readonly Lock _lock = new();
     private readonly Dictionary<ChannelEntry, List<OutcomeSubscription>> _watched = [];
+
+    // Each channel's latest pump, until it has finished.
+    private readonly Dictionary<ChannelEntry, Task> _pumps = [];
 
     /// <summary>Watches <paramref name="entry"/>'s outcomes; dispose the subscription through <see cref="Unsubscribe"/>.</summary>
     public OutcomeSubscription Subscribe(ChannelEntry entry, OutcomeFilter filter)
@@ -27,8 +31,12 @@ public sealed class OutcomeHub(Microsoft.Extensions.Options.IOptions<Api.RtUdpAp
             {
                 _watched[entry] = [subscription];
                 var pump = new OutcomePump(entry, () => Current(entry));
-                _ = Task.Run(async () =>
+                // A pump that has just decided to stop still withdraws its request for reports as it ends: the new one
+                // starts after that, or the engine would write no reports for the new one's subscribers.
+                Task previous = _pumps.GetValueOrDefault(entry) ?? Task.CompletedTask;
+                Task running = Task.Run(async () =>
                 {
+                    await previous.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                     try
                     {
                         await pump.RunAsync().ConfigureAwait(false);
@@ -39,6 +47,8 @@ public sealed class OutcomeHub(Microsoft.Extensions.Options.IOptions<Api.RtUdpAp
                         EndAll(entry);
                     }
                 });
+                _pumps[entry] = running;
+                _ = running.ContinueWith(Finished, entry, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             }
         }
         return subscription;
@@ -52,6 +62,18 @@ public sealed class OutcomeHub(Microsoft.Extensions.Options.IOptions<Api.RtUdpAp
             {
                 // A new list: the pump iterates its snapshot without a lock.
                 _watched[entry] = [.. list.Where(s => !ReferenceEquals(s, subscription))];
+            }
+        }
+    }
+
+    private void Finished(Task pump, object? state)
+    {
+        var entry = (ChannelEntry)state!;
+        lock (_lock)
+        {
+            if (_pumps.TryGetValue(entry, out Task? latest) && ReferenceEquals(latest, pump))
+            {
+                _pumps.Remove(entry);
             }
         }
     }

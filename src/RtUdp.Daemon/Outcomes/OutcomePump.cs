@@ -9,7 +9,9 @@ namespace RtUdp.Daemon.Outcomes;
 /// subscriber. It is the ring's only consumer. It asks the engine for reports when it starts (and again
 /// on each new engine's handle, after a restart) and stops asking when the last subscriber leaves, so an
 /// unwatched channel costs the engine no report work. What was in the ring before it started is skipped:
-/// it belongs to no subscriber.
+/// it belongs to no subscriber. A subscriber is attached (<see cref="OutcomeSubscription.Attach"/>) only
+/// once reports are requested and in the same round as the drain that first offers it reports, so every
+/// report written after its client was told it is subscribed reaches it.
 /// </summary>
 internal sealed class OutcomePump(ChannelEntry entry, Func<IReadOnlyList<OutcomeSubscription>?> subscribers)
 {
@@ -36,13 +38,21 @@ internal sealed class OutcomePump(ChannelEntry entry, Func<IReadOnlyList<Outcome
                 }
                 if (!ReferenceEquals(lease.Handle, handle))
                 {
+                    bool first = handle is null;
                     handle = lease.Handle;
                     handle.RequestReports(true);
                     lostSeen = handle.Region.Read(ChannelCounter.TxReportsLost);
-                    while (handle.DrainRecords(_batch) > 0)
+                    while (first && handle.DrainRecords(_batch) > 0)
                     {
-                        // Reports from before anyone asked: nobody's.
+                        // Reports from before anyone asked (an earlier pump's leftovers): nobody's, as nobody is attached
+                        // yet. A new engine's handle (after a restart) starts with an empty ring, and what its engine
+                        // writes from now on is the attached subscribers': drained for them, not skipped.
                     }
+                }
+                // Taken in before the drain: each report drained from here on is offered to them.
+                foreach (OutcomeSubscription s in current)
+                {
+                    s.Attach();
                 }
                 int drained = Drain(lease.Handle, current, ref lostSeen);
                 if (drained == 0)

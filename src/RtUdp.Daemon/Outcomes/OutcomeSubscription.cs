@@ -13,6 +13,7 @@ public sealed class OutcomeSubscription(OutcomeFilter filter, int capacity)
     public const string BehindReason = "subscriber behind";
 
     private readonly ConcurrentQueue<OutcomeItem> _queue = new();
+    private readonly TaskCompletionSource _attached = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource _wake = NewWake();
     private int _count;
     private long _missedHere; // pump only
@@ -22,6 +23,16 @@ public sealed class OutcomeSubscription(OutcomeFilter filter, int capacity)
 
     /// <summary>Set when the channel went (deleted) or the pump stopped for good: the stream ends once drained.</summary>
     public bool Ended => _ended;
+
+    /// <summary>
+    /// Completes when the channel's pump has taken this subscriber in (reports requested from the engine, and
+    /// every report it drains from then on offered to it), or when the subscription ended first. Only then
+    /// may the client be told that it is subscribed: outcomes of packets sent after that are in its stream.
+    /// </summary>
+    public Task Attached => _attached.Task;
+
+    /// <summary>Pump: from now on every report drained is offered to this subscriber.</summary>
+    internal void Attach() => _attached.TrySetResult();
 
     /// <summary>Pump: the next report. Returns how many outcomes this subscriber missed now (0 or 1).</summary>
     internal int Offer(in TxReportRecord report)
@@ -63,6 +74,7 @@ public sealed class OutcomeSubscription(OutcomeFilter filter, int capacity)
     internal void End()
     {
         _ended = true;
+        _attached.TrySetResult();
         Volatile.Read(ref _wake).TrySetResult();
     }
 

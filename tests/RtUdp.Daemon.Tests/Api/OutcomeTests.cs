@@ -135,6 +135,45 @@ public sealed class OutcomeTests
         Assert.Equal(10, stats.Tx.ArrivedLate);
     }
 
+    /// <summary>
+    /// The first message means subscribed: a packet the client sends the moment it has it (one dropped at once as
+    /// late, one sent at once) has its outcome in the stream, whether the subscription started the channel's pump
+    /// (each round's subscribers leave, so the next round's first one starts a new pump as the old one stops) or
+    /// joined a running one. Before the pump took a subscriber in before its first message, such outcomes could be
+    /// drained for the subscribers before it only, or never be asked of the engine.
+    /// </summary>
+    [Fact]
+    public async Task A_packet_sent_as_soon_as_the_stream_says_subscribed_has_its_outcome_in_it()
+    {
+        await using OwnedDaemon daemon = await OwnedDaemon.StartAsync();
+        Clients api = daemon.Unix;
+        Channel rx = await api.CreateReceiverAsync(Clients.UniqueId("sub-rx"));
+        Channel tx = await api.CreateSenderAsync(Clients.UniqueId("sub-tx"), rx.BoundLocal, configure: c =>
+        {
+            c.LatePolicy = LatePolicy.Drop;
+            c.LateToleranceNs = 20_000_000;
+        });
+        const int Rounds = 25;
+        for (int round = 0; round < Rounds; round++)
+        {
+            long late = (round * 2) + 1, asap = late + 1;
+            using AsyncServerStreamingCall<WatchOutcomesResponse> starting = await WatchAsync(api.Packets, tx, onlyAbnormal: round % 2 == 1);
+            await api.Packets.SendAsync(new SendRequest { Channel = tx.Name, Packets = { Packet(late, Libc.MonotonicNow() - 50_000_000) } });
+            using AsyncServerStreamingCall<WatchOutcomesResponse> joining = await WatchAsync(api.Packets, tx);
+            await api.Packets.SendAsync(new SendRequest { Channel = tx.Name, Packets = { new OutgoingPacket { Payload = ByteString.CopyFromUtf8("asap"), PacketId = asap } } });
+
+            // One that watches all outcomes also gets the packet sent after the second subscriber joined.
+            bool all = round % 2 == 0;
+            List<PacketOutcome> first = [.. Outcomes(await ReadUntilAsync(starting, r => Outcomes(r).Any(o => o.PacketId == late) && (!all || Outcomes(r).Any(o => o.PacketId == asap))))];
+            Assert.Equal(PacketFate.DroppedLate, first.Single(o => o.PacketId == late).Fate);
+            List<PacketOutcome> second = [.. Outcomes(await ReadUntilAsync(joining, r => Outcomes(r).Any(o => o.PacketId == asap)))];
+            PacketOutcome sent = second.Single(o => o.PacketId == asap);
+            Assert.True(sent.Fate is PacketFate.Sent or PacketFate.SentLate, $"round {round}: {sent}");
+        }
+        V1.ChannelStats stats = await api.WaitStatsAsync(tx.Name, s => s.Tx.DroppedLate == Rounds && s.Tx.Sent == Rounds);
+        Assert.Equal(Rounds, stats.Tx.ArrivedLate);
+    }
+
     [Fact]
     public async Task Only_mine_gives_each_client_its_own_packets()
     {
