@@ -100,25 +100,18 @@ public sealed class SendLatencies
         _stageSched.Flush();
         _stageSoftware.Flush();
         _stageHardware.Flush();
-        if (_fromHardware != 0)
+        FlushCount(ChannelCounter.SendErrorFromHardware, ref _fromHardware);
+        FlushCount(ChannelCounter.SendErrorFromSoftware, ref _fromSoftware);
+        FlushCount(ChannelCounter.SendErrorFromWorker, ref _fromWorker);
+        FlushCount(ChannelCounter.TxStampsMissing, ref _missing);
+    }
+
+    private void FlushCount(ChannelCounter counter, ref long tally)
+    {
+        if (tally != 0)
         {
-            _region.Add(ChannelCounter.SendErrorFromHardware, _fromHardware);
-            _fromHardware = 0;
-        }
-        if (_fromSoftware != 0)
-        {
-            _region.Add(ChannelCounter.SendErrorFromSoftware, _fromSoftware);
-            _fromSoftware = 0;
-        }
-        if (_fromWorker != 0)
-        {
-            _region.Add(ChannelCounter.SendErrorFromWorker, _fromWorker);
-            _fromWorker = 0;
-        }
-        if (_missing != 0)
-        {
-            _region.Add(ChannelCounter.TxStampsMissing, _missing);
-            _missing = 0;
+            _region.Add(counter, tally);
+            tally = 0;
         }
     }
 
