@@ -104,12 +104,23 @@ public readonly unsafe struct LatencyHistogram
     }
 
     /// <summary>
-    /// Records one sample. Single-writer only: must not race with another <see cref="Record"/>
+    /// Records one sample. Single-writer only: must not race with another <see cref="Record(long)"/>
     /// or <see cref="RecordConcurrent"/> on the same block. Allocation-free and branch-free.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Record(long value)
+    public void Record(long value) => Record(value, 1);
+
+    /// <summary>
+    /// Records <paramref name="count"/> samples of one value: the same histogram as <paramref name="count"/> calls of
+    /// <see cref="Record(long)"/>, for the cost of one (a run of equal samples). Single-writer only, as that.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Record(long value, long count)
     {
+        if (count <= 0)
+        {
+            return;
+        }
         Header* h = H;
         // Clamping and the rare counters use sign masks instead of branches (the JIT emits
         // compare-and-jump for Math.Min/Max here), so the hot path costs the same for every
@@ -123,37 +134,9 @@ public readonly unsafe struct LatencyHistogram
         long belowZero = (long)((ulong)value >> 63);
         long overflow = (long)((ulong)(HistogramLayout.HighestTrackableValue - clamped) >> 63);
 
-        Volatile.Write(ref slot, slot + 1);
-        Volatile.Write(ref h->BelowZeroCount, h->BelowZeroCount + belowZero);
-        Volatile.Write(ref h->OverflowCount, h->OverflowCount + overflow);
-        Volatile.Write(ref h->Sum, unchecked(h->Sum + value));
-        Volatile.Write(ref h->Min, Math.Min(h->Min, value));
-        Volatile.Write(ref h->Max, Math.Max(h->Max, value));
-        Volatile.Write(ref h->TotalCount, h->TotalCount + 1);
-    }
-
-    /// <summary>
-    /// Records <paramref name="count"/> samples of one value: the same histogram as <paramref name="count"/> calls of
-    /// <see cref="Record"/>, for the cost of one. Single-writer only, as <see cref="Record"/>.
-    /// </summary>
-    public void Record(long value, long count)
-    {
-        if (count <= 0)
-        {
-            return;
-        }
-        Header* h = H;
-        long clamped = Math.Min(Math.Max(value, 0), HistogramLayout.MaxIndexableValue);
-        ref long slot = ref Counts[HistogramLayout.CountsIndex(clamped)];
         Volatile.Write(ref slot, slot + count);
-        if (value < 0)
-        {
-            Volatile.Write(ref h->BelowZeroCount, h->BelowZeroCount + count);
-        }
-        else if (value > HistogramLayout.HighestTrackableValue)
-        {
-            Volatile.Write(ref h->OverflowCount, h->OverflowCount + count);
-        }
+        Volatile.Write(ref h->BelowZeroCount, h->BelowZeroCount + (belowZero * count));
+        Volatile.Write(ref h->OverflowCount, h->OverflowCount + (overflow * count));
         Volatile.Write(ref h->Sum, unchecked(h->Sum + (value * count)));
         Volatile.Write(ref h->Min, Math.Min(h->Min, value));
         Volatile.Write(ref h->Max, Math.Max(h->Max, value));
@@ -162,7 +145,7 @@ public readonly unsafe struct LatencyHistogram
 
     /// <summary>
     /// Records one sample; safe to call from any number of threads (or processes) at once.
-    /// Must not be mixed with <see cref="Record"/> on the same block.
+    /// Must not be mixed with <see cref="Record(long)"/> on the same block.
     /// </summary>
     public void RecordConcurrent(long value)
     {
