@@ -157,7 +157,7 @@ public sealed unsafe class UdpFrameTemplate
     public ReadOnlySpan<byte> Header => _header;
 
     /// <summary>The largest payload for an interface MTU (the MTU counts the IP header, not Ethernet's).</summary>
-    public int MaxPayload(int mtu) => mtu - (_header.Length - EthernetHeaderLength) - UdpHeaderLength;
+    public int MaxPayload(int mtu) => mtu - (_header.Length - EthernetHeaderLength);
 
     /// <summary>
     /// Writes the headers into <paramref name="frame"/>[0, <see cref="HeaderLength"/>) for the
