@@ -10,7 +10,7 @@ namespace RtUdp.Core.Xdp;
 /// </summary>
 /// <param name="Ifindex">The device.</param>
 /// <param name="XdpFeatures">NETDEV_A_DEV_XDP_FEATURES: NETDEV_XDP_ACT_* bits.</param>
-/// <param name="ZeroCopyMaxSegments">NETDEV_A_DEV_XDP_ZC_MAX_SEGS: fragments per zero-copy AF_XDP packet.</param>
+/// <param name="ZeroCopyMaxSegments">NETDEV_A_DEV_XDP_ZC_MAX_SEGS: fragments per zero-copy AF_XDP packet; the kernel sends it only for zero-copy devices (null otherwise).</param>
 /// <param name="XskFeatures">NETDEV_A_DEV_XSK_FEATURES: NETDEV_XSK_FLAGS_* bits (AF_XDP TX metadata the driver honours).</param>
 /// <param name="UnknownReason">Why nothing is known, when the family is missing; else null.</param>
 public sealed record XdpDeviceFeatures(int Ifindex, ulong? XdpFeatures, int? ZeroCopyMaxSegments, ulong? XskFeatures, string? UnknownReason = null)
