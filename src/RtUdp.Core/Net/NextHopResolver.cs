@@ -112,7 +112,8 @@ public static class NextHopResolver
         // Resolution is started through the neighbour table itself (NTF_USE), not by sending the peer a datagram:
         // it is what the kernel does for a waiting packet (neigh_event_send), it works for ARP and NDP alike, and it
         // leaves no stray packet at the destination. A FAILED entry stays FAILED until something uses it, so it is
-        // restarted the same way.
+        // restarted the same way. (IPv6: with no packet to take a source from, the solicitation goes out from the
+        // link-local address, so it waits while that address is still tentative, i.e. for DAD just after link-up.)
         var clock = Stopwatch.StartNew();
         try
         {

@@ -50,6 +50,9 @@ public sealed class XdpNamespaceFixture : IDisposable
             Ip("-n", NamespaceA, "link", "add", VethA, "type", "veth", "peer", "name", VethB, "netns", NamespaceB);
             foreach ((string ns, string veth, IPAddress v4, IPAddress v6) in new[] { (NamespaceA, VethA, AddressA, Address6A), (NamespaceB, VethB, AddressB, Address6B) })
             {
+                // No duplicate address detection on the link-local address either: NTF_USE resolution has no packet to
+                // take a source from, so IPv6 solicits from the link-local address, which is unusable while tentative.
+                NetnsThread.Run(ns, () => File.WriteAllText($"/proc/sys/net/ipv6/conf/{veth}/accept_dad", "0"));
                 Ip("-n", ns, "addr", "add", $"{v4}/24", "dev", veth);
                 Ip("-n", ns, "addr", "add", $"{v6}/64", "dev", veth, "nodad");
                 Ip("-n", ns, "link", "set", "lo", "up");
