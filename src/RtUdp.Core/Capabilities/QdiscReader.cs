@@ -5,6 +5,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json.Serialization;
 using RtUdp.Core.Native;
+using RtUdp.Core.Net.Netlink;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
 
@@ -74,8 +75,6 @@ internal sealed record QdiscDumpPart(IReadOnlyList<QdiscInfo> Qdiscs, bool Done,
 public static unsafe class QdiscReader
 {
     private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(2);
-    private const int ReceiveBufferSize = 64 * 1024;
-    private static int s_sequence;
 
     /// <summary>The qdiscs attached to <paramref name="ifindex"/>, in the kernel's dump order.</summary>
     /// <exception cref="NativeCallException">The netlink socket failed, the kernel answered with an error, or the timeout passed.</exception>
@@ -103,53 +102,36 @@ public static unsafe class QdiscReader
     private static (List<QdiscInfo> Qdiscs, bool Interrupted) Dump(long deadline)
     {
         bool interrupted = false;
-        int fd = Errno.Check(socket(Libc.AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, Libc.NETLINK_ROUTE), "socket(AF_NETLINK)");
+        using NetlinkSocket netlink = NetlinkSocket.Open(Libc.NETLINK_ROUTE);
+        uint sequence = NetlinkSocket.NextSequence();
+        netlink.Send(DumpRequest(sequence), "RTM_GETQDISC");
+
+        var qdiscs = new List<QdiscInfo>();
+        // Native, not a pinned array: the engine probes this on every channel creation, and the
+        // pinned-object heap is only collected by gen2 collections, which pause its real-time threads.
+        byte* b = (byte*)NativeMemory.Alloc(NetlinkSocket.ReceiveBufferSize);
         try
         {
-            Libc.sockaddr_nl local = default;
-            local.nl_family = Libc.AF_NETLINK;
-            Errno.Check(bind(fd, (sockaddr*)&local, (socklen_t)sizeof(Libc.sockaddr_nl)), "bind(AF_NETLINK)");
-
-            uint sequence = (uint)Interlocked.Increment(ref s_sequence);
-            SendDumpRequest(fd, sequence);
-
-            var qdiscs = new List<QdiscInfo>();
-            // Native, not a pinned array: the engine probes this on every channel creation, and the
-            // pinned-object heap is only collected by gen2 collections, which pause its real-time threads.
-            byte* b = (byte*)NativeMemory.Alloc(ReceiveBufferSize);
-            try
+            while (true)
             {
-                while (true)
+                int received = netlink.Receive(b, NetlinkSocket.ReceiveBufferSize, deadline);
+                QdiscDumpPart part = Parse(new ReadOnlySpan<byte>(b, received), sequence);
+                qdiscs.AddRange(part.Qdiscs);
+                interrupted |= part.Interrupted;
+                if (part.Error != 0)
                 {
-                    WaitReadable(fd, deadline);
-                    long received = Errno.Check((long)recv(fd, b, (size_t)ReceiveBufferSize, MSG_TRUNC), "recv(AF_NETLINK)");
-                    if (received > ReceiveBufferSize)
-                    {
-                        throw new InvalidDataException($"netlink datagram of {received} bytes exceeds the {ReceiveBufferSize}-byte buffer");
-                    }
-
-                    QdiscDumpPart part = Parse(new ReadOnlySpan<byte>(b, (int)received), sequence);
-                    qdiscs.AddRange(part.Qdiscs);
-                    interrupted |= part.Interrupted;
-                    if (part.Error != 0)
-                    {
-                        Errno.ThrowFor(part.Error, "RTM_GETQDISC");
-                    }
-
-                    if (part.Done)
-                    {
-                        return (qdiscs, interrupted);
-                    }
+                    Errno.ThrowFor(part.Error, "RTM_GETQDISC");
                 }
-            }
-            finally
-            {
-                NativeMemory.Free(b);
+
+                if (part.Done)
+                {
+                    return (qdiscs, interrupted);
+                }
             }
         }
         finally
         {
-            _ = close(fd);
+            NativeMemory.Free(b);
         }
     }
 
@@ -331,53 +313,10 @@ public static unsafe class QdiscReader
 
     private static int Align(uint length, int alignTo) => (int)((length + (uint)alignTo - 1) & ~((uint)alignTo - 1));
 
-    private static void SendDumpRequest(int fd, uint sequence)
+    private static byte[] DumpRequest(uint sequence)
     {
-        int headerSize = sizeof(Libc.nlmsghdr);
-        int length = headerSize + sizeof(Libc.tcmsg);
-        byte* request = stackalloc byte[length];
-        new Span<byte>(request, length).Clear();
-        var header = (Libc.nlmsghdr*)request;
-        header->nlmsg_len = (uint)length;
-        header->nlmsg_type = Libc.RTM_GETQDISC;
-        header->nlmsg_flags = Libc.NLM_F_REQUEST | Libc.NLM_F_DUMP;
-        header->nlmsg_seq = sequence;
-        ((Libc.tcmsg*)(request + headerSize))->tcm_family = (byte)AF_UNSPEC;
-
-        Libc.sockaddr_nl kernel = default;
-        kernel.nl_family = Libc.AF_NETLINK;
-        long sent = Errno.Check((long)sendto(fd, request, (size_t)length, 0, (sockaddr*)&kernel, (socklen_t)sizeof(Libc.sockaddr_nl)),
-            "sendto(RTM_GETQDISC)");
-        if (sent != length)
-        {
-            throw new InvalidDataException($"short netlink send: {sent} of {length} bytes");
-        }
-    }
-
-    private static void WaitReadable(int fd, long deadline)
-    {
-        while (true)
-        {
-            long remainingTicks = deadline - Stopwatch.GetTimestamp();
-            if (remainingTicks <= 0)
-            {
-                Errno.ThrowFor(Errno.ETIMEDOUT, "recv(AF_NETLINK)");
-            }
-
-            pollfd pfd = default;
-            pfd.fd = fd;
-            pfd.events = POLLIN;
-            int timeoutMs = (int)Math.Max(1, Math.Min(int.MaxValue, remainingTicks * 1000 / Stopwatch.Frequency));
-            int ready = poll(&pfd, 1, timeoutMs);
-            if (ready > 0)
-            {
-                return;
-            }
-
-            if (ready < 0 && Marshal.GetLastPInvokeError() != Errno.EINTR)
-            {
-                Errno.ThrowFor(Marshal.GetLastPInvokeError(), "poll(AF_NETLINK)");
-            }
-        }
+        Libc.tcmsg tcm = default;
+        tcm.tcm_family = (byte)AF_UNSPEC;
+        return new NetlinkRequestBuilder(Libc.RTM_GETQDISC, Libc.NLM_F_REQUEST | Libc.NLM_F_DUMP, sequence).Append(tcm).ToArray();
     }
 }

@@ -11,6 +11,9 @@ public static unsafe partial class Libc
 
     public const uint ETHTOOL_GET_TS_INFO = 0x41;
 
+    /// <summary>The device's queue (channel) counts, with <see cref="ethtool_channels"/>.</summary>
+    public const uint ETHTOOL_GCHANNELS = 0x3c;
+
     /// <summary>The generic one-value ethtool command (ETHTOOL_GTXCSUM, ETHTOOL_STXCSUM, ...).</summary>
     public struct ethtool_value
     {
@@ -27,5 +30,18 @@ public static unsafe partial class Libc
         public fixed uint tx_reserved[3];
         public uint rx_filters;
         public fixed uint rx_reserved[3];
+    }
+
+    public struct ethtool_channels
+    {
+        public uint cmd;
+        public uint max_rx;
+        public uint max_tx;
+        public uint max_other;
+        public uint max_combined;
+        public uint rx_count;
+        public uint tx_count;
+        public uint other_count;
+        public uint combined_count;
     }
 }

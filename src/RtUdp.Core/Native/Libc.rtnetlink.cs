@@ -6,12 +6,26 @@ namespace RtUdp.Core.Native;
 /// &lt;linux/rtnetlink.h&gt; and the headers it speaks through for traffic control:
 /// &lt;linux/netlink.h&gt; (socket address, message header, flags), &lt;linux/pkt_sched.h&gt;
 /// (qdisc handles, the etf and taprio options that matter for launch time) and AF_NETLINK from
-/// &lt;sys/socket.h&gt;. Enough to dump qdiscs with RTM_GETQDISC.
+/// &lt;sys/socket.h&gt;. Enough to dump qdiscs with RTM_GETQDISC, look up a route with RTM_GETROUTE,
+/// a neighbour with RTM_GETNEIGH (ndmsg: &lt;linux/neighbour.h&gt;) and a link with RTM_GETLINK
+/// (IFLA_*: &lt;linux/if_link.h&gt;).
 /// </summary>
 public static partial class Libc
 {
     public const int AF_NETLINK = 16;
     public const int NETLINK_ROUTE = 0;
+    public const int NETLINK_GENERIC = 16;
+
+    /// <summary>Socket level of the netlink options (&lt;sys/socket.h&gt;).</summary>
+    public const int SOL_NETLINK = 270;
+
+    /// <summary>Option: errors carry only the offending header, not the whole request.</summary>
+    public const int NETLINK_CAP_ACK = 10;
+
+    /// <summary>Option: errors may carry NLMSGERR_ATTR_MSG, the kernel's text for the error.</summary>
+    public const int NETLINK_EXT_ACK = 11;
+
+    public const ushort NLMSGERR_ATTR_MSG = 1;
 
     public const int NLMSG_ALIGNTO = 4;
 
@@ -22,17 +36,54 @@ public static partial class Libc
     public const ushort NLM_F_MATCH = 0x200;
     public const ushort NLM_F_DUMP = NLM_F_ROOT | NLM_F_MATCH;
     public const ushort NLM_F_DUMP_INTR = 0x10;
+    public const ushort NLM_F_REPLACE = 0x100;
+    public const ushort NLM_F_CREATE = 0x400;
+
+    /// <summary>First message type free for families (&lt; it: NOOP, ERROR, DONE, OVERRUN).</summary>
+    public const ushort NLMSG_MIN_TYPE = 0x10;
 
     public const ushort NLMSG_NOOP = 0x1;
     public const ushort NLMSG_ERROR = 0x2;
     public const ushort NLMSG_DONE = 0x3;
     public const ushort NLMSG_OVERRUN = 0x4;
 
+    public const ushort RTM_NEWLINK = 16;
+    public const ushort RTM_GETLINK = 18;
+    public const ushort RTM_NEWROUTE = 24;
+    public const ushort RTM_GETROUTE = 26;
+    public const ushort RTM_NEWNEIGH = 28;
+    public const ushort RTM_GETNEIGH = 30;
+
     public const ushort RTM_NEWQDISC = 36;
     public const ushort RTM_DELQDISC = 37;
     public const ushort RTM_GETQDISC = 38;
 
     public const int RTA_ALIGNTO = 4;
+
+    /// <summary>rtm_type: a gateway or direct route.</summary>
+    public const byte RTN_UNICAST = 1;
+
+    /// <summary>rtm_type: an address of this host.</summary>
+    public const byte RTN_LOCAL = 2;
+    public const byte RTN_BROADCAST = 3;
+    public const byte RTN_ANYCAST = 4;
+    public const byte RTN_MULTICAST = 5;
+    public const byte RTN_BLACKHOLE = 6;
+    public const byte RTN_UNREACHABLE = 7;
+    public const byte RTN_PROHIBIT = 8;
+
+    /// <summary>rtm_flags of an RTM_GETROUTE request: answer with the FIB's route, not a cloned cache entry.</summary>
+    public const uint RTM_F_LOOKUP_TABLE = 0x1000;
+
+    /// <summary>Route attributes (RTA_*).</summary>
+    public const ushort RTA_DST = 1;
+    public const ushort RTA_SRC = 2;
+    public const ushort RTA_IIF = 3;
+    public const ushort RTA_OIF = 4;
+    public const ushort RTA_GATEWAY = 5;
+    public const ushort RTA_PREFSRC = 7;
+    public const ushort RTA_TABLE = 15;
+    public const ushort RTA_VIA = 18;
 
     public const ushort TCA_UNSPEC = 0;
     public const ushort TCA_KIND = 1;
@@ -90,6 +141,31 @@ public static partial class Libc
         public uint tcm_handle;
         public uint tcm_parent;
         public uint tcm_info;
+    }
+
+    /// <summary>Fixed part of RTM_*ROUTE messages.</summary>
+    public struct rtmsg
+    {
+        public byte rtm_family;
+        public byte rtm_dst_len;
+        public byte rtm_src_len;
+        public byte rtm_tos;
+        public byte rtm_table;
+        public byte rtm_protocol;
+        public byte rtm_scope;
+        public byte rtm_type;
+        public uint rtm_flags;
+    }
+
+    /// <summary>Fixed part of RTM_*LINK messages.</summary>
+    public struct ifinfomsg
+    {
+        public byte ifi_family;
+        public byte __ifi_pad;
+        public ushort ifi_type;
+        public int ifi_index;
+        public uint ifi_flags;
+        public uint ifi_change;
     }
 
     public struct rtattr

@@ -57,8 +57,15 @@ internal static class HeaderProbe
     {
         private readonly StringBuilder _body = new();
         private readonly IEnumerable<string> _headers;
+        private readonly IEnumerable<string> _optionalHeaders;
 
-        public SourceBuilder(IEnumerable<string> headers) => _headers = headers;
+        /// <param name="headers">Included unconditionally.</param>
+        /// <param name="optionalHeaders">Included when the compiler has them (<c>__has_include</c>).</param>
+        public SourceBuilder(IEnumerable<string> headers, IEnumerable<string>? optionalHeaders = null)
+        {
+            _headers = headers;
+            _optionalHeaders = optionalHeaders ?? [];
+        }
 
         public void Value(string key, string cExpression) =>
             _body.Append(CultureInfo.InvariantCulture, $"    P(\"{key}\", {cExpression});\n");
@@ -80,6 +87,11 @@ internal static class HeaderProbe
             foreach (string header in _headers)
             {
                 source.Append(CultureInfo.InvariantCulture, $"#include <{header}>\n");
+            }
+
+            foreach (string header in _optionalHeaders)
+            {
+                source.Append(CultureInfo.InvariantCulture, $"#if __has_include(<{header}>)\n#include <{header}>\n#endif\n");
             }
 
             source.Append("#define P(key, expr) printf(\"%s %lld\\n\", key, (long long)(expr))\n");

@@ -21,8 +21,12 @@ public sealed class NativeLayoutTests(NativeLayoutTests.Probe probe, ITestOutput
         "net/if.h", "asm/socket.h", "linux/net_tstamp.h", "linux/errqueue.h", "linux/sockios.h",
         "linux/ethtool.h", "linux/futex.h", "sys/timex.h", "sys/resource.h", "linux/netlink.h",
         "linux/rtnetlink.h", "linux/pkt_sched.h", "linux/ptp_clock.h", "linux/capability.h", "sys/wait.h",
-        "linux/sock_diag.h", "netinet/udp.h",
+        "linux/sock_diag.h", "netinet/udp.h", "linux/neighbour.h", "linux/if_link.h", "linux/genetlink.h",
+        "linux/if_ether.h", "linux/if_arp.h",
     ];
+
+    /// <summary>Headers that older header sets lack entirely (included when present; their constants are in <see cref="IntroducedIn"/>).</summary>
+    private static readonly string[] OptionalHeaders = ["linux/netdev.h"];
 
     private static readonly Type[] ConstantHolders = [typeof(Libc), typeof(Errno)];
 
@@ -43,6 +47,24 @@ public sealed class NativeLayoutTests(NativeLayoutTests.Probe probe, ITestOutput
     private static readonly Dictionary<string, Version> IntroducedIn = new(StringComparer.Ordinal)
     {
         ["SOF_TIMESTAMPING_OPT_ID_TCP"] = new Version(6, 2),
+        // <linux/netdev.h> appeared in 6.3; its attributes and flags grew after.
+        ["NETDEV_FAMILY_VERSION"] = new Version(6, 3),
+        ["NETDEV_CMD_DEV_GET"] = new Version(6, 3),
+        ["NETDEV_A_DEV_IFINDEX"] = new Version(6, 3),
+        ["NETDEV_A_DEV_XDP_FEATURES"] = new Version(6, 3),
+        ["NETDEV_XDP_ACT_BASIC"] = new Version(6, 3),
+        ["NETDEV_XDP_ACT_REDIRECT"] = new Version(6, 3),
+        ["NETDEV_XDP_ACT_NDO_XMIT"] = new Version(6, 3),
+        ["NETDEV_XDP_ACT_XSK_ZEROCOPY"] = new Version(6, 3),
+        ["NETDEV_XDP_ACT_HW_OFFLOAD"] = new Version(6, 3),
+        ["NETDEV_XDP_ACT_RX_SG"] = new Version(6, 3),
+        ["NETDEV_XDP_ACT_NDO_XMIT_SG"] = new Version(6, 3),
+        ["NETDEV_A_DEV_XDP_ZC_MAX_SEGS"] = new Version(6, 6),
+        ["NETDEV_A_DEV_XDP_RX_METADATA_FEATURES"] = new Version(6, 8),
+        ["NETDEV_A_DEV_XSK_FEATURES"] = new Version(6, 8),
+        ["NETDEV_XSK_FLAGS_TX_TIMESTAMP"] = new Version(6, 8),
+        ["NETDEV_XSK_FLAGS_TX_CHECKSUM"] = new Version(6, 8),
+        ["NETDEV_XSK_FLAGS_TX_LAUNCH_TIME_FIFO"] = new Version(6, 15),
     };
 
     [Fact]
@@ -71,6 +93,10 @@ public sealed class NativeLayoutTests(NativeLayoutTests.Probe probe, ITestOutput
         Assert.Contains("const:TC_H_ROOT", ExpectedConstants().Keys);
         Assert.Contains("const:PTP_SYS_OFFSET_EXTENDED", ExpectedConstants().Keys);
         Assert.Contains("fieldsize:ptp_sys_offset_extended.ts", ExpectedLayouts().Keys);
+        Assert.Contains("sizeof:ndmsg", ExpectedLayouts().Keys);
+        Assert.Contains("offsetof:rtmsg.rtm_type", ExpectedLayouts().Keys);
+        Assert.Contains("sizeof:genlmsghdr", ExpectedLayouts().Keys);
+        Assert.Contains("const:NETDEV_XSK_FLAGS_TX_LAUNCH_TIME_FIFO", ExpectedConstants().Keys);
     }
 
     private void AssertMatches(Dictionary<string, long> expected)
@@ -155,7 +181,7 @@ public sealed class NativeLayoutTests(NativeLayoutTests.Probe probe, ITestOutput
 
     private static string GenerateProbe()
     {
-        var source = new HeaderProbe.SourceBuilder(Headers);
+        var source = new HeaderProbe.SourceBuilder(Headers, OptionalHeaders);
         foreach (FieldInfo field in ConstantFields())
         {
             string key = "const:" + field.Name;

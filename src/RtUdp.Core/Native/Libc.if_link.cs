@@ -1,0 +1,12 @@
+namespace RtUdp.Core.Native;
+
+/// <summary>&lt;linux/if_link.h&gt;: the link attributes of RTM_NEWLINK answers that the xdp data path needs.</summary>
+public static partial class Libc
+{
+    /// <summary>The link-layer (MAC) address.</summary>
+    public const ushort IFLA_ADDRESS = 1;
+    public const ushort IFLA_IFNAME = 3;
+    public const ushort IFLA_MTU = 4;
+    public const ushort IFLA_NUM_TX_QUEUES = 31;
+    public const ushort IFLA_NUM_RX_QUEUES = 32;
+}
