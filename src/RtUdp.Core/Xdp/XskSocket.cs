@@ -197,6 +197,10 @@ public sealed unsafe partial class XskSocket : IDisposable
     private void Fail(string call, int errno) =>
         throw new XskException(call, errno, IfIndex, QueueId, XskException.Explain(call, errno, _policy));
 
+    /// <remarks>
+    /// The kernel releases the socket when the fd is closed and the last ring mapping is gone, and frees its queue in
+    /// deferred work after that: a new socket binding the same queue straight away may get EBUSY for a moment.
+    /// </remarks>
     public void Dispose()
     {
         // The socket first: closing it unpins the UMEM and stops the kernel touching the rings we then unmap.
