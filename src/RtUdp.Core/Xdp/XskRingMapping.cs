@@ -12,6 +12,7 @@ public sealed unsafe class XskRingMapping : IDisposable
 {
     private byte* _map;
     private readonly ulong _length;
+    private readonly bool _owned = true;
 
     /// <param name="pageOffset">XDP_PGOFF_RX_RING, XDP_PGOFF_TX_RING, XDP_UMEM_PGOFF_FILL_RING or XDP_UMEM_PGOFF_COMPLETION_RING.</param>
     internal XskRingMapping(int fd, in Libc.xdp_ring_offset offsets, int size, int entrySize, long pageOffset, Action<string, int> fail)
@@ -30,6 +31,18 @@ public sealed unsafe class XskRingMapping : IDisposable
         Entries = _map + offsets.desc;
     }
 
+    /// <summary>A ring laid out at <paramref name="memory"/>, which the caller owns (tests drive both sides of it).</summary>
+    internal XskRingMapping(byte* memory, in Libc.xdp_ring_offset offsets, int size)
+    {
+        Size = (uint)size;
+        _map = memory;
+        _owned = false;
+        Producer = (uint*)(memory + offsets.producer);
+        Consumer = (uint*)(memory + offsets.consumer);
+        Flags = (uint*)(memory + offsets.flags);
+        Entries = memory + offsets.desc;
+    }
+
     public uint Size { get; }
 
     public uint* Producer { get; }
@@ -43,10 +56,10 @@ public sealed unsafe class XskRingMapping : IDisposable
 
     public void Dispose()
     {
-        if (_map != null)
+        if (_map != null && _owned)
         {
             _ = LibC.munmap(_map, (size_t)_length);
-            _map = null;
         }
+        _map = null;
     }
 }

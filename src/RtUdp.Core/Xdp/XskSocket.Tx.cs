@@ -95,6 +95,10 @@ public sealed unsafe partial class XskSocket
     /// Publishes the first <paramref name="count"/> reserved slots to the kernel; the rest of the reservation is
     /// cancelled and its frames go back to the pool. Call <see cref="KickTx"/> next.
     /// </summary>
+    /// <exception cref="InvalidOperationException">
+    /// A slot to publish has length 0: the kernel would drop it as invalid without ever completing it, and its frame
+    /// would be lost to the pool (a caller's bug, checked for that reason).
+    /// </exception>
     public void SubmitTx(int count)
     {
         XskProducerRing<Libc.xdp_desc> tx = _tx!;
@@ -102,6 +106,13 @@ public sealed unsafe partial class XskSocket
         if ((uint)cancelled > (uint)_txReserved)
         {
             ThrowBadCount(count, _txReserved);
+        }
+        for (int slot = 0; slot < count; slot++)
+        {
+            if (TxDescriptor(slot).len == 0)
+            {
+                ThrowEmptySlot(slot);
+            }
         }
         if (cancelled > 0)
         {
@@ -118,7 +129,8 @@ public sealed unsafe partial class XskSocket
     /// <summary>
     /// Makes the kernel process the TX ring if it asked for it (need-wakeup set, or always when bound without
     /// XDP_USE_NEED_WAKEUP): <c>sendto(fd, NULL, 0, MSG_DONTWAIT)</c>. In copy mode the kernel sends a bounded budget
-    /// per call (32 frames by default), so kick again while <see cref="TxInFlight"/> frames are still to go.
+    /// per call (32 frames by default) and answers EAGAIN (<see cref="XdpKickResult.Busy"/>) when more are waiting,
+    /// and the TX ring's need-wakeup flag stays set: kick again while <see cref="TxInFlight"/> frames are still to go.
     /// </summary>
     public XdpKickResult KickTx()
     {
@@ -173,6 +185,10 @@ public sealed unsafe partial class XskSocket
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowNoMetadata() =>
         throw new InvalidOperationException("TX metadata needs XskOptions.TxMetadataLength >= sizeof(xsk_tx_metadata)");
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowEmptySlot(int slot) =>
+        throw new InvalidOperationException($"SubmitTx: slot {slot} has no length (SetTxLength)");
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowBadCount(int count, int reserved) =>

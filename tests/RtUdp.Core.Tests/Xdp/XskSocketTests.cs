@@ -103,6 +103,11 @@ public sealed unsafe class XskSocketTests(XdpNamespacePair pair, ITestOutputHelp
         // The ring gave the cancelled descriptors back too: a full ring's worth can be reserved again.
         Assert.Equal(TxOnly.TxRingSize, xsk.ReserveTx(TxOnly.TxRingSize));
         xsk.SubmitTx(0);
+        // A slot without a length would be dropped by the kernel without a completion (its frame lost): refused.
+        Assert.Equal(1, xsk.ReserveTx(1));
+        Assert.Throws<InvalidOperationException>(() => xsk.SubmitTx(1));
+        xsk.SubmitTx(0);
+        Assert.Equal(TxOnly.TxFrames, xsk.TxFramesFree);
     }
 
     [Fact]
