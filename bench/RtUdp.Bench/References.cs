@@ -13,25 +13,37 @@ internal sealed class References : IDisposable
 
     public string? Problem { get; }
 
+    /// <summary>
+    /// The compiled xdp_ref binary (the AF_XDP copy-mode TX loop, <c>native/xdp_ref.c</c>), or null with
+    /// <see cref="XdpProblem"/> set. Built with rtudp_ref, the same way; no part runs it yet.
+    /// </summary>
+    public string? XdpBinary { get; }
+
+    public string? XdpProblem { get; }
+
     public string? Cyclictest { get; } = Util.Which("cyclictest");
 
     public References()
     {
-        string source = Path.Combine(AppContext.BaseDirectory, "native", "rtudp_ref.c");
         string? gcc = Util.Which("gcc") ?? Util.Which("cc");
         if (gcc is null)
         {
-            Problem = "gcc not installed";
+            Problem = XdpProblem = "gcc not installed";
             return;
         }
         Directory.CreateDirectory(_directory);
-        string binary = Path.Combine(_directory, "rtudp_ref");
-        if (Util.Run(gcc, ["-O2", "-Wall", "-o", binary, source], TimeSpan.FromSeconds(60), out string error) is null)
-        {
-            Problem = "gcc failed: " + error;
-            return;
-        }
-        Binary = binary;
+        (Binary, Problem) = Compile(gcc, "rtudp_ref");
+        (XdpBinary, XdpProblem) = Compile(gcc, "xdp_ref");
+    }
+
+    /// <summary>gcc -O2 -Wall of native/NAME.c into the temporary directory: the binary, or null and why.</summary>
+    private (string? Binary, string? Problem) Compile(string gcc, string name)
+    {
+        string source = Path.Combine(AppContext.BaseDirectory, "native", name + ".c");
+        string binary = Path.Combine(_directory, name);
+        return Util.Run(gcc, ["-O2", "-Wall", "-o", binary, source], TimeSpan.FromSeconds(60), out string error) is null
+            ? (null, "gcc failed: " + error)
+            : (binary, null);
     }
 
     /// <summary>Plain sendmmsg loop: packets per second, or null.</summary>

@@ -22,7 +22,7 @@ public sealed class NativeLayoutTests(NativeLayoutTests.Probe probe, ITestOutput
         "linux/ethtool.h", "linux/futex.h", "sys/timex.h", "sys/resource.h", "linux/netlink.h",
         "linux/rtnetlink.h", "linux/pkt_sched.h", "linux/ptp_clock.h", "linux/capability.h", "sys/wait.h",
         "linux/sock_diag.h", "netinet/udp.h", "linux/neighbour.h", "linux/if_link.h", "linux/genetlink.h",
-        "linux/if_ether.h", "linux/if_arp.h",
+        "linux/if_ether.h", "linux/if_arp.h", "linux/if_xdp.h",
     ];
 
     /// <summary>Headers that older header sets lack entirely (included when present; their constants are in <see cref="IntroducedIn"/>).</summary>
@@ -41,8 +41,10 @@ public sealed class NativeLayoutTests(NativeLayoutTests.Probe probe, ITestOutput
     ];
 
     /// <summary>
-    /// Constants newer than some supported header sets (C enum members cannot be probed with
-    /// #ifdef): checked only when the headers are at least this kernel version.
+    /// Constants, structs and struct fields newer than some supported header sets (C enum members and
+    /// struct fields cannot be probed with #ifdef): checked only when the headers are at least this
+    /// kernel version. A constant by its name; a struct by its name (all its values, when the layout
+    /// declared is that release's); a field as "struct.field" (its offset and size).
     /// </summary>
     private static readonly Dictionary<string, Version> IntroducedIn = new(StringComparer.Ordinal)
     {
@@ -65,6 +67,17 @@ public sealed class NativeLayoutTests(NativeLayoutTests.Probe probe, ITestOutput
         ["NETDEV_XSK_FLAGS_TX_TIMESTAMP"] = new Version(6, 8),
         ["NETDEV_XSK_FLAGS_TX_CHECKSUM"] = new Version(6, 8),
         ["NETDEV_XSK_FLAGS_TX_LAUNCH_TIME_FIFO"] = new Version(6, 15),
+        ["XDP_USE_SG"] = new Version(6, 6),
+        ["XDP_PKT_CONTD"] = new Version(6, 6),
+        ["XDP_UMEM_TX_SW_CSUM"] = new Version(6, 8),
+        ["XDP_TX_METADATA"] = new Version(6, 8),
+        ["XDP_TXMD_FLAGS_TIMESTAMP"] = new Version(6, 8),
+        ["XDP_TXMD_FLAGS_CHECKSUM"] = new Version(6, 8),
+        ["xdp_umem_reg.tx_metadata_len"] = new Version(6, 8),
+        ["XDP_UMEM_TX_METADATA_LEN"] = new Version(6, 11),
+        ["XDP_TXMD_FLAGS_LAUNCH_TIME"] = new Version(6, 15),
+        // Struct since 6.8; declared with 6.15's request.launch_time, which made it 24 bytes instead of 16.
+        ["xsk_tx_metadata"] = new Version(6, 15),
     };
 
     [Fact]
@@ -97,6 +110,10 @@ public sealed class NativeLayoutTests(NativeLayoutTests.Probe probe, ITestOutput
         Assert.Contains("offsetof:rtmsg.rtm_type", ExpectedLayouts().Keys);
         Assert.Contains("sizeof:genlmsghdr", ExpectedLayouts().Keys);
         Assert.Contains("const:NETDEV_XSK_FLAGS_TX_LAUNCH_TIME_FIFO", ExpectedConstants().Keys);
+        Assert.Contains("const:XDP_UMEM_PGOFF_COMPLETION_RING", ExpectedConstants().Keys);
+        Assert.Contains("offsetof:xdp_mmap_offsets.cr", ExpectedLayouts().Keys);
+        Assert.Contains("offsetof:xdp_umem_reg.tx_metadata_len", ExpectedLayouts().Keys);
+        Assert.Contains("sizeof:xsk_tx_metadata", ExpectedLayouts().Keys);
     }
 
     private void AssertMatches(Dictionary<string, long> expected)
@@ -203,16 +220,30 @@ public sealed class NativeLayoutTests(NativeLayoutTests.Probe probe, ITestOutput
         foreach (Type type in Structs())
         {
             string c = "struct " + type.Name;
-            source.Value("sizeof:" + type.Name, $"sizeof({c})");
+            Version? structSince = IntroducedIn.GetValueOrDefault(type.Name);
+            Value(source, "sizeof:" + type.Name, $"sizeof({c})", structSince);
             foreach (FieldInfo field in type.GetFields(BindingFlags.Public | BindingFlags.Instance))
             {
                 string key = type.Name + "." + field.Name;
-                source.Value("offsetof:" + key, $"offsetof({c}, {field.Name})");
-                source.Value("fieldsize:" + key, $"sizeof((({c}*)0)->{field.Name})");
+                Version? since = IntroducedIn.GetValueOrDefault(key) ?? structSince;
+                Value(source, "offsetof:" + key, $"offsetof({c}, {field.Name})", since);
+                Value(source, "fieldsize:" + key, $"sizeof((({c}*)0)->{field.Name})", since);
             }
         }
 
         return source.ToString();
+    }
+
+    private static void Value(HeaderProbe.SourceBuilder source, string key, string cExpression, Version? since)
+    {
+        if (since is null)
+        {
+            source.Value(key, cExpression);
+        }
+        else
+        {
+            source.ValueSince(key, cExpression, since);
+        }
     }
 
     /// <summary>Compiles and runs the probe once for all tests in the class.</summary>
