@@ -33,4 +33,8 @@ public static unsafe partial class Libc
     /// <returns>The interface index, or 0 with errno set.</returns>
     [LibraryImport("libc", SetLastError = true)]
     public static partial uint if_nametoindex(byte* ifname);
+
+    /// <returns><paramref name="ifname"/> (IFNAMSIZ bytes) holding the name, or null with errno set (ENXIO: no such index).</returns>
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial byte* if_indextoname(uint ifindex, byte* ifname);
 }
