@@ -37,7 +37,7 @@ public static unsafe class XdpBpffs
     {
         lock (XdpLibraryLog.Gate)
         {
-            return _path ??= Resolve();
+            return _path ??= Resolve(GetEnv(Libxdp.XDP_BPFFS_ENVVAR));
         }
     }
 
@@ -52,9 +52,9 @@ public static unsafe class XdpBpffs
         }
     }
 
-    private static string Resolve()
+    /// <summary>The decision of <see cref="Ensure"/>, given LIBXDP_BPFFS's value (<paramref name="configured"/>); mounts or sets the variable when it gets that far.</summary>
+    internal static string Resolve(string? configured)
     {
-        string? configured = GetEnv(Libxdp.XDP_BPFFS_ENVVAR);
         if (!string.IsNullOrEmpty(configured))
         {
             if (!IsBpffs(configured))

@@ -225,15 +225,7 @@ public sealed unsafe class XdpSteeringProgram : IDisposable
                 }
                 try
                 {
-                    nint ours = 0;
-                    for (nint p = Libxdp.xdp_multiprog__next_prog(0, mp); p != 0; p = Libxdp.xdp_multiprog__next_prog(p, mp))
-                    {
-                        if (Name(p) == ProgramName)
-                        {
-                            ours = p;
-                            break;
-                        }
-                    }
+                    nint ours = Members(mp).FirstOrDefault(p => Name(p) == ProgramName);
                     if (ours == 0)
                     {
                         return removed;
@@ -276,7 +268,7 @@ public sealed unsafe class XdpSteeringProgram : IDisposable
             }
             try
             {
-                for (nint p = Libxdp.xdp_multiprog__next_prog(0, mp); p != 0; p = Libxdp.xdp_multiprog__next_prog(p, mp))
+                foreach (nint p in Members(mp))
                 {
                     list.Add((Name(p), Libxdp.xdp_program__id(p)));
                 }
@@ -311,6 +303,26 @@ public sealed unsafe class XdpSteeringProgram : IDisposable
             Libxdp.xdp_multiprog__close(mp);
         }
         return new XdpSteeringProgram(program, ifindex, iface, requested, mode, portsFd, xsksFd, dispatcher);
+    }
+
+    /// <summary>The programs the dispatcher runs, in order; for a legacy attachment (a single program without dispatcher), that program.</summary>
+    private static List<nint> Members(nint mp)
+    {
+        var members = new List<nint>();
+        if (Libxdp.xdp_multiprog__is_legacy(mp))
+        {
+            nint main = Libxdp.xdp_multiprog__main_prog(mp);
+            if (Libxdp.Error((void*)main) == 0)
+            {
+                members.Add(main);
+            }
+            return members;
+        }
+        for (nint p = Libxdp.xdp_multiprog__next_prog(0, mp); Libxdp.Error((void*)p) == 0; p = Libxdp.xdp_multiprog__next_prog(p, mp))
+        {
+            members.Add(p);
+        }
+        return members;
     }
 
     private static nint Open(string path, string iface)
