@@ -33,6 +33,7 @@ public sealed unsafe class XdpSteeringProgram : IDisposable
     private nint _program;
     private readonly int _portsFd;
     private readonly int _xsksFd;
+    private readonly Libxdp.xdp_attach_mode _mode;
 
     private XdpSteeringProgram(nint program, int ifindex, string iface, XdpAttachMode requested, Libxdp.xdp_attach_mode mode, int portsFd, int xsksFd, bool dispatcher)
     {
@@ -40,6 +41,7 @@ public sealed unsafe class XdpSteeringProgram : IDisposable
         Ifindex = ifindex;
         InterfaceName = iface;
         RequestedMode = requested;
+        _mode = mode;
         ModeInEffect = mode == Libxdp.xdp_attach_mode.XDP_MODE_SKB ? XdpAttachMode.Generic : XdpAttachMode.Native;
         ProgramId = Libxdp.xdp_program__id(program);
         _portsFd = portsFd;
@@ -108,7 +110,7 @@ public sealed unsafe class XdpSteeringProgram : IDisposable
                 }
                 catch
                 {
-                    Libxdp.xdp_program__detach(program, ifindex, Libxdp.xdp_attach_mode.XDP_MODE_UNSPEC, 0);
+                    Libxdp.xdp_program__detach(program, ifindex, attempt, 0);
                     Libxdp.xdp_program__close(program);
                     throw;
                 }
@@ -187,7 +189,9 @@ public sealed unsafe class XdpSteeringProgram : IDisposable
             }
             _program = 0;
             XdpLibraryLog.BeginCall();
-            int err = Libxdp.xdp_program__detach(program, Ifindex, Libxdp.xdp_attach_mode.XDP_MODE_UNSPEC, 0);
+            // The mode it was attached in: libxdp detaches a program attached without dispatcher (legacy) with
+            // that mode's flags, and XDP_MODE_UNSPEC would ask the kernel for the native slot.
+            int err = Libxdp.xdp_program__detach(program, Ifindex, _mode, 0);
             string? log = XdpLibraryLog.Recorded();
             Libxdp.xdp_program__close(program);
             if (err < 0 && err != -Errno.ENOENT)
@@ -231,7 +235,7 @@ public sealed unsafe class XdpSteeringProgram : IDisposable
                         return removed;
                     }
                     XdpLibraryLog.BeginCall();
-                    err = Libxdp.xdp_program__detach(ours, ifindex, Libxdp.xdp_attach_mode.XDP_MODE_UNSPEC, 0);
+                    err = Libxdp.xdp_program__detach(ours, ifindex, Libxdp.xdp_multiprog__attach_mode(mp), 0);
                     if (err < 0)
                     {
                         throw new XdpException("xdp_program__detach", iface, -err, XdpLibraryLog.Recorded());
@@ -328,11 +332,11 @@ public sealed unsafe class XdpSteeringProgram : IDisposable
     private static nint Open(string path, string iface)
     {
         byte[] file = Encoding.UTF8.GetBytes(path + "\0");
-        byte[] section = Encoding.UTF8.GetBytes(ProgramName + "\0");
+        byte[] section = "xdp\0"u8.ToArray();
         XdpLibraryLog.BeginCall();
         fixed (byte* pf = file, ps = section)
         {
-            // The section argument of open_file is the program's name ("xdp" would match by section).
+            // The program in ELF section "xdp" (the object holds only rtudp_steer).
             nint program = Libxdp.xdp_program__open_file(pf, ps, null);
             int err = Libxdp.Error((void*)program);
             if (err < 0)

@@ -71,10 +71,15 @@ public sealed class XdpSteeringTests(ITestOutputHelper output)
         using (XdpSteeringProgram program = ns.InA(() => XdpSteeringProgram.Attach(ns.IfindexA, XdpAttachMode.Generic)))
         {
             Assert.Equal(XdpAttachMode.Generic, program.ModeInEffect);
-            Assert.Contains("xdpgeneric", Tool.Run(ns.IpPath!, "-n", ns.NamespaceA, "link", "show", ns.VethA));
+            string attached = Tool.Run(ns.IpPath!, "-n", ns.NamespaceA, "link", "show", ns.VethA);
+            Assert.Contains("xdpgeneric", attached);
+            Assert.Contains($"prog/xdp id {(program.UsesDispatcher ? "" : program.ProgramId.ToString(System.Globalization.CultureInfo.InvariantCulture))}", attached);
             ns.InA(program.Dispose);
         }
-        Assert.DoesNotContain("xdp", Tool.Run(ns.IpPath!, "-n", ns.NamespaceA, "link", "show", ns.VethA));
+        // "xdpgeneric" and "prog/xdp id N" while attached (the interface's name holds "xdp" too).
+        string link = Tool.Run(ns.IpPath!, "-n", ns.NamespaceA, "link", "show", ns.VethA);
+        Assert.DoesNotContain("xdpgeneric", link);
+        Assert.DoesNotContain("prog/xdp", link);
     }
 
     [Fact]
