@@ -5,6 +5,7 @@
 #                 after start: see packaging/README.md for the figures); else self-contained
 #                 ReadyToRun beside rtudpd, sharing its runtime files
 #   rtudpctl      self-contained ReadyToRun, when src/RtUdp.Ctl exists
+#   rtudp_xdp.bpf.o  the xdp steering program rtudp-engine loads (BPF bytecode, built by the engine's project)
 # Usage: packaging/publish.sh RID OUTDIR      (RID: linux-x64 or linux-arm64)
 set -euo pipefail
 rid=${1:?usage: publish.sh RID OUTDIR} out=${2:?usage: publish.sh RID OUTDIR}
@@ -49,6 +50,11 @@ else
     chmod 0755 "$out/rtudp-engine"
     echo "publish.sh: rtudp-engine is ReadyToRun (NativeAOT needs a $arch host)" >&2
 fi
+
+# The xdp data path's steering program (docs/xdp.md), built with the engine; rtudp-engine loads it from its
+# own directory. BPF bytecode, the same for every architecture.
+[[ -f $work/engine/rtudp_xdp.bpf.o ]] || { echo "publish.sh: rtudp-engine's publish has no rtudp_xdp.bpf.o" >&2; exit 1; }
+install -m 0644 "$work/engine/rtudp_xdp.bpf.o" "$out/rtudp_xdp.bpf.o"
 
 if [[ -d $repo/src/RtUdp.Ctl ]]; then
     publish src/RtUdp.Ctl "$work/ctl" -p:PublishReadyToRun=true

@@ -36,6 +36,14 @@ packages=(
     dpkg-dev lintian file mmdebstrap systemd-container systemd
     # The package's version comes from git; the fresh-machine test clones the repository.
     git ca-certificates
+    # The xdp data path (docs/xdp.md). The build compiles the steering program (src/RtUdp.Engine/Xdp/Bpf) with
+    # clang for the bpf target; llvm brings llvm-objdump/llvm-strip to inspect it. libbpf-dev holds
+    # bpf_helpers.h/bpf_endian.h, libxdp-dev xdp/xdp_helpers.h (XDP_RUN_CONFIG). At run time the engine
+    # P/Invokes libxdp1 (the multi-program dispatcher, its xdp-dispatcher.o) and libbpf1 (map updates).
+    clang llvm libbpf-dev libxdp-dev libxdp1 libbpf1
+    # The xdp tests' oracles and the "other XDP user": xdp-loader (status, load/unload through the same
+    # dispatcher, xdp-tools' own xdp_pass program) and bpftool (prog/net listings).
+    xdp-tools bpftool
 )
 
 missing() {

@@ -2,7 +2,8 @@
 # Builds the Debian package: packaging/deb/build.sh [--rid linux-x64|linux-arm64] [--out DIR]
 #   [--published DIR (reuse a packaging/publish.sh output)] [--version V] [--no-lintian]
 # Prints the path of the .deb on its last line. Needs dpkg-deb; runs lintian when it is installed.
-#   /usr/lib/rtudp/        rtudpd, rtudp-engine, rtudpctl and the bundled .NET runtime
+#   /usr/lib/rtudp/        rtudpd, rtudp-engine, rtudpctl and the bundled .NET runtime; rtudp_xdp.bpf.o, the
+#                          xdp steering program the engine loads with libxdp1/libbpf1 (Depends)
 #   /usr/bin/rtudpctl      symlink (when src/RtUdp.Ctl exists)
 #   /lib/systemd/system/rtudp.service, /usr/lib/sysusers.d/rtudp.conf, /usr/lib/tmpfiles.d/rtudp.conf
 #   /etc/rtudp/rtudp.json  conffile (packaging/rtudp.json: no channels until you configure some)
@@ -65,7 +66,7 @@ Version: $version
 Architecture: $arch
 Maintainer: RtUdp maintainers <rtudp-maintainers@example.org>
 Installed-Size: $size
-Depends: libc6 (>= 2.27), libgcc-s1, libstdc++6, zlib1g, libssl3 | libssl1.1, libcap2-bin, systemd
+Depends: libc6 (>= 2.27), libgcc-s1, libstdc++6, zlib1g, libssl3 | libssl1.1, libcap2-bin, systemd, libxdp1 (>= 1.3), libbpf1
 Section: net
 Priority: optional
 Homepage: https://localhost/rtudp

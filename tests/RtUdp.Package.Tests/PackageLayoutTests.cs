@@ -11,6 +11,7 @@ public sealed partial class PackageLayoutTests(PackageFixture package)
         "usr/lib/rtudp/rtudpd",
         "usr/lib/rtudp/rtudpd.dll",
         "usr/lib/rtudp/rtudp-engine",
+        "usr/lib/rtudp/rtudp_xdp.bpf.o",
         "usr/lib/rtudp/libcoreclr.so",
         "lib/systemd/system/rtudp.service",
         "usr/lib/sysusers.d/rtudp.conf",
@@ -74,6 +75,9 @@ public sealed partial class PackageLayoutTests(PackageFixture package)
         Assert.Contains($"Architecture: {DebianArchitecture()}", fields.Output, StringComparison.Ordinal);
         Assert.Matches("Depends: .*libcap2-bin", fields.Output);
         Assert.Matches("Depends: .*systemd", fields.Output);
+        // The xdp data path: libxdp's dispatcher and libbpf's maps, P/Invoked by rtudp-engine.
+        Assert.Matches("Depends: .*libxdp1", fields.Output);
+        Assert.Matches("Depends: .*libbpf1", fields.Output);
         Assert.Equal("/etc/rtudp/rtudp.json", Run("dpkg-deb", "-I", package.DebPath, "conffiles").Output.Trim());
     }
 
