@@ -55,7 +55,7 @@ public sealed unsafe class XskSocketTests(XdpNamespacePair pair, ITestOutputHelp
                 int n = xsk.ReserveTx(Math.Min(64, Total - sent));
                 for (int slot = 0; slot < n; slot++)
                 {
-                    int length = UdpFrame.Write(frame, pair.MacA, pair.MacB, pair.AddressA, pair.AddressB, 40000, port, Payload(sent + slot));
+                    int length = HandBuiltUdpFrame.Write(frame, pair.MacA, pair.MacB, pair.AddressA, pair.AddressB, 40000, port, Payload(sent + slot));
                     Assert.True(length <= xsk.TxDataCapacity);
                     frame.AsSpan(0, length).CopyTo(new Span<byte>(xsk.TxData(slot), length));
                     xsk.SetTxLength(slot, length);
@@ -192,7 +192,7 @@ public sealed unsafe class XskSocketTests(XdpNamespacePair pair, ITestOutputHelp
         using XskSocket xsk = Open(options);
         // Port 9 in B has no listener: B drops the datagrams, which is all this test needs.
         byte[] template = new byte[128];
-        int length = UdpFrame.Write(template, pair.MacA, pair.MacB, pair.AddressA, pair.AddressB, 40000, 9, Payload(0));
+        int length = HandBuiltUdpFrame.Write(template, pair.MacA, pair.MacB, pair.AddressA, pair.AddressB, 40000, 9, Payload(0));
         ulong* completedAddresses = stackalloc ulong[64];
 
         for (int round = 0; round < 3; round++)

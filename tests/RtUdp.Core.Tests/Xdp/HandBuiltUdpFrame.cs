@@ -8,7 +8,7 @@ namespace RtUdp.Core.Tests.Xdp;
 /// Just enough of an Ethernet/IPv4/UDP frame writer for the AF_XDP tests (the engine's own frame builder lives
 /// elsewhere): 14 + 20 + 8 header bytes, the IPv4 header checksum and the UDP checksum over the pseudo-header.
 /// </summary>
-internal static class UdpFrame
+internal static class HandBuiltUdpFrame
 {
     public const int HeaderLength = 14 + 20 + 8;
 
