@@ -285,6 +285,7 @@ public sealed class XdpNamespaceTests(XdpNamespaceFixture net, ITestOutputHelper
         Assert.Equal(0ul, lo.XskFeatures);
 
         var error = Assert.Throws<ArgumentException>(() => NetnsThread.Run(net.NamespaceA, () => XdpFeatureReader.Read(999_999)));
+        output.WriteLine(error.Message);
         Assert.StartsWith("no network device has ifindex 999999 in this network namespace", error.Message, StringComparison.Ordinal);
     }
 
