@@ -18,6 +18,15 @@ public sealed record ChannelModePlan
 
     public int GsoMaxSegments { get; init; }
 
+    /// <summary>The socket path, or AF_XDP (planned by <see cref="Xdp.XdpModePlan"/>).</summary>
+    public DataPath DataPath { get; init; }
+
+    /// <summary>xdp: what the device offers AF_XDP.</summary>
+    public XdpDeviceFeatureBits XdpDevice { get; init; }
+
+    /// <summary>xdp: the TX metadata the frames carry.</summary>
+    public XdpTxMetadataBits XdpTxMetadata { get; init; }
+
     /// <summary>
     /// The kernel's most segments in one UDP GSO datagram (UDP_MAX_SEGMENTS, 64 before Linux 6.9 and 128 since):
     /// the smaller, so a train is never refused for its count. A train also stays within 64 KiB.

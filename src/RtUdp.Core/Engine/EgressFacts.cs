@@ -38,6 +38,9 @@ public sealed record EgressFacts
     /// <summary>Why <see cref="TxChecksumOffload"/> could not be read, if it could not.</summary>
     public string? TxChecksumProblem { get; init; }
 
+    /// <summary>xdp channels: what the device offers AF_XDP (netdev netlink family); Unknown when not read.</summary>
+    public Contract.Channels.XdpDeviceFeatureBits XdpDevice { get; init; } = Contract.Channels.XdpDeviceFeatureBits.Unknown;
+
     /// <summary>The kernel's TAI offset in seconds (adjtimex).</summary>
     public int TaiOffsetSeconds { get; init; }
 }

@@ -55,6 +55,9 @@ public sealed class EngineChannel : IDisposable
             mode.Bulk = settings.Bulk ? 1 : 0;
             mode.Gro = receive.Gro ? 1 : 0;
             mode.ReceiveWait = (int)receive.Wait;
+            mode.DataPath = (int)plan.DataPath;
+            mode.XdpDeviceFeatures = (int)plan.XdpDevice;
+            mode.XdpTxMetadata = (int)plan.XdpTxMetadata;
             mode.SetText(facts.Interface, facts.LaunchQdisc ?? facts.Qdiscs, string.Join("; ", plan.Notes));
             region.State = ChannelState.Created;
             return new EngineChannel(region, socket, memoryLocked) { Plan = plan, Facts = facts, Receive = receive };

@@ -246,7 +246,7 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
         {
             facts = facts with { LaunchQdisc = assumed, Qdiscs = $"{facts.Qdiscs} ({assumed} assumed for testing)" };
         }
-        ChannelModePlan plan = ChannelModePlan.Decide(config, facts);
+        ChannelModePlan plan = config.Xdp ? Xdp.XdpModePlan.Decide(config, facts, facts.XdpDevice) : ChannelModePlan.Decide(config, facts);
         if (plan.Launch != LaunchClock.None && _options.AssumeLaunchQdisc is { } pretend && facts.Qdiscs.Contains("assumed", StringComparison.Ordinal))
         {
             plan = plan with { Notes = [.. plan.Notes, $"launch_time: {pretend} assumed for testing (--assume-launch-qdisc); without the real qdisc the kernel ignores SO_TXTIME and sends at once"] };

@@ -30,6 +30,10 @@ internal static class Tables
             return null;
         }
         List<string> parts = [];
+        if (mode.DataPath == RtUdp.V1.DataPath.Xdp && mode.Xdp is { } xdp)
+        {
+            return XdpPath(c, mode, xdp);
+        }
         if (c.Direction is ChannelDirection.Send or ChannelDirection.Duplex)
         {
             string send = mode.Gso switch
@@ -50,6 +54,35 @@ internal static class Tables
             };
             parts.Add($"receive: {(mode.Gro ? "gro, " : "")}{wait}");
         }
+        return string.Join("; ", parts);
+    }
+
+    /// <summary>"xdp on enp1s0 queue 0, copy mode, program generic; send: bulk, to 02:..; device offers: none".</summary>
+    private static string XdpPath(Channel c, ChannelMode mode, XdpMode xdp)
+    {
+        List<string> parts = [$"xdp on {mode.Interface} queue {xdp.Queue}, {(xdp.ZeroCopy ? "zero-copy" : "copy mode")}"];
+        if (xdp.AttachMode != XdpAttachMode.Unspecified)
+        {
+            parts.Add($"program {(xdp.AttachMode == XdpAttachMode.Native ? "native" : "generic")}");
+        }
+        if (c.Direction is ChannelDirection.Send or ChannelDirection.Duplex)
+        {
+            List<string> metadata = [];
+            if (xdp.TxChecksumOffload)
+            {
+                metadata.Add("checksum");
+            }
+            if (xdp.TxTimestamps)
+            {
+                metadata.Add("tx timestamps");
+            }
+            if (xdp.LaunchTime)
+            {
+                metadata.Add("launch time");
+            }
+            parts.Add($"send: {(mode.Bulk ? "bulk, " : "")}to {xdp.NextHopMac}{(metadata.Count == 0 ? "" : $", tx metadata: {string.Join(", ", metadata)}")}");
+        }
+        parts.Add($"device offers: {(xdp.DeviceFeatures.Length == 0 ? "none" : xdp.DeviceFeatures)}");
         return string.Join("; ", parts);
     }
 

@@ -56,7 +56,16 @@ internal static class ChannelMapping
             Gro = Enum<Core.Contract.Channels.GroMode>((int)channel.Gro, "channel.gro", Defaults.Gro, violations),
             ReceiveStrategy = Enum<Core.Contract.Channels.ReceiveStrategy>((int)channel.ReceiveStrategy, "channel.receive_strategy", Defaults.ReceiveStrategy, violations),
             BusyPollNs = channel.HasBusyPollNs ? channel.BusyPollNs : Defaults.BusyPollNs,
+            DataPath = Enum<Core.Contract.Channels.DataPath>((int)channel.DataPath, "channel.data_path", Defaults.DataPath, violations),
+            XdpQueue = channel.Xdp is { HasQueue: true } ? channel.Xdp.Queue : Defaults.XdpQueue,
+            XdpZeroCopy = Enum<Core.Contract.Channels.XdpZeroCopy>((int)(channel.Xdp?.ZeroCopy ?? 0), "channel.xdp.zero_copy", Defaults.XdpZeroCopy, violations),
+            XdpAttach = Enum<Core.Contract.Channels.XdpAttachMode>((int)(channel.Xdp?.AttachMode ?? 0), "channel.xdp.attach_mode", Defaults.XdpAttach, violations),
         };
+        if (config.Xdp && !channel.HasMaxPayload)
+        {
+            // The socket path's default (9000) does not fit one UMEM frame: an xdp channel takes what one holds.
+            config = config with { MaxPayload = ChannelConfig.XdpMaxPayload };
+        }
         config = config with { Priority = channel.HasPriority ? channel.Priority : ChannelConfig.DefaultPriority(config.Direction, config.SendCpu, config.ReceiveCpu) };
 
         // The engine's own checks, field by field, for everything the parsing above let through
@@ -160,6 +169,8 @@ internal static class ChannelMapping
             Gro = (V1.GroMode)((int)c.Gro + 1),
             ReceiveStrategy = (V1.ReceiveStrategy)((int)c.ReceiveStrategy + 1),
             BusyPollNs = c.BusyPollNs,
+            DataPath = (V1.DataPath)((int)c.DataPath + 1),
+            Xdp = XdpMapping.ToProto(c),
             State = engineAlive && handle is not null ? ToProto(handle.State) : V1State.Lost,
             EngineId = entry.EngineId,
         };
@@ -227,6 +238,8 @@ internal static class ChannelMapping
             Gro = mode.Gro != 0,
             ReceiveWait = (V1.ReceiveWait)(mode.ReceiveWait + 1),
             Bulk = mode.Bulk != 0,
+            DataPath = (V1.DataPath)(mode.DataPath + 1),
+            Xdp = XdpMapping.ToProto(mode),
         };
     }
 }

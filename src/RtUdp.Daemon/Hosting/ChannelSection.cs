@@ -19,6 +19,7 @@ internal static class ChannelSection
         "cpu", "sendCpu", "receiveCpu", "priority", "timing", "spinMarginNs", "latePolicy", "lateToleranceNs",
         "batchSize", "socketBufferBytes", "flags", "timestamps", "hardwareStampTimeoutNs", "launchTime",
         "launchLeadNs", "flowId", "flowClock", "gso", "gro", "receiveStrategy", "busyPollNs", "start",
+        "dataPath", "xdpQueue", "xdpZeroCopy", "xdpAttachMode",
     };
 
     public static IReadOnlyList<ConfiguredChannel> Parse(IConfigurationSection section, List<string> problems)
@@ -77,7 +78,16 @@ internal static class ChannelSection
                 Gro = parser.Enum("gro", defaults.Gro),
                 ReceiveStrategy = parser.Enum("receiveStrategy", defaults.ReceiveStrategy),
                 BusyPollNs = parser.Long("busyPollNs", defaults.BusyPollNs),
+                DataPath = parser.Enum("dataPath", defaults.DataPath),
+                XdpQueue = parser.Int("xdpQueue", defaults.XdpQueue),
+                XdpZeroCopy = parser.Enum("xdpZeroCopy", defaults.XdpZeroCopy),
+                XdpAttach = parser.Enum("xdpAttachMode", defaults.XdpAttach),
             };
+            if (config.Xdp && child["maxPayload"] is null)
+            {
+                // The socket path's default does not fit one UMEM frame (as in the API).
+                config = config with { MaxPayload = ChannelConfig.XdpMaxPayload };
+            }
             bool start = parser.Bool("start", true);
             if (problems.Count > before)
             {
@@ -140,7 +150,7 @@ internal static class ChannelSection
     /// <summary>send_cpu → sendCpu (ChannelConfig.Validate names fields in snake_case).</summary>
     internal static string CamelCase(string snake)
     {
-        string[] parts = snake.Split('_');
+        string[] parts = snake.Replace('.', '_').Split('_');
         return parts[0] + string.Concat(parts.Skip(1).Select(p => p.Length == 0 ? p : char.ToUpperInvariant(p[0]) + p[1..]));
     }
 

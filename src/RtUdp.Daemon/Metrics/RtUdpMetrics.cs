@@ -82,7 +82,7 @@ public sealed class RtUdpMetrics
         _channelState = Gauge(factory, "rtudp_channel_state", "1 for the channel's current state (created, running, stopped, ...).", "state");
         _channelAttached = Gauge(factory, "rtudp_channel_attached", "1 while the channel is attached to the running engine, 0 while detached (engine down or restore failed).");
         _channelMode = Gauge(factory, "rtudp_channel_mode_info", "1, labelled with the timestamping and launch-time clock in effect (unknown before the channel is planned), the egress interface and its root qdisc.", "timestamps", "launch_clock", "interface", "qdisc");
-        _channelDataPath = Gauge(factory, "rtudp_channel_data_path_info", "1, labelled with how the channel's packets leave and arrive, as in effect: gso (trains, off, fell_back), gro (on, off), receive_wait (poll, spin, kernel_busy_poll) and traffic (timed, bulk).", "gso", "gro", "receive_wait", "traffic");
+        _channelDataPath = Gauge(factory, "rtudp_channel_data_path_info", "1, labelled with how the channel's packets leave and arrive, as in effect: gso (trains, off, fell_back), gro (on, off), receive_wait (poll, spin, kernel_busy_poll), traffic (timed, bulk) and path (socket, xdp_copy, xdp_zero_copy).", "gso", "gro", "receive_wait", "traffic", "path");
         _workerRunning = Gauge(factory, "rtudp_worker_running", "1 while the worker runs, 0 when it stopped or failed (workers that never started are absent).", "worker");
         _workerRealtime = Gauge(factory, "rtudp_worker_realtime_mode", "1 for each real-time measure in effect for the worker (pinned, fifo, memory_locked, tight_timer_slack; degraded: one asked for could not be applied), else 0.", "worker", "mode");
         _workerHeartbeatAge = Gauge(factory, "rtudp_worker_heartbeat_age_seconds", "Time since the running worker's last heartbeat (it beats at least every 100 ms).", "worker");
@@ -280,7 +280,8 @@ public sealed class RtUdpMetrics
         if (planned)
         {
             _channelDataPath.Set(1, [.. labels,
-                Snake(((GsoState)mode.Gso).ToString()), mode.Gro != 0 ? "on" : "off", Snake(((ReceiveWait)mode.ReceiveWait).ToString()), mode.Bulk != 0 ? "bulk" : "timed"]);
+                Snake(((GsoState)mode.Gso).ToString()), mode.Gro != 0 ? "on" : "off", Snake(((ReceiveWait)mode.ReceiveWait).ToString()), mode.Bulk != 0 ? "bulk" : "timed",
+                (DataPath)mode.DataPath != DataPath.Xdp ? "socket" : mode.XdpZeroCopy != 0 ? "xdp_zero_copy" : "xdp_copy"]);
         }
 
         if (entry.Config.Sends)

@@ -66,6 +66,7 @@ public sealed class MetricsEndpointTests(DaemonFixture daemon)
         Sample path = metrics.Find("rtudp_channel_data_path_info", T).Single();
         Assert.Equal(txChannel.Mode.Gso == GsoState.Trains ? "trains" : "off", path.Labels["gso"]);
         Assert.Equal("timed", path.Labels["traffic"]);
+        Assert.Equal("socket", path.Labels["path"]);
         Assert.Equal(0, metrics.Value("rtudp_engine_gc_collections_total", ("generation", "2")));
         Assert.Single(metrics.Find("rtudp_build_info"));
         // The tests run rtudpd as root, which no capability drop can separate; it says so.

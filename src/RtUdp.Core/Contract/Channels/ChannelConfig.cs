@@ -124,6 +124,29 @@ public sealed record ChannelConfig
     /// <summary>Busy-poll: how long the receive worker keeps reading without sleeping after the last datagram.</summary>
     public long BusyPollNs { get; init; } = 1_000_000;
 
+    /// <summary>The kernel's UDP socket, or AF_XDP on one queue of the egress interface.</summary>
+    public DataPath DataPath { get; init; } = DataPath.Socket;
+
+    /// <summary>xdp: the interface queue the channel owns.</summary>
+    public int XdpQueue { get; init; }
+
+    /// <summary>xdp: zero-copy or copy mode.</summary>
+    public XdpZeroCopy XdpZeroCopy { get; init; } = XdpZeroCopy.Auto;
+
+    /// <summary>xdp: how the steering program is attached.</summary>
+    public XdpAttachMode XdpAttach { get; init; } = XdpAttachMode.Auto;
+
+    /// <summary>
+    /// The largest payload an xdp channel carries: one 4 KiB UMEM frame less its TX metadata room and the largest
+    /// headers (Ethernet, IPv6, UDP). No multi-buffer: a larger packet would not fit one frame.
+    /// </summary>
+    public const int XdpMaxPayload = 4096 - 64 - 14 - 40 - 8;
+
+    /// <summary>Most queues an xdp channel may name (the interface's own count is checked when it opens).</summary>
+    public const int XdpMaxQueue = 1023;
+
+    public bool Xdp => DataPath == DataPath.Xdp;
+
     public bool Bulk => Timing == TimingStrategy.Bulk;
 
     public bool Sequenced => Flags.HasFlag(ChannelFlags.Sequenced);
@@ -292,6 +315,10 @@ public sealed record ChannelConfig
         {
             return ("busy_poll_ns", "must be 0 to 1000000000 (1 s)");
         }
+        if (XdpProblem() is { } xdp)
+        {
+            return xdp;
+        }
         if (Reflects && !Receives)
         {
             return ("flags", "reflect needs a receiving channel (receive or duplex)");
@@ -303,6 +330,51 @@ public sealed record ChannelConfig
         if (SocketBufferBytes is < 0 or > 1 << 30)
         {
             return ("socket_buffer_bytes", "must be 0 (kernel default) to 1073741824");
+        }
+        return null;
+    }
+
+    private (string Field, string Problem)? XdpProblem()
+    {
+        if (!Enum.IsDefined(DataPath))
+        {
+            return ("data_path", "must be socket or xdp");
+        }
+        if (!Enum.IsDefined(XdpZeroCopy))
+        {
+            return ("xdp.zero_copy", "must be auto, on or off");
+        }
+        if (!Enum.IsDefined(XdpAttach))
+        {
+            return ("xdp.attach_mode", "must be auto, native or generic");
+        }
+        if (XdpQueue is < 0 or > XdpMaxQueue)
+        {
+            return ("xdp.queue", $"must be 0 to {XdpMaxQueue}");
+        }
+        if (!Xdp)
+        {
+            return null;
+        }
+        if (Remote is null)
+        {
+            return ("remote", "an xdp channel needs a remote: its frames are addressed to the next hop towards it, and it receives only from it");
+        }
+        if (MaxPayload > XdpMaxPayload)
+        {
+            return ("max_payload", $"an xdp channel carries at most {XdpMaxPayload} bytes per packet (one 4 KiB UMEM frame)");
+        }
+        if (Gso == GsoMode.On)
+        {
+            return ("gso", "on is for the socket path: an xdp channel sends one frame per packet");
+        }
+        if (Gro == GroMode.On)
+        {
+            return ("gro", "on is for the socket path: an xdp channel reads one frame per packet");
+        }
+        if (Reflects)
+        {
+            return ("flags", "reflect is for the socket path, not xdp");
         }
         return null;
     }

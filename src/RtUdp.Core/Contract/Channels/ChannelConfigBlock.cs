@@ -40,8 +40,12 @@ public unsafe struct ChannelConfigBlock
     public int Gso;
     public int Gro;
     public int ReceiveStrategy;
-    public int Reserved;
+    public int DataPath;
     public long BusyPollNs;
+    public int XdpQueue;
+    public int XdpZeroCopy;
+    public int XdpAttach;
+    public int Reserved;
     public fixed byte Name[NameBytes];
 
     public static ChannelConfigBlock From(ChannelConfig config)
@@ -76,6 +80,10 @@ public unsafe struct ChannelConfigBlock
             Gro = (int)config.Gro,
             ReceiveStrategy = (int)config.ReceiveStrategy,
             BusyPollNs = config.BusyPollNs,
+            DataPath = (int)config.DataPath,
+            XdpQueue = config.XdpQueue,
+            XdpZeroCopy = (int)config.XdpZeroCopy,
+            XdpAttach = (int)config.XdpAttach,
         };
         int length = Encoding.UTF8.GetBytes(config.Name, new Span<byte>(block.Name, NameBytes - 1));
         block.Name[length] = 0;
@@ -117,6 +125,10 @@ public unsafe struct ChannelConfigBlock
                 Gro = (GroMode)Gro,
                 ReceiveStrategy = (ReceiveStrategy)ReceiveStrategy,
                 BusyPollNs = BusyPollNs,
+                DataPath = (DataPath)DataPath,
+                XdpQueue = XdpQueue,
+                XdpZeroCopy = (XdpZeroCopy)XdpZeroCopy,
+                XdpAttach = (XdpAttachMode)XdpAttach,
             };
         }
     }

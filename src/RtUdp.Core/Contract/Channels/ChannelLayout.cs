@@ -25,7 +25,7 @@ namespace RtUdp.Core.Contract.Channels;
 public sealed class ChannelLayout
 {
     public const ulong Magic = 0x3130_4C4E_4843_5452; // "RTCHNL01"
-    public const int Version = 7;
+    public const int Version = 8;
 
     public const int HeaderLength = 4096;
     public const int CounterSlots = 160;

@@ -14,6 +14,9 @@ public enum LaunchClock
 
     /// <summary>fq: CLOCK_MONOTONIC as earliest departure time.</summary>
     Monotonic = 2,
+
+    /// <summary>An xdp channel's device: launch times in its PTP hardware clock, through AF_XDP TX metadata.</summary>
+    Phc = 3,
 }
 
 /// <summary>Whether a channel's packets leave in UDP GSO trains.</summary>
@@ -50,7 +53,8 @@ public enum ReceiveWait
 public unsafe struct ChannelModeBlock
 {
     public const int NameBytes = 16;
-    public const int NotesBytes = 928;
+    public const int NotesBytes = 896;
+    public const int MacBytes = 8;
 
     /// <summary><see cref="TimestampMode"/>: Hardware, Software or Off.</summary>
     public int Timestamps;
@@ -80,7 +84,27 @@ public unsafe struct ChannelModeBlock
 
     /// <summary>1 for a bulk (throughput-mode) channel.</summary>
     public int Bulk;
-    public long Reserved;
+
+    /// <summary><see cref="Channels.DataPath"/>.</summary>
+    public int DataPath;
+
+    /// <summary>xdp: the interface queue owned.</summary>
+    public int XdpQueue;
+
+    /// <summary>xdp: 1 with XDP_ZEROCOPY in effect, 0 in copy mode.</summary>
+    public int XdpZeroCopy;
+
+    /// <summary>xdp: <see cref="XdpAttachMode"/> of the steering program (None: send-only, no program).</summary>
+    public int XdpAttach;
+
+    /// <summary>xdp: <see cref="XdpDeviceFeatureBits"/> the device offers.</summary>
+    public int XdpDeviceFeatures;
+
+    /// <summary>xdp: <see cref="XdpTxMetadataBits"/> in effect.</summary>
+    public int XdpTxMetadata;
+
+    /// <summary>xdp: the next hop's MAC (6 bytes, zero padded).</summary>
+    public fixed byte NextHopMac[MacBytes];
     public fixed byte Interface[NameBytes];
     public fixed byte Qdisc[NameBytes];
     public fixed byte Notes[NotesBytes];
@@ -119,6 +143,18 @@ public unsafe struct ChannelModeBlock
             fixed (byte* q = Qdisc)
             {
                 return FixedText.Read(q, NameBytes);
+            }
+        }
+    }
+
+    /// <summary>xdp: the next hop's MAC, aa:bb:cc:dd:ee:ff.</summary>
+    public string NextHopMacText
+    {
+        get
+        {
+            fixed (byte* m = NextHopMac)
+            {
+                return XdpModeText.Mac(new ReadOnlySpan<byte>(m, MacBytes));
             }
         }
     }
