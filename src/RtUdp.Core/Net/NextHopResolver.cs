@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.NetworkInformation;
+using System.Net.Sockets;
+using System.Text;
 using RtUdp.Core.Native;
 
 namespace RtUdp.Core.Net;
@@ -35,6 +37,7 @@ public sealed record NextHop(
 /// </summary>
 public static class NextHopResolver
 {
+
     /// <summary>How long a missing MAC is waited for by default: ARP's three probes a second apart.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(3);
 
@@ -119,9 +122,18 @@ public static class NextHopResolver
         {
             NeighbourTable.Use(address, link.Ifindex);
         }
-        catch (NativeCallException e)
+        catch (NativeCallException use)
         {
-            throw new NextHopException($"could not resolve the MAC of {address} on {link.Name}: starting resolution failed: {e.Message}", e);
+            // A kernel that refuses NTF_USE: let its output path resolve the address for a datagram instead.
+            try
+            {
+                SolicitWithDatagram(address, link);
+            }
+            catch (SocketException send)
+            {
+                throw new NextHopException(
+                    $"could not resolve the MAC of {address} on {link.Name}: starting resolution failed: {use.Message}; a datagram could not be sent either: {send.Message}", use);
+            }
         }
 
         bool sawPending = false;
@@ -146,6 +158,20 @@ public static class NextHopResolver
 
             Thread.Sleep(PollInterval);
         }
+    }
+
+    /// <summary>
+    /// The fallback way to start resolution: an empty datagram to the discard port (9) from a normal UDP socket bound
+    /// to <paramref name="link"/>. The kernel queues it on the neighbour entry, solicits, and sends it once resolved
+    /// (the peer may answer with an ICMP port unreachable, which nothing reads).
+    /// </summary>
+    /// <exception cref="SocketException">The datagram could not be sent.</exception>
+    internal static void SolicitWithDatagram(IPAddress address, LinkInfo link)
+    {
+        using var socket = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        socket.SetRawSocketOption(Tmds.Linux.LibC.SOL_SOCKET, Tmds.Linux.LibC.SO_BINDTODEVICE, Encoding.ASCII.GetBytes(link.Name + "\0"));
+        IPAddress target = address.IsIPv6LinkLocal ? new IPAddress(address.GetAddressBytes(), link.Ifindex) : address;
+        socket.SendTo([], new IPEndPoint(target, 9));
     }
 
     private static LinkInfo ReadLink(string name)

@@ -38,6 +38,7 @@ public sealed class NativeLayoutTests(NativeLayoutTests.Probe probe, ITestOutput
     [
         "SCHED_OTHER", "SCHED_FIFO", "SCHED_RR", "SCHED_RESET_ON_FORK",
         "SO_PRIORITY", "SO_TIMESTAMPING", "SO_RXQ_OVFL", "SO_BUSY_POLL", "SO_MEMINFO", "SO_ZEROCOPY",
+        "SOL_SOCKET", "SO_BINDTODEVICE",
     ];
 
     /// <summary>

@@ -285,6 +285,28 @@ public sealed class XdpNamespaceTests(XdpNamespaceFixture net, ITestOutputHelper
         Assert.Equal(0ul, lo.XskFeatures);
 
         var error = Assert.Throws<ArgumentException>(() => NetnsThread.Run(net.NamespaceA, () => XdpFeatureReader.Read(999_999)));
+        output.WriteLine(error.Message);
         Assert.StartsWith("no network device has ifindex 999999 in this network namespace", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void The_datagram_fallback_also_gets_the_neighbour_resolved(bool ipv6)
+    {
+        if (Skipped())
+        {
+            return;
+        }
+
+        IPAddress b = ipv6 ? net.Address6B : net.AddressB;
+        net.FlushNeighboursA();
+        NetnsThread.Run(net.NamespaceA, () =>
+        {
+            Assert.False(NeighbourTable.Get(b, net.IfindexA)?.IsUsable ?? false, "the neighbour entry was not flushed");
+            NextHopResolver.SolicitWithDatagram(b, LinkReader.Get(net.IfindexA));
+            Wait.Until(() => NeighbourTable.Get(b, net.IfindexA)?.IsUsable ?? false, ReceiveTimeout, $"a usable neighbour entry for {b}");
+            Assert.Equal(net.MacB, NeighbourTable.Get(b, net.IfindexA)!.LinkAddress);
+        });
     }
 }

@@ -34,9 +34,11 @@ public sealed unsafe class NetlinkSocket : IDisposable
             Libc.sockaddr_nl local = default;
             local.nl_family = Libc.AF_NETLINK;
             Errno.Check(bind(fd, (sockaddr*)&local, (socklen_t)sizeof(Libc.sockaddr_nl)), "bind(AF_NETLINK)");
-            // Shorter errors (no copy of the request); best effort, older kernels lack it.
+            // Shorter errors (no copy of the request) that carry the kernel's text for the error; best effort,
+            // older kernels lack them.
             int on = 1;
             _ = setsockopt(fd, Libc.SOL_NETLINK, Libc.NETLINK_CAP_ACK, &on, sizeof(int));
+            _ = setsockopt(fd, Libc.SOL_NETLINK, Libc.NETLINK_EXT_ACK, &on, sizeof(int));
             return new NetlinkSocket(fd);
         }
         catch
