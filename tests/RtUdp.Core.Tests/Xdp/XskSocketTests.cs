@@ -159,6 +159,29 @@ public sealed unsafe class XskSocketTests(XdpNamespacePair pair, ITestOutputHelp
     }
 
     [Fact]
+    public void Without_cap_net_raw_the_socket_call_fails_naming_the_capability()
+    {
+        if (Skipped())
+        {
+            return;
+        }
+        XskException error = Assert.Throws<XskException>(() => NetworkNamespace.Run(pair.NamespaceA, () =>
+        {
+            // Capabilities are per thread: this one (which ends with the lambda) gives up CAP_NET_RAW, nothing else does.
+            var header = new Libc.__user_cap_header_struct { version = Libc._LINUX_CAPABILITY_VERSION_3 };
+            Libc.__user_cap_data_struct* data = stackalloc Libc.__user_cap_data_struct[Libc._LINUX_CAPABILITY_U32S_3];
+            Errno.Check(Libc.capget(&header, data), "capget");
+            data[0].effective &= ~(1u << Libc.CAP_NET_RAW);
+            Errno.Check(Libc.capset(&header, data), "capset");
+            return new XskSocket(pair.IfIndexA, 0, TxOnly);
+        }));
+        output.WriteLine(error.Message);
+        Assert.Equal("socket(AF_XDP)", error.Call);
+        Assert.Equal(Errno.EPERM, error.Errno);
+        Assert.Contains("CAP_NET_RAW", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Receive_side_binds_with_every_rx_frame_in_the_fill_ring()
     {
         if (Skipped())
