@@ -9,6 +9,9 @@ public static unsafe partial class Libc
     public const int _LINUX_CAPABILITY_U32S_3 = 2;
 
     public const int CAP_NET_ADMIN = 12;
+
+    /// <summary>Raw and packet sockets, and AF_XDP sockets.</summary>
+    public const int CAP_NET_RAW = 13;
     public const int CAP_IPC_LOCK = 14;
     public const int CAP_SYS_NICE = 23;
 

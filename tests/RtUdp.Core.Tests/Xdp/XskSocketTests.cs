@@ -159,6 +159,29 @@ public sealed unsafe class XskSocketTests(XdpNamespacePair pair, ITestOutputHelp
     }
 
     [Fact]
+    public void Without_cap_net_raw_the_socket_call_fails_naming_the_capability()
+    {
+        if (Skipped())
+        {
+            return;
+        }
+        XskException error = Assert.Throws<XskException>(() => NetworkNamespace.Run(pair.NamespaceA, () =>
+        {
+            // Capabilities are per thread: this one (which ends with the lambda) gives up CAP_NET_RAW, nothing else does.
+            var header = new Libc.__user_cap_header_struct { version = Libc._LINUX_CAPABILITY_VERSION_3 };
+            Libc.__user_cap_data_struct* data = stackalloc Libc.__user_cap_data_struct[Libc._LINUX_CAPABILITY_U32S_3];
+            Errno.Check(Libc.capget(&header, data), "capget");
+            data[0].effective &= ~(1u << Libc.CAP_NET_RAW);
+            Errno.Check(Libc.capset(&header, data), "capset");
+            return new XskSocket(pair.IfIndexA, 0, TxOnly);
+        }));
+        output.WriteLine(error.Message);
+        Assert.Equal("socket(AF_XDP)", error.Call);
+        Assert.Equal(Errno.EPERM, error.Errno);
+        Assert.Contains("CAP_NET_RAW", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Receive_side_binds_with_every_rx_frame_in_the_fill_ring()
     {
         if (Skipped())
@@ -179,6 +202,73 @@ public sealed unsafe class XskSocketTests(XdpNamespacePair pair, ITestOutputHelp
         Assert.Equal(0UL, statistics.rx_dropped);
         Assert.Equal(0UL, statistics.rx_invalid_descs);
         Assert.Equal(0UL, statistics.tx_invalid_descs);
+    }
+
+    [Fact]
+    public void Packets_an_xdp_program_redirects_arrive_on_the_rx_ring_and_their_frames_recycle()
+    {
+        if (Skipped())
+        {
+            return;
+        }
+        // Fewer RX frames than packets: the test only passes if released frames go back through the fill ring.
+        var options = new XskOptions { ZeroCopy = XdpZeroCopyPolicy.Copy, RxFrames = 64, RxRingSize = 64, TxFrames = 64, TxRingSize = 64 };
+        using XskSocket xsk = Open(options);
+        using TestXdpRedirect program = NetworkNamespace.Run(pair.NamespaceA, () => new TestXdpRedirect(pair.IfIndexA, 0, xsk.Fd));
+        // Every packet reaching A goes to the socket, ARP replies included: B learns A's MAC statically instead.
+        string macA = string.Join(':', pair.MacA.GetAddressBytes().Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));
+        pair.Ip("-n", pair.NamespaceB, "neigh", "replace", pair.AddressA.ToString(), "lladdr", macA, "dev", pair.VethB);
+        using Socket sender = NetworkNamespace.Run(pair.NamespaceB, () =>
+        {
+            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            socket.Bind(new IPEndPoint(pair.AddressB, 0));
+            return socket;
+        });
+        const ushort Port = 7000;
+        var destination = new IPEndPoint(pair.AddressA, Port);
+
+        const int Total = 640;
+        const int Batch = 32;
+        int received = 0;
+        int other = 0;
+        for (int first = 0; first < Total; first += Batch)
+        {
+            for (int i = first; i < first + Batch; i++)
+            {
+                Assert.Equal(PayloadLength, sender.SendTo(Payload(i), destination));
+            }
+            int expected = first + Batch;
+            Wait.Until(() =>
+            {
+                int n = xsk.PeekRx(64);
+                for (int slot = 0; slot < n; slot++)
+                {
+                    ref readonly Libc.xdp_desc desc = ref xsk.RxDescriptor(slot);
+                    var frame = new ReadOnlySpan<byte>(xsk.RxData(slot), (int)desc.len);
+                    // IPv4/UDP to our port; anything else (IPv6 neighbour discovery from B) is counted and skipped.
+                    if (frame.Length == UdpFrame.HeaderLength + PayloadLength && frame[12] == 0x08 && frame[13] == 0x00
+                        && frame[23] == 17 && (frame[36] << 8 | frame[37]) == Port)
+                    {
+                        Assert.Equal(Payload(received), frame[UdpFrame.HeaderLength..].ToArray());
+                        received++;
+                    }
+                    else
+                    {
+                        other++;
+                    }
+                }
+                xsk.ReleaseRx();
+                _ = xsk.RefillRx();
+                Assert.NotEqual(XdpKickResult.Failed, xsk.KickRx());
+                return received >= expected;
+            }, Deadline, () => $"{expected} datagrams on the RX ring (have {received}, {other} other frames)");
+        }
+
+        output.WriteLine($"received {received} datagrams and {other} other frames through {options.RxFrames} RX frames");
+        Assert.Equal(Total, received);
+        Libc.xdp_statistics statistics = xsk.Statistics();
+        Assert.Equal(0UL, statistics.rx_invalid_descs);
+        Assert.Equal(0UL, statistics.rx_ring_full);
     }
 
     [Fact]
