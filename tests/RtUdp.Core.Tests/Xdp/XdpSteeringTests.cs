@@ -223,6 +223,65 @@ public sealed class XdpSteeringTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void DetachLeftovers_keeps_a_program_a_live_process_holds_unless_told_otherwise()
+    {
+        using var ns = new XdpNamespaces();
+        if (Skip(ns))
+        {
+            return;
+        }
+        XdpSteeringProgram live = ns.InA(() => XdpSteeringProgram.Attach(ns.IfindexA));
+        try
+        {
+            // This process holds it, as a running engine holds its channels' programs.
+            Assert.Equal(0, ns.InA(() => XdpSteeringProgram.DetachLeftovers(ns.IfindexA)));
+            Assert.Contains((XdpSteeringProgram.ProgramName, live.ProgramId), ns.Programs());
+            Assert.Equal(1, ns.InA(() => XdpSteeringProgram.DetachLeftovers(ns.IfindexA, evenIfHeld: true)));
+            Assert.Empty(ns.Programs());
+        }
+        finally
+        {
+            // Already detached by someone else: Dispose only frees the handles.
+            ns.InA(live.Dispose);
+        }
+    }
+
+    [Fact]
+    public void Attach_list_and_Dispose_leave_no_program_descriptor_behind()
+    {
+        using var ns = new XdpNamespaces();
+        if (Skip(ns))
+        {
+            return;
+        }
+        // libxdp 1.3 leaks the main program's descriptor on every lookup of an interface (XdpFdLeakGuard).
+        int before = ProgramFds();
+        for (int i = 0; i < 3; i++)
+        {
+            XdpSteeringProgram program = ns.InA(() => XdpSteeringProgram.Attach(ns.IfindexA));
+            Assert.Equal(before + 2, ProgramFds()); // libxdp's and the bpf_object's
+            Assert.NotEmpty(ns.Programs());
+            Assert.Equal(0, ns.InA(() => XdpSteeringProgram.DetachLeftovers(ns.IfindexA)));
+            ns.InA(program.Dispose);
+        }
+        Assert.Equal(0, ns.InA(() => XdpSteeringProgram.DetachLeftovers(ns.IfindexA)));
+        Assert.Equal(before, ProgramFds());
+    }
+
+    private static int ProgramFds() =>
+        Directory.EnumerateFileSystemEntries("/proc/self/fd").Count(fd =>
+        {
+            try
+            {
+                return new FileInfo(fd).LinkTarget == "anon_inode:bpf-prog";
+            }
+            catch (IOException)
+            {
+                return false;
+            }
+        });
+
+    [Fact]
     public void DetachLeftovers_leaves_another_users_program_alone_and_finds_nothing_on_a_bare_interface()
     {
         using var ns = new XdpNamespaces();
