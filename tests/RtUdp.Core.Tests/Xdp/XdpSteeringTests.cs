@@ -61,6 +61,49 @@ public sealed class XdpSteeringTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_steered_port_goes_to_the_AF_XDP_socket_and_back_to_the_kernel_once_the_socket_is_closed()
+    {
+        using var ns = new XdpNamespaces();
+        if (Skip(ns))
+        {
+            return;
+        }
+        using Socket steered = ns.ReceiverInA();
+        using Socket other = ns.ReceiverInA();
+        ushort port = (ushort)((IPEndPoint)steered.LocalEndPoint!).Port;
+        using XdpSteeringProgram program = ns.InA(() => XdpSteeringProgram.Attach(ns.IfindexA));
+        // One socket per rx queue of A's end: veth picks the queue.
+        MinimalXsk[] sockets = ns.InA(() => new[] { new MinimalXsk(ns.IfindexA, 0), new MinimalXsk(ns.IfindexA, 1) });
+        try
+        {
+            program.Steer(0, port, sockets[0].Fd);
+            program.Steer(1, port, sockets[1].Fd);
+            Assert.True(ns.Reaches(other), "another port did not pass while a port was steered to a socket");
+            using (Socket sender = ns.SenderInB())
+            {
+                for (int i = 0; i < 20; i++)
+                {
+                    sender.SendTo(BitConverter.GetBytes(i), steered.LocalEndPoint!);
+                }
+            }
+            Wait.Until(() => sockets.Sum(s => (long)s.RxDropped) >= 20, TimeSpan.FromSeconds(10),
+                () => $"20 datagrams steered to the AF_XDP sockets (they counted {sockets.Sum(s => (long)s.RxDropped)})");
+            Assert.Equal(0, steered.Available);
+        }
+        finally
+        {
+            foreach (MinimalXsk socket in sockets)
+            {
+                socket.Dispose();
+            }
+        }
+        // The port is still steered, the program still attached: the kernel emptied the XSKMAP slots with the sockets.
+        Assert.Contains((XdpSteeringProgram.ProgramName, program.ProgramId), ns.Programs());
+        Assert.True(ns.Reaches(steered), "the steered port black-holed traffic after its socket was closed");
+        ns.InA(program.Dispose);
+    }
+
+    [Fact]
     public void Generic_mode_is_the_mode_in_effect_and_ip_link_shows_xdpgeneric_until_Dispose()
     {
         using var ns = new XdpNamespaces();
