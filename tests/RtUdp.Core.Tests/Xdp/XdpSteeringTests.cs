@@ -60,16 +60,18 @@ public sealed class XdpSteeringTests(ITestOutputHelper output)
         Assert.Throws<ObjectDisposedException>(() => program.Steer(0, 1, -1));
     }
 
-    [Fact]
-    public void A_steered_port_goes_to_the_AF_XDP_socket_and_back_to_the_kernel_once_the_socket_is_closed()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_steered_port_goes_to_the_AF_XDP_socket_and_back_to_the_kernel_once_the_socket_is_closed(bool ipv6)
     {
         using var ns = new XdpNamespaces();
         if (Skip(ns))
         {
             return;
         }
-        using Socket steered = ns.ReceiverInA();
-        using Socket other = ns.ReceiverInA();
+        using Socket steered = ns.ReceiverInA(ipv6: ipv6);
+        using Socket other = ns.ReceiverInA(ipv6: ipv6);
         ushort port = (ushort)((IPEndPoint)steered.LocalEndPoint!).Port;
         using XdpSteeringProgram program = ns.InA(() => XdpSteeringProgram.Attach(ns.IfindexA));
         // One socket per rx queue of A's end: veth picks the queue.
@@ -79,7 +81,7 @@ public sealed class XdpSteeringTests(ITestOutputHelper output)
             program.Steer(0, port, sockets[0].Fd);
             program.Steer(1, port, sockets[1].Fd);
             Assert.True(ns.Reaches(other), "another port did not pass while a port was steered to a socket");
-            using (Socket sender = ns.SenderInB())
+            using (Socket sender = ns.SenderInB(steered.AddressFamily))
             {
                 for (int i = 0; i < 20; i++)
                 {
