@@ -21,7 +21,7 @@ public sealed class NativeLayoutTests(NativeLayoutTests.Probe probe, ITestOutput
         "net/if.h", "asm/socket.h", "linux/net_tstamp.h", "linux/errqueue.h", "linux/sockios.h",
         "linux/ethtool.h", "linux/futex.h", "sys/timex.h", "sys/resource.h", "linux/netlink.h",
         "linux/rtnetlink.h", "linux/pkt_sched.h", "linux/ptp_clock.h", "linux/capability.h", "sys/wait.h",
-        "linux/sock_diag.h", "netinet/udp.h",
+        "linux/sock_diag.h", "netinet/udp.h", "sys/statfs.h", "sys/mount.h", "linux/magic.h",
     ];
 
     private static readonly Type[] ConstantHolders = [typeof(Libc), typeof(Errno)];
