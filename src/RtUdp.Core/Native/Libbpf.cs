@@ -26,6 +26,13 @@ public static unsafe partial class Libbpf
     [LibraryImport(Library, SetLastError = true)]
     public static partial nint libbpf_set_print(delegate* unmanaged<libbpf_print_level, byte*, nint, int> fn);
 
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial nint bpf_object__find_program_by_name(nint obj, byte* name);
+
+    /// <returns>The program's fd (owned by the object), or a negative errno.</returns>
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial int bpf_program__fd(nint prog);
+
     /// <returns>The map's fd (owned by the object), or a negative errno.</returns>
     [LibraryImport(Library, SetLastError = true)]
     public static partial int bpf_object__find_map_fd_by_name(nint obj, byte* name);

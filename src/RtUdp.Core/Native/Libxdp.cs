@@ -73,6 +73,10 @@ public static unsafe partial class Libxdp
     [LibraryImport(Library, SetLastError = true)]
     public static partial nint xdp_program__bpf_obj(nint xdp_prog);
 
+    /// <returns>The loaded program's fd (owned by <paramref name="xdp_prog"/>), or a negative errno.</returns>
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial int xdp_program__fd(nint xdp_prog);
+
     [LibraryImport(Library, SetLastError = true)]
     public static partial uint xdp_program__run_prio(nint xdp_prog);
 

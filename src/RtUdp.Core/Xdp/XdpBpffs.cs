@@ -44,7 +44,7 @@ public static unsafe class XdpBpffs
     /// <summary>Whether <paramref name="path"/> is the root of a mounted bpf filesystem.</summary>
     public static bool IsBpffs(string path)
     {
-        Libc.statfs_t st;
+        Libc.StatfsBuffer st;
         byte[] p = Encoding.UTF8.GetBytes(path + "\0");
         fixed (byte* pp = p)
         {

@@ -95,6 +95,7 @@ public sealed unsafe class XdpSteeringProgram : IDisposable
             foreach (Libxdp.xdp_attach_mode attempt in attempts)
             {
                 // A fresh object per attempt: a failed attach may leave the first one half loaded.
+                XdpFdLeakGuard guard = XdpFdLeakGuard.Begin();
                 nint program = Open(objectPath, iface);
                 XdpLibraryLog.BeginCall();
                 int err = Libxdp.xdp_program__attach(program, ifindex, attempt, 0);
@@ -102,16 +103,20 @@ public sealed unsafe class XdpSteeringProgram : IDisposable
                 {
                     failure = new XdpException($"xdp_program__attach ({attempt})", iface, -err, XdpLibraryLog.Recorded());
                     Libxdp.xdp_program__close(program);
+                    guard.End();
                     continue;
                 }
                 try
                 {
-                    return Attached(program, ifindex, iface, mode);
+                    XdpSteeringProgram attached = Attached(program, ifindex, iface, mode);
+                    guard.End(OwnProgramFds(program));
+                    return attached;
                 }
                 catch
                 {
                     Libxdp.xdp_program__detach(program, ifindex, attempt, 0);
                     Libxdp.xdp_program__close(program);
+                    guard.End();
                     throw;
                 }
             }
@@ -188,12 +193,14 @@ public sealed unsafe class XdpSteeringProgram : IDisposable
                 return;
             }
             _program = 0;
+            XdpFdLeakGuard guard = XdpFdLeakGuard.Begin();
             XdpLibraryLog.BeginCall();
             // The mode it was attached in: libxdp detaches a program attached without dispatcher (legacy) with
             // that mode's flags, and XDP_MODE_UNSPEC would ask the kernel for the native slot.
             int err = Libxdp.xdp_program__detach(program, Ifindex, _mode, 0);
             string? log = XdpLibraryLog.Recorded();
             Libxdp.xdp_program__close(program);
+            guard.End();
             if (err < 0 && err != -Errno.ENOENT)
             {
                 throw new XdpException("xdp_program__detach", InterfaceName, -err, log);
@@ -202,11 +209,13 @@ public sealed unsafe class XdpSteeringProgram : IDisposable
     }
 
     /// <summary>
-    /// Detaches every program named <see cref="ProgramName"/> from <paramref name="ifindex"/> (in the calling thread's
-    /// network namespace), e.g. left by an engine that was killed; other XDP users' programs stay. Returns how many
-    /// were removed (0 also when the interface has no XDP program).
+    /// Detaches the programs named <see cref="ProgramName"/> from <paramref name="ifindex"/> (in the calling thread's
+    /// network namespace) that no process holds any more, i.e. left by an engine that was killed or crashed; other XDP
+    /// users' programs stay, and so do the programs of live engines (and of this process) unless
+    /// <paramref name="evenIfHeld"/>. Returns how many were removed (0 also when the interface has no XDP program).
     /// </summary>
-    public static int DetachLeftovers(int ifindex)
+    /// <param name="evenIfHeld">Also remove ours that a live process holds (the daemon's "no engine of mine runs" clean-up).</param>
+    public static int DetachLeftovers(int ifindex, bool evenIfHeld = false)
     {
         string iface = Describe(ifindex);
         XdpBpffs.Ensure();
@@ -216,20 +225,24 @@ public sealed unsafe class XdpSteeringProgram : IDisposable
             // One at a time: each detach replaces the dispatcher, so the listing is read again.
             for (int round = 0; round < 64; round++)
             {
+                // Read before libxdp opens the interface's programs below (it holds them while listing).
+                HashSet<uint> held = evenIfHeld ? [] : XdpProgramHolders.HeldProgramIds();
+                XdpFdLeakGuard guard = XdpFdLeakGuard.Begin();
                 XdpLibraryLog.BeginCall();
                 nint mp = Libxdp.xdp_multiprog__get_from_ifindex(ifindex);
                 int err = Libxdp.Error((void*)mp);
-                if (err == -Errno.ENOENT)
-                {
-                    return removed;
-                }
                 if (err < 0)
                 {
+                    guard.End();
+                    if (err == -Errno.ENOENT)
+                    {
+                        return removed;
+                    }
                     throw new XdpException("xdp_multiprog__get_from_ifindex", iface, -err, XdpLibraryLog.Recorded());
                 }
                 try
                 {
-                    nint ours = Members(mp).FirstOrDefault(p => Name(p) == ProgramName);
+                    nint ours = Members(mp).FirstOrDefault(p => Name(p) == ProgramName && !held.Contains(Libxdp.xdp_program__id(p)));
                     if (ours == 0)
                     {
                         return removed;
@@ -245,6 +258,7 @@ public sealed unsafe class XdpSteeringProgram : IDisposable
                 finally
                 {
                     Libxdp.xdp_multiprog__close(mp);
+                    guard.End();
                 }
             }
         }
@@ -259,15 +273,17 @@ public sealed unsafe class XdpSteeringProgram : IDisposable
         var list = new List<(string, uint)>();
         lock (XdpLibraryLog.Gate)
         {
+            XdpFdLeakGuard guard = XdpFdLeakGuard.Begin();
             XdpLibraryLog.BeginCall();
             nint mp = Libxdp.xdp_multiprog__get_from_ifindex(ifindex);
             int err = Libxdp.Error((void*)mp);
-            if (err == -Errno.ENOENT)
-            {
-                return list;
-            }
             if (err < 0)
             {
+                guard.End();
+                if (err == -Errno.ENOENT)
+                {
+                    return list;
+                }
                 throw new XdpException("xdp_multiprog__get_from_ifindex", iface, -err, XdpLibraryLog.Recorded());
             }
             try
@@ -280,6 +296,7 @@ public sealed unsafe class XdpSteeringProgram : IDisposable
             finally
             {
                 Libxdp.xdp_multiprog__close(mp);
+                guard.End();
             }
         }
         return list;
@@ -327,6 +344,23 @@ public sealed unsafe class XdpSteeringProgram : IDisposable
             members.Add(p);
         }
         return members;
+    }
+
+    /// <summary>The descriptors of an attached program that must stay open: libxdp's own and the bpf_object's (libxdp duplicates the latter).</summary>
+    private static int[] OwnProgramFds(nint program)
+    {
+        int own = Libxdp.xdp_program__fd(program);
+        int objects = -1;
+        byte[] name = Encoding.UTF8.GetBytes(ProgramName + "\0");
+        fixed (byte* pn = name)
+        {
+            nint bpfProgram = Libbpf.bpf_object__find_program_by_name(Libxdp.xdp_program__bpf_obj(program), pn);
+            if (Libxdp.Error((void*)bpfProgram) == 0)
+            {
+                objects = Libbpf.bpf_program__fd(bpfProgram);
+            }
+        }
+        return [own, objects];
     }
 
     private static nint Open(string path, string iface)

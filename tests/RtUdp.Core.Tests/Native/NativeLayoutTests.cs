@@ -22,7 +22,7 @@ public sealed class NativeLayoutTests(NativeLayoutTests.Probe probe, ITestOutput
         "linux/ethtool.h", "linux/futex.h", "sys/timex.h", "sys/resource.h", "linux/netlink.h",
         "linux/rtnetlink.h", "linux/pkt_sched.h", "linux/ptp_clock.h", "linux/capability.h", "sys/wait.h",
         "linux/sock_diag.h", "netinet/udp.h", "linux/neighbour.h", "linux/if_link.h", "linux/genetlink.h",
-        "linux/if_ether.h", "linux/if_arp.h", "linux/if_xdp.h",
+        "linux/if_ether.h", "linux/if_arp.h", "linux/if_xdp.h", "sys/statfs.h", "sys/mount.h", "linux/magic.h",
     ];
 
     /// <summary>Headers that older header sets lack entirely (included when present; their constants are in <see cref="IntroducedIn"/>).</summary>

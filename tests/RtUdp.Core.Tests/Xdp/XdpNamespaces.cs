@@ -39,6 +39,8 @@ public sealed class XdpNamespaces : IDisposable
         VethB = $"rtxdp-vb-{suffix}";
         AddressA = IPAddress.Parse($"10.232.{subnet}.1");
         AddressB = IPAddress.Parse($"10.232.{subnet}.2");
+        Address6A = IPAddress.Parse($"fd00:232:{subnet:x}::1");
+        Address6B = IPAddress.Parse($"fd00:232:{subnet:x}::2");
         try
         {
             Ip("netns", "add", NamespaceA);
@@ -50,6 +52,8 @@ public sealed class XdpNamespaces : IDisposable
             foreach ((string ns, string veth, IPAddress address) in new[] { (NamespaceA, VethA, AddressA), (NamespaceB, VethB, AddressB) })
             {
                 Ip("-n", ns, "addr", "add", $"{address}/30", "dev", veth);
+                // nodad: usable at once, no duplicate address detection to wait for.
+                Ip("-n", ns, "-6", "addr", "add", $"{(ns == NamespaceA ? Address6A : Address6B)}/64", "dev", veth, "nodad");
                 Ip("-n", ns, "link", "set", "lo", "up");
                 Ip("-n", ns, "link", "set", veth, "up");
             }
@@ -93,6 +97,10 @@ public sealed class XdpNamespaces : IDisposable
     public IPAddress AddressA { get; } = IPAddress.None;
 
     public IPAddress AddressB { get; } = IPAddress.None;
+
+    public IPAddress Address6A { get; } = IPAddress.IPv6None;
+
+    public IPAddress Address6B { get; } = IPAddress.IPv6None;
 
     /// <summary>Runs <paramref name="action"/> on a new thread that joined namespace A's network namespace (a namespace is per thread).</summary>
     public T InA<T>(Func<T> action) => InNamespace(NamespaceA, action);
@@ -138,16 +146,16 @@ public sealed class XdpNamespaces : IDisposable
     }
 
     /// <summary>A UDP socket bound in A to <see cref="AddressA"/>:<paramref name="port"/> (0: any free port).</summary>
-    public Socket ReceiverInA(int port = 0) => InA(() =>
+    public Socket ReceiverInA(int port = 0, bool ipv6 = false) => InA(() =>
     {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        socket.Bind(new IPEndPoint(AddressA, port));
+        var socket = new Socket(ipv6 ? AddressFamily.InterNetworkV6 : AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        socket.Bind(new IPEndPoint(ipv6 ? Address6A : AddressA, port));
         socket.ReceiveTimeout = 200;
         return socket;
     });
 
     /// <summary>A UDP socket in B, to send to A.</summary>
-    public Socket SenderInB() => InB(() => new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp));
+    public Socket SenderInB(AddressFamily family = AddressFamily.InterNetwork) => InB(() => new Socket(family, SocketType.Dgram, ProtocolType.Udp));
 
     /// <summary>
     /// Whether datagrams from B reach <paramref name="receiver"/> in A: sends one at a time (with its number) until one
@@ -155,7 +163,7 @@ public sealed class XdpNamespaces : IDisposable
     /// </summary>
     public bool Reaches(Socket receiver, TimeSpan? within = null)
     {
-        using Socket sender = SenderInB();
+        using Socket sender = SenderInB(receiver.AddressFamily);
         var target = (IPEndPoint)receiver.LocalEndPoint!;
         byte[] buffer = new byte[64];
         var clock = System.Diagnostics.Stopwatch.StartNew();

@@ -60,6 +60,51 @@ public sealed class XdpSteeringTests(ITestOutputHelper output)
         Assert.Throws<ObjectDisposedException>(() => program.Steer(0, 1, -1));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_steered_port_goes_to_the_AF_XDP_socket_and_back_to_the_kernel_once_the_socket_is_closed(bool ipv6)
+    {
+        using var ns = new XdpNamespaces();
+        if (Skip(ns))
+        {
+            return;
+        }
+        using Socket steered = ns.ReceiverInA(ipv6: ipv6);
+        using Socket other = ns.ReceiverInA(ipv6: ipv6);
+        ushort port = (ushort)((IPEndPoint)steered.LocalEndPoint!).Port;
+        using XdpSteeringProgram program = ns.InA(() => XdpSteeringProgram.Attach(ns.IfindexA));
+        // One socket per rx queue of A's end: veth picks the queue.
+        MinimalXsk[] sockets = ns.InA(() => new[] { new MinimalXsk(ns.IfindexA, 0), new MinimalXsk(ns.IfindexA, 1) });
+        try
+        {
+            program.Steer(0, port, sockets[0].Fd);
+            program.Steer(1, port, sockets[1].Fd);
+            Assert.True(ns.Reaches(other), "another port did not pass while a port was steered to a socket");
+            using (Socket sender = ns.SenderInB(steered.AddressFamily))
+            {
+                for (int i = 0; i < 20; i++)
+                {
+                    sender.SendTo(BitConverter.GetBytes(i), steered.LocalEndPoint!);
+                }
+            }
+            Wait.Until(() => sockets.Sum(s => (long)s.RxDropped) >= 20, TimeSpan.FromSeconds(10),
+                () => $"20 datagrams steered to the AF_XDP sockets (they counted {sockets.Sum(s => (long)s.RxDropped)})");
+            Assert.Equal(0, steered.Available);
+        }
+        finally
+        {
+            foreach (MinimalXsk socket in sockets)
+            {
+                socket.Dispose();
+            }
+        }
+        // The port is still steered, the program still attached: the kernel emptied the XSKMAP slots with the sockets.
+        Assert.Contains((XdpSteeringProgram.ProgramName, program.ProgramId), ns.Programs());
+        Assert.True(ns.Reaches(steered), "the steered port black-holed traffic after its socket was closed");
+        ns.InA(program.Dispose);
+    }
+
     [Fact]
     public void Generic_mode_is_the_mode_in_effect_and_ip_link_shows_xdpgeneric_until_Dispose()
     {
@@ -221,6 +266,65 @@ public sealed class XdpSteeringTests(ITestOutputHelper output)
         Assert.True(ns.Reaches(steered), "traffic did not pass after DetachLeftovers");
         Assert.Equal(0, ns.InA(() => XdpSteeringProgram.DetachLeftovers(ns.IfindexA)));
     }
+
+    [Fact]
+    public void DetachLeftovers_keeps_a_program_a_live_process_holds_unless_told_otherwise()
+    {
+        using var ns = new XdpNamespaces();
+        if (Skip(ns))
+        {
+            return;
+        }
+        XdpSteeringProgram live = ns.InA(() => XdpSteeringProgram.Attach(ns.IfindexA));
+        try
+        {
+            // This process holds it, as a running engine holds its channels' programs.
+            Assert.Equal(0, ns.InA(() => XdpSteeringProgram.DetachLeftovers(ns.IfindexA)));
+            Assert.Contains((XdpSteeringProgram.ProgramName, live.ProgramId), ns.Programs());
+            Assert.Equal(1, ns.InA(() => XdpSteeringProgram.DetachLeftovers(ns.IfindexA, evenIfHeld: true)));
+            Assert.Empty(ns.Programs());
+        }
+        finally
+        {
+            // Already detached by someone else: Dispose only frees the handles.
+            ns.InA(live.Dispose);
+        }
+    }
+
+    [Fact]
+    public void Attach_list_and_Dispose_leave_no_program_descriptor_behind()
+    {
+        using var ns = new XdpNamespaces();
+        if (Skip(ns))
+        {
+            return;
+        }
+        // libxdp 1.3 leaks the main program's descriptor on every lookup of an interface (XdpFdLeakGuard).
+        int before = ProgramFds();
+        for (int i = 0; i < 3; i++)
+        {
+            XdpSteeringProgram program = ns.InA(() => XdpSteeringProgram.Attach(ns.IfindexA));
+            Assert.Equal(before + 2, ProgramFds()); // libxdp's and the bpf_object's
+            Assert.NotEmpty(ns.Programs());
+            Assert.Equal(0, ns.InA(() => XdpSteeringProgram.DetachLeftovers(ns.IfindexA)));
+            ns.InA(program.Dispose);
+        }
+        Assert.Equal(0, ns.InA(() => XdpSteeringProgram.DetachLeftovers(ns.IfindexA)));
+        Assert.Equal(before, ProgramFds());
+    }
+
+    private static int ProgramFds() =>
+        Directory.EnumerateFileSystemEntries("/proc/self/fd").Count(fd =>
+        {
+            try
+            {
+                return new FileInfo(fd).LinkTarget == "anon_inode:bpf-prog";
+            }
+            catch (IOException)
+            {
+                return false;
+            }
+        });
 
     [Fact]
     public void DetachLeftovers_leaves_another_users_program_alone_and_finds_nothing_on_a_bare_interface()
