@@ -1,4 +1,5 @@
 using System.Text;
+using RtUdp.Core.Contract.Channels;
 
 namespace RtUdp.Core.Xdp;
 
@@ -89,6 +90,41 @@ public sealed record XdpDeviceFeatures(int Ifindex, ulong? XdpFeatures, int? Zer
         }
 
         return line.ToString();
+    }
+
+    /// <summary>
+    /// The bits <see cref="XdpModePlan"/> and the channel's mode block use: <see cref="XdpDeviceFeatureBits.Unknown"/>
+    /// when the kernel has no netdev family or does not report xsk-features (before 6.8), else what is offered.
+    /// </summary>
+    public XdpDeviceFeatureBits ToBits()
+    {
+        XdpDeviceFeatureBits bits = XdpDeviceFeatureBits.None;
+        if (!IsKnown || XdpFeatures is null || XskFeatures is null)
+        {
+            bits |= XdpDeviceFeatureBits.Unknown;
+        }
+
+        if (ZeroCopy == true)
+        {
+            bits |= XdpDeviceFeatureBits.ZeroCopy;
+        }
+
+        if (TxTimestamp == true)
+        {
+            bits |= XdpDeviceFeatureBits.TxTimestamp;
+        }
+
+        if (TxChecksum == true)
+        {
+            bits |= XdpDeviceFeatureBits.TxChecksum;
+        }
+
+        if (TxLaunchTimeFifo == true)
+        {
+            bits |= XdpDeviceFeatureBits.TxLaunchTimeFifo;
+        }
+
+        return bits;
     }
 
     public override string ToString() => Describe();

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Runtime.InteropServices;
+using RtUdp.Core.Contract.Channels;
 using RtUdp.Core.Native;
 using RtUdp.Core.Net;
 using RtUdp.Core.Net.Netlink;
@@ -37,6 +38,9 @@ public sealed class NetlinkParseTests
         Assert.Equal(17, features.ZeroCopyMaxSegments);
         Assert.Equal((true, true, true), (features.TxTimestamp, features.TxChecksum, features.TxLaunchTimeFifo));
         Assert.Equal("xdp: basic redirect ndo-xmit; zero-copy (max 17 segments); xsk tx metadata: timestamp checksum launch-time-fifo", features.Describe());
+        Assert.Equal(
+            XdpDeviceFeatureBits.ZeroCopy | XdpDeviceFeatureBits.TxTimestamp | XdpDeviceFeatureBits.TxChecksum | XdpDeviceFeatureBits.TxLaunchTimeFifo,
+            features.ToBits());
     }
 
     [Fact]
@@ -52,6 +56,7 @@ public sealed class NetlinkParseTests
         Assert.Null(features.TxChecksum);
         Assert.Null(features.TxLaunchTimeFifo);
         Assert.Equal("xdp: basic; zero-copy no (copy mode); xsk tx metadata: unknown (kernel before 6.8)", features.Describe());
+        Assert.Equal(XdpDeviceFeatureBits.Unknown, features.ToBits());
     }
 
     [Fact]
@@ -63,6 +68,7 @@ public sealed class NetlinkParseTests
         Assert.Null(features.ZeroCopy);
         Assert.Null(features.TxTimestamp);
         Assert.Equal("xdp features unknown: this kernel has no netdev netlink family (Linux 6.3+)", features.Describe());
+        Assert.Equal(XdpDeviceFeatureBits.Unknown, features.ToBits());
     }
 
     [Fact]

@@ -268,6 +268,7 @@ public sealed class XdpNamespaceTests(XdpNamespaceFixture net, ITestOutputHelper
         Assert.Null(veth.ZeroCopyMaxSegments); // sent only for zero-copy devices
         Assert.Contains("zero-copy no", veth.Describe(), StringComparison.Ordinal);
         Assert.EndsWith("xsk tx metadata: none", veth.Describe(), StringComparison.Ordinal);
+        Assert.Equal(Contract.Channels.XdpDeviceFeatureBits.None, veth.ToBits());
     }
 
     [Fact]
