@@ -246,10 +246,10 @@ public sealed unsafe class XskSocketTests(XdpNamespacePair pair, ITestOutputHelp
                     ref readonly Libc.xdp_desc desc = ref xsk.RxDescriptor(slot);
                     var frame = new ReadOnlySpan<byte>(xsk.RxData(slot), (int)desc.len);
                     // IPv4/UDP to our port; anything else (IPv6 neighbour discovery from B) is counted and skipped.
-                    if (frame.Length == UdpFrame.HeaderLength + PayloadLength && frame[12] == 0x08 && frame[13] == 0x00
+                    if (frame.Length == HandBuiltUdpFrame.HeaderLength + PayloadLength && frame[12] == 0x08 && frame[13] == 0x00
                         && frame[23] == 17 && (frame[36] << 8 | frame[37]) == Port)
                     {
-                        Assert.Equal(Payload(received), frame[UdpFrame.HeaderLength..].ToArray());
+                        Assert.Equal(Payload(received), frame[HandBuiltUdpFrame.HeaderLength..].ToArray());
                         received++;
                     }
                     else
