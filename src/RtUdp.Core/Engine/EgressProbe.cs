@@ -57,6 +57,20 @@ public static class EgressProbe
             TaiOffsetSeconds = TaiOffset.Read(),
             TxChecksumOffload = txChecksum,
             TxChecksumProblem = txChecksumProblem,
+            XdpDevice = config.Xdp ? XdpDevice(index) : XdpDeviceFeatureBits.Unknown,
         };
+    }
+
+    /// <summary>What the device offers AF_XDP (netdev netlink family); Unknown when the kernel cannot tell.</summary>
+    private static XdpDeviceFeatureBits XdpDevice(int ifindex)
+    {
+        try
+        {
+            return Xdp.XdpFeatureReader.Read(ifindex).ToBits();
+        }
+        catch (Exception e) when (e is ArgumentException or NativeCallException or InvalidDataException or IOException)
+        {
+            return XdpDeviceFeatureBits.Unknown;
+        }
     }
 }

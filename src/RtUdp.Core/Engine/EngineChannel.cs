@@ -1,6 +1,8 @@
 using RtUdp.Core.Agents;
 using RtUdp.Core.Contract.Channels;
 using RtUdp.Core.Engine.Send;
+using XdpChannelPort = RtUdp.Core.Xdp.XdpChannelPort;
+using XdpReceiveWorker = RtUdp.Core.Xdp.XdpReceiveWorker;
 
 namespace RtUdp.Core.Engine;
 
@@ -15,15 +17,19 @@ public sealed class EngineChannel : IDisposable
     private readonly bool _memoryLocked;
     private AgentRunner? _sender;
     private AgentRunner? _receiver;
-    private SendWorker? _sendWorker;
-    private ReceiveWorker? _receiveWorker;
+    private IChannelWorker? _sendWorker;
+    private IChannelWorker? _receiveWorker;
 
-    private EngineChannel(ChannelRegion region, UdpSocket socket, bool memoryLocked)
+    private EngineChannel(ChannelRegion region, UdpSocket socket, bool memoryLocked, XdpChannelPort? xdp)
     {
         Region = region;
         Socket = socket;
+        Xdp = xdp;
         _memoryLocked = memoryLocked;
     }
+
+    /// <summary>An xdp channel's AF_XDP socket, frame template and steering program; null on the socket path.</summary>
+    public XdpChannelPort? Xdp { get; }
 
     public ChannelRegion Region { get; }
 
@@ -38,6 +44,7 @@ public sealed class EngineChannel : IDisposable
         ChannelConfig settings = config.ToConfig();
         UdpSocket socket = UdpSocket.Open(config, SocketTimestamping.FlagsFor(plan.Timestamps, settings.Sends, settings.Receives));
         ChannelRegion? region = null;
+        XdpChannelPort? xdp = null;
         try
         {
             ReceiveSocketSetup receive = ReceiveSocketOptions.Apply(socket.Fd, settings);
@@ -58,12 +65,32 @@ public sealed class EngineChannel : IDisposable
             mode.DataPath = (int)plan.DataPath;
             mode.XdpDeviceFeatures = (int)plan.XdpDevice;
             mode.XdpTxMetadata = (int)plan.XdpTxMetadata;
-            mode.SetText(facts.Interface, facts.LaunchQdisc ?? facts.Qdiscs, string.Join("; ", plan.Notes));
+            string interfaceName = facts.Interface;
+            if (plan.DataPath == DataPath.Xdp)
+            {
+                xdp = XdpChannelPort.Open(settings, socket.BoundLocal.ToIPEndPoint() ?? settings.Local, plan);
+                interfaceName = xdp.NextHop.Link.Name;
+                mode.InterfaceIndex = xdp.NextHop.Link.Ifindex;
+                mode.XdpQueue = xdp.Queue;
+                mode.XdpZeroCopy = xdp.Socket.ZeroCopy ? 1 : 0;
+                mode.XdpAttach = (int)xdp.Attach;
+                if (xdp.Attach != XdpAttachMode.None)
+                {
+                    RtUdp.Core.Xdp.XdpLeftovers.Record(Path.GetDirectoryName(path)!, xdp.NextHop.Link.Ifindex);
+                }
+                mode.SetNextHopMac(xdp.NextHop.NextHopMac.GetAddressBytes());
+                if (!xdp.Socket.ZeroCopy && settings.XdpZeroCopy == XdpZeroCopy.Auto && !plan.Notes.Any(n => n.StartsWith("xdp: copy mode", StringComparison.Ordinal)))
+                {
+                    plan = plan with { Notes = [.. plan.Notes, $"xdp: copy mode: the driver of {interfaceName} refused zero-copy ({Native.Errno.Describe(xdp.Socket.ZeroCopyRefusedErrno)})"] };
+                }
+            }
+            mode.SetText(interfaceName, facts.LaunchQdisc ?? facts.Qdiscs, string.Join("; ", plan.Notes));
             region.State = ChannelState.Created;
-            return new EngineChannel(region, socket, memoryLocked) { Plan = plan, Facts = facts, Receive = receive };
+            return new EngineChannel(region, socket, memoryLocked, xdp) { Plan = plan, Facts = facts, Receive = receive };
         }
         catch
         {
+            xdp?.Dispose();
             region?.Dispose();
             socket.Dispose();
             throw;
@@ -89,12 +116,14 @@ public sealed class EngineChannel : IDisposable
         ChannelConfig config = Config.ToConfig();
         if (config.Sends)
         {
-            _sendWorker = new SendWorker(Region, Socket, _memoryLocked, unpinned);
+            _sendWorker = new SendWorker(Region, Socket, _memoryLocked, unpinned, Xdp);
             _sender = new AgentRunner(_sendWorker);
         }
         if (config.Receives)
         {
-            _receiveWorker = new ReceiveWorker(Region, Socket, _memoryLocked, unpinned, Receive.KernelBusyPoll);
+            _receiveWorker = Xdp is not null
+                ? new XdpReceiveWorker(Region, Xdp, Socket.BoundLocal.Port, _memoryLocked, unpinned)
+                : new ReceiveWorker(Region, Socket, _memoryLocked, unpinned, Receive.KernelBusyPoll);
             _receiver = new AgentRunner(_receiveWorker);
         }
         Region.State = ChannelState.Running;
@@ -175,6 +204,7 @@ public sealed class EngineChannel : IDisposable
     {
         Stop();
         Region.State = ChannelState.Deleted;
+        Xdp?.Dispose();
         Socket.Dispose();
         string path = Region.Path;
         Region.Dispose();

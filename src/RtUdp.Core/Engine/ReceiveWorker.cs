@@ -31,7 +31,7 @@ namespace RtUdp.Core.Engine;
 /// read and, since that count only comes with a later datagram, from getsockopt(SO_MEMINFO) while the
 /// socket is idle (at most every <see cref="DropReadIntervalNs"/>) and once as the worker stops.
 /// </remarks>
-public sealed unsafe class ReceiveWorker : IAgent, IDisposable
+public sealed unsafe class ReceiveWorker : IChannelWorker
 {
     private const int ControlBytes = ReceiveControl.BytesPerMessage;
 

@@ -86,6 +86,19 @@ public struct ErrQueueMessage
     /// <summary>A TXTIME error for an invalid launch time (e.g. decreasing times on an ETF queue).</summary>
     public readonly bool IsTxTimeInvalid => Kind == ErrQueueKind.TxTimeError && Code == Libc.SO_EE_CODE_TXTIME_INVALID_PARAM;
 
+    /// <summary>
+    /// What the error queue would have said for a hardware TX stamp of datagram <paramref name="key"/>: an AF_XDP device's
+    /// TX metadata completion stamp, for the same tracker (a zero stamp is none: the device wrote nothing).
+    /// </summary>
+    public static ErrQueueMessage DeviceTxStamp(uint key, long hardwareRawNs) => new()
+    {
+        Kind = ErrQueueKind.TxTimestamp,
+        Errno = Native.Errno.ENOMSG,
+        Info = Libc.SCM_TSTAMP_SND,
+        Data = key,
+        HardwareNs = hardwareRawNs,
+    };
+
     /// <summary>The most precise stamp this message carries.</summary>
     public readonly StampSource BestSource =>
         HardwareNs != 0 ? StampSource.Hardware : SoftwareNs != 0 ? StampSource.Software : StampSource.None;

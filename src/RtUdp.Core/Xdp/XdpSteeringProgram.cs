@@ -1,3 +1,4 @@
+using RtUdp.Core.Contract.Channels;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;

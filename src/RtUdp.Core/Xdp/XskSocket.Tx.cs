@@ -29,6 +29,9 @@ public sealed unsafe partial class XskSocket
     /// <summary>Frames submitted to the kernel and not yet reaped by <see cref="CompleteTx(int)"/>.</summary>
     public int TxInFlight => _txFrames!.Capacity - _txFrames.Count - _txReserved;
 
+    /// <summary>Frames published on the TX ring that the kernel has not taken yet (copy mode takes a budget per kick).</summary>
+    public int TxPending => (int)_tx!.Outstanding;
+
     /// <summary>The TX ring's need-wakeup flag: a <see cref="KickTx"/> now would make a syscall.</summary>
     public bool TxNeedsWakeup => _tx!.NeedsWakeup;
 

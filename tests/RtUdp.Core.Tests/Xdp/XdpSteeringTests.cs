@@ -1,3 +1,4 @@
+using RtUdp.Core.Contract.Channels;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;

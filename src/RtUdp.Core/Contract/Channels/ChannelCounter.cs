@@ -145,6 +145,12 @@ public enum ChannelCounter
     /// <summary>Busy-poll: seconds in which the worker's busy-poll budget ran out (at SCHED_FIFO) and it waited in poll until the second ended.</summary>
     RxBusyPollBudgetExhausted = 82,
 
+    /// <summary>xdp: frames steered to the channel's AF_XDP socket that were no valid UDP datagram for it (dropped; within <see cref="Received"/>).</summary>
+    RxXdpRejected = 83,
+
+    /// <summary>xdp: of <see cref="RxXdpRejected"/>, those with a wrong IPv4 header or UDP checksum.</summary>
+    RxXdpBadChecksum = 84,
+
     // Written by the drainer (daemon).
     Drained = 96,
 
@@ -194,6 +200,9 @@ public enum ChannelCounter
 
     /// <summary>GSO: trains the kernel refused (the channel fell back to sendmmsg; their packets were sent again one by one).</summary>
     GsoRefused = 147,
+
+    /// <summary>xdp: batches that found no free frame or TX ring slot and waited for the device to finish earlier frames.</summary>
+    TxXdpRingFullWaits = 148,
 }
 
 /// <summary>Per-worker health in shared memory, written by each worker, read by the daemon's watchdog.</summary>

@@ -147,6 +147,14 @@ public unsafe struct ChannelModeBlock
         }
     }
 
+    public void SetNextHopMac(ReadOnlySpan<byte> mac)
+    {
+        fixed (byte* m = NextHopMac)
+        {
+            mac[..Math.Min(mac.Length, MacBytes)].CopyTo(new Span<byte>(m, MacBytes));
+        }
+    }
+
     /// <summary>xdp: the next hop's MAC, aa:bb:cc:dd:ee:ff.</summary>
     public string NextHopMacText
     {

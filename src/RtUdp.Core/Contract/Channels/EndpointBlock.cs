@@ -22,6 +22,21 @@ public unsafe struct EndpointBlock
 
     public readonly bool IsSpecified => Family != FamilyNone;
 
+    /// <summary>Same family and address (ports and scope aside).</summary>
+    public readonly bool SameAddress(in EndpointBlock other)
+    {
+        if (Family != other.Family)
+        {
+            return false;
+        }
+        int length = Family == FamilyInet ? 4 : 16;
+        fixed (byte* mine = Address)
+        fixed (byte* theirs = other.Address)
+        {
+            return new ReadOnlySpan<byte>(mine, length).SequenceEqual(new ReadOnlySpan<byte>(theirs, length));
+        }
+    }
+
     public static EndpointBlock From(IPEndPoint? endPoint)
     {
         EndpointBlock block = default;

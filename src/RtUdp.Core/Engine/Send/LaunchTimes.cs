@@ -6,7 +6,8 @@ namespace RtUdp.Core.Engine.Send;
 
 /// <summary>
 /// Launch time (SO_TXTIME): each packet's CLOCK_MONOTONIC due time in the clock of the qdisc that holds
-/// it until then (CLOCK_TAI for etf and taprio, CLOCK_MONOTONIC for fq), kept non-decreasing.
+/// it until then (CLOCK_TAI for etf and taprio, CLOCK_MONOTONIC for fq), or, for an xdp channel whose device
+/// launches frames itself, in that device's PTP hardware clock; kept non-decreasing.
 /// </summary>
 public sealed class LaunchTimes
 {
@@ -31,8 +32,19 @@ public sealed class LaunchTimes
         SockTxtime.Enable(fd, _clock == LaunchClock.Tai ? Libc.CLOCK_TAI : Libc.CLOCK_MONOTONIC, deadlineMode);
 
     /// <summary>Once per batch: CLOCK_TAI = CLOCK_REALTIME + the kernel's TAI offset, sampled now, so a wall-clock step is followed.</summary>
-    public void BeginBatch() =>
+    /// <remarks>The PHC's offset is the conductor's latest (a torn or missing reading keeps the previous one).</remarks>
+    public void BeginBatch()
+    {
+        if (_clock == LaunchClock.Phc)
+        {
+            if (_region.PhcOffset.TryRead(out ClockOffset phc))
+            {
+                _monotonicToClock = phc.OffsetNs;
+            }
+            return;
+        }
         _monotonicToClock = _clock == LaunchClock.Tai ? ClockSampler.Sample(Libc.CLOCK_REALTIME, rounds: 2).OffsetNs + _taiMinusRealtime : 0;
+    }
 
     /// <summary>The packet's launch time in the qdisc's clock.</summary>
     public long For(long dueNs)

@@ -113,6 +113,23 @@ public sealed unsafe class SendCompletion : IDisposable
         Finish(packet, outcome, 0, errorNumber, 0, pathMtu, null, 0, false);
 
     /// <summary>
+    /// An xdp channel's device stamped the <paramref name="key"/>-th frame it sent (TX metadata completion, raw PHC
+    /// nanoseconds): given to the packet as the socket path's hardware stamp would be. Frames complete in order on one
+    /// queue, so the n-th completion is the n-th frame, whose key the tracker gave it.
+    /// </summary>
+    public void DeviceTxStamp(uint key, long hardwareRawNs)
+    {
+        if (_stamps is null)
+        {
+            return;
+        }
+        var message = ErrQueueMessage.DeviceTxStamp(key, hardwareRawNs);
+        var completion = new Completion(this);
+        _stamps.BeginBatch();
+        _stamps.OnStamp(message, ref completion);
+    }
+
+    /// <summary>
     /// The kernel numbered a datagram for its TX stamps (OPT_ID) and then refused it: a GSO train refused after it
     /// was built. The stamp keys of what follows are one further on.
     /// </summary>

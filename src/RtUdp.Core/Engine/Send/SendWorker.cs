@@ -15,7 +15,7 @@ namespace RtUdp.Core.Engine.Send;
 /// sends, the <see cref="SendCompletion"/> accounts for each packet. Allocates nothing, takes no lock,
 /// logs nothing.
 /// </summary>
-public sealed unsafe class SendWorker : IAgent, IDisposable
+public sealed unsafe class SendWorker : IChannelWorker
 {
     private readonly ChannelConfigBlock _config;
     private readonly WorkerHealth _health;
@@ -27,7 +27,8 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
     private readonly SendCompletion _completion;
     private readonly ITransmitPath _transmit;
 
-    public SendWorker(ChannelRegion region, UdpSocket socket, bool memoryLocked, Cpus.UnpinnedPlacement? unpinned = null)
+    /// <param name="xdp">An xdp channel's AF_XDP port: its frames leave through it (null: the socket path).</param>
+    public SendWorker(ChannelRegion region, UdpSocket socket, bool memoryLocked, Cpus.UnpinnedPlacement? unpinned = null, Xdp.XdpChannelPort? xdp = null)
     {
         _unpinned = unpinned ?? Cpus.UnpinnedPlacement.Inherited;
         _config = region.Config;
@@ -40,8 +41,8 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
         _scheduler = new SendScheduler(region, consumer);
         _completion = new SendCompletion(region, consumer, socket.Fd);
         // Trains when the channel's plan put them in effect (a refusal while running falls back inside the path).
-        _transmit = (GsoState)region.Mode.Gso == GsoState.Trains
-            ? new GsoTransmitPath(region, socket, _completion)
+        _transmit = xdp is not null ? new Xdp.XdpTransmitPath(region, xdp, _completion)
+            : (GsoState)region.Mode.Gso == GsoState.Trains ? new GsoTransmitPath(region, socket, _completion)
             : new SocketTransmitPath(region, socket, _completion);
     }
 
@@ -86,6 +87,10 @@ public sealed unsafe class SendWorker : IAgent, IDisposable
         JitWarmUp.Prepare(typeof(RealtimeStampConversion));
         JitWarmUp.Prepare(typeof(SocketTransmitPath));
         JitWarmUp.Prepare(typeof(GsoTransmitPath));
+        JitWarmUp.Prepare(typeof(Xdp.XdpTransmitPath));
+        JitWarmUp.Prepare(typeof(Xdp.XskSocket));
+        JitWarmUp.Prepare(typeof(Net.UdpFrameTemplate));
+        JitWarmUp.Prepare(typeof(Net.InternetChecksum));
         JitWarmUp.Prepare(typeof(GsoTrainPlanner));
         JitWarmUp.Prepare(typeof(UdpSegmentControl));
         JitWarmUp.Prepare(typeof(MessageBatch));
