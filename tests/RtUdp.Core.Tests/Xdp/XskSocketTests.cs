@@ -76,7 +76,7 @@ public sealed unsafe class XskSocketTests(XdpNamespacePair pair, ITestOutputHelp
                 sent += n;
             }
             XdpKickResult kick = xsk.KickTx();
-            Assert.True(kick != XdpKickResult.Failed, $"sendto failed: {Errno.Describe(xsk.LastKickErrno)}");
+            Assert.True(kick != XdpKickResult.Failed, $"sendto failed: {Errno.Describe(xsk.LastTxKickErrno)}");
             int reaped = xsk.CompleteTx(64, completedAddresses);
             for (int i = 0; i < reaped; i++)
             {
