@@ -177,6 +177,41 @@ public sealed unsafe class XskSocketTests(XdpNamespacePair pair, ITestOutputHelp
     }
 
     [Fact]
+    public void Kicking_on_an_interface_that_is_down_reports_the_errno_and_frames_stay_with_the_kernel()
+    {
+        if (Skipped())
+        {
+            return;
+        }
+        using XskSocket xsk = Open(TxOnly);
+        byte[] frame = new byte[128];
+        int length = UdpFrame.Write(frame, pair.MacA, pair.MacB, pair.AddressA, pair.AddressB, 40000, 9, Payload(0));
+        pair.Ip("-n", pair.NamespaceA, "link", "set", pair.VethA, "down");
+        try
+        {
+            Assert.Equal(1, xsk.ReserveTx(1));
+            frame.AsSpan(0, length).CopyTo(new Span<byte>(xsk.TxData(0), length));
+            xsk.SetTxLength(0, length);
+            xsk.SubmitTx(1);
+            Assert.Equal(XdpKickResult.Failed, xsk.KickTx());
+            Assert.Equal(Errno.ENETDOWN, xsk.LastTxKickErrno);
+            Assert.Equal(1, xsk.TxInFlight);
+        }
+        finally
+        {
+            pair.Ip("-n", pair.NamespaceA, "link", "set", pair.VethA, "up");
+        }
+
+        // Up again: the same frame goes and completes.
+        Wait.Until(() =>
+        {
+            _ = xsk.KickTx();
+            _ = xsk.CompleteTx(64);
+            return xsk.TxInFlight == 0;
+        }, Deadline, () => $"the frame to complete once {pair.VethA} is up (last kick errno {Errno.Describe(xsk.LastTxKickErrno)})");
+    }
+
+    [Fact]
     public void Without_cap_net_raw_the_socket_call_fails_naming_the_capability()
     {
         if (Skipped())
