@@ -15,6 +15,6 @@ public enum XdpKickResult
     /// </summary>
     Busy,
 
-    /// <summary>Any other errno (e.g. ENETDOWN), in <see cref="XskSocket.LastKickErrno"/>: report it.</summary>
+    /// <summary>Any other errno (e.g. ENETDOWN), in <see cref="XskSocket.LastTxKickErrno"/> or <see cref="XskSocket.LastRxKickErrno"/>: report it.</summary>
     Failed,
 }

@@ -16,6 +16,9 @@ public sealed unsafe partial class XskSocket
     private uint _rxBase;
     private int _rxPeeked;
 
+    /// <summary>The errno of the last <see cref="KickRx"/> that failed (Busy or Failed); 0 before any. Read on the receiving thread.</summary>
+    public int LastRxKickErrno { get; private set; }
+
     /// <summary>The fill ring's need-wakeup flag: the kernel waits for a syscall before taking more buffers.</summary>
     public bool FillNeedsWakeup => _fill!.NeedsWakeup;
 
@@ -99,6 +102,8 @@ public sealed unsafe partial class XskSocket
         {
             return XdpKickResult.Woken;
         }
-        return KickFailed(Marshal.GetLastPInvokeError());
+        int errno = Marshal.GetLastPInvokeError();
+        LastRxKickErrno = errno;
+        return KickOutcome(errno);
     }
 }

@@ -17,8 +17,8 @@ public sealed unsafe partial class XskSocket
     private uint _txBase;
     private int _txReserved;
 
-    /// <summary>The errno of the last <see cref="KickTx"/> or <see cref="KickRx"/> that was not a plain success.</summary>
-    public int LastKickErrno { get; private set; }
+    /// <summary>The errno of the last <see cref="KickTx"/> that failed (Busy or Failed); 0 before any. Read on the sending thread.</summary>
+    public int LastTxKickErrno { get; private set; }
 
     /// <summary>Bytes a TX frame holds for a packet (the frame less its metadata).</summary>
     public int TxDataCapacity => Options.FrameSize - Options.TxMetadataLength;
@@ -145,7 +145,9 @@ public sealed unsafe partial class XskSocket
         {
             return XdpKickResult.Woken;
         }
-        return KickFailed(Marshal.GetLastPInvokeError());
+        int errno = Marshal.GetLastPInvokeError();
+        LastTxKickErrno = errno;
+        return KickOutcome(errno);
     }
 
     /// <summary>Reaps up to <paramref name="max"/> completed TX frames back into the pool; returns how many.</summary>
@@ -179,11 +181,8 @@ public sealed unsafe partial class XskSocket
         return (int)got;
     }
 
-    private XdpKickResult KickFailed(int errno)
-    {
-        LastKickErrno = errno;
-        return errno is Errno.EAGAIN or Errno.EBUSY or Errno.ENOBUFS or Errno.EINTR ? XdpKickResult.Busy : XdpKickResult.Failed;
-    }
+    private static XdpKickResult KickOutcome(int errno) =>
+        errno is Errno.EAGAIN or Errno.EBUSY or Errno.ENOBUFS or Errno.EINTR ? XdpKickResult.Busy : XdpKickResult.Failed;
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowNoMetadata() =>

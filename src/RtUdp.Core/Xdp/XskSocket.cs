@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.InteropServices;
 using RtUdp.Core.Native;
 using Tmds.Linux;
@@ -46,7 +47,14 @@ public sealed unsafe partial class XskSocket : IDisposable
                 Fail("socket(AF_XDP)", Marshal.GetLastPInvokeError());
             }
 
-            _umem = new XdpUmem(options.FrameSize, options.RxFrames + options.TxFrames, options.RxHeadroom, options.TxMetadataLength);
+            try
+            {
+                _umem = new XdpUmem(options.FrameSize, options.RxFrames + options.TxFrames, options.RxHeadroom, options.TxMetadataLength);
+            }
+            catch (NativeCallException e)
+            {
+                Fail(e.Call, e.Errno);
+            }
             _umem.Register(_fd, Fail);
 
             // The kernel insists on a fill and a completion ring for a UMEM of its own, RX or not.
@@ -194,6 +202,7 @@ public sealed unsafe partial class XskSocket : IDisposable
         return (xdpOptions.flags & Libc.XDP_OPTIONS_ZEROCOPY) != 0;
     }
 
+    [DoesNotReturn]
     private void Fail(string call, int errno) =>
         throw new XskException(call, errno, IfIndex, QueueId, XskException.Explain(call, errno, _policy));
 

@@ -28,8 +28,12 @@ public sealed unsafe class XskSocketTests(XdpNamespacePair pair, ITestOutputHelp
         TxRingSize = 256,
     };
 
-    [Fact]
-    public void Copy_mode_frames_reach_a_udp_socket_in_the_peer_namespace_and_every_frame_completes()
+    /// <param name="metadataLength">0, or room for xsk_tx_metadata in front of each frame (Linux 6.8+): then every
+    /// packet carries a (flag-free) metadata block, and the kernel must find it where the socket put it.</param>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(24)]
+    public void Copy_mode_frames_reach_a_udp_socket_in_the_peer_namespace_and_every_frame_completes(int metadataLength)
     {
         if (Skipped())
         {
@@ -37,8 +41,10 @@ public sealed unsafe class XskSocketTests(XdpNamespacePair pair, ITestOutputHelp
         }
         using Socket receiver = ReceiverInB();
         ushort port = (ushort)((IPEndPoint)receiver.LocalEndPoint!).Port;
-        using XskSocket xsk = Open(TxOnly);
+        XskOptions options = TxOnly with { TxMetadataLength = metadataLength };
+        using XskSocket xsk = Open(options);
         Assert.False(xsk.ZeroCopy);
+        ulong* completedAddresses = stackalloc ulong[64];
 
         const int Total = 2000;
         var seen = new bool[Total];
@@ -59,13 +65,25 @@ public sealed unsafe class XskSocketTests(XdpNamespacePair pair, ITestOutputHelp
                     Assert.True(length <= xsk.TxDataCapacity);
                     frame.AsSpan(0, length).CopyTo(new Span<byte>(xsk.TxData(slot), length));
                     xsk.SetTxLength(slot, length);
+                    if (metadataLength > 0)
+                    {
+                        Libc.xsk_tx_metadata* metadata = xsk.RequestTxMetadata(slot);
+                        Assert.Equal(0UL, metadata->flags);
+                        Assert.Equal((ulong)metadata + (ulong)metadataLength, (ulong)xsk.TxData(slot));
+                    }
                 }
                 xsk.SubmitTx(n);
                 sent += n;
             }
             XdpKickResult kick = xsk.KickTx();
-            Assert.True(kick != XdpKickResult.Failed, $"sendto failed: {Errno.Describe(xsk.LastKickErrno)}");
-            completed += xsk.CompleteTx(64);
+            Assert.True(kick != XdpKickResult.Failed, $"sendto failed: {Errno.Describe(xsk.LastTxKickErrno)}");
+            int reaped = xsk.CompleteTx(64, completedAddresses);
+            for (int i = 0; i < reaped; i++)
+            {
+                // The completion gives back the descriptor's own address: the frame's start plus the metadata room.
+                Assert.Equal((ulong)metadataLength, completedAddresses[i] % (ulong)options.FrameSize);
+            }
+            completed += reaped;
             while (receiver.Available > 0)
             {
                 int length = receiver.Receive(datagram);
@@ -82,7 +100,7 @@ public sealed unsafe class XskSocketTests(XdpNamespacePair pair, ITestOutputHelp
         Assert.Equal(Total, completed);
         Assert.Equal(Total, received);
         Assert.Equal(0, xsk.TxInFlight);
-        Assert.Equal(TxOnly.TxFrames, xsk.TxFramesFree);
+        Assert.Equal(options.TxFrames, xsk.TxFramesFree);
         Libc.xdp_statistics statistics = xsk.Statistics();
         Assert.Equal(0UL, statistics.tx_invalid_descs);
     }
@@ -156,6 +174,41 @@ public sealed unsafe class XskSocketTests(XdpNamespacePair pair, ITestOutputHelp
         output.WriteLine(busy.Message);
         Assert.Equal(Errno.EBUSY, busy.Errno);
         Assert.Contains("already owns this queue", busy.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Kicking_on_an_interface_that_is_down_reports_the_errno_and_frames_stay_with_the_kernel()
+    {
+        if (Skipped())
+        {
+            return;
+        }
+        using XskSocket xsk = Open(TxOnly);
+        byte[] frame = new byte[128];
+        int length = UdpFrame.Write(frame, pair.MacA, pair.MacB, pair.AddressA, pair.AddressB, 40000, 9, Payload(0));
+        pair.Ip("-n", pair.NamespaceA, "link", "set", pair.VethA, "down");
+        try
+        {
+            Assert.Equal(1, xsk.ReserveTx(1));
+            frame.AsSpan(0, length).CopyTo(new Span<byte>(xsk.TxData(0), length));
+            xsk.SetTxLength(0, length);
+            xsk.SubmitTx(1);
+            Assert.Equal(XdpKickResult.Failed, xsk.KickTx());
+            Assert.Equal(Errno.ENETDOWN, xsk.LastTxKickErrno);
+            Assert.Equal(1, xsk.TxInFlight);
+        }
+        finally
+        {
+            pair.Ip("-n", pair.NamespaceA, "link", "set", pair.VethA, "up");
+        }
+
+        // Up again: the same frame goes and completes.
+        Wait.Until(() =>
+        {
+            _ = xsk.KickTx();
+            _ = xsk.CompleteTx(64);
+            return xsk.TxInFlight == 0;
+        }, Deadline, () => $"the frame to complete once {pair.VethA} is up (last kick errno {Errno.Describe(xsk.LastTxKickErrno)})");
     }
 
     [Fact]
