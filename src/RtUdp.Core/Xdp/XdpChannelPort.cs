@@ -96,15 +96,7 @@ public sealed class XdpChannelPort : IDisposable
                 _ => XdpZeroCopyPolicy.Auto,
             },
         };
-        XskSocket socket;
-        try
-        {
-            socket = new XskSocket(nextHop.Link.Ifindex, (uint)config.XdpQueue, options);
-        }
-        catch (XskException e)
-        {
-            throw Refusal(e, config);
-        }
+        XskSocket socket = OpenSocket(nextHop.Link.Ifindex, config, options);
 
         XdpChannelPort? port = null;
         try
@@ -129,6 +121,29 @@ public sealed class XdpChannelPort : IDisposable
                 socket.Dispose();
             }
             throw;
+        }
+    }
+
+    /// <summary>How long a queue freed a moment ago may still be busy: the kernel releases a closed socket's queue in deferred work.</summary>
+    private static readonly TimeSpan BusyQueueGrace = TimeSpan.FromSeconds(2);
+
+    private static XskSocket OpenSocket(int ifindex, ChannelConfig config, XskOptions options)
+    {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        while (true)
+        {
+            try
+            {
+                return new XskSocket(ifindex, (uint)config.XdpQueue, options);
+            }
+            catch (XskException e) when (e.Errno == Native.Errno.EBUSY && System.Diagnostics.Stopwatch.GetElapsedTime(started) < BusyQueueGrace)
+            {
+                Thread.Sleep(20);
+            }
+            catch (XskException e)
+            {
+                throw Refusal(e, config);
+            }
         }
     }
 

@@ -121,7 +121,7 @@ public sealed unsafe class XdpReceiveWorker : IChannelWorker
         _ = _socket.RefillRx();
         if (_socket.KickRx() == XdpKickResult.Failed)
         {
-            _region.ErrnoCounter(sendSide: false, _socket.LastKickErrno)++;
+            _region.ErrnoCounter(sendSide: false, _socket.LastRxKickErrno)++;
         }
     }
 

@@ -225,7 +225,7 @@ public sealed unsafe class XdpTransmitPath : ITransmitPath
             XdpKickResult result = _socket.KickTx();
             if (result == XdpKickResult.Failed)
             {
-                _region.ErrnoCounter(sendSide: true, _socket.LastKickErrno)++;
+                _region.ErrnoCounter(sendSide: true, _socket.LastTxKickErrno)++;
                 return;
             }
             if (result == XdpKickResult.NotNeeded || _socket.TxPending == 0)
