@@ -80,7 +80,9 @@ public sealed unsafe class XdpSteeringProgram : IDisposable
         objectPath ??= DefaultObjectPath;
         if (!File.Exists(objectPath))
         {
-            throw new XdpException($"the xdp steering program {objectPath} is missing (it is built with rtudp-engine; the package installs it next to it)");
+            throw new XdpException(
+                $"the xdp steering program {objectPath} is missing: rtudp-engine was built without it (its build needs clang, " +
+                "libbpf-dev and libxdp-dev: apt-get install clang libbpf-dev libxdp-dev), or the installation lost it (the package puts it next to rtudp-engine)");
         }
         XdpBpffs.Ensure();
         lock (XdpLibraryLog.Gate)
