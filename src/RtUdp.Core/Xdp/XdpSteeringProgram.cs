@@ -103,7 +103,9 @@ public sealed unsafe class XdpSteeringProgram : IDisposable
                 int err = Libxdp.xdp_program__attach(program, ifindex, attempt, 0);
                 if (err < 0)
                 {
-                    failure = new XdpException($"xdp_program__attach ({attempt})", iface, -err, XdpLibraryLog.Recorded());
+                    // Auto: the native attempt's failure goes into the message of the generic one's.
+                    string? log = failure is null ? XdpLibraryLog.Recorded() : $"after [{failure.Message}]: {XdpLibraryLog.Recorded()}";
+                    failure = new XdpException($"xdp_program__attach ({attempt})", iface, -err, log);
                     Libxdp.xdp_program__close(program);
                     guard.End();
                     continue;
