@@ -36,14 +36,14 @@ publish() { # PROJECT OUT EXTRA...
 publish src/RtUdp.Daemon "$out" -p:PublishReadyToRun=true
 
 if [[ $(uname -m) == "$arch" ]]; then
-    publish src/RtUdp.Engine "$work/engine" -p:PublishAot=true
+    publish src/RtUdp.Engine "$work/engine" -p:PublishAot=true -p:RtUdpRequireBpf=true
     # The AOT engine is one file; the JIT engine that came with rtudpd's project reference goes.
     rm -f "$out"/rtudp-engine "$out"/rtudp-engine.dll "$out"/rtudp-engine.deps.json "$out"/rtudp-engine.runtimeconfig.json "$out"/rtudp-engine.pdb
     install -m 0755 "$work/engine/rtudp-engine" "$out/rtudp-engine"
     echo "publish.sh: rtudp-engine is NativeAOT"
 else
     # NativeAOT links with the target's toolchain and libraries, which a cross build here lacks.
-    publish src/RtUdp.Engine "$work/engine" -p:PublishReadyToRun=true
+    publish src/RtUdp.Engine "$work/engine" -p:PublishReadyToRun=true -p:RtUdpRequireBpf=true
     for f in rtudp-engine rtudp-engine.dll rtudp-engine.deps.json rtudp-engine.runtimeconfig.json; do
         install -m 0644 "$work/engine/$f" "$out/$f"
     done

@@ -9,7 +9,7 @@ set -uo pipefail
 deb=$(realpath "${1:?usage: systemd-e2e.sh RTUDP.deb}")
 cache=${RTUDP_E2E_CACHE:-/var/cache/rtudp-e2e}
 suite=bookworm
-include=systemd,systemd-sysv,dbus,libcap2-bin,libssl3
+include=systemd,systemd-sysv,dbus,libcap2-bin,libssl3,libxdp1,libbpf1
 passed=0 failed=0 skipped=0
 
 log() { echo "e2e: $*"; }

@@ -81,7 +81,9 @@ public sealed unsafe class XdpSteeringProgram : IDisposable
         objectPath ??= DefaultObjectPath;
         if (!File.Exists(objectPath))
         {
-            throw new XdpException($"the xdp steering program {objectPath} is missing (it is built with rtudp-engine; the package installs it next to it)");
+            throw new XdpException(
+                $"the xdp steering program {objectPath} is missing: rtudp-engine was built without it (its build needs clang, " +
+                "libbpf-dev and libxdp-dev: apt-get install clang libbpf-dev libxdp-dev), or the installation lost it (the package puts it next to rtudp-engine)");
         }
         XdpBpffs.Ensure();
         lock (XdpLibraryLog.Gate)
@@ -102,7 +104,9 @@ public sealed unsafe class XdpSteeringProgram : IDisposable
                 int err = Libxdp.xdp_program__attach(program, ifindex, attempt, 0);
                 if (err < 0)
                 {
-                    failure = new XdpException($"xdp_program__attach ({attempt})", iface, -err, XdpLibraryLog.Recorded());
+                    // Auto: the native attempt's failure goes into the message of the generic one's.
+                    string? log = failure is null ? XdpLibraryLog.Recorded() : $"after [{failure.Message}]: {XdpLibraryLog.Recorded()}";
+                    failure = new XdpException($"xdp_program__attach ({attempt})", iface, -err, log);
                     Libxdp.xdp_program__close(program);
                     guard.End();
                     continue;
