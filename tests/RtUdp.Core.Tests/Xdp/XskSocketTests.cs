@@ -185,7 +185,7 @@ public sealed unsafe class XskSocketTests(XdpNamespacePair pair, ITestOutputHelp
         }
         using XskSocket xsk = Open(TxOnly);
         byte[] frame = new byte[128];
-        int length = UdpFrame.Write(frame, pair.MacA, pair.MacB, pair.AddressA, pair.AddressB, 40000, 9, Payload(0));
+        int length = HandBuiltUdpFrame.Write(frame, pair.MacA, pair.MacB, pair.AddressA, pair.AddressB, 40000, 9, Payload(0));
         pair.Ip("-n", pair.NamespaceA, "link", "set", pair.VethA, "down");
         try
         {
