@@ -26,6 +26,7 @@ public sealed class XdpChannelPort : IDisposable
     public const int TxMetadataLength = 24;
 
     private XdpSteeringProgram? _program;
+    private ushort _steeredPort;
 
     private XdpChannelPort(NextHop nextHop, XskSocket socket, UdpFrameTemplate template, int queue)
     {
@@ -151,7 +152,8 @@ public sealed class XdpChannelPort : IDisposable
     {
         try
         {
-            _program = XdpSteeringProgram.Attach(NextHop.Link.Ifindex, config.XdpAttach);
+            _program = XdpSteeringShare.Acquire(NextHop.Link.Ifindex, config.XdpAttach);
+            _steeredPort = port;
             _program.Steer(Queue, port, Socket.Fd);
         }
         catch (XdpException e)
@@ -175,11 +177,21 @@ public sealed class XdpChannelPort : IDisposable
 
     public void Dispose()
     {
-        // The program first: with the socket gone its slot would be empty and pass traffic anyway, but a program
-        // left behind would be one more for the dispatcher to run.
+        // The port and the program first: with the socket gone its slot would be empty and pass traffic anyway, but a
+        // program left behind would be one more for every packet of the interface to run.
         try
         {
-            _program?.Dispose();
+            if (_program is { } program)
+            {
+                try
+                {
+                    program.Unsteer(Queue, _steeredPort);
+                }
+                finally
+                {
+                    XdpSteeringShare.Release(program);
+                }
+            }
         }
         finally
         {
