@@ -122,7 +122,7 @@ public sealed class EngineChannel : IDisposable
         if (config.Receives)
         {
             _receiveWorker = Xdp is not null
-                ? new XdpReceiveWorker(Region, Xdp, Socket.BoundLocal.Port, _memoryLocked, unpinned)
+                ? new XdpReceiveWorker(Region, Xdp, Socket, _memoryLocked, unpinned)
                 : new ReceiveWorker(Region, Socket, _memoryLocked, unpinned, Receive.KernelBusyPoll);
             _receiver = new AgentRunner(_receiveWorker);
         }

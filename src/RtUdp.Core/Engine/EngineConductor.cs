@@ -44,11 +44,6 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
 
     public void OnStart()
     {
-        // Before any channel: steering programs an earlier engine of this directory left (killed, crashed).
-        foreach (string line in Xdp.XdpLeftovers.Clean(_options.Directory))
-        {
-            _log(line);
-        }
     }
 
     public void DoWork()

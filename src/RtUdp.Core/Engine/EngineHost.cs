@@ -27,6 +27,12 @@ public static class EngineHost
         // the engine's whole life (closing and reopening it would also interrupt every CPU).
         int stampKeeper = OpenStampKeeper(log);
         PublishCapabilities(options.Directory, log);
+        // Before the control file (before any channel): steering programs an earlier engine of this directory left
+        // attached when it was killed or crashed.
+        foreach (string line in Xdp.XdpLeftovers.Clean(options.Directory))
+        {
+            log(line);
+        }
         // Before the control file: rtudpd attaches when that appears, and checks CPUs against the plan's.
         var cpus = new Cpus.CpuPlan(ConfineToHousekeeping(options, log), options.HousekeepingCpus);
         PublishInitialPlan(options, cpus, log);

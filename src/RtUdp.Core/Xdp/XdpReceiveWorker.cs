@@ -1,4 +1,5 @@
 using System.Net;
+using SocketAddress = RtUdp.Core.Engine.SocketAddress;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using RtUdp.Core.Agents;
@@ -26,6 +27,11 @@ namespace RtUdp.Core.Xdp;
 /// <see cref="ChannelCounter.RxXdpRejected"/> (bad checksums also in <see cref="ChannelCounter.RxXdpBadChecksum"/>); a
 /// full RX ring in <see cref="ChannelCounter.RxDroppedOverflow"/>; frames the kernel dropped for want of a fill buffer or
 /// RX ring room (XDP_STATISTICS) in <see cref="ChannelCounter.RxDroppedKernel"/>, read while idle and at the end.
+///
+/// A datagram for the channel that the NIC put on another queue (RSS: the steering program only sees the channel's
+/// queue) goes up the kernel's stack to the channel's UDP socket, which holds the port. The worker reads that socket
+/// too, so such a datagram is delivered, not lost, and counted in <see cref="ChannelCounter.RxXdpViaKernel"/>: a
+/// non-zero count says the NIC's flow steering (ethtool -N ... action QUEUE) does not send the flow to the queue.
 /// </remarks>
 public sealed unsafe class XdpReceiveWorker : IChannelWorker
 {
@@ -33,6 +39,9 @@ public sealed unsafe class XdpReceiveWorker : IChannelWorker
 
     private readonly ChannelRegion _region;
     private readonly XskSocket _socket;
+    private readonly int _udpFd;
+    private readonly byte* _kernelPayload;
+    private readonly byte* _kernelSource;
     private readonly RecordRing _ring;
     private readonly WorkerHealth _health;
     private readonly ChannelConfigBlock _config;
@@ -52,7 +61,7 @@ public sealed unsafe class XdpReceiveWorker : IChannelWorker
     private long _kernelDropsSeen;
     private long _nextDropReadNs;
 
-    public XdpReceiveWorker(ChannelRegion region, XdpChannelPort port, ushort localPort, bool memoryLocked, Engine.Cpus.UnpinnedPlacement? unpinned = null)
+    public XdpReceiveWorker(ChannelRegion region, XdpChannelPort port, UdpSocket udp, bool memoryLocked, Engine.Cpus.UnpinnedPlacement? unpinned = null)
     {
         _unpinned = unpinned ?? Engine.Cpus.UnpinnedPlacement.Inherited;
         _region = region;
@@ -63,15 +72,20 @@ public sealed unsafe class XdpReceiveWorker : IChannelWorker
         _health = new WorkerHealth(region, sendWorker: false);
         _batchSize = _config.BatchSize;
         _maxPayload = _config.MaxPayload;
-        _port = localPort;
+        _port = (ushort)udp.BoundLocal.Port;
+        _udpFd = udp.Fd;
+        _kernelPayload = (byte*)NativeMemory.AllocZeroed((nuint)_maxPayload + 1);
+        _kernelSource = (byte*)NativeMemory.AllocZeroed(SocketAddress.MaxLength);
         _remote = _config.Remote;
         _filterSource = _config.Remote.ToIPEndPoint() is { } remote && !remote.Address.Equals(IPAddress.Any) && !remote.Address.Equals(IPAddress.IPv6Any);
         _wakeFd = Errno.Check(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), "eventfd");
-        _pollSet = (pollfd*)NativeMemory.AllocZeroed(2, (nuint)sizeof(pollfd));
+        _pollSet = (pollfd*)NativeMemory.AllocZeroed(3, (nuint)sizeof(pollfd));
         _pollSet[0].fd = _socket.Fd;
         _pollSet[0].events = POLLIN;
-        _pollSet[1].fd = _wakeFd;
+        _pollSet[1].fd = _udpFd;
         _pollSet[1].events = POLLIN;
+        _pollSet[2].fd = _wakeFd;
+        _pollSet[2].events = POLLIN;
         _flows = ((ChannelFlags)_config.Flags).HasFlag(ChannelFlags.Sequenced) ? new FlowReceiver(region) : null;
         // The socket outlives a stop and start: the kernel's drop count goes on from what earlier workers saw.
         _kernelDropsSeen = KernelDrops();
@@ -109,11 +123,65 @@ public sealed unsafe class XdpReceiveWorker : IChannelWorker
             return;
         }
         Refill();
+        if (ReadKernelSocket(now))
+        {
+            return;
+        }
         if (now >= _nextDropReadNs)
         {
             ReadKernelDrops(now);
         }
-        _ = poll(_pollSet, 2, PollTimeoutMs);
+        _ = poll(_pollSet, 3, PollTimeoutMs);
+    }
+
+    /// <summary>Datagrams that came up the kernel's stack (another queue): up to a batch, each delivered as it is read.</summary>
+    private bool ReadKernelSocket(long now)
+    {
+        int read = 0, written = 0, overflow = 0, truncated = 0;
+        for (; read < _batchSize; read++)
+        {
+            socklen_t nameLength = SocketAddress.MaxLength;
+            long length = recvfrom(_udpFd, _kernelPayload, (size_t)(_maxPayload + 1), MSG_DONTWAIT | MSG_TRUNC, (sockaddr*)_kernelSource, &nameLength);
+            if (length < 0)
+            {
+                int error = Marshal.GetLastPInvokeError();
+                if (error is not (Errno.EAGAIN or Errno.EINTR))
+                {
+                    _region.ErrnoCounter(sendSide: false, error)++;
+                }
+                break;
+            }
+            if (length > _maxPayload)
+            {
+                truncated++;
+                continue;
+            }
+            _flows?.OnPacket(new ReadOnlySpan<byte>(_kernelPayload, (int)length), now);
+            if (WriteRecord(_kernelPayload, (int)length, now, out RxPacketHeader* rx))
+            {
+                SocketAddress.Read(_kernelSource, ref rx->Source);
+                _ring.Commit(_lastRecord);
+                written++;
+            }
+            else
+            {
+                overflow++;
+            }
+        }
+        if (read == 0)
+        {
+            return false;
+        }
+        _region.Add(ChannelCounter.Received, read);
+        _region.Add(ChannelCounter.RxXdpViaKernel, read);
+        if (written != 0)
+        {
+            _region.Add(ChannelCounter.RxWritten, written);
+            _ring.ConsumerWait.Signal();
+        }
+        AddIfAny(ChannelCounter.RxDroppedOverflow, overflow);
+        AddIfAny(ChannelCounter.RxDroppedTruncated, truncated);
+        return true;
     }
 
     private void Refill()
@@ -174,17 +242,33 @@ public sealed unsafe class XdpReceiveWorker : IChannelWorker
         return source.Family == _remote.Family && source.SameAddress(_remote) && (_remote.Port == 0 || source.Port == _remote.Port);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool WriteRecord(in UdpFrame frame, long workerNow)
     {
-        int size = frame.PayloadLength;
-        int record = _ring.TryClaimSingleProducer(PacketRecordType.Packet, sizeof(RxPacketHeader) + size);
-        if (record < 0)
+        if (!WriteRecord(frame.Payload, frame.PayloadLength, workerNow, out RxPacketHeader* rx))
         {
             return false;
         }
+        frame.ReadSource(ref rx->Source);
+        _ring.Commit(_lastRecord);
+        return true;
+    }
+
+    // The record claimed by the last WriteRecord, committed by its caller once the source is in.
+    private int _lastRecord;
+
+    /// <summary>Claims a record and writes everything but its source; false when the ring is full.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool WriteRecord(byte* payload, int size, long workerNow, out RxPacketHeader* rx)
+    {
+        int record = _ring.TryClaimSingleProducer(PacketRecordType.Packet, sizeof(RxPacketHeader) + size);
+        if (record < 0)
+        {
+            rx = null;
+            return false;
+        }
+        _lastRecord = record;
         byte* body = _ring.Body(record);
-        RxPacketHeader* rx = (RxPacketHeader*)body;
+        rx = (RxPacketHeader*)body;
         rx->KernelRealtimeNs = 0;
         rx->HardwareRawNs = 0;
         rx->BestMonotonicNs = workerNow;
@@ -192,9 +276,7 @@ public sealed unsafe class XdpReceiveWorker : IChannelWorker
         rx->Flags = 0;
         rx->WorkerMonotonicNs = workerNow;
         rx->Sequence = _sequence++;
-        frame.ReadSource(ref rx->Source);
-        Unsafe.CopyBlockUnaligned(body + sizeof(RxPacketHeader), frame.Payload, (uint)size);
-        _ring.Commit(record);
+        Unsafe.CopyBlockUnaligned(body + sizeof(RxPacketHeader), payload, (uint)size);
         return true;
     }
 
@@ -238,5 +320,7 @@ public sealed unsafe class XdpReceiveWorker : IChannelWorker
     {
         _ = close(_wakeFd);
         NativeMemory.Free(_pollSet);
+        NativeMemory.Free(_kernelPayload);
+        NativeMemory.Free(_kernelSource);
     }
 }

@@ -18,7 +18,8 @@ public abstract class NamespacePair : IDisposable
     /// <param name="prefix">Names the namespaces and links, so that fixtures running side by side never collide.</param>
     /// <param name="secondOctet">10.<paramref name="secondOctet"/>.N.0/30: a range of its own per fixture, for the same reason.</param>
     /// <param name="needs">What else the fixture needs root for, for the skip reason.</param>
-    protected NamespacePair(string prefix, int secondOctet, string needs)
+    /// <param name="queues">Queues of each veth end (ip link add ... numtxqueues/numrxqueues).</param>
+    protected NamespacePair(string prefix, int secondOctet, string needs, int queues = 1)
     {
         if (Tmds.Linux.LibC.geteuid() != 0)
         {
@@ -43,7 +44,8 @@ public abstract class NamespacePair : IDisposable
             Ip("netns", "add", NamespaceB);
             _namespaces.Add(NamespaceB);
             // Created inside A, so a failure later never leaves a link in the root namespace.
-            Ip("-n", NamespaceA, "link", "add", vethA, "type", "veth", "peer", "name", vethB, "netns", NamespaceB);
+            string q = queues.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            Ip("-n", NamespaceA, "link", "add", vethA, "numtxqueues", q, "numrxqueues", q, "type", "veth", "peer", "name", vethB, "numtxqueues", q, "numrxqueues", q, "netns", NamespaceB);
             foreach ((string ns, string veth, IPAddress address) in new[] { (NamespaceA, vethA, AddressA), (NamespaceB, vethB, AddressB) })
             {
                 Ip("-n", ns, "addr", "add", $"{address}/30", "dev", veth);

@@ -151,6 +151,9 @@ public enum ChannelCounter
     /// <summary>xdp: of <see cref="RxXdpRejected"/>, those with a wrong IPv4 header or UDP checksum.</summary>
     RxXdpBadChecksum = 84,
 
+    /// <summary>xdp: datagrams for the channel that arrived on another queue and came through the kernel's stack to its UDP socket (delivered; within <see cref="Received"/>).</summary>
+    RxXdpViaKernel = 85,
+
     // Written by the drainer (daemon).
     Drained = 96,
 

@@ -1,0 +1,56 @@
+using System.Net;
+using RtUdp.Core.EngineLink;
+
+namespace RtUdp.Core.Tests.Integration;
+
+/// <summary>
+/// A <see cref="NamespacePair"/> ("xdpe-a-*", "xdpe-b-*", 10.233.N.0/30) whose veth ends have two queues each, for
+/// engines with xdp channels: A's veth carries the AF_XDP sockets and the steering program. Needs root, iproute2.
+/// </summary>
+public sealed class XdpEngineFixture : NamespacePair
+{
+    public XdpEngineFixture()
+        : base("xdpe", 233, "network namespaces, veth, AF_XDP, XDP programs", queues: 2)
+    {
+        if (SkipReason is null)
+        {
+            // A second subnet on A's veth, with no host behind .9: a next hop whose MAC never resolves.
+            IpInA("addr", "add", $"10.233.{Subnet + 1}.1/24", "dev", VethA);
+            // B sends on one queue, so everything B sends arrives on A's queue 0 (a veth's RX queue is its peer's TX
+            // queue, which B would otherwise pick by flow hash): the xdp channels' steering sees it there.
+            string ethtool = Tool.Require("ethtool", "ethtool");
+            Ip("netns", "exec", NamespaceB, ethtool, "-L", VethB, "tx", "1");
+            // B's kernel checksums its datagrams itself: with the offload on, a veth hands the peer a partial UDP
+            // checksum (no wire, no NIC to finish it), which the peer's stack trusts and AF_XDP sees as it is.
+            Ip("netns", "exec", NamespaceB, ethtool, "-K", VethB, "tx", "off");
+        }
+    }
+
+    /// <summary>An on-link address of A's veth that nobody answers ARP for.</summary>
+    public IPAddress SilentNeighbour => IPAddress.Parse($"10.233.{Subnet + 1}.9");
+
+    /// <summary>ip with <paramref name="args"/> inside namespace A.</summary>
+    public string IpInA(params string[] args) => Ip(["-n", NamespaceA, .. args]);
+
+    /// <summary>ip with <paramref name="args"/> inside namespace B.</summary>
+    public string IpInB(params string[] args) => Ip(["-n", NamespaceB, .. args]);
+
+    /// <summary>Whether A's veth has an XDP program (ip link shows "prog/xdp").</summary>
+    public bool ProgramOnA => IpInA("-d", "link", "show", VethA).Contains("prog/xdp", StringComparison.Ordinal);
+
+    /// <summary>B's MAC, as A's frames must carry it.</summary>
+    public string MacB => IpInB("-br", "link", "show", VethB).Split(' ', StringSplitOptions.RemoveEmptyEntries)[2];
+
+    /// <summary>Kills engine A (SIGKILL, as a crash would) and starts another in the same directory and namespace.</summary>
+    public EngineProcess RestartEngineA(Action<string> log)
+    {
+        EngineFixture a = EngineA!;
+        _ = Tmds.Linux.LibC.kill(a.Engine.Pid, Tmds.Linux.LibC.SIGKILL);
+        Wait.Until(() => !Directory.Exists($"/proc/{a.Engine.Pid}") || File.ReadAllText($"/proc/{a.Engine.Pid}/stat").Split(' ')[2] == "Z", TimeSpan.FromSeconds(10), "engine A to die");
+        foreach (string file in Directory.EnumerateFiles(a.Directory, "channel-*.shm"))
+        {
+            File.Delete(file);
+        }
+        return EngineProcess.Start(a.Directory, log, wrapperCommand: [IpPath!, "netns", "exec", NamespaceA]);
+    }
+}
