@@ -41,6 +41,30 @@ public sealed class XdpEngineFixture : NamespacePair
     /// <summary>B's MAC, as A's frames must carry it.</summary>
     public string MacB => IpInB("-br", "link", "show", VethB).Split(' ', StringSplitOptions.RemoveEmptyEntries)[2];
 
+    /// <summary>Deletes every channel either engine may still have (ids it handed out); ones already gone are skipped.</summary>
+    public void DeleteAllChannels()
+    {
+        foreach (EngineFixture? engine in new[] { EngineA, EngineB })
+        {
+            if (engine is null)
+            {
+                continue;
+            }
+            uint last = engine.NextId();
+            for (uint id = 1; id < last; id++)
+            {
+                try
+                {
+                    engine.Client.DeleteChannel(id);
+                }
+                catch (RtUdp.Core.Contract.Control.EngineCommandException)
+                {
+                    // Not there (deleted by the test, or never created).
+                }
+            }
+        }
+    }
+
     /// <summary>Kills engine A (SIGKILL, as a crash would) and starts another in the same directory and namespace.</summary>
     public EngineProcess RestartEngineA(Action<string> log)
     {
