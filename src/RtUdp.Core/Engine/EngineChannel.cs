@@ -54,7 +54,7 @@ public sealed class EngineChannel : IDisposable
             ref ChannelModeBlock mode = ref region.Mode;
             mode.Timestamps = (int)plan.Timestamps;
             mode.Launch = (int)plan.Launch;
-            mode.PhcIndex = plan.Timestamps == TimestampMode.Hardware ? facts.PhcIndex : -1;
+            mode.PhcIndex = plan.Timestamps == TimestampMode.Hardware || plan.Launch == LaunchClock.Phc ? facts.PhcIndex : -1;
             mode.InterfaceIndex = facts.InterfaceIndex;
             mode.TaiOffsetSeconds = facts.TaiOffsetSeconds;
             mode.Gso = (int)(plan.Gso ? GsoState.Trains : GsoState.Off);

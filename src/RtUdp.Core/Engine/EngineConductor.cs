@@ -255,6 +255,10 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
         {
             plan = AcquireHardware(config, facts, plan);
         }
+        if (plan.Launch == LaunchClock.Phc && plan.Timestamps != TimestampMode.Hardware)
+        {
+            plan = OpenLaunchClock(config, facts, plan);
+        }
         EngineChannel channel;
         try
         {
@@ -302,6 +306,32 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
         }
     }
 
+    /// <summary>
+    /// An xdp channel launching frames at PHC times without hardware stamps still needs the PHC's offset to
+    /// CLOCK_MONOTONIC: opened here, published with the others. Auto falls back to user-space timing if it cannot be.
+    /// </summary>
+    private ChannelModePlan OpenLaunchClock(ChannelConfig config, EgressFacts facts, ChannelModePlan plan)
+    {
+        try
+        {
+            PhcFor(facts.PhcIndex);
+            return plan;
+        }
+        catch (NativeCallException e) when (config.LaunchTime == LaunchTimeMode.Auto)
+        {
+            return plan with
+            {
+                Launch = LaunchClock.None,
+                XdpTxMetadata = plan.XdpTxMetadata & ~XdpTxMetadataBits.LaunchTime,
+                Notes = [.. plan.Notes, $"launch_time: user-space timing ({config.Timing}), not launch time: the NIC's clock /dev/ptp{facts.PhcIndex} could not be opened: {e.Message}"],
+            };
+        }
+        catch (NativeCallException e)
+        {
+            throw new EngineCommandException(EngineStatus.FailedPrecondition, $"launch_time: the NIC's clock /dev/ptp{facts.PhcIndex} could not be opened: {e.Message}", "launch_time");
+        }
+    }
+
     private void ReleaseHardware(ChannelModePlan plan, EgressFacts facts)
     {
         if (plan.Timestamps == TimestampMode.Hardware)
@@ -325,7 +355,8 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
     {
         foreach (EngineChannel channel in _channels.Values)
         {
-            if (channel.Plan.Timestamps != TimestampMode.Hardware || !_phcs.TryGetValue(channel.Facts.PhcIndex, out Timestamping.PhcClock? clock))
+            bool usesPhc = channel.Plan.Timestamps == TimestampMode.Hardware || channel.Plan.Launch == LaunchClock.Phc;
+            if (!usesPhc || !_phcs.TryGetValue(channel.Facts.PhcIndex, out Timestamping.PhcClock? clock))
             {
                 continue;
             }

@@ -120,4 +120,30 @@ public sealed class TxStampTrackerTests
         Assert.Equal((4L, true, 0L), done[^1]);
         Assert.Equal(0, tracker.Outstanding);
     }
+
+    [Fact]
+    public void An_xdp_devices_completion_stamps_complete_frames_in_order_as_hardware_stamps_with_the_phc_offset()
+    {
+        // An xdp channel's n-th completed frame is its n-th frame sent: its TX metadata stamp goes to key n.
+        using var tracker = new TxStampTracker(64, awaitHardware: true, timeoutNs: 1_000_000);
+        var stamped = new List<(long Id, bool Missing, long HardwareNs)>();
+        var completion = new CollectHardware(stamped);
+        for (int i = 0; i < 3; i++)
+        {
+            tracker.Track(new StampedPacket { PacketId = 10 + i }, 10, sameDatagram: false, ref completion);
+        }
+        const long PhcMinusMonotonic = 5_000;
+        for (uint key = 0; key < 3; key++)
+        {
+            tracker.OnStamp(ErrQueueMessage.DeviceTxStamp(key, 100_000 + key), Realtime, default, PhcMinusMonotonic, phcValid: true, ref completion);
+        }
+        Assert.Equal([(10L, false, 95_000L), (11L, false, 95_001L), (12L, false, 95_002L)], stamped);
+        Assert.Equal(3, tracker.Hardware);
+        Assert.Equal(0, tracker.Unmatched);
+    }
+
+    private struct CollectHardware(List<(long Id, bool Missing, long HardwareNs)> done) : IStampCompletion
+    {
+        public readonly void OnComplete(ref StampedPacket packet, bool missing) => done.Add((packet.PacketId, missing, packet.HardwareNs));
+    }
 }
