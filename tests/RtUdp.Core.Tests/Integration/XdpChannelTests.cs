@@ -183,6 +183,43 @@ public sealed class XdpChannelTests(XdpEngineFixture pair, ITestOutputHelper out
     }
 
     [Fact]
+    public void Over_ipv6_an_xdp_channel_and_a_socket_channel_exchange_datagrams_both_ways_with_the_checksums_the_kernel_demands()
+    {
+        if (pair.SkipReason is { } reason)
+        {
+            output.WriteLine($"SKIPPED: {reason}");
+            return;
+        }
+        EngineFixture a = pair.EngineA!;
+        EngineFixture b = pair.EngineB!;
+        using ChannelHandle peer = b.Client.CreateChannel(new ChannelConfig
+        {
+            Id = b.NextId(), Name = "xdp6-peer", Direction = ChannelDirection.Receive, Local = new IPEndPoint(pair.Ipv6B, 0),
+            Capacity = 4096, MaxPayload = 2048, Flags = ChannelFlags.Reflect,
+        });
+        b.Client.StartChannel(peer.Id);
+        using ChannelHandle xdp = a.Client.CreateChannel(Xdp("xdp6", ChannelDirection.Duplex, peer.BoundLocal) with { Local = new IPEndPoint(pair.Ipv6A, 0) });
+        a.Client.StartChannel(xdp.Id);
+        Assert.Equal(pair.MacB, xdp.ReadStats().Mode.NextHopMacText);
+
+        // B reflects each datagram: out through A's frames (IPv6 UDP checksums are mandatory: B's kernel checks them),
+        // back through A's steering program and parser (which checks B's).
+        const int Count = 200;
+        long start = Libc.MonotonicNow() + 20_000_000;
+        for (int i = 0; i < Count; i++)
+        {
+            Assert.Equal(EnqueueResult.Ok, xdp.TryEnqueue(Payload(i, 1 + (i * 7)), start + (i * 20_000L), packetId: i));
+        }
+        var sources = new List<IPEndPoint>();
+        List<byte[]> back = ReceiveAll(xdp, Count, sources);
+        ChannelStats stats = xdp.ReadStats();
+        Assert.True(back.Count == Count, $"{back.Count} of {Count} came back (rejected {stats[ChannelCounter.RxXdpRejected]}, bad checksums {stats[ChannelCounter.RxXdpBadChecksum]})\n{Accounting.Describe(stats)}\npeer: {Accounting.Describe(peer.ReadStats())}");
+        Assert.Equal(Enumerable.Range(0, Count).Select(i => Convert.ToHexString(Payload(i, 1 + (i * 7)))).Order(), back.Select(Convert.ToHexString).Order());
+        Assert.All(sources, s => Assert.Equal(peer.BoundLocal, s));
+        Assert.Equal(Count, peer.ReadStats()[ChannelCounter.Reflected]);
+    }
+
+    [Fact]
     public void Two_xdp_channels_on_two_queues_of_one_interface_share_the_program_and_both_send()
     {
         if (pair.SkipReason is { } reason)

@@ -16,6 +16,9 @@ public sealed class XdpEngineFixture : NamespacePair
         {
             // A second subnet on A's veth, with no host behind .9: a next hop whose MAC never resolves.
             IpInA("addr", "add", $"10.233.{Subnet + 1}.1/24", "dev", VethA);
+            // IPv6 too, without duplicate address detection (the addresses are usable at once).
+            IpInA("addr", "add", $"{Ipv6Prefix}::1/64", "dev", VethA, "nodad");
+            IpInB("addr", "add", $"{Ipv6Prefix}::2/64", "dev", VethB, "nodad");
             // B sends on one queue, so everything B sends arrives on A's queue 0 (a veth's RX queue is its peer's TX
             // queue, which B would otherwise pick by flow hash): the xdp channels' steering sees it there.
             string ethtool = Tool.Require("ethtool", "ethtool");
@@ -25,6 +28,13 @@ public sealed class XdpEngineFixture : NamespacePair
             Ip("netns", "exec", NamespaceB, ethtool, "-K", VethB, "tx", "off");
         }
     }
+
+    private string Ipv6Prefix => $"fd00:233:{Subnet}";
+
+    /// <summary>A's and B's IPv6 addresses on the pair.</summary>
+    public IPAddress Ipv6A => IPAddress.Parse($"{Ipv6Prefix}::1");
+
+    public IPAddress Ipv6B => IPAddress.Parse($"{Ipv6Prefix}::2");
 
     /// <summary>An on-link address of A's veth that nobody answers ARP for.</summary>
     public IPAddress SilentNeighbour => IPAddress.Parse($"10.233.{Subnet + 1}.9");
