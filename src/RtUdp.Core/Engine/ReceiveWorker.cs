@@ -59,7 +59,7 @@ public sealed unsafe class ReceiveWorker : IChannelWorker
     private readonly int _maxPayload;
     private readonly int _slotBytes;
     private readonly bool _gro;
-    private readonly int _wakeFd;
+    private readonly WakeEvent _wake = new();
 
     // Busy-poll (false / unused with the poll strategy).
     private readonly bool _busyPoll;
@@ -115,7 +115,6 @@ public sealed unsafe class ReceiveWorker : IChannelWorker
         _napiUnseen = _busyPoll && kernelBusyPoll;
         _phcOffset = region.PhcOffset;
         _stampsExpected = (TimestampMode)region.Mode.Timestamps != TimestampMode.Off;
-        _wakeFd = Errno.Check(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), "eventfd");
         // The socket outlives a stop and start: go on from what earlier workers counted.
         _kernelDrops = new KernelDropCount(region.Read(ChannelCounter.RxDroppedKernel));
 
@@ -143,7 +142,7 @@ public sealed unsafe class ReceiveWorker : IChannelWorker
         }
         _pollSet[0].fd = socket.Fd;
         _pollSet[0].events = POLLIN;
-        _pollSet[1].fd = _wakeFd;
+        _pollSet[1].fd = _wake.Fd;
         _pollSet[1].events = POLLIN;
         ResetHeaders(_batchSize);
     }
@@ -389,14 +388,14 @@ public sealed unsafe class ReceiveWorker : IChannelWorker
             _region.Add(ChannelCounter.RxWritten, batch.Written);
             _ring.ConsumerWait.Signal();
         }
-        AddIfAny(ChannelCounter.RxDroppedOverflow, batch.Overflow);
-        AddIfAny(ChannelCounter.RxDroppedTruncated, batch.Truncated);
-        AddIfAny(ChannelCounter.RxMissingTimestamp, batch.MissingStamp);
-        AddIfAny(ChannelCounter.RxStampsSoftware, batch.Software);
-        AddIfAny(ChannelCounter.RxStampsHardware, batch.Hardware);
-        AddIfAny(ChannelCounter.RxDroppedKernel, batch.KernelDrops);
-        AddIfAny(ChannelCounter.RxCoalesced, batch.Coalesced);
-        AddIfAny(ChannelCounter.RxCoalescedPackets, batch.CoalescedPackets);
+        _region.AddIfAny(ChannelCounter.RxDroppedOverflow, batch.Overflow);
+        _region.AddIfAny(ChannelCounter.RxDroppedTruncated, batch.Truncated);
+        _region.AddIfAny(ChannelCounter.RxMissingTimestamp, batch.MissingStamp);
+        _region.AddIfAny(ChannelCounter.RxStampsSoftware, batch.Software);
+        _region.AddIfAny(ChannelCounter.RxStampsHardware, batch.Hardware);
+        _region.AddIfAny(ChannelCounter.RxDroppedKernel, batch.KernelDrops);
+        _region.AddIfAny(ChannelCounter.RxCoalesced, batch.Coalesced);
+        _region.AddIfAny(ChannelCounter.RxCoalescedPackets, batch.CoalescedPackets);
     }
 
     /// <summary>One packet into the RX ring; false when the ring is full.</summary>
@@ -459,7 +458,7 @@ public sealed unsafe class ReceiveWorker : IChannelWorker
         _nextDropReadNs = now + DropReadIntervalNs;
         if (KernelDropCount.TryRead(_socket.Fd, out uint drops, out int error))
         {
-            AddIfAny(ChannelCounter.RxDroppedKernel, _kernelDrops.Observe(drops));
+            _region.AddIfAny(ChannelCounter.RxDroppedKernel, _kernelDrops.Observe(drops));
         }
         else
         {
@@ -491,8 +490,8 @@ public sealed unsafe class ReceiveWorker : IChannelWorker
         }
         var observer = new ReflectObserver(_region);
         _ = _reflections!.Send(_socket.Fd, _reflecting, MaxReflectRetries, ref observer);
-        AddIfAny(ChannelCounter.Reflected, _reflecting - observer.Errors);
-        AddIfAny(ChannelCounter.ReflectErrors, observer.Errors);
+        _region.AddIfAny(ChannelCounter.Reflected, _reflecting - observer.Errors);
+        _region.AddIfAny(ChannelCounter.ReflectErrors, observer.Errors);
         _reflecting = 0;
     }
 
@@ -529,19 +528,8 @@ public sealed unsafe class ReceiveWorker : IChannelWorker
         }
     }
 
-    private void AddIfAny(ChannelCounter counter, int value)
-    {
-        if (value != 0)
-        {
-            _region.Add(counter, value);
-        }
-    }
 
-    public void Wake()
-    {
-        ulong one = 1;
-        _ = write(_wakeFd, &one, sizeof(ulong));
-    }
+    public void Wake() => _wake.Signal();
 
     public void OnClose()
     {
@@ -553,7 +541,7 @@ public sealed unsafe class ReceiveWorker : IChannelWorker
 
     public void Dispose()
     {
-        _ = close(_wakeFd);
+        _wake.Dispose();
         NativeMemory.Free(_messages);
         NativeMemory.Free(_vectors);
         NativeMemory.Free(_payloads);

@@ -50,7 +50,7 @@ public sealed unsafe class XdpReceiveWorker : IChannelWorker
     private readonly int _batchSize;
     private readonly int _maxPayload;
     private readonly ushort _port;
-    private readonly int _wakeFd;
+    private readonly WakeEvent _wake = new();
     private readonly pollfd* _pollSet;
     private readonly FlowReceiver? _flows;
 
@@ -78,13 +78,12 @@ public sealed unsafe class XdpReceiveWorker : IChannelWorker
         _kernelSource = (byte*)NativeMemory.AllocZeroed(SocketAddress.MaxLength);
         _remote = _config.Remote;
         _filterSource = _config.Remote.ToIPEndPoint() is { } remote && !remote.Address.Equals(IPAddress.Any) && !remote.Address.Equals(IPAddress.IPv6Any);
-        _wakeFd = Errno.Check(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), "eventfd");
         _pollSet = (pollfd*)NativeMemory.AllocZeroed(3, (nuint)sizeof(pollfd));
         _pollSet[0].fd = _socket.Fd;
         _pollSet[0].events = POLLIN;
         _pollSet[1].fd = _udpFd;
         _pollSet[1].events = POLLIN;
-        _pollSet[2].fd = _wakeFd;
+        _pollSet[2].fd = _wake.Fd;
         _pollSet[2].events = POLLIN;
         _flows = ((ChannelFlags)_config.Flags).HasFlag(ChannelFlags.Sequenced) ? new FlowReceiver(region) : null;
         // The socket outlives a stop and start: the kernel's drop count goes on from what earlier workers saw.
@@ -179,8 +178,8 @@ public sealed unsafe class XdpReceiveWorker : IChannelWorker
             _region.Add(ChannelCounter.RxWritten, written);
             _ring.ConsumerWait.Signal();
         }
-        AddIfAny(ChannelCounter.RxDroppedOverflow, overflow);
-        AddIfAny(ChannelCounter.RxDroppedTruncated, truncated);
+        _region.AddIfAny(ChannelCounter.RxDroppedOverflow, overflow);
+        _region.AddIfAny(ChannelCounter.RxDroppedTruncated, truncated);
         return true;
     }
 
@@ -229,10 +228,10 @@ public sealed unsafe class XdpReceiveWorker : IChannelWorker
             _region.Add(ChannelCounter.RxWritten, written);
             _ring.ConsumerWait.Signal();
         }
-        AddIfAny(ChannelCounter.RxDroppedOverflow, overflow);
-        AddIfAny(ChannelCounter.RxDroppedTruncated, truncated);
-        AddIfAny(ChannelCounter.RxXdpRejected, rejected);
-        AddIfAny(ChannelCounter.RxXdpBadChecksum, badChecksum);
+        _region.AddIfAny(ChannelCounter.RxDroppedOverflow, overflow);
+        _region.AddIfAny(ChannelCounter.RxDroppedTruncated, truncated);
+        _region.AddIfAny(ChannelCounter.RxXdpRejected, rejected);
+        _region.AddIfAny(ChannelCounter.RxXdpBadChecksum, badChecksum);
     }
 
     private bool FromRemote(in UdpFrame frame)
@@ -291,23 +290,12 @@ public sealed unsafe class XdpReceiveWorker : IChannelWorker
     {
         _nextDropReadNs = now + ReceiveWorker.DropReadIntervalNs;
         long drops = KernelDrops();
-        AddIfAny(ChannelCounter.RxDroppedKernel, (int)(drops - _kernelDropsSeen));
+        _region.AddIfAny(ChannelCounter.RxDroppedKernel, (int)(drops - _kernelDropsSeen));
         _kernelDropsSeen = drops;
     }
 
-    private void AddIfAny(ChannelCounter counter, int value)
-    {
-        if (value != 0)
-        {
-            _region.Add(counter, value);
-        }
-    }
 
-    public void Wake()
-    {
-        ulong one = 1;
-        _ = write(_wakeFd, &one, sizeof(ulong));
-    }
+    public void Wake() => _wake.Signal();
 
     public void OnClose()
     {
@@ -318,7 +306,7 @@ public sealed unsafe class XdpReceiveWorker : IChannelWorker
 
     public void Dispose()
     {
-        _ = close(_wakeFd);
+        _wake.Dispose();
         NativeMemory.Free(_pollSet);
         NativeMemory.Free(_kernelPayload);
         NativeMemory.Free(_kernelSource);

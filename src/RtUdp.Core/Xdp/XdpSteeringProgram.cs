@@ -232,18 +232,9 @@ public sealed unsafe class XdpSteeringProgram : IDisposable
             {
                 // Read before libxdp opens the interface's programs below (it holds them while listing).
                 HashSet<uint> held = evenIfHeld ? [] : XdpProgramHolders.HeldProgramIds();
-                XdpFdLeakGuard guard = XdpFdLeakGuard.Begin();
-                XdpLibraryLog.BeginCall();
-                nint mp = Libxdp.xdp_multiprog__get_from_ifindex(ifindex);
-                int err = Libxdp.Error((void*)mp);
-                if (err < 0)
+                if (!TryOpenPrograms(ifindex, iface, out nint mp, out XdpFdLeakGuard guard))
                 {
-                    guard.End();
-                    if (err == -Errno.ENOENT)
-                    {
-                        return removed;
-                    }
-                    throw new XdpException("xdp_multiprog__get_from_ifindex", iface, -err, XdpLibraryLog.Recorded());
+                    return removed;
                 }
                 try
                 {
@@ -253,7 +244,7 @@ public sealed unsafe class XdpSteeringProgram : IDisposable
                         return removed;
                     }
                     XdpLibraryLog.BeginCall();
-                    err = Libxdp.xdp_program__detach(ours, ifindex, Libxdp.xdp_multiprog__attach_mode(mp), 0);
+                    int err = Libxdp.xdp_program__detach(ours, ifindex, Libxdp.xdp_multiprog__attach_mode(mp), 0);
                     if (err < 0)
                     {
                         throw new XdpException("xdp_program__detach", iface, -err, XdpLibraryLog.Recorded());
@@ -278,18 +269,9 @@ public sealed unsafe class XdpSteeringProgram : IDisposable
         var list = new List<(string, uint)>();
         lock (XdpLibraryLog.Gate)
         {
-            XdpFdLeakGuard guard = XdpFdLeakGuard.Begin();
-            XdpLibraryLog.BeginCall();
-            nint mp = Libxdp.xdp_multiprog__get_from_ifindex(ifindex);
-            int err = Libxdp.Error((void*)mp);
-            if (err < 0)
+            if (!TryOpenPrograms(ifindex, iface, out nint mp, out XdpFdLeakGuard guard))
             {
-                guard.End();
-                if (err == -Errno.ENOENT)
-                {
-                    return list;
-                }
-                throw new XdpException("xdp_multiprog__get_from_ifindex", iface, -err, XdpLibraryLog.Recorded());
+                return list;
             }
             try
             {
@@ -305,6 +287,28 @@ public sealed unsafe class XdpSteeringProgram : IDisposable
             }
         }
         return list;
+    }
+
+    /// <summary>
+    /// The interface's programs as libxdp sees them (close with xdp_multiprog__close, then end the guard: libxdp
+    /// before 1.4.1 leaks a descriptor per call); false when the interface has no XDP program.
+    /// </summary>
+    private static bool TryOpenPrograms(int ifindex, string iface, out nint programs, out XdpFdLeakGuard guard)
+    {
+        guard = XdpFdLeakGuard.Begin();
+        XdpLibraryLog.BeginCall();
+        programs = Libxdp.xdp_multiprog__get_from_ifindex(ifindex);
+        int err = Libxdp.Error((void*)programs);
+        if (err >= 0)
+        {
+            return true;
+        }
+        guard.End();
+        if (err == -Errno.ENOENT)
+        {
+            return false;
+        }
+        throw new XdpException("xdp_multiprog__get_from_ifindex", iface, -err, XdpLibraryLog.Recorded());
     }
 
     private static XdpSteeringProgram Attached(nint program, int ifindex, string iface, XdpAttachMode requested)

@@ -140,6 +140,15 @@ public sealed unsafe class ChannelRegion : IDisposable
 
     /// <summary>Single-writer increment: the counter's only writer is the calling thread.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    /// <summary><see cref="Add"/> when <paramref name="delta"/> is not 0: the common case of a batch costs no store.</summary>
+    public void AddIfAny(ChannelCounter counter, long delta)
+    {
+        if (delta != 0)
+        {
+            Add(counter, delta);
+        }
+    }
+
     public void Add(ChannelCounter counter, long delta)
     {
         ref long slot = ref Counter(counter);
