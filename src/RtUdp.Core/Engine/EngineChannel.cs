@@ -74,10 +74,6 @@ public sealed class EngineChannel : IDisposable
                 mode.XdpQueue = xdp.Queue;
                 mode.XdpZeroCopy = xdp.Socket.ZeroCopy ? 1 : 0;
                 mode.XdpAttach = (int)xdp.Attach;
-                if (xdp.Attach != XdpAttachMode.None)
-                {
-                    RtUdp.Core.Xdp.XdpLeftovers.Record(Path.GetDirectoryName(path)!, xdp.NextHop.Link.Ifindex);
-                }
                 mode.SetNextHopMac(xdp.NextHop.NextHopMac.GetAddressBytes());
                 if (!xdp.Socket.ZeroCopy && settings.XdpZeroCopy == XdpZeroCopy.Auto && !plan.Notes.Any(n => n.StartsWith("xdp: copy mode", StringComparison.Ordinal)))
                 {

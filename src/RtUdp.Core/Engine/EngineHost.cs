@@ -27,9 +27,8 @@ public static class EngineHost
         // the engine's whole life (closing and reopening it would also interrupt every CPU).
         int stampKeeper = OpenStampKeeper(log);
         PublishCapabilities(options.Directory, log);
-        // Before the control file (before any channel): steering programs an earlier engine of this directory left
-        // attached when it was killed or crashed.
-        foreach (string line in Xdp.XdpLeftovers.Clean(options.Directory))
+        // Before the control file (before any channel): steering programs dead engines left attached.
+        foreach (string line in Xdp.XdpLeftovers.Clean())
         {
             log(line);
         }

@@ -9,4 +9,10 @@ public static partial class Libc
     public const ushort IFLA_MTU = 4;
     public const ushort IFLA_NUM_TX_QUEUES = 31;
     public const ushort IFLA_NUM_RX_QUEUES = 32;
+
+    /// <summary>Nested: the interface's XDP attachment (IFLA_XDP_*).</summary>
+    public const ushort IFLA_XDP = 43;
+
+    /// <summary>Inside IFLA_XDP: the id of the program attached (any mode), absent or 0 when none.</summary>
+    public const ushort IFLA_XDP_PROG_ID = 4;
 }

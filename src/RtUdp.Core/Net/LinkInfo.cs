@@ -16,6 +16,9 @@ namespace RtUdp.Core.Net;
 /// <param name="TxQueues">Transmit queues in use: ethtool's tx + combined channels, else IFLA_NUM_TX_QUEUES.</param>
 public sealed record LinkInfo(int Ifindex, string Name, ushort Type, PhysicalAddress? Address, int Mtu, int RxQueues, int TxQueues)
 {
+    /// <summary>IFLA_XDP_PROG_ID: the XDP program attached (libxdp's dispatcher, or a single program), 0 when none.</summary>
+    public uint XdpProgramId { get; init; }
+
     /// <summary>An Ethernet interface with a 6-byte MAC: what xdp frames can be built for.</summary>
     public bool IsEthernet => Type == Libc.ARPHRD_ETHER && Address is { } a && a.GetAddressBytes().Length == Libc.ETH_ALEN;
 
@@ -76,6 +79,7 @@ public static class LinkReader
         string name = "";
         PhysicalAddress? address = null;
         int mtu = 0, rx = 1, tx = 1;
+        uint xdpProgram = 0;
         foreach (NetlinkAttribute attribute in new NetlinkAttributeReader(attributes))
         {
             switch (attribute.Type)
@@ -95,12 +99,22 @@ public static class LinkReader
                 case Libc.IFLA_NUM_TX_QUEUES:
                     tx = (int)attribute.AsUInt32(attributes);
                     break;
+                case Libc.IFLA_XDP:
+                    ReadOnlySpan<byte> xdp = attribute.Value(attributes);
+                    foreach (NetlinkAttribute nested in new NetlinkAttributeReader(xdp))
+                    {
+                        if (nested.Type == Libc.IFLA_XDP_PROG_ID)
+                        {
+                            xdpProgram = nested.AsUInt32(xdp);
+                        }
+                    }
+                    break;
                 default:
                     break;
             }
         }
 
-        return new LinkInfo(ifi.ifi_index, name, ifi.ifi_type, address, mtu, rx, tx);
+        return new LinkInfo(ifi.ifi_index, name, ifi.ifi_type, address, mtu, rx, tx) { XdpProgramId = xdpProgram };
     }
 
     /// <summary>ETHTOOL_GCHANNELS: (rx + combined, tx + combined), or null when the driver does not answer it.</summary>

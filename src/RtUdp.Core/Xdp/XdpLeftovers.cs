@@ -1,72 +1,59 @@
 using System.Globalization;
+using RtUdp.Core.Net;
 
 namespace RtUdp.Core.Xdp;
 
 /// <summary>
-/// The interfaces an engine attached steering programs to, in a file of the engine's directory, so that the next
-/// engine of the same rtudpd (started after a SIGKILL, a crash or a daemon restart) detaches what a dead one left.
-/// Only programs no live process holds are removed (<see cref="XdpSteeringProgram.DetachLeftovers"/>): another
-/// engine's, or another daemon's, stay. A leftover never black-holes traffic anyway (its socket's XSKMAP slot is empty
-/// and the program passes), but it costs every packet of the interface a program run.
+/// Steering programs that engines left attached when they were killed or crashed (libxdp's attachment outlives the
+/// process), detached by the next engine before it takes commands: after an engine restart, a daemon restart, or a
+/// reboot of neither. Every interface of the engine's network namespace with an XDP program is looked at; only
+/// programs named <see cref="XdpSteeringProgram.ProgramName"/> that no live process holds are removed
+/// (<see cref="XdpSteeringProgram.DetachLeftovers"/>), so another engine's or another daemon's stay. A leftover never
+/// black-holes traffic anyway (its socket's XSKMAP slot empties when the socket closes and the program passes), but it
+/// costs every packet of the interface a program run.
 /// </summary>
 public static class XdpLeftovers
 {
-    public const string FileName = "xdp-interfaces";
-
-    /// <summary>Notes that a program is attached to <paramref name="ifindex"/> (before the channel is announced).</summary>
-    public static void Record(string directory, int ifindex)
+    /// <summary>Detaches the dead engines' programs; returns what it did, for the log. Interfaces without an XDP program cost one RTM_GETLINK each.</summary>
+    public static IReadOnlyList<string> Clean()
     {
-        string path = Path.Combine(directory, FileName);
-        string line = ifindex.ToString(CultureInfo.InvariantCulture);
-        if (File.Exists(path) && File.ReadAllLines(path).Contains(line))
-        {
-            return;
-        }
-        File.AppendAllLines(path, [line]);
-    }
-
-    /// <summary>Detaches the dead engines' programs from every interface recorded; returns what it did, for the log.</summary>
-    public static IReadOnlyList<string> Clean(string directory)
-    {
-        string path = Path.Combine(directory, FileName);
-        if (!File.Exists(path))
-        {
-            return [];
-        }
         List<string> log = [];
-        List<string> keep = [];
-        foreach (string line in File.ReadAllLines(path).Distinct())
+        foreach (int ifindex in Interfaces())
         {
-            if (!int.TryParse(line, NumberStyles.None, CultureInfo.InvariantCulture, out int ifindex))
-            {
-                continue;
-            }
             try
             {
+                if (LinkReader.Get(ifindex).XdpProgramId == 0)
+                {
+                    continue;
+                }
                 int removed = XdpSteeringProgram.DetachLeftovers(ifindex);
                 if (removed > 0)
                 {
-                    log.Add($"xdp: detached {removed} steering program(s) a previous engine left on ifindex {ifindex}");
+                    log.Add($"xdp: detached {removed} steering program(s) a dead engine left on ifindex {ifindex}");
                 }
             }
-            catch (XdpException e) when (e.Errno == Native.Errno.ENODEV)
+            catch (Exception e) when (e is XdpException or Native.NativeCallException or InvalidDataException or IOException or DllNotFoundException)
             {
-                // The interface is gone, and its programs with it.
+                log.Add($"xdp: could not check ifindex {ifindex} for steering programs a dead engine left: {e.Message}");
             }
-            catch (Exception e) when (e is XdpException or ArgumentException or IOException)
-            {
-                log.Add($"xdp: could not check ifindex {ifindex} for programs a previous engine left: {e.Message}");
-                keep.Add(line);
-            }
-        }
-        if (keep.Count == 0)
-        {
-            File.Delete(path);
-        }
-        else
-        {
-            File.WriteAllLines(path, keep);
         }
         return log;
+    }
+
+    /// <summary>The network namespace's interfaces (sysfs is the namespace's own, also under ip netns exec).</summary>
+    private static IEnumerable<int> Interfaces()
+    {
+        if (!Directory.Exists("/sys/class/net"))
+        {
+            yield break;
+        }
+        foreach (string link in Directory.EnumerateDirectories("/sys/class/net"))
+        {
+            string path = Path.Combine(link, "ifindex");
+            if (File.Exists(path) && int.TryParse(File.ReadAllText(path).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int ifindex))
+            {
+                yield return ifindex;
+            }
+        }
     }
 }
