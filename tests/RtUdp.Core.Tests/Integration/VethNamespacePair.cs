@@ -86,6 +86,17 @@ public abstract class VethNamespacePair : IDisposable
     /// <summary>Why the tests cannot run here; null when they can.</summary>
     public string? SkipReason { get; }
 
+    /// <summary>Whether a test must skip here: then says why (<see cref="SkipReason"/>) on <paramref name="output"/>.</summary>
+    public bool Skips(Xunit.Abstractions.ITestOutputHelper output)
+    {
+        if (SkipReason is { } reason)
+        {
+            output.WriteLine($"SKIPPED: {reason}");
+            return true;
+        }
+        return false;
+    }
+
     /// <summary>iproute2's ip (null when skipped).</summary>
     public string? IpPath { get; }
 

@@ -17,15 +17,7 @@ public sealed class XdpNamespaceTests(XdpNetworkPair net, ITestOutputHelper outp
 {
     private static readonly TimeSpan ReceiveTimeout = TimeSpan.FromSeconds(5);
 
-    private bool Skipped()
-    {
-        if (net.SkipReason is { } reason)
-        {
-            output.WriteLine($"SKIPPED: {reason}");
-            return true;
-        }
-        return false;
-    }
+    private bool Skipped() => net.Skips(output);
 
     [Theory]
     [InlineData(false)]

@@ -464,15 +464,7 @@ public sealed class XdpSteeringTests(ITestOutputHelper output)
         return 0;
     }
 
-    private bool Skip(XdpSteeringNamespaces ns)
-    {
-        if (ns.SkipReason is { } reason)
-        {
-            output.WriteLine($"SKIPPED: {reason}");
-            return true;
-        }
-        return false;
-    }
+    private bool Skip(XdpSteeringNamespaces ns) => ns.Skips(output);
 }
 
 /// <summary>The xdp tests run one at a time: libxdp serialises per process, xdp-loader takes a machine-wide lock.</summary>

@@ -444,13 +444,5 @@ public sealed unsafe class XskSocketTests(XskNamespacePair pair, ITestOutputHelp
         }
     }
 
-    private bool Skipped()
-    {
-        if (pair.SkipReason is { } reason)
-        {
-            output.WriteLine($"SKIPPED: {reason}");
-            return true;
-        }
-        return false;
-    }
+    private bool Skipped() => pair.Skips(output);
 }
