@@ -6,8 +6,8 @@ using Xunit.Abstractions;
 
 namespace RtUdp.Core.Tests.Integration;
 
-/// <summary>The pair for GRO across veth: "gro-a-*", "gro-b-*", 10.233.N.0/30.</summary>
-public sealed class GroNamespaceFixture() : NamespacePair("gro", 233, "network namespaces, veth");
+/// <summary>The pair for GRO across veth: "gro-a-*", "gro-b-*", 10.238.N.0/30 (233 is XdpEngineFixture's).</summary>
+public sealed class GroNamespaceFixture() : NamespacePair("gro", 238, "network namespaces, veth");
 
 /// <summary>
 /// GRO across a veth pair between two namespaces: a UDP GSO datagram sent in A (python3, run there with

@@ -17,9 +17,6 @@ public sealed class GsoNamespaceFixture : NamespacePair
 
     public string? Ethtool { get; }
 
-    /// <summary>Runs ip with <paramref name="args"/> on namespace A (ip -n A ...).</summary>
-    public string IpInA(params string[] args) => Ip(["-n", NamespaceA, .. args]);
-
     /// <summary>Switches TX checksum offload of A's veth on or off (ethtool -K VETH tx on|off, inside A).</summary>
     public void SetTxChecksum(bool on) => Ip(["netns", "exec", NamespaceA, Ethtool!, "-K", VethA, "tx", on ? "on" : "off"]);
 

@@ -90,7 +90,7 @@ public sealed class XdpChannelTests(XdpEngineFixture pair, ITestOutputHelper out
         Assert.Equal(DataPath.Xdp, (DataPath)mode.DataPath);
         Assert.Equal(0, mode.XdpZeroCopy);
         Assert.Equal(XdpAttachMode.None, (XdpAttachMode)mode.XdpAttach); // send-only: no program
-        Assert.Equal(pair.MacB, mode.NextHopMacText);
+        Assert.Equal(pair.MacBText, mode.NextHopMacText);
         Assert.Equal(pair.VethA, mode.InterfaceName);
         Assert.Equal(XdpDeviceFeatureBits.None, (XdpDeviceFeatureBits)mode.XdpDeviceFeatures);
         Assert.Contains("xdp: copy mode", mode.NotesText, StringComparison.Ordinal);

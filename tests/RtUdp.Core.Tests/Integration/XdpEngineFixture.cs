@@ -39,17 +39,11 @@ public sealed class XdpEngineFixture : NamespacePair
     /// <summary>An on-link address of A's veth that nobody answers ARP for.</summary>
     public IPAddress SilentNeighbour => IPAddress.Parse($"10.233.{Subnet + 1}.9");
 
-    /// <summary>ip with <paramref name="args"/> inside namespace A.</summary>
-    public string IpInA(params string[] args) => Ip(["-n", NamespaceA, .. args]);
-
-    /// <summary>ip with <paramref name="args"/> inside namespace B.</summary>
-    public string IpInB(params string[] args) => Ip(["-n", NamespaceB, .. args]);
-
     /// <summary>Whether A's veth has an XDP program (ip link shows "prog/xdp").</summary>
     public bool ProgramOnA => IpInA("-d", "link", "show", VethA).Contains("prog/xdp", StringComparison.Ordinal);
 
-    /// <summary>B's MAC, as A's frames must carry it.</summary>
-    public string MacB => IpInB("-br", "link", "show", VethB).Split(' ', StringSplitOptions.RemoveEmptyEntries)[2];
+    /// <summary>B's MAC as ip prints it (aa:bb:...), as A's frames must carry it (ip, not netlink: an oracle of its own).</summary>
+    public string MacBText => IpInB("-br", "link", "show", VethB).Split(' ', StringSplitOptions.RemoveEmptyEntries)[2];
 
     /// <summary>Deletes every channel either engine may still have (ids it handed out); ones already gone are skipped.</summary>
     public void DeleteAllChannels()

@@ -53,9 +53,6 @@ public sealed class NetworkPathFixture : NamespacePair
     /// <summary>An address A routes out of its veth, which no host has: its neighbour resolution fails.</summary>
     public IPAddress Nowhere { get; } = IPAddress.None;
 
-    /// <summary>Runs ip with <paramref name="args"/> on namespace A (ip -n A ...).</summary>
-    public string IpInA(params string[] args) => Ip(["-n", NamespaceA, .. args]);
-
     /// <summary>Sets a sysctl inside namespace <paramref name="ns"/> (per-namespace keys only: they die with it).</summary>
     public string SysctlIn(string ns, string key, string value) => Ip(["netns", "exec", ns, Sysctl!, "-w", $"{key}={value}"]);
 

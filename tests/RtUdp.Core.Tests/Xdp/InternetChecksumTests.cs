@@ -7,6 +7,10 @@ namespace RtUdp.Core.Tests.Xdp;
 public sealed class InternetChecksumTests
 {
     /// <summary>The plain definition: 16-bit big-endian words, a trailing byte padded with zero, end-around carry.</summary>
+    /// <remarks>
+    /// Deliberately not the product's <see cref="InternetChecksum"/>: an independent oracle (one word at a time, folded
+    /// at every step) for the product's wide, deferred-carry sums, so it stays a copy of the definition.
+    /// </remarks>
     private static ushort ReferenceSum(ReadOnlySpan<byte> data)
     {
         uint sum = 0;

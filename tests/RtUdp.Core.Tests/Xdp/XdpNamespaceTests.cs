@@ -13,26 +13,11 @@ namespace RtUdp.Core.Tests.Xdp;
 /// socket (the kernel checks every checksum and counts failures), B's kernel-built datagrams parse here, the
 /// next-hop resolver finds MACs (directly and through a gateway) and fails clearly, and the netdev family answers.
 /// </summary>
-public sealed class XdpNamespaceTests(XdpNamespaceFixture net, ITestOutputHelper output) : IClassFixture<XdpNamespaceFixture>
+public sealed class XdpNamespaceTests(XdpNetworkPair net, ITestOutputHelper output) : IClassFixture<XdpNetworkPair>
 {
     private static readonly TimeSpan ReceiveTimeout = TimeSpan.FromSeconds(5);
 
-    private bool Skipped()
-    {
-        if (net.SkipReason is { } reason)
-        {
-            output.WriteLine($"SKIPPED: {reason}");
-            return true;
-        }
-        return false;
-    }
-
-    private static Socket UdpSocket(IPAddress address)
-    {
-        var socket = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp) { ReceiveTimeout = (int)ReceiveTimeout.TotalMilliseconds };
-        socket.Bind(new IPEndPoint(address, 0));
-        return socket;
-    }
+    private bool Skipped() => net.Skips(output);
 
     [Theory]
     [InlineData(false)]
@@ -46,16 +31,16 @@ public sealed class XdpNamespaceTests(XdpNamespaceFixture net, ITestOutputHelper
 
         IPAddress a = ipv6 ? net.Address6A : net.AddressA, b = ipv6 ? net.Address6B : net.AddressB;
         net.FlushNeighboursA();
-        Assert.False(NetnsThread.Run(net.NamespaceA, () => NeighbourTable.Get(b, net.IfindexA))?.IsUsable ?? false, "the neighbour entry was not flushed");
-        NextHop hop = NetnsThread.Run(net.NamespaceA, () => NextHopResolver.Resolve(b, interfaceName: net.VethA));
+        Assert.False(net.InA(() => NeighbourTable.Get(b, net.IfindexA))?.IsUsable ?? false, "the neighbour entry was not flushed");
+        NextHop hop = net.InA(() => NextHopResolver.Resolve(b, interfaceName: net.VethA));
         Assert.Equal(net.MacB, hop.NextHopMac);
         Assert.Equal(net.MacA, hop.SourceMac);
         Assert.Equal(a, hop.Source);
         Assert.Equal(b, hop.NextHopAddress);
         Assert.Null(hop.Route.Gateway);
 
-        using Socket receiver = NetnsThread.Run(net.NamespaceB, () => UdpSocket(b));
-        using PacketSocket raw = NetnsThread.Run(net.NamespaceA, () => PacketSocket.Open(net.IfindexA));
+        using Socket receiver = net.UdpInB(ipv6);
+        using PacketSocket raw = net.InA(() => PacketSocket.Open(net.IfindexA));
         var source = new IPEndPoint(hop.Source, 40123);
         var destination = (IPEndPoint)receiver.LocalEndPoint!;
         UdpFrameTemplate template = UdpFrameTemplate.Create(hop.SourceMac, hop.NextHopMac, source, destination);
@@ -95,9 +80,9 @@ public sealed class XdpNamespaceTests(XdpNamespaceFixture net, ITestOutputHelper
         }
 
         IPAddress a = ipv6 ? net.Address6A : net.AddressA, b = ipv6 ? net.Address6B : net.AddressB;
-        using Socket listener = NetnsThread.Run(net.NamespaceA, () => UdpSocket(a));
-        using Socket sender = NetnsThread.Run(net.NamespaceB, () => UdpSocket(b));
-        using PacketSocket capture = NetnsThread.Run(net.NamespaceA, () => PacketSocket.Open(net.IfindexA));
+        using Socket listener = net.UdpInA(ipv6);
+        using Socket sender = net.UdpInB(ipv6);
+        using PacketSocket capture = net.InA(() => PacketSocket.Open(net.IfindexA));
         var destination = (IPEndPoint)listener.LocalEndPoint!;
         var source = (IPEndPoint)sender.LocalEndPoint!;
         foreach (int size in new[] { 0, 1, 33, 1000, 1400 })
@@ -151,7 +136,7 @@ public sealed class XdpNamespaceTests(XdpNamespaceFixture net, ITestOutputHelper
         TimeSpan timeout = TimeSpan.FromSeconds(1);
         var clock = Stopwatch.StartNew();
         var error = Assert.Throws<NextHopException>(() =>
-            NetnsThread.Run(net.NamespaceA, () => NextHopResolver.Resolve(silent, interfaceName: net.VethA, timeout: timeout)));
+            net.InA(() => NextHopResolver.Resolve(silent, interfaceName: net.VethA, timeout: timeout)));
         clock.Stop();
         output.WriteLine(error.Message);
         Assert.StartsWith($"could not resolve the MAC of {silent} on {net.VethA} (neighbour state ", error.Message, StringComparison.Ordinal);
@@ -171,7 +156,7 @@ public sealed class XdpNamespaceTests(XdpNamespaceFixture net, ITestOutputHelper
         }
 
         IPAddress address = destination == "A" ? net.AddressA : IPAddress.Parse(destination);
-        var error = Assert.Throws<NextHopException>(() => NetnsThread.Run(net.NamespaceA, () => NextHopResolver.Resolve(address)));
+        var error = Assert.Throws<NextHopException>(() => net.InA(() => NextHopResolver.Resolve(address)));
         output.WriteLine(error.Message);
         Assert.Contains("xdp needs a remote next hop on a real interface", error.Message, StringComparison.Ordinal);
         Assert.Contains("route type local", error.Message, StringComparison.Ordinal);
@@ -193,7 +178,7 @@ public sealed class XdpNamespaceTests(XdpNamespaceFixture net, ITestOutputHelper
             return;
         }
 
-        var error = Assert.Throws<NextHopException>(() => NetnsThread.Run(net.NamespaceA, () => NextHopResolver.Resolve(IPAddress.Parse("203.0.113.1"))));
+        var error = Assert.Throws<NextHopException>(() => net.InA(() => NextHopResolver.Resolve(IPAddress.Parse("203.0.113.1"))));
         output.WriteLine(error.Message);
         Assert.StartsWith("no route to 203.0.113.1", error.Message, StringComparison.Ordinal);
     }
@@ -211,7 +196,7 @@ public sealed class XdpNamespaceTests(XdpNamespaceFixture net, ITestOutputHelper
         net.FlushNeighboursA();
         IPAddress destination = ipv6 ? net.BehindGateway6 : net.BehindGateway;
         IPAddress gateway = ipv6 ? net.Address6B : net.AddressB;
-        NextHop hop = NetnsThread.Run(net.NamespaceA, () => NextHopResolver.Resolve(destination));
+        NextHop hop = net.InA(() => NextHopResolver.Resolve(destination));
         Assert.Equal(destination, hop.Destination);
         Assert.Equal(gateway, hop.Route.Gateway);
         Assert.Equal(gateway, hop.NextHopAddress);
@@ -228,8 +213,8 @@ public sealed class XdpNamespaceTests(XdpNamespaceFixture net, ITestOutputHelper
             return;
         }
 
-        LinkInfo link = NetnsThread.Run(net.NamespaceA, () => LinkReader.Get(net.VethA));
-        using JsonDocument ip = JsonDocument.Parse(net.Ip("-n", net.NamespaceA, "-j", "-d", "link", "show", net.VethA));
+        LinkInfo link = net.InA(() => LinkReader.Get(net.VethA));
+        using JsonDocument ip = JsonDocument.Parse(net.IpInA("-j", "-d", "link", "show", net.VethA));
         JsonElement expected = ip.RootElement[0];
         Assert.Equal(expected.GetProperty("ifindex").GetInt32(), link.Ifindex);
         Assert.Equal(expected.GetProperty("address").GetString(), string.Join(':', link.Address!.GetAddressBytes().Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture))));
@@ -241,7 +226,7 @@ public sealed class XdpNamespaceTests(XdpNamespaceFixture net, ITestOutputHelper
         var error = Assert.Throws<ArgumentOutOfRangeException>(() => link.CheckRxQueue(link.RxQueues));
         Assert.Contains($"queue {link.RxQueues} out of range: {net.VethA} has {link.RxQueues} receive queue(s)", error.Message, StringComparison.Ordinal);
 
-        LinkInfo byIndex = NetnsThread.Run(net.NamespaceA, () => LinkReader.Get(link.Ifindex));
+        LinkInfo byIndex = net.InA(() => LinkReader.Get(link.Ifindex));
         Assert.Equal(link, byIndex);
     }
 
@@ -253,7 +238,7 @@ public sealed class XdpNamespaceTests(XdpNamespaceFixture net, ITestOutputHelper
             return;
         }
 
-        XdpDeviceFeatures veth = NetnsThread.Run(net.NamespaceA, () => XdpFeatureReader.Read(net.IfindexA));
+        XdpDeviceFeatures veth = net.InA(() => XdpFeatureReader.Read(net.IfindexA));
         output.WriteLine($"{net.VethA}: {veth.Describe()} (xdp-features 0x{veth.XdpFeatures:x}, xsk-features 0x{veth.XskFeatures:x}, zc-max-segs {veth.ZeroCopyMaxSegments})");
         Assert.True(veth.IsKnown, veth.UnknownReason);
         Assert.Equal(net.IfindexA, veth.Ifindex);
@@ -279,13 +264,13 @@ public sealed class XdpNamespaceTests(XdpNamespaceFixture net, ITestOutputHelper
             return;
         }
 
-        XdpDeviceFeatures lo = NetnsThread.Run(net.NamespaceA, () => XdpFeatureReader.Read(1));
+        XdpDeviceFeatures lo = net.InA(() => XdpFeatureReader.Read(1));
         output.WriteLine($"lo: {lo.Describe()}");
         Assert.True(lo.IsKnown, lo.UnknownReason);
         Assert.Equal(false, lo.ZeroCopy);
         Assert.Equal(0ul, lo.XskFeatures);
 
-        var error = Assert.Throws<ArgumentException>(() => NetnsThread.Run(net.NamespaceA, () => XdpFeatureReader.Read(999_999)));
+        var error = Assert.Throws<ArgumentException>(() => net.InA(() => XdpFeatureReader.Read(999_999)));
         output.WriteLine(error.Message);
         Assert.StartsWith("no network device has ifindex 999999 in this network namespace", error.Message, StringComparison.Ordinal);
     }
@@ -302,7 +287,7 @@ public sealed class XdpNamespaceTests(XdpNamespaceFixture net, ITestOutputHelper
 
         IPAddress b = ipv6 ? net.Address6B : net.AddressB;
         net.FlushNeighboursA();
-        NetnsThread.Run(net.NamespaceA, () =>
+        net.InA(() =>
         {
             Assert.False(NeighbourTable.Get(b, net.IfindexA)?.IsUsable ?? false, "the neighbour entry was not flushed");
             NextHopResolver.SolicitWithDatagram(b, LinkReader.Get(net.IfindexA));

@@ -2,6 +2,7 @@ using RtUdp.Core.Contract.Channels;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using RtUdp.Core.Net;
 using RtUdp.Core.Xdp;
 using Xunit.Abstractions;
 
@@ -21,7 +22,7 @@ public sealed class XdpSteeringTests(ITestOutputHelper output)
     [Fact]
     public void Attached_program_passes_other_ports_and_a_steered_port_without_a_socket_and_is_gone_after_Dispose()
     {
-        using var ns = new XdpNamespaces();
+        using var ns = new XdpSteeringNamespaces();
         if (Skip(ns))
         {
             return;
@@ -66,7 +67,7 @@ public sealed class XdpSteeringTests(ITestOutputHelper output)
     [InlineData(true)]
     public void A_steered_port_goes_to_the_AF_XDP_socket_and_back_to_the_kernel_once_the_socket_is_closed(bool ipv6)
     {
-        using var ns = new XdpNamespaces();
+        using var ns = new XdpSteeringNamespaces();
         if (Skip(ns))
         {
             return;
@@ -75,27 +76,44 @@ public sealed class XdpSteeringTests(ITestOutputHelper output)
         using Socket other = ns.ReceiverInA(ipv6: ipv6);
         ushort port = (ushort)((IPEndPoint)steered.LocalEndPoint!).Port;
         using XdpSteeringProgram program = ns.InA(() => XdpSteeringProgram.Attach(ns.IfindexA));
-        // One socket per rx queue of A's end: veth picks the queue.
-        MinimalXsk[] sockets = ns.InA(() => new[] { new MinimalXsk(ns.IfindexA, 0), new MinimalXsk(ns.IfindexA, 1) });
+        // One socket per rx queue of A's end (veth picks the queue): the product's socket, in copy mode.
+        var options = new XskOptions { ZeroCopy = XdpZeroCopyPolicy.Copy, RxFrames = 64, RxRingSize = 64, TxFrames = 64, TxRingSize = 64 };
+        var sockets = new List<XskSocket>();
         try
         {
-            program.Steer(0, port, sockets[0].Fd);
-            program.Steer(1, port, sockets[1].Fd);
-            Assert.True(ns.Reaches(other), "another port did not pass while a port was steered to a socket");
-            using (Socket sender = ns.SenderInB(steered.AddressFamily))
+            foreach (uint queue in new uint[] { 0, 1 })
             {
+                sockets.Add(ns.InA(() => new XskSocket(ns.IfindexA, queue, options)));
+                program.Steer((int)queue, port, sockets[^1].Fd);
+            }
+            Assert.True(ns.Reaches(other), "another port did not pass while a port was steered to a socket");
+            var source = new IPEndPoint(ipv6 ? ns.Address6B : ns.AddressB, 0);
+            using (Socket sender = ns.UdpInB(ipv6))
+            {
+                source.Port = ((IPEndPoint)sender.LocalEndPoint!).Port;
                 for (int i = 0; i < 20; i++)
                 {
                     sender.SendTo(BitConverter.GetBytes(i), steered.LocalEndPoint!);
                 }
             }
-            Wait.Until(() => sockets.Sum(s => (long)s.RxDropped) >= 20, TimeSpan.FromSeconds(10),
-                () => $"20 datagrams steered to the AF_XDP sockets (they counted {sockets.Sum(s => (long)s.RxDropped)})");
+            // Every datagram arrives whole on one of the sockets' rx rings (the parser checks every checksum), once.
+            var arrived = new List<int>();
+            int others = 0;
+            Wait.Until(() =>
+            {
+                foreach (XskSocket socket in sockets)
+                {
+                    Receive(socket, port, source, arrived, ref others);
+                }
+                return arrived.Count >= 20;
+            }, TimeSpan.FromSeconds(10), () => $"20 datagrams steered to the AF_XDP sockets (they have {arrived.Count}, and {others} other frames)");
+            Assert.Equal(Enumerable.Range(0, 20), arrived.Order());
+            Assert.Equal(0, others);
             Assert.Equal(0, steered.Available);
         }
         finally
         {
-            foreach (MinimalXsk socket in sockets)
+            foreach (XskSocket socket in sockets)
             {
                 socket.Dispose();
             }
@@ -109,7 +127,7 @@ public sealed class XdpSteeringTests(ITestOutputHelper output)
     [Fact]
     public void Generic_mode_is_the_mode_in_effect_and_ip_link_shows_xdpgeneric_until_Dispose()
     {
-        using var ns = new XdpNamespaces();
+        using var ns = new XdpSteeringNamespaces();
         if (Skip(ns))
         {
             return;
@@ -131,7 +149,7 @@ public sealed class XdpSteeringTests(ITestOutputHelper output)
     [Fact]
     public void Another_XDP_user_loaded_before_and_after_ours_coexists_and_stays_when_ours_is_detached()
     {
-        using var ns = new XdpNamespaces();
+        using var ns = new XdpSteeringNamespaces();
         if (Skip(ns))
         {
             return;
@@ -175,7 +193,7 @@ public sealed class XdpSteeringTests(ITestOutputHelper output)
     [Fact]
     public void Two_channels_on_two_queues_of_one_interface_coexist_and_detach_separately()
     {
-        using var ns = new XdpNamespaces();
+        using var ns = new XdpSteeringNamespaces();
         if (Skip(ns))
         {
             return;
@@ -221,7 +239,7 @@ public sealed class XdpSteeringTests(ITestOutputHelper output)
     [Fact]
     public void Program_of_a_killed_attacher_still_passes_its_steered_port_and_DetachLeftovers_removes_only_ours()
     {
-        using var ns = new XdpNamespaces();
+        using var ns = new XdpSteeringNamespaces();
         if (Skip(ns))
         {
             return;
@@ -271,7 +289,7 @@ public sealed class XdpSteeringTests(ITestOutputHelper output)
     [Fact]
     public void DetachLeftovers_keeps_a_program_a_live_process_holds_unless_told_otherwise()
     {
-        using var ns = new XdpNamespaces();
+        using var ns = new XdpSteeringNamespaces();
         if (Skip(ns))
         {
             return;
@@ -295,7 +313,7 @@ public sealed class XdpSteeringTests(ITestOutputHelper output)
     [Fact]
     public void Attach_list_and_Dispose_leave_no_program_descriptor_behind()
     {
-        using var ns = new XdpNamespaces();
+        using var ns = new XdpSteeringNamespaces();
         if (Skip(ns))
         {
             return;
@@ -314,6 +332,30 @@ public sealed class XdpSteeringTests(ITestOutputHelper output)
         Assert.Equal(before, ProgramFds());
     }
 
+    /// <summary>Takes what <paramref name="socket"/>'s rx ring holds: datagrams from <paramref name="source"/> to <paramref name="port"/> (their 4-byte number) into <paramref name="arrived"/>, anything else counted.</summary>
+    private static unsafe void Receive(XskSocket socket, ushort port, IPEndPoint source, List<int> arrived, ref int others)
+    {
+        int n = socket.PeekRx(64);
+        for (int slot = 0; slot < n; slot++)
+        {
+            if (UdpFrameParser.Parse(socket.RxData(slot), (int)socket.RxDescriptor(slot).len, port, out UdpFrame frame) == UdpFrameVerdict.Accepted
+                && frame.PayloadLength == 4)
+            {
+                EndpointBlock from = default;
+                frame.ReadSource(ref from);
+                Assert.Equal(source, from.ToIPEndPoint());
+                arrived.Add(BitConverter.ToInt32(new ReadOnlySpan<byte>(frame.Payload, 4)));
+            }
+            else
+            {
+                others++;
+            }
+        }
+        socket.ReleaseRx();
+        _ = socket.RefillRx();
+        Assert.NotEqual(XdpKickResult.Failed, socket.KickRx());
+    }
+
     private static int ProgramFds() =>
         Directory.EnumerateFileSystemEntries("/proc/self/fd").Count(fd =>
         {
@@ -330,7 +372,7 @@ public sealed class XdpSteeringTests(ITestOutputHelper output)
     [Fact]
     public void DetachLeftovers_leaves_another_users_program_alone_and_finds_nothing_on_a_bare_interface()
     {
-        using var ns = new XdpNamespaces();
+        using var ns = new XdpSteeringNamespaces();
         if (Skip(ns))
         {
             return;
@@ -344,7 +386,7 @@ public sealed class XdpSteeringTests(ITestOutputHelper output)
     [Fact]
     public void An_interface_index_that_does_not_exist_is_a_clear_error()
     {
-        using var ns = new XdpNamespaces();
+        using var ns = new XdpSteeringNamespaces();
         if (Skip(ns))
         {
             return;
@@ -364,7 +406,7 @@ public sealed class XdpSteeringTests(ITestOutputHelper output)
     [Fact]
     public void A_bpffs_is_in_place_after_Ensure_and_a_configured_path_that_is_none_is_a_clear_error()
     {
-        using var ns = new XdpNamespaces();
+        using var ns = new XdpSteeringNamespaces();
         if (Skip(ns))
         {
             return;
@@ -383,7 +425,7 @@ public sealed class XdpSteeringTests(ITestOutputHelper output)
         "(bpftool feature probe: 'program_type ext is NOT available'); libxdp falls back to one program per interface";
 
     /// <summary>Without the dispatcher: another user's program makes our attach fail, clearly, and is left in place and passing.</summary>
-    private void LegacyOtherUserIsLeftAlone(XdpNamespaces ns, string why)
+    private void LegacyOtherUserIsLeftAlone(XdpSteeringNamespaces ns, string why)
     {
         output.WriteLine($"SKIPPED (coexistence): {why}; checking that ours leaves the other user's program alone instead");
         using Socket receiver = ns.ReceiverInA();
@@ -396,7 +438,7 @@ public sealed class XdpSteeringTests(ITestOutputHelper output)
     }
 
     /// <summary>Whether libxdp's dispatcher works here: attaches ours alone once and looks.</summary>
-    private static bool Dispatcher(XdpNamespaces ns, out string why)
+    private static bool Dispatcher(XdpSteeringNamespaces ns, out string why)
     {
         bool uses = ns.InA(() =>
         {
@@ -407,7 +449,7 @@ public sealed class XdpSteeringTests(ITestOutputHelper output)
         return uses;
     }
 
-    private static int MapOf(XdpNamespaces ns, uint programId, string name)
+    private static int MapOf(XdpSteeringNamespaces ns, uint programId, string name)
     {
         using JsonDocument prog = JsonDocument.Parse(ns.Bpftool("prog", "show", "id", programId.ToString(System.Globalization.CultureInfo.InvariantCulture), "--json"));
         foreach (JsonElement id in prog.RootElement.GetProperty("map_ids").EnumerateArray())
@@ -422,15 +464,7 @@ public sealed class XdpSteeringTests(ITestOutputHelper output)
         return 0;
     }
 
-    private bool Skip(XdpNamespaces ns)
-    {
-        if (ns.SkipReason is { } reason)
-        {
-            output.WriteLine($"SKIPPED: {reason}");
-            return true;
-        }
-        return false;
-    }
+    private bool Skip(XdpSteeringNamespaces ns) => ns.Skips(output);
 }
 
 /// <summary>The xdp tests run one at a time: libxdp serialises per process, xdp-loader takes a machine-wide lock.</summary>

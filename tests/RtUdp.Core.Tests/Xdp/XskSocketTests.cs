@@ -2,7 +2,9 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using RtUdp.Core.Contract.Channels;
 using RtUdp.Core.Native;
+using RtUdp.Core.Net;
 using RtUdp.Core.Xdp;
 using Tmds.Linux;
 using Xunit.Abstractions;
@@ -11,10 +13,13 @@ namespace RtUdp.Core.Tests.Xdp;
 
 /// <summary>
 /// The AF_XDP socket on a veth pair between two namespaces: copy-mode transmit into a plain UDP socket on the far side,
-/// the zero-copy policy, bind errors, the receive rings' set-up, and a hot path that allocates nothing. Receiving
-/// end to end needs the XDP redirect program (another branch) and is tested after integration.
+/// the zero-copy policy, bind errors, the receive rings' set-up, receiving what the steering program redirects,
+/// and a hot path that allocates nothing. Frames are built by the product's <see cref="UdpFrameTemplate"/> (verified
+/// against the kernel in <see cref="XdpNamespaceTests"/>); B's kernel checks every checksum of what arrives.
+/// In the xdp collection: the receive test attaches a program with libxdp.
 /// </summary>
-public sealed unsafe class XskSocketTests(XdpNamespacePair pair, ITestOutputHelper output) : IClassFixture<XdpNamespacePair>
+[Collection(XdpCollection.Name)]
+public sealed unsafe class XskSocketTests(XskNamespacePair pair, ITestOutputHelper output) : IClassFixture<XskNamespacePair>
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(20);
     private const int PayloadLength = 64;
@@ -44,6 +49,8 @@ public sealed unsafe class XskSocketTests(XdpNamespacePair pair, ITestOutputHelp
         XskOptions options = TxOnly with { TxMetadataLength = metadataLength };
         using XskSocket xsk = Open(options);
         Assert.False(xsk.ZeroCopy);
+        UdpFrameTemplate template = Template(port);
+        Assert.True(template.HeaderLength + PayloadLength <= xsk.TxDataCapacity);
         ulong* completedAddresses = stackalloc ulong[64];
 
         const int Total = 2000;
@@ -52,7 +59,6 @@ public sealed unsafe class XskSocketTests(XdpNamespacePair pair, ITestOutputHelp
         int received = 0;
         int completed = 0;
         byte[] datagram = new byte[2048];
-        byte[] frame = new byte[2048];
         var clock = Stopwatch.StartNew();
         while ((received < Total || xsk.TxInFlight > 0) && clock.Elapsed < Deadline)
         {
@@ -61,10 +67,10 @@ public sealed unsafe class XskSocketTests(XdpNamespacePair pair, ITestOutputHelp
                 int n = xsk.ReserveTx(Math.Min(64, Total - sent));
                 for (int slot = 0; slot < n; slot++)
                 {
-                    int length = HandBuiltUdpFrame.Write(frame, pair.MacA, pair.MacB, pair.AddressA, pair.AddressB, 40000, port, Payload(sent + slot));
-                    Assert.True(length <= xsk.TxDataCapacity);
-                    frame.AsSpan(0, length).CopyTo(new Span<byte>(xsk.TxData(slot), length));
-                    xsk.SetTxLength(slot, length);
+                    // Straight into the UMEM frame, as the engine's transmit path does: payload, then the headers in front.
+                    byte* data = xsk.TxData(slot);
+                    Payload(sent + slot).CopyTo(new Span<byte>(data + template.HeaderLength, PayloadLength));
+                    xsk.SetTxLength(slot, template.Write(data, PayloadLength));
                     if (metadataLength > 0)
                     {
                         Libc.xsk_tx_metadata* metadata = xsk.RequestTxMetadata(slot);
@@ -155,8 +161,7 @@ public sealed unsafe class XskSocketTests(XdpNamespacePair pair, ITestOutputHelp
         {
             return;
         }
-        XskException noDevice = Assert.Throws<XskException>(() => NetworkNamespace.Run(pair.NamespaceA,
-            () => new XskSocket(999_999, 0, TxOnly)));
+        XskException noDevice = Assert.Throws<XskException>(() => pair.InA(() => new XskSocket(999_999, 0, TxOnly)));
         output.WriteLine(noDevice.Message);
         Assert.Equal(Errno.ENODEV, noDevice.Errno);
         Assert.Contains("no interface has that index", noDevice.Message, StringComparison.Ordinal);
@@ -169,8 +174,7 @@ public sealed unsafe class XskSocketTests(XdpNamespacePair pair, ITestOutputHelp
 
         using XskSocket first = Open(TxOnly);
         // Straight to the constructor: no retry on EBUSY here, the first socket holds the queue.
-        XskException busy = Assert.Throws<XskException>(() => NetworkNamespace.Run(pair.NamespaceA,
-            () => new XskSocket(pair.IfIndexA, 0, TxOnly)));
+        XskException busy = Assert.Throws<XskException>(() => pair.InA(() => new XskSocket(pair.IfindexA, 0, TxOnly)));
         output.WriteLine(busy.Message);
         Assert.Equal(Errno.EBUSY, busy.Errno);
         Assert.Contains("already owns this queue", busy.Message, StringComparison.Ordinal);
@@ -184,9 +188,9 @@ public sealed unsafe class XskSocketTests(XdpNamespacePair pair, ITestOutputHelp
             return;
         }
         using XskSocket xsk = Open(TxOnly);
-        byte[] frame = new byte[128];
-        int length = HandBuiltUdpFrame.Write(frame, pair.MacA, pair.MacB, pair.AddressA, pair.AddressB, 40000, 9, Payload(0));
-        pair.Ip("-n", pair.NamespaceA, "link", "set", pair.VethA, "down");
+        byte[] frame = Frame(Template(9), Payload(0));
+        int length = frame.Length;
+        pair.IpInA("link", "set", pair.VethA, "down");
         try
         {
             Assert.Equal(1, xsk.ReserveTx(1));
@@ -199,7 +203,7 @@ public sealed unsafe class XskSocketTests(XdpNamespacePair pair, ITestOutputHelp
         }
         finally
         {
-            pair.Ip("-n", pair.NamespaceA, "link", "set", pair.VethA, "up");
+            pair.IpInA("link", "set", pair.VethA, "up");
         }
 
         // Up again: the same frame goes and completes.
@@ -218,7 +222,7 @@ public sealed unsafe class XskSocketTests(XdpNamespacePair pair, ITestOutputHelp
         {
             return;
         }
-        XskException error = Assert.Throws<XskException>(() => NetworkNamespace.Run(pair.NamespaceA, () =>
+        XskException error = Assert.Throws<XskException>(() => pair.InA(() =>
         {
             // Capabilities are per thread: this one (which ends with the lambda) gives up CAP_NET_RAW, nothing else does.
             var header = new Libc.__user_cap_header_struct { version = Libc._LINUX_CAPABILITY_VERSION_3 };
@@ -226,7 +230,7 @@ public sealed unsafe class XskSocketTests(XdpNamespacePair pair, ITestOutputHelp
             Errno.Check(Libc.capget(&header, data), "capget");
             data[0].effective &= ~(1u << Libc.CAP_NET_RAW);
             Errno.Check(Libc.capset(&header, data), "capset");
-            return new XskSocket(pair.IfIndexA, 0, TxOnly);
+            return new XskSocket(pair.IfindexA, 0, TxOnly);
         }));
         output.WriteLine(error.Message);
         Assert.Equal("socket(AF_XDP)", error.Call);
@@ -247,7 +251,7 @@ public sealed unsafe class XskSocketTests(XdpNamespacePair pair, ITestOutputHelp
         Assert.Equal(256, xsk.FillOutstanding);
         Assert.Equal(0, xsk.RxFramesFree);
         Assert.Equal(0, xsk.RefillRx());
-        // No XDP program redirects into the socket yet: nothing arrives, and peeking finds nothing.
+        // No XDP program redirects into the socket: nothing arrives, and peeking finds nothing.
         Assert.Equal(0, xsk.PeekRx(64));
         xsk.ReleaseRx();
         Assert.NotEqual(XdpKickResult.Failed, xsk.KickRx());
@@ -267,18 +271,26 @@ public sealed unsafe class XskSocketTests(XdpNamespacePair pair, ITestOutputHelp
         // Fewer RX frames than packets: the test only passes if released frames go back through the fill ring.
         var options = new XskOptions { ZeroCopy = XdpZeroCopyPolicy.Copy, RxFrames = 64, RxRingSize = 64, TxFrames = 64, TxRingSize = 64 };
         using XskSocket xsk = Open(options);
-        using TestXdpRedirect program = NetworkNamespace.Run(pair.NamespaceA, () => new TestXdpRedirect(pair.IfIndexA, 0, xsk.Fd));
-        // Every packet reaching A goes to the socket, ARP replies included: B learns A's MAC statically instead.
-        string macA = string.Join(':', pair.MacA.GetAddressBytes().Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));
-        pair.Ip("-n", pair.NamespaceB, "neigh", "replace", pair.AddressA.ToString(), "lladdr", macA, "dev", pair.VethB);
-        using Socket sender = NetworkNamespace.Run(pair.NamespaceB, () =>
-        {
-            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-            socket.Bind(new IPEndPoint(pair.AddressB, 0));
-            return socket;
-        });
         const ushort Port = 7000;
-        var destination = new IPEndPoint(pair.AddressA, Port);
+        // The product's steering program, in generic (SKB) mode, sends queue 0's datagrams to Port into the socket;
+        // everything else (ARP, IPv6 neighbour discovery) passes to A's kernel.
+        XdpSteeringProgram program = pair.InA(() => XdpSteeringProgram.Attach(pair.IfindexA, XdpAttachMode.Generic));
+        try
+        {
+            Assert.Equal(XdpAttachMode.Generic, program.ModeInEffect);
+            program.Steer(0, Port, xsk.Fd);
+            ReceiveSteered(xsk, options, Port);
+        }
+        finally
+        {
+            pair.InA(program.Dispose);
+        }
+    }
+
+    private void ReceiveSteered(XskSocket xsk, XskOptions options, ushort port)
+    {
+        using Socket sender = pair.UdpInB();
+        var destination = new IPEndPoint(pair.AddressA, port);
 
         const int Total = 640;
         const int Batch = 32;
@@ -298,11 +310,11 @@ public sealed unsafe class XskSocketTests(XdpNamespacePair pair, ITestOutputHelp
                 {
                     ref readonly Libc.xdp_desc desc = ref xsk.RxDescriptor(slot);
                     var frame = new ReadOnlySpan<byte>(xsk.RxData(slot), (int)desc.len);
-                    // IPv4/UDP to our port; anything else (IPv6 neighbour discovery from B) is counted and skipped.
-                    if (frame.Length == HandBuiltUdpFrame.HeaderLength + PayloadLength && frame[12] == 0x08 && frame[13] == 0x00
-                        && frame[23] == 17 && (frame[36] << 8 | frame[37]) == Port)
+                    // IPv4/UDP to our port; anything else is counted (and must not be there: only the port is steered).
+                    if (frame.Length == Ipv4UdpHeaderLength + PayloadLength && frame[12] == 0x08 && frame[13] == 0x00
+                        && frame[23] == 17 && (frame[36] << 8 | frame[37]) == port)
                     {
-                        Assert.Equal(Payload(received), frame[HandBuiltUdpFrame.HeaderLength..].ToArray());
+                        Assert.Equal(Payload(received), frame[Ipv4UdpHeaderLength..].ToArray());
                         received++;
                     }
                     else
@@ -319,6 +331,7 @@ public sealed unsafe class XskSocketTests(XdpNamespacePair pair, ITestOutputHelp
 
         output.WriteLine($"received {received} datagrams and {other} other frames through {options.RxFrames} RX frames");
         Assert.Equal(Total, received);
+        Assert.Equal(0, other);
         Libc.xdp_statistics statistics = xsk.Statistics();
         Assert.Equal(0UL, statistics.rx_invalid_descs);
         Assert.Equal(0UL, statistics.rx_ring_full);
@@ -334,8 +347,8 @@ public sealed unsafe class XskSocketTests(XdpNamespacePair pair, ITestOutputHelp
         var options = new XskOptions { ZeroCopy = XdpZeroCopyPolicy.Copy, RxFrames = 64, RxRingSize = 64, TxFrames = 128, TxRingSize = 128 };
         using XskSocket xsk = Open(options);
         // Port 9 in B has no listener: B drops the datagrams, which is all this test needs.
-        byte[] template = new byte[128];
-        int length = HandBuiltUdpFrame.Write(template, pair.MacA, pair.MacB, pair.AddressA, pair.AddressB, 40000, 9, Payload(0));
+        byte[] template = Frame(Template(9), Payload(0));
+        int length = template.Length;
         ulong* completedAddresses = stackalloc ulong[64];
 
         for (int round = 0; round < 3; round++)
@@ -385,7 +398,22 @@ public sealed unsafe class XskSocketTests(XdpNamespacePair pair, ITestOutputHelp
         return payload;
     }
 
-    private Socket ReceiverInB() => NetworkNamespace.Run(pair.NamespaceB, () =>
+    /// <summary>Ethernet + IPv4 + UDP: where a received datagram's payload starts (checked byte by byte, not with the product's parser).</summary>
+    private const int Ipv4UdpHeaderLength = UdpFrameTemplate.EthernetHeaderLength + UdpFrameTemplate.Ipv4HeaderLength + UdpFrameTemplate.UdpHeaderLength;
+
+    /// <summary>Frames from A (port 40000) to B's <paramref name="port"/>, with the MACs the kernel gave the veth ends.</summary>
+    private UdpFrameTemplate Template(ushort port) =>
+        UdpFrameTemplate.Create(pair.MacA, pair.MacB, new IPEndPoint(pair.AddressA, 40000), new IPEndPoint(pair.AddressB, port));
+
+    private static byte[] Frame(UdpFrameTemplate template, byte[] payload)
+    {
+        byte[] frame = new byte[template.HeaderLength + payload.Length];
+        payload.CopyTo(frame, template.HeaderLength);
+        Assert.Equal(frame.Length, template.Write(frame, payload.Length));
+        return frame;
+    }
+
+    private Socket ReceiverInB() => pair.InB(() =>
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         // Room for every datagram of the test even if the reader falls behind (SO_RCVBUFFORCE: above rmem_max, as root).
@@ -407,7 +435,7 @@ public sealed unsafe class XskSocketTests(XdpNamespacePair pair, ITestOutputHelp
         {
             try
             {
-                return NetworkNamespace.Run(pair.NamespaceA, () => new XskSocket(pair.IfIndexA, queue, options));
+                return pair.InA(() => new XskSocket(pair.IfindexA, queue, options));
             }
             catch (XskException e) when (e.Errno == Errno.EBUSY && Stopwatch.GetTimestamp() < until)
             {
@@ -416,13 +444,5 @@ public sealed unsafe class XskSocketTests(XdpNamespacePair pair, ITestOutputHelp
         }
     }
 
-    private bool Skipped()
-    {
-        if (pair.SkipReason is { } reason)
-        {
-            output.WriteLine($"SKIPPED: {reason}");
-            return true;
-        }
-        return false;
-    }
+    private bool Skipped() => pair.Skips(output);
 }
