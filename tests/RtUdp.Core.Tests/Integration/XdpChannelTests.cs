@@ -200,7 +200,7 @@ public sealed class XdpChannelTests(XdpEngineFixture pair, ITestOutputHelper out
         b.Client.StartChannel(peer.Id);
         using ChannelHandle xdp = a.Client.CreateChannel(Xdp("xdp6", ChannelDirection.Duplex, peer.BoundLocal) with { Local = new IPEndPoint(pair.Ipv6A, 0) });
         a.Client.StartChannel(xdp.Id);
-        Assert.Equal(pair.MacB, xdp.ReadStats().Mode.NextHopMacText);
+        Assert.Equal(pair.MacBText, xdp.ReadStats().Mode.NextHopMacText);
 
         // B reflects each datagram: out through A's frames (IPv6 UDP checksums are mandatory: B's kernel checks them),
         // back through A's steering program and parser (which checks B's).
