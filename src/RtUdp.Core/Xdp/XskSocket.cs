@@ -66,7 +66,6 @@ public sealed unsafe partial class XskSocket : IDisposable
                 SetRingSize(Libc.XDP_RX_RING, options.RxRingSize, "XDP_RX_RING");
             }
             SetRingSize(Libc.XDP_TX_RING, options.TxRingSize, "XDP_TX_RING");
-            TxKickBudget = TrySetTxKickBudget(options.TxRingSize);
 
             Libc.xdp_mmap_offsets offsets = default;
             socklen_t length = (uint)sizeof(Libc.xdp_mmap_offsets);
@@ -103,26 +102,6 @@ public sealed unsafe partial class XskSocket : IDisposable
             Dispose();
             throw;
         }
-    }
-
-    /// <summary>
-    /// Frames one copy-mode kick may send: the TX ring's size where the kernel takes XDP_MAX_TX_SKB_BUDGET (6.17+),
-    /// else its fixed 32 (a 64-packet batch then takes two sendto calls). Zero-copy ignores it.
-    /// </summary>
-    public int TxKickBudget { get; }
-
-    /// <summary>Linux 6.17+ socket option: frames a copy-mode TX kick may turn into skbs (32 by default, at most the TX ring's size).</summary>
-    private const int XdpMaxTxSkbBudget = 9;
-
-    private int TrySetTxKickBudget(int budget)
-    {
-        const int KernelDefault = 32;
-        if (budget <= KernelDefault)
-        {
-            return KernelDefault;
-        }
-        // Best effort: older kernels say ENOPROTOOPT, and nothing else changes.
-        return LibC.setsockopt(_fd, Libc.SOL_XDP, XdpMaxTxSkbBudget, &budget, sizeof(int)) == 0 ? budget : KernelDefault;
     }
 
     /// <summary>The socket's file descriptor: for an XSKMAP entry, poll, or the loader.</summary>
