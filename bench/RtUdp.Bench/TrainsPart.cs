@@ -164,10 +164,11 @@ internal sealed partial class Parts
     }
 
     /// <summary>The throughput part's channel and feeder (batches of 64 due now), with GSO and timing as given, no stamps.</summary>
-    private SendRun EngineSend(EngineConnection client, NetPath path, IPEndPoint remote, GsoMode gso, TimingStrategy timing, FarReceiver receiver)
+    private SendRun EngineSend(EngineConnection client, NetPath path, IPEndPoint remote, GsoMode gso, TimingStrategy timing, FarReceiver receiver, DataPath dataPath = DataPath.Socket)
     {
-        ChannelConfig config = Sender(NextId(), $"bench-trains-{gso.ToString().ToLowerInvariant()}-{timing.ToString().ToLowerInvariant()}", remote) with
+        ChannelConfig config = Sender(NextId(), $"bench-trains-{dataPath.ToString().ToLowerInvariant()}-{gso.ToString().ToLowerInvariant()}-{timing.ToString().ToLowerInvariant()}", remote) with
         {
+            DataPath = dataPath,
             Local = new IPEndPoint(path.SenderAddress, 0),
             Capacity = 65536,
             TxRingBytes = 16 << 20,
@@ -210,10 +211,14 @@ internal sealed partial class Parts
             GsoState.Trains => $"gso trains (max {mode.GsoMaxSegments})",
             _ => $"gso FELL BACK (errno {mode.GsoErrno}), {Delta(ChannelCounter.GsoRefused)} trains refused",
         };
+        if (dataPath == DataPath.Xdp)
+        {
+            gsoText = $"xdp queue {mode.XdpQueue}, zero-copy {(mode.XdpZeroCopy != 0 ? "on" : "off")}, {Delta(ChannelCounter.TxXdpRingFullWaits):N0} ring-full waits";
+        }
         string errors = after.SendErrnos.Count == 0 ? "none" : string.Join(",", after.SendErrnos.Select(e => $"{e.Key}x{e.Value}"));
         string notes = mode.NotesText;
         string detail = string.Create(CultureInfo.InvariantCulture,
-            $"{gsoText}{(mode.Bulk != 0 ? ", bulk" : "")}: {trains:N0} trains carried {trainPackets:N0} of {sent:N0} packets ({(trains > 0 ? trainPackets / (double)trains : 0):0.0} a train), {sent / (double)Math.Max(1, calls):0.0} pkts per send call; worker parked {Delta(ChannelCounter.SendWaits)}x (ring empty), feeder met a full ring {Delta(ChannelCounter.RejectedFull)}x, errnos {errors}; far side {far.received:N0}/s in {far.reads:N0} reads, {far.drops:N0} socket drops (skbs){(notes.Length > 0 ? "; notes: " + notes : "")}");
+            $"{gsoText}{(mode.Bulk != 0 ? ", bulk" : "")}: {trains:N0} trains carried {trainPackets:N0} of {sent:N0} packets ({(trains > 0 ? trainPackets / (double)trains : 0):0.0} a train), {sent / (double)Math.Max(1, calls):0.0} pkts per send call{(dataPath == DataPath.Xdp ? " (xdp: per batch published, kicks not counted)" : "")}; worker parked {Delta(ChannelCounter.SendWaits)}x (ring empty), feeder met a full ring {Delta(ChannelCounter.RejectedFull)}x, errnos {errors}; far side {far.received:N0}/s in {far.reads:N0} reads, {far.drops:N0} socket drops (skbs){(notes.Length > 0 ? "; notes: " + notes : "")}");
         return new SendRun(sent / elapsed, far.received, detail);
     }
 
