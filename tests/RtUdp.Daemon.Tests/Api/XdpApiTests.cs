@@ -43,7 +43,7 @@ public sealed partial class XdpApiTests(ITestOutputHelper output)
             Silent = $"10.237.{n + 1}.9";
             Tool.Run(Ip, "netns", "add", A);
             Tool.Run(Ip, "netns", "add", B);
-            Tool.Run(Ip, "-n", A, "link", "add", VethA, "type", "veth", "peer", "name", VethB, "netns", B);
+            Tool.Run(Ip, "-n", A, "link", "add", VethA, "numtxqueues", "2", "numrxqueues", "2", "type", "veth", "peer", "name", VethB, "netns", B, "numtxqueues", "2", "numrxqueues", "2");
             Tool.Run(Ip, "-n", A, "addr", "add", $"{Subnet}.1/30", "dev", VethA);
             Tool.Run(Ip, "-n", A, "addr", "add", $"10.237.{n + 1}.1/24", "dev", VethA);
             Tool.Run(Ip, "-n", B, "addr", "add", $"{Subnet}.2/30", "dev", VethB);
@@ -113,37 +113,19 @@ public sealed partial class XdpApiTests(ITestOutputHelper output)
         Assert.False(rx.Mode.Xdp.ZeroCopy);
         Assert.Equal(XdpAttachMode.Native, rx.Mode.Xdp.AttachMode);
         Assert.Equal("", rx.Mode.Xdp.DeviceFeatures);
+        Assert.Equal(pair.MacB, rx.Mode.Xdp.NextHopMac);
         Assert.Contains("xdp: copy mode", rx.Mode.Notes, StringComparison.Ordinal);
         // Unset max_payload: what one UMEM frame holds, not the socket path's 9000.
         Assert.Equal(3970, rx.MaxPayload);
         Assert.Contains("prog/xdp", pair.LinkA, StringComparison.Ordinal);
 
-        // A sender: no program of its own; the next hop's MAC from A's neighbour table (resolved on demand).
-        Channel tx = (await api.Channels.CreateChannelAsync(new CreateChannelRequest
-        {
-            ChannelId = "xdp-tx", Channel = Xdp(ChannelDirection.Send, local, remote), Start = true,
-        })).Channel;
-        Assert.Equal(DataPath.Xdp, tx.Mode.DataPath);
-        Assert.Equal(XdpAttachMode.Unspecified, tx.Mode.Xdp.AttachMode);
-        Assert.Equal(pair.MacB, tx.Mode.Xdp.NextHopMac);
-        Assert.False(tx.Mode.Xdp.ZeroCopy);
-        Assert.Equal(DataPath.Xdp, tx.DataPath);
-
-        // rtudpctl channels show: the data path line.
-        CtlProcess.Result shown = await CtlProcess.RunAsync(CtlProcess.Rtudpctl, ["channels", "show", "xdp-rx", "--socket", daemon.Fixture.SocketPath]);
-        output.WriteLine(shown.ToString());
-        Assert.Equal(0, shown.Exit);
-        Assert.Contains($"data path: xdp on {pair.VethA} queue 0, copy mode, program native", shown.Stdout, StringComparison.Ordinal);
-        CtlProcess.Result shownTx = await CtlProcess.RunAsync(CtlProcess.Rtudpctl, ["channels", "show", "xdp-tx", "--socket", daemon.Fixture.SocketPath]);
-        Assert.Contains($"data path: xdp on {pair.VethA} queue 0, copy mode; send: to {pair.MacB}", shownTx.Stdout, StringComparison.Ordinal);
-
-        // Refusals at create: the engine's (FAILED_PRECONDITION, PreconditionFailure) and the config's (INVALID_ARGUMENT, BadRequest).
+        // Refusals at create (on the free queue 1): the engine's (FAILED_PRECONDITION, PreconditionFailure) and the config's (INVALID_ARGUMENT, BadRequest).
         (string Id, Channel Channel, string Field, string Says)[] preconditions =
         [
             ("xdp-q5", Xdp(ChannelDirection.Send, local, remote, c => c.Xdp.Queue = 5), "channel.xdp.queue", "out of range"),
-            ("xdp-launch", Xdp(ChannelDirection.Send, local, remote, c => c.LaunchTime = LaunchTimeMode.Required), "channel.launch_time", "tx-launch-time-fifo"),
-            ("xdp-zc", Xdp(ChannelDirection.Send, local, remote, c => c.Xdp.ZeroCopy = XdpZeroCopy.On), "channel.xdp.zero_copy", "zero-copy"),
-            ("xdp-silent", Xdp(ChannelDirection.Send, local, pair.Silent), "channel.remote", "could not resolve the MAC"),
+            ("xdp-launch", Xdp(ChannelDirection.Send, local, remote, c => { c.Xdp.Queue = 1; c.LaunchTime = LaunchTimeMode.Required; }), "channel.launch_time", "tx-launch-time-fifo"),
+            ("xdp-zc", Xdp(ChannelDirection.Send, local, remote, c => { c.Xdp.Queue = 1; c.Xdp.ZeroCopy = XdpZeroCopy.On; }), "channel.xdp.zero_copy", "zero-copy"),
+            ("xdp-silent", Xdp(ChannelDirection.Send, local, pair.Silent, c => c.Xdp.Queue = 1), "channel.remote", "could not resolve the MAC"),
         ];
         foreach ((string id, Channel channel, string field, string says) in preconditions)
         {
@@ -156,13 +138,33 @@ public sealed partial class XdpApiTests(ITestOutputHelper output)
         }
         BadRequest tooBig = await RpcAssert.InvalidAsync(() => api.Channels.CreateChannelAsync(new CreateChannelRequest
         {
-            ChannelId = "xdp-9000", Channel = Xdp(ChannelDirection.Send, local, remote, c => c.MaxPayload = 9000), Start = true,
+            ChannelId = "xdp-9000", Channel = Xdp(ChannelDirection.Send, local, remote, c => { c.Xdp.Queue = 1; c.MaxPayload = 9000; }), Start = true,
         }).ResponseAsync, "channel.max_payload");
         Assert.Contains("3970", tooBig.FieldViolations[0].Description, StringComparison.Ordinal);
         await RpcAssert.InvalidAsync(() => api.Channels.CreateChannelAsync(new CreateChannelRequest
         {
-            ChannelId = "xdp-gso", Channel = Xdp(ChannelDirection.Send, local, remote, c => c.Gso = GsoMode.On), Start = true,
+            ChannelId = "xdp-gso", Channel = Xdp(ChannelDirection.Send, local, remote, c => { c.Xdp.Queue = 1; c.Gso = GsoMode.On; }), Start = true,
         }).ResponseAsync, "channel.gso");
+
+        // A sender on queue 1 (one AF_XDP socket per queue): no program of its own; the next hop's MAC from A's neighbour table (resolved on demand).
+        Channel tx = (await api.Channels.CreateChannelAsync(new CreateChannelRequest
+        {
+            ChannelId = "xdp-tx", Channel = Xdp(ChannelDirection.Send, local, remote, c => c.Xdp.Queue = 1), Start = true,
+        })).Channel;
+        Assert.Equal(DataPath.Xdp, tx.Mode.DataPath);
+        Assert.Equal(XdpAttachMode.Unspecified, tx.Mode.Xdp.AttachMode);
+        Assert.Equal(pair.MacB, tx.Mode.Xdp.NextHopMac);
+        Assert.False(tx.Mode.Xdp.ZeroCopy);
+        Assert.Equal(DataPath.Xdp, tx.DataPath);
+
+        // rtudpctl channels show: the data path line.
+        CtlProcess.Result shown = await CtlProcess.RunAsync(CtlProcess.Rtudpctl, ["channels", "show", "xdp-rx", "--socket", daemon.Fixture.SocketPath]);
+        output.WriteLine(shown.ToString());
+        Assert.Equal(0, shown.Exit);
+        Assert.Contains($"data path: xdp on {pair.VethA} queue 0, copy mode; program native; device offers: none", shown.Stdout, StringComparison.Ordinal);
+        CtlProcess.Result shownTx = await CtlProcess.RunAsync(CtlProcess.Rtudpctl, ["channels", "show", "xdp-tx", "--socket", daemon.Fixture.SocketPath]);
+        output.WriteLine(shownTx.ToString());
+        Assert.Matches($@"(?m)^data path: xdp on {pair.VethA} queue 1, copy mode; send: (bulk, )?to {pair.MacB}; device offers: none$", shownTx.Stdout);
 
         // The daemon and its channels carry on.
         ListChannelsResponse list = await api.Channels.ListChannelsAsync(new ListChannelsRequest());
