@@ -234,4 +234,41 @@ public sealed partial class XdpApiTests(ITestOutputHelper output)
         await api.DeleteAsync(restored);
         Assert.DoesNotContain("prog/xdp", pair.LinkA, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Without_the_xdp_capabilities_an_xdp_channel_is_permission_denied_naming_what_is_missing()
+    {
+        if (!IsRoot)
+        {
+            output.WriteLine("SKIPPED: needs root (network namespaces, setpriv's bounding set)");
+            return;
+        }
+        string setpriv = Tool.Require("setpriv", "util-linux");
+        using var pair = new Pair("xdpcap");
+        string local = $"{pair.Subnet}.1", remote = $"{pair.Subnet}.2";
+        // CAP_SYS_ADMIN goes too: it stands in for CAP_BPF and CAP_PERFMON (kernels before 5.8 had only it).
+        (string Dropped, string Says)[] cases =
+        [
+            ("-net_raw,-bpf,-perfmon,-sys_admin", "needs CAP_NET_RAW"),
+            ("-bpf,-perfmon,-sys_admin", "needs CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN"),
+        ];
+        foreach ((string dropped, string says) in cases)
+        {
+            await using OwnedDaemon daemon = await OwnedDaemon.StartAsync(wrapper: [.. pair.Wrapper, setpriv, "--bounding-set", dropped]);
+            Google.Rpc.Status status = await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => daemon.Unix.Channels.CreateChannelAsync(new CreateChannelRequest
+            {
+                ChannelId = "xdp-denied", Channel = Xdp(ChannelDirection.Receive, local, remote), Start = true,
+            }).ResponseAsync);
+            output.WriteLine($"{dropped}: {status.Message}");
+            Assert.Contains(says, status.Message, StringComparison.Ordinal);
+            Assert.Contains("docs/xdp.md", status.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain("prog/xdp", pair.LinkA, StringComparison.Ordinal);
+            // The daemon carries on: a socket channel on the same address works.
+            Channel plain = (await daemon.Unix.Channels.CreateChannelAsync(new CreateChannelRequest
+            {
+                ChannelId = "plain", Channel = Xdp(ChannelDirection.Receive, local, remote, c => { c.DataPath = DataPath.Socket; c.Xdp = null; }), Start = true,
+            })).Channel;
+            Assert.Equal(ChannelState.Running, plain.State);
+        }
+    }
 }
