@@ -246,29 +246,41 @@ public sealed partial class XdpApiTests(ITestOutputHelper output)
         string setpriv = Tool.Require("setpriv", "util-linux");
         using var pair = new Pair("xdpcap");
         string local = $"{pair.Subnet}.1", remote = $"{pair.Subnet}.2";
-        // CAP_SYS_ADMIN goes too: it stands in for CAP_BPF and CAP_PERFMON (kernels before 5.8 had only it).
+        // CAP_SYS_ADMIN goes too: it stands in for CAP_BPF and CAP_PERFMON (kernels before 5.8 had only it). Without it
+        // the engine cannot mount a bpffs either, so it gets one mounted here, outside /sys (which ip netns exec remounts).
+        string bpffs = Path.Combine("/run", $"{pair.A}-bpffs");
+        Directory.CreateDirectory(bpffs);
+        Tool.Run("mount", "-t", "bpf", "bpf", bpffs);
         (string Dropped, string Says)[] cases =
         [
             ("-net_raw,-bpf,-perfmon,-sys_admin", "needs CAP_NET_RAW"),
             ("-bpf,-perfmon,-sys_admin", "needs CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN"),
         ];
-        foreach ((string dropped, string says) in cases)
+        try
         {
-            await using OwnedDaemon daemon = await OwnedDaemon.StartAsync(wrapper: [.. pair.Wrapper, setpriv, "--bounding-set", dropped]);
-            Google.Rpc.Status status = await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => daemon.Unix.Channels.CreateChannelAsync(new CreateChannelRequest
+            foreach ((string dropped, string says) in cases)
             {
-                ChannelId = "xdp-denied", Channel = Xdp(ChannelDirection.Receive, local, remote), Start = true,
-            }).ResponseAsync);
-            output.WriteLine($"{dropped}: {status.Message}");
-            Assert.Contains(says, status.Message, StringComparison.Ordinal);
-            Assert.Contains("docs/xdp.md", status.Message, StringComparison.Ordinal);
-            Assert.DoesNotContain("prog/xdp", pair.LinkA, StringComparison.Ordinal);
-            // The daemon carries on: a socket channel on the same address works.
-            Channel plain = (await daemon.Unix.Channels.CreateChannelAsync(new CreateChannelRequest
-            {
-                ChannelId = "plain", Channel = Xdp(ChannelDirection.Receive, local, remote, c => { c.DataPath = DataPath.Socket; c.Xdp = null; }), Start = true,
-            })).Channel;
-            Assert.Equal(ChannelState.Running, plain.State);
+                await using OwnedDaemon daemon = await OwnedDaemon.StartAsync(wrapper: [.. pair.Wrapper, "env", $"LIBXDP_BPFFS={bpffs}", setpriv, "--bounding-set", dropped]);
+                Google.Rpc.Status status = await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => daemon.Unix.Channels.CreateChannelAsync(new CreateChannelRequest
+                {
+                    ChannelId = "xdp-denied", Channel = Xdp(ChannelDirection.Receive, local, remote), Start = true,
+                }).ResponseAsync);
+                output.WriteLine($"{dropped}: {status.Message}");
+                Assert.Contains(says, status.Message, StringComparison.Ordinal);
+                Assert.Contains("docs/xdp.md", status.Message, StringComparison.Ordinal);
+                Assert.DoesNotContain("prog/xdp", pair.LinkA, StringComparison.Ordinal);
+                // The daemon carries on: a socket channel on the same address works.
+                Channel plain = (await daemon.Unix.Channels.CreateChannelAsync(new CreateChannelRequest
+                {
+                    ChannelId = "plain", Channel = Xdp(ChannelDirection.Receive, local, remote, c => { c.DataPath = DataPath.Socket; c.Xdp = null; }), Start = true,
+                })).Channel;
+                Assert.Equal(ChannelState.Running, plain.State);
+            }
+        }
+        finally
+        {
+            Tool.Run("umount", bpffs);
+            Directory.Delete(bpffs);
         }
     }
 }
