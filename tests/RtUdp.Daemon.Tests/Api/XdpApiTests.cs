@@ -184,6 +184,17 @@ public sealed partial class XdpApiTests(ITestOutputHelper output)
 
         await api.DeleteAsync(rx, tx);
         Assert.DoesNotContain("prog/xdp", pair.LinkA, StringComparison.Ordinal);
+
+        // rtudpctl channels create --data-path xdp: the same channel from the command line.
+        CtlProcess.Result created = await CtlProcess.RunAsync(CtlProcess.Rtudpctl, ["channels", "create", "xdp-ctl", "--direction", "receive", "--local", $"{local}:0",
+            "--remote", $"{remote}:9", "--priority", "0", "--data-path", "xdp", "--xdp-queue", "1", "--xdp-attach", "generic", "--socket", daemon.Fixture.SocketPath]);
+        output.WriteLine(created.ToString());
+        Assert.Equal(0, created.Exit);
+        Assert.Contains($"data path: xdp on {pair.VethA} queue 1, copy mode; program generic; device offers: none", created.Stdout, StringComparison.Ordinal);
+        string linkGeneric = pair.LinkA;
+        Assert.True(linkGeneric.Contains("xdpgeneric", StringComparison.Ordinal), linkGeneric);
+        Assert.Equal(0, (await CtlProcess.RunAsync(CtlProcess.Rtudpctl, ["channels", "rm", "xdp-ctl", "--socket", daemon.Fixture.SocketPath])).Exit);
+        Assert.DoesNotContain("prog/xdp", pair.LinkA, StringComparison.Ordinal);
     }
 
     [Fact]
