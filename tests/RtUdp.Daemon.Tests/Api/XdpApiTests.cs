@@ -247,6 +247,62 @@ public sealed partial class XdpApiTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task After_the_daemon_and_its_engine_are_killed_the_next_daemons_engine_detaches_the_program()
+    {
+        if (!IsRoot)
+        {
+            output.WriteLine("SKIPPED: needs root (network namespaces, AF_XDP, XDP programs); CI runs as root");
+            return;
+        }
+        using var pair = new Pair("xdprst");
+        // Both daemons use one engine directory, as the unit's /run/rtudp: the record of attached interfaces is there.
+        string directory = Path.Combine("/dev/shm", $"{pair.A}-engine");
+        Directory.CreateDirectory(directory);
+        string[] wrapper = [.. pair.Wrapper, "env", $"RTUDP_Engine__Directory={directory}"];
+        OwnedDaemon first = await OwnedDaemon.StartAsync(wrapper: wrapper);
+        try
+        {
+            await first.Unix.Channels.CreateChannelAsync(new CreateChannelRequest
+            {
+                ChannelId = "xdp-orphan", Channel = Xdp(ChannelDirection.Receive, $"{pair.Subnet}.1", $"{pair.Subnet}.2"), Start = true,
+            });
+            Assert.Contains("prog/xdp", pair.LinkA, StringComparison.Ordinal);
+            // Both die at once, as in a power-cut of the service: nobody detaches.
+            int engine = first.Fixture.EnginePid;
+            Assert.Equal(0, Tmds.Linux.LibC.kill(first.Fixture.Process.Pid, Tmds.Linux.LibC.SIGKILL));
+            Assert.Equal(0, Tmds.Linux.LibC.kill(engine, Tmds.Linux.LibC.SIGKILL));
+            var died = Stopwatch.StartNew();
+            while (Directory.Exists($"/proc/{engine}") && !File.ReadAllText($"/proc/{engine}/stat").Split(' ')[2].Equals("Z", StringComparison.Ordinal))
+            {
+                Assert.True(died.Elapsed < TimeSpan.FromSeconds(10), "the engine did not die");
+                await Task.Delay(20);
+            }
+            Assert.Contains("prog/xdp", pair.LinkA, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await first.DisposeAsync();
+        }
+
+        // A new daemon (no channels: its catalog is empty) starts its engine, which detaches the leftover.
+        try
+        {
+            await using OwnedDaemon next = await OwnedDaemon.StartAsync(wrapper: wrapper);
+            var clock = Stopwatch.StartNew();
+            string link;
+            while ((link = pair.LinkA).Contains("prog/xdp", StringComparison.Ordinal))
+            {
+                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"the killed engine's program is still attached:\n{link}\n--- daemon ---\n{next.Log}");
+                await Task.Delay(50);
+            }
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Without_the_xdp_capabilities_an_xdp_channel_is_permission_denied_naming_what_is_missing()
     {
         if (!IsRoot)
