@@ -50,6 +50,9 @@ install -m 0644 "$repo/packaging/rtudp.json" "$root/etc/rtudp/rtudp.json"
 install -m 0644 "$repo/README.md" "$root/usr/share/doc/rtudp/README.md"
 install -d -m 0755 "$root/usr/share/doc/rtudp/examples"
 install -m 0644 "$repo/deploy/rtudp.json" "$root/usr/share/doc/rtudp/examples/rtudp.json"
+# The xdp channels' opt-in drop-in (docs/xdp.md, "Privileges"): an example, not active until copied to
+# /etc/systemd/system/rtudp.service.d/.
+install -m 0644 "$repo/deploy/systemd/rtudp-xdp.conf" "$root/usr/share/doc/rtudp/examples/rtudp-xdp.conf"
 install -m 0644 "$here/debian/copyright" "$root/usr/share/doc/rtudp/copyright"
 install -m 0644 "$here/debian/lintian-overrides" "$root/usr/share/lintian/overrides/rtudp"
 date=$(git -C "$repo" log -1 --format=%cD 2>/dev/null || date -R)

@@ -20,6 +20,7 @@ public sealed partial class PackageLayoutTests(PackageFixture package)
         "usr/share/doc/rtudp/copyright",
         "usr/share/doc/rtudp/changelog.gz",
         "usr/share/doc/rtudp/README.md",
+        "usr/share/doc/rtudp/examples/rtudp-xdp.conf",
     ];
 
     [Fact]

@@ -69,7 +69,23 @@ public static class CapabilityProbe
             HwtstampConfig: InterfaceTimestamping.QueryHardwareConfig(name),
             Qdiscs: qdiscs,
             LaunchTime: QdiscReader.FindLaunchTimeQdisc(qdiscs),
-            QdiscError: qdiscError);
+            QdiscError: qdiscError,
+            Xdp: ProbeXdp(ifindex));
+    }
+
+    /// <summary>What the device offers AF_XDP; unknown with the reason when the netdev family cannot say.</summary>
+    private static XdpInterfaceCapabilities ProbeXdp(int ifindex)
+    {
+        RtUdp.Core.Xdp.XdpDeviceFeatures features;
+        try
+        {
+            features = RtUdp.Core.Xdp.XdpFeatureReader.Read(ifindex);
+        }
+        catch (Exception e) when (e is NativeCallException or InvalidDataException or ArgumentException or TimeoutException)
+        {
+            features = RtUdp.Core.Xdp.XdpDeviceFeatures.Unknown(ifindex, e.Message);
+        }
+        return XdpInterfaceCapabilities.From(features);
     }
 
     private static IEnumerable<string> InterfaceNames()

@@ -11,6 +11,7 @@ namespace RtUdp.Core.Capabilities;
 /// <param name="HwtstampConfig">The NIC's current SIOCGHWTSTAMP setting, or "not supported".</param>
 /// <param name="OperState">/sys/class/net/IFACE/operstate: "up", "down", "unknown", ...</param>
 /// <param name="QdiscError">Why <paramref name="Qdiscs"/> is empty when the netlink dump failed.</param>
+/// <param name="Xdp">What the device offers XDP and AF_XDP (netdev netlink family); null when not probed.</param>
 public sealed record InterfaceCapabilities(
     string Name,
     int Ifindex,
@@ -21,10 +22,28 @@ public sealed record InterfaceCapabilities(
     HardwareTimestampConfig HwtstampConfig,
     IReadOnlyList<QdiscInfo> Qdiscs,
     LaunchTimeQdisc? LaunchTime,
-    string? QdiscError = null)
+    string? QdiscError = null,
+    XdpInterfaceCapabilities? Xdp = null)
 {
     /// <summary>The NIC's PTP clock (/dev/ptpN), -1 when none; same as <see cref="TimestampingInfo.PhcIndex"/>.</summary>
     public int PhcIndex => Timestamping.PhcIndex;
+}
+
+/// <summary>
+/// What one interface offers an xdp channel (docs/xdp.md), from the netdev netlink family: <paramref name="Summary"/>
+/// is <see cref="RtUdp.Core.Xdp.XdpDeviceFeatures.Describe"/> ("xdp: basic redirect; zero-copy no (copy mode); xsk tx metadata:
+/// none"); a null flag is unknown (kernel without the family or the attribute).
+/// </summary>
+/// <param name="Redirect">XDP_REDIRECT in the driver (native XDP, which AF_XDP receive uses).</param>
+/// <param name="ZeroCopy">AF_XDP zero-copy (else copy mode).</param>
+/// <param name="TxTimestamp">TX metadata: completion timestamps.</param>
+/// <param name="TxChecksum">TX metadata: checksum offload.</param>
+/// <param name="TxLaunchTimeFifo">TX metadata: launch time (kernel 6.15+).</param>
+public sealed record XdpInterfaceCapabilities(string Summary, bool? Redirect, bool? ZeroCopy, bool? TxTimestamp, bool? TxChecksum, bool? TxLaunchTimeFifo)
+{
+    /// <summary>The report's view of <paramref name="features"/>.</summary>
+    public static XdpInterfaceCapabilities From(RtUdp.Core.Xdp.XdpDeviceFeatures features) => new(
+        features.Describe(), features.Redirect, features.ZeroCopy, features.TxTimestamp, features.TxChecksum, features.TxLaunchTimeFifo);
 }
 
 /// <summary>What this host and its interfaces offer a real-time UDP sender; logged at start and served as JSON.</summary>
@@ -71,6 +90,10 @@ public sealed record CapabilityReport(DateTimeOffset ProbedAt, HostFacts Host, I
             line.Append(", launch time ").Append(i.LaunchTime is { } lt
                 ? $"{Name(lt.Kind)} {lt.Handle} ({(lt.Clock == LaunchTimeClock.ClockTai ? "CLOCK_TAI" : "CLOCK_MONOTONIC")})"
                 : "none (SO_TXTIME ignored)");
+            if (i.Xdp is { } xdp)
+            {
+                line.Append(", ").Append(xdp.Summary);
+            }
             lines.Add(line.ToString());
         }
 

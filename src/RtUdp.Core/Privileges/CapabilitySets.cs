@@ -13,6 +13,18 @@ public readonly record struct CapabilitySets(ulong Inheritable, ulong Permitted,
     /// <summary>What the engine needs and nothing else: SCHED_FIFO, mlockall, NIC timestamping (SIOCSHWTSTAMP).</summary>
     public const ulong Engine = (1UL << Libc.CAP_NET_ADMIN) | (1UL << Libc.CAP_IPC_LOCK) | (1UL << Libc.CAP_SYS_NICE);
 
+    /// <summary>
+    /// What xdp channels need on top of <see cref="Engine"/> (docs/xdp.md, "Privileges"): AF_XDP sockets (CAP_NET_RAW),
+    /// the steering program and libxdp's dispatcher (CAP_BPF, CAP_PERFMON), its pins in systemd's /sys/fs/bpf, root's
+    /// and mode 0700, for an engine run as rtudp (CAP_DAC_OVERRIDE). Opt-in: the packaged unit grants them only with
+    /// the drop-in deploy/systemd/rtudp-xdp.conf; the launcher hands whatever of them rtudpd was given to the engine,
+    /// and rtudpd keeps none.
+    /// </summary>
+    public const ulong Xdp = (1UL << Libc.CAP_NET_RAW) | (1UL << Libc.CAP_BPF) | (1UL << Libc.CAP_PERFMON) | (1UL << Libc.CAP_DAC_OVERRIDE);
+
+    /// <summary>Everything the engine may be given: <see cref="Engine"/>, plus <see cref="Xdp"/> where xdp channels are wanted.</summary>
+    public const ulong EngineWithXdp = Engine | Xdp;
+
     /// <summary>The calling thread's sets.</summary>
     public static CapabilitySets OfCurrentThread() => Parse(File.ReadAllLines("/proc/thread-self/status"), "/proc/thread-self/status");
 
@@ -73,7 +85,7 @@ public readonly record struct CapabilitySets(ulong Inheritable, ulong Permitted,
     /// <summary>Whether any set other than the bounding set holds a capability of <paramref name="mask"/>.</summary>
     public bool HoldsAny(ulong mask) => ((Inheritable | Permitted | Effective | Ambient) & mask) != 0;
 
-    /// <summary>"CAP_NET_ADMIN CAP_IPC_LOCK CAP_SYS_NICE" for the engine's bits of <paramref name="mask"/>, plus any other bits in hex.</summary>
+    /// <summary>"CAP_NET_ADMIN CAP_IPC_LOCK CAP_SYS_NICE" for the engine's (and xdp's) bits of <paramref name="mask"/>, plus any other bits in hex.</summary>
     public static string Describe(ulong mask)
     {
         if (mask == 0)
@@ -81,7 +93,11 @@ public readonly record struct CapabilitySets(ulong Inheritable, ulong Permitted,
             return "none";
         }
         var names = new List<string>();
-        foreach ((int bit, string name) in new[] { (Libc.CAP_NET_ADMIN, "CAP_NET_ADMIN"), (Libc.CAP_IPC_LOCK, "CAP_IPC_LOCK"), (Libc.CAP_SYS_NICE, "CAP_SYS_NICE") })
+        foreach ((int bit, string name) in new[]
+        {
+            (Libc.CAP_NET_ADMIN, "CAP_NET_ADMIN"), (Libc.CAP_IPC_LOCK, "CAP_IPC_LOCK"), (Libc.CAP_SYS_NICE, "CAP_SYS_NICE"),
+            (Libc.CAP_NET_RAW, "CAP_NET_RAW"), (Libc.CAP_BPF, "CAP_BPF"), (Libc.CAP_PERFMON, "CAP_PERFMON"), (Libc.CAP_DAC_OVERRIDE, "CAP_DAC_OVERRIDE"),
+        })
         {
             if ((mask & (1UL << bit)) != 0)
             {

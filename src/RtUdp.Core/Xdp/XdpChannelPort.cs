@@ -158,8 +158,13 @@ public sealed class XdpChannelPort : IDisposable
         }
         catch (XdpException e)
         {
-            throw new EngineCommandException(e.Errno is Native.Errno.EPERM or Native.Errno.EACCES ? EngineStatus.PermissionDenied : EngineStatus.FailedPrecondition,
-                $"xdp.attach_mode: the steering program could not be attached to {NextHop.Link.Name}: {e.Message}", "xdp.attach_mode");
+            bool denied = e.Errno is Native.Errno.EPERM or Native.Errno.EACCES;
+            // The hint first: libxdp's log, quoted after it, can be long.
+            throw new EngineCommandException(denied ? EngineStatus.PermissionDenied : EngineStatus.FailedPrecondition,
+                $"xdp.attach_mode: the steering program could not be attached to {NextHop.Link.Name}"
+                + (denied ? " (loading and attaching it needs CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN, and write access to the bpffs: CAP_DAC_OVERRIDE for a non-root engine and systemd's /sys/fs/bpf; under systemd install the unit's xdp drop-in, docs/xdp.md, Privileges)" : "")
+                + $": {e.Message}",
+                "xdp.attach_mode");
         }
     }
 

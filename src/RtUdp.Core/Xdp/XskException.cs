@@ -29,7 +29,7 @@ public sealed class XskException : Exception
     /// <summary>What <paramref name="errno"/> from <paramref name="call"/> means for an AF_XDP socket, or null when nothing more is known.</summary>
     internal static string? Explain(string call, int errno, XdpZeroCopyPolicy policy) => (call, errno) switch
     {
-        ("socket(AF_XDP)", Native.Errno.EPERM or Native.Errno.EACCES) => "creating an AF_XDP socket needs CAP_NET_RAW",
+        ("socket(AF_XDP)", Native.Errno.EPERM or Native.Errno.EACCES) => "creating an AF_XDP socket needs CAP_NET_RAW (under systemd: install the unit's xdp drop-in, docs/xdp.md)",
         ("socket(AF_XDP)", Native.Errno.EAFNOSUPPORT) => "the kernel has no AF_XDP (CONFIG_XDP_SOCKETS)",
         (_, Native.Errno.ENOBUFS or Native.Errno.ENOMEM) when call.Contains("UMEM_REG", StringComparison.Ordinal) =>
             "the UMEM exceeds RLIMIT_MEMLOCK (raise it, or grant CAP_IPC_LOCK) or memory is short",

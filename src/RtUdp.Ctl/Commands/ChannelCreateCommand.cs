@@ -28,6 +28,21 @@ internal static class ChannelCreateCommand
         ["auto"] = GroMode.Auto, ["on"] = GroMode.On, ["off"] = GroMode.Off,
     };
 
+    private static readonly Dictionary<string, DataPath> DataPaths = new()
+    {
+        ["socket"] = DataPath.Socket, ["xdp"] = DataPath.Xdp,
+    };
+
+    private static readonly Dictionary<string, XdpZeroCopy> XdpZeroCopies = new()
+    {
+        ["auto"] = XdpZeroCopy.Auto, ["on"] = XdpZeroCopy.On, ["off"] = XdpZeroCopy.Off,
+    };
+
+    private static readonly Dictionary<string, XdpAttachMode> XdpAttachModes = new()
+    {
+        ["auto"] = XdpAttachMode.Auto, ["native"] = XdpAttachMode.Native, ["generic"] = XdpAttachMode.Generic,
+    };
+
     private static readonly Dictionary<string, ReceiveStrategy> ReceiveStrategies = new()
     {
         ["poll"] = ReceiveStrategy.Poll, ["busy-poll"] = ReceiveStrategy.BusyPoll,
@@ -85,13 +100,18 @@ internal static class ChannelCreateCommand
         Option<GroMode> gro = Options.Choice("--gro", "UDP GRO on the receiving socket, split back into packets (default auto)", GroModes, GroMode.Unspecified);
         Option<ReceiveStrategy> receiveStrategy = Options.Choice("--receive", "How the receive worker waits (default poll)", ReceiveStrategies, ReceiveStrategy.Unspecified);
         Option<TimeSpan?> busyPoll = NullableDuration("--busy-poll", "Busy-poll: keep reading this long after the last datagram (default 1ms)");
+        Option<DataPath> dataPath = Options.Choice("--data-path", "socket, or xdp: AF_XDP on one queue of the egress interface (docs/xdp.md; default socket)", DataPaths, DataPath.Unspecified);
+        Option<int?> xdpQueue = Options.Int("--xdp-queue", "xdp: the interface queue the channel owns (default 0)", 0, 255);
+        Option<XdpZeroCopy> xdpZeroCopy = Options.Choice("--xdp-zero-copy", "xdp: zero-copy where the driver offers it (auto), required (on), or copy mode (off)", XdpZeroCopies, XdpZeroCopy.Unspecified);
+        Option<XdpAttachMode> xdpAttach = Options.Choice("--xdp-attach", "xdp: how the steering program attaches (default auto: native where the driver has XDP)", XdpAttachModes, XdpAttachMode.Unspecified);
         Option<bool> noStart = new("--no-start") { Description = "Create (bind) only; start it later with: rtudpctl channels start NAME" };
 
         var create = new Command("create", "Create (bind) a channel and start it")
         {
             name, direction, local, remote, cpu, sendCpu, receiveCpu, priority, capacity, maxPayload, batch, socketBuffer,
             timing, spinMargin, latePolicy, lateTolerance, timestamps, launchTime, requireRealtime,
-            sequenced, reflect, dontFragment, shareCpu, flowId, flowClock, gso, gro, receiveStrategy, busyPoll, noStart,
+            sequenced, reflect, dontFragment, shareCpu, flowId, flowClock, gso, gro, receiveStrategy, busyPoll,
+            dataPath, xdpQueue, xdpZeroCopy, xdpAttach, noStart,
         };
         create.Validators.Add(result =>
         {
@@ -116,6 +136,15 @@ internal static class ChannelCreateCommand
                 Gro = parse.GetValue(gro),
                 ReceiveStrategy = parse.GetValue(receiveStrategy),
             };
+            config.DataPath = parse.GetValue(dataPath);
+            if (parse.GetValue(xdpQueue) is not null || parse.GetValue(xdpZeroCopy) != XdpZeroCopy.Unspecified || parse.GetValue(xdpAttach) != XdpAttachMode.Unspecified)
+            {
+                config.Xdp = new XdpOptions { ZeroCopy = parse.GetValue(xdpZeroCopy), AttachMode = parse.GetValue(xdpAttach) };
+                if (parse.GetValue(xdpQueue) is { } q)
+                {
+                    config.Xdp.Queue = q;
+                }
+            }
             if (parse.GetValue(busyPoll) is { } window)
             {
                 config.BusyPollNs = (long)window.TotalNanoseconds;

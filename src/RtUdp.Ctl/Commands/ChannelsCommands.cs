@@ -14,6 +14,7 @@ internal static class ChannelsCommands
         var channels = new Command("channels", "List, create, start, stop and remove channels");
         channels.Subcommands.Add(List());
         channels.Subcommands.Add(ChannelCreateCommand.Build());
+        channels.Subcommands.Add(Transition("show", "Show one channel: its row, the data path in effect (socket or xdp) and its notes", (c, n, t) => c.GetChannelAsync(n, t)));
         channels.Subcommands.Add(Transition("start", "Start a channel's workers", (c, n, t) => c.StartChannelAsync(n, t)));
         channels.Subcommands.Add(Transition("stop", "Stop a channel's workers (queued packets are dropped and counted)", (c, n, t) => c.StopChannelAsync(n, t)));
         channels.Subcommands.Add(Remove());

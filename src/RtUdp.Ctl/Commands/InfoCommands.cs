@@ -41,6 +41,11 @@ internal static class InfoCommands
                     i.LaunchTimeQdisc.Length > 0 ? $"{i.LaunchTimeQdisc} ({i.LaunchTimeClock})" : "-");
             }
             Console.Write(interfaces);
+            // What each interface offers an xdp channel (docs/xdp.md): one line each, too long for a column.
+            foreach (InterfaceCapabilities i in caps.Interfaces.Where(i => i.Xdp.Length > 0))
+            {
+                Console.WriteLine($"{i.Name} {i.Xdp}");
+            }
             if (caps.CpuPlan is { } plan)
             {
                 Console.WriteLine();

@@ -69,6 +69,11 @@ public sealed class CapabilityApi(ApiContext api) : CapabilityService.Capability
                 QdiscError = i.QdiscError ?? "",
                 LaunchTimeQdisc = i.LaunchTime?.Kind.ToString().ToLowerInvariant() ?? "",
                 LaunchTimeClock = i.LaunchTime is null ? "" : i.LaunchTime.Clock == LaunchTimeClock.ClockTai ? "CLOCK_TAI" : "CLOCK_MONOTONIC",
+                Xdp = i.Xdp?.Summary ?? "",
+                XdpZeroCopy = i.Xdp?.ZeroCopy == true,
+                XdpTxTimestamp = i.Xdp?.TxTimestamp == true,
+                XdpTxChecksum = i.Xdp?.TxChecksum == true,
+                XdpTxLaunchTime = i.Xdp?.TxLaunchTimeFifo == true,
             };
             foreach (QdiscInfo q in i.Qdiscs)
             {

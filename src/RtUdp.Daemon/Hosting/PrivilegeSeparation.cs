@@ -25,13 +25,15 @@ internal sealed record PrivilegeSeparation(EngineLauncher? Launcher, string Desc
         if (EngineLauncher.AdoptFromEnvironment() is { } launcher)
         {
             CapabilitySets own = CapabilitySets.OfCurrentThread();
-            if (own.HoldsAny(CapabilitySets.Engine))
+            if (own.HoldsAny(CapabilitySets.EngineWithXdp))
             {
                 launcher.Dispose();
-                throw new InvalidOperationException($"re-executed to shed them, rtudpd still holds {CapabilitySets.Describe((own.Permitted | own.Ambient) & CapabilitySets.Engine)} ({own})");
+                throw new InvalidOperationException($"re-executed to shed them, rtudpd still holds {CapabilitySets.Describe((own.Permitted | own.Ambient) & CapabilitySets.EngineWithXdp)} ({own})");
             }
+            // The xdp set (CAP_NET_RAW CAP_BPF CAP_PERFMON CAP_DAC_OVERRIDE) only where the unit's xdp drop-in granted it.
             return new PrivilegeSeparation(launcher,
-                $"rtudpd holds no capability (CapPrm {own.Permitted:x}, CapAmb {own.Ambient:x}); engine launcher {launcher.Pid} holds {CapabilitySets.Describe(launcher.Capabilities & CapabilitySets.Engine)} and starts the engine with them",
+                $"rtudpd holds no capability (CapPrm {own.Permitted:x}, CapAmb {own.Ambient:x}); engine launcher {launcher.Pid} holds {CapabilitySets.Describe(launcher.Capabilities & CapabilitySets.EngineWithXdp)} and starts the engine with them"
+                + ((launcher.Capabilities & CapabilitySets.Xdp) == CapabilitySets.Xdp ? " (xdp channels allowed)" : " (no xdp channels: the unit's xdp drop-in is not installed)"),
                 true, "launcher");
         }
 

@@ -44,6 +44,10 @@ internal static class ChannelCounterMetrics
     public static readonly Metric RxCoalescedPackets = new("rtudp_rx_coalesced_packets_total", "GRO: packets split out of coalesced datagrams (within received).");
     public static readonly Metric RxBusyPollHits = new("rtudp_rx_busy_poll_hits_total", "Busy-poll: reads that found datagrams while the receive worker spun, without a poll sleep.");
     public static readonly Metric RxBusyPollBudget = new("rtudp_rx_busy_poll_budget_exhausted_total", "Busy-poll: spins given up for poll because the SCHED_FIFO spin budget of the second was spent.");
+    public static readonly Metric RxXdpRejected = new("rtudp_rx_xdp_rejected_frames_total", "xdp: frames steered to the channel's AF_XDP socket that were no valid UDP datagram for it (dropped, within received).");
+    public static readonly Metric RxXdpBadChecksum = new("rtudp_rx_xdp_bad_checksum_frames_total", "xdp: rejected frames with a wrong IPv4 header or UDP checksum (within xdp rejected).");
+    public static readonly Metric RxXdpViaKernel = new("rtudp_rx_xdp_via_kernel_packets_total", "xdp: datagrams for the channel that arrived on another queue and came through the kernel's UDP socket (delivered, within received).");
+    public static readonly Metric TxXdpRingFullWaits = new("rtudp_tx_xdp_ring_full_waits_total", "xdp: send batches that found no free frame or TX ring slot and waited for the device to finish earlier frames.");
     public static readonly Metric RxReceived = new("rtudp_rx_received_packets_total", "Packets received from the socket.");
     public static readonly Metric RxDrained = new("rtudp_rx_drained_packets_total", "Received packets taken from the RX ring by clients.");
     public static readonly Metric RxDropped = new("rtudp_rx_dropped_packets_total", "Datagrams dropped, by reason: overflow (RX ring full), truncated (larger than max_payload), kernel_queue (dropped by the kernel before the engine read them, not within received).", "reason");
@@ -109,6 +113,10 @@ internal static class ChannelCounterMetrics
         [ChannelCounter.RxCoalescedPackets] = (RxCoalescedPackets, null),
         [ChannelCounter.RxBusyPollHits] = (RxBusyPollHits, null),
         [ChannelCounter.RxBusyPollBudgetExhausted] = (RxBusyPollBudget, null),
+        [ChannelCounter.RxXdpRejected] = (RxXdpRejected, null),
+        [ChannelCounter.RxXdpBadChecksum] = (RxXdpBadChecksum, null),
+        [ChannelCounter.RxXdpViaKernel] = (RxXdpViaKernel, null),
+        [ChannelCounter.TxXdpRingFullWaits] = (TxXdpRingFullWaits, null),
         [ChannelCounter.Received] = (RxReceived, null),
         [ChannelCounter.RxDroppedOverflow] = (RxDropped, "overflow"),
         [ChannelCounter.RxDroppedTruncated] = (RxDropped, "truncated"),

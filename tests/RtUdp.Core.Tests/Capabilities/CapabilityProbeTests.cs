@@ -37,6 +37,31 @@ public sealed class CapabilityProbeTests(CapabilityProbeTests.Fixture fixture, I
     }
 
     [Fact]
+    public void Every_interface_says_what_it_offers_xdp_as_the_netdev_family_does()
+    {
+        foreach (InterfaceCapabilities i in Report.Interfaces)
+        {
+            XdpInterfaceCapabilities xdp = Assert.IsType<XdpInterfaceCapabilities>(i.Xdp);
+            RtUdp.Core.Xdp.XdpDeviceFeatures features = RtUdp.Core.Xdp.XdpFeatureReader.Read(i.Ifindex);
+            output.WriteLine($"{i.Name}: {xdp.Summary}");
+            Assert.Equal(features.Describe(), xdp.Summary);
+            Assert.Equal(features.ZeroCopy, xdp.ZeroCopy);
+            Assert.Equal(features.TxLaunchTimeFifo, xdp.TxLaunchTimeFifo);
+            Assert.StartsWith("xdp", xdp.Summary, StringComparison.Ordinal);
+        }
+
+        // Loopback has no XDP in its driver and never zero-copy: generic mode only, copy mode.
+        XdpInterfaceCapabilities lo = Report.Interfaces.Single(i => i.Name == "lo").Xdp!;
+        Assert.Equal("xdp: none (generic/skb mode only); zero-copy no (copy mode); xsk tx metadata: none", lo.Summary);
+        Assert.False(lo.ZeroCopy);
+        Assert.Contains(Report.ToLogLines(), l => l.StartsWith("if lo ", StringComparison.Ordinal) && l.EndsWith(", " + lo.Summary, StringComparison.Ordinal));
+        using JsonDocument doc = JsonDocument.Parse(Report.ToJson());
+        JsonElement json = doc.RootElement.GetProperty("interfaces").EnumerateArray().Single(i => i.GetProperty("name").GetString() == "lo").GetProperty("xdp");
+        Assert.Equal(lo.Summary, json.GetProperty("summary").GetString());
+        Assert.False(json.GetProperty("zero_copy").GetBoolean());
+    }
+
+    [Fact]
     public void Loopback_timestamping_matches_ethtool() => AssertMatchesEthtool("lo");
 
     [Fact]

@@ -62,6 +62,7 @@ public sealed class PrivilegeSeparationTests : IDisposable
         AssertHoldsNothing(daemon.Pid);
         Assert.Equal("1", Status(daemon.Pid)["NoNewPrivs"]);
         Assert.Contains("Privilege separation in effect: rtudpd holds no capability", daemon.Log(), StringComparison.Ordinal);
+        Assert.Contains("(no xdp channels: the unit's xdp drop-in is not installed)", daemon.Log(), StringComparison.Ordinal);
 
         // The launcher is rtudpd's child, the engine the launcher's; both hold exactly the three.
         int launcher = ChildOf(daemon.Pid, "--launcher");
@@ -86,6 +87,30 @@ public sealed class PrivilegeSeparationTests : IDisposable
         Assert.Equal(1, daemon.ExitCode);
         Assert.Contains("The engine launcher is gone", daemon.Log(), StringComparison.Ordinal);
         await WaitForAsync<bool>(() => Directory.Exists($"/proc/{next}") ? null : (bool?)true, "the engine to exit with its launcher", daemon.Log);
+    }
+
+    [Fact]
+    public async Task With_the_xdp_drop_ins_capabilities_too_rtudpd_sheds_all_and_the_launcher_and_engine_hold_exactly_the_engines_and_xdps()
+    {
+        // deploy/systemd/rtudp-xdp.conf adds CAP_NET_RAW CAP_BPF CAP_PERFMON CAP_DAC_OVERRIDE to the unit's ambient set.
+        const string Caps = "+sys_nice,+ipc_lock,+net_admin,+net_raw,+bpf,+perfmon,+dac_override";
+        Assert.Equal(EngineCapabilities | (1UL << 13) | (1UL << 39) | (1UL << 38) | (1UL << 1), CapabilitySets.EngineWithXdp);
+        string install = Install();
+        await using var daemon = new UnprivilegedDaemon(this, install, [$"--inh-caps={Caps}", $"--ambient-caps={Caps}", "--no-new-privs"]);
+
+        Channel tx = await daemon.CreateRealtimeSenderAsync();
+        AssertHoldsNothing(daemon.Pid);
+        Assert.Contains("CAP_NET_ADMIN CAP_IPC_LOCK CAP_SYS_NICE CAP_NET_RAW CAP_BPF CAP_PERFMON CAP_DAC_OVERRIDE and starts the engine with them (xdp channels allowed)", daemon.Log(), StringComparison.Ordinal);
+        int launcher = ChildOf(daemon.Pid, "--launcher");
+        int engine = ChildOf(launcher, "rtudp-engine");
+        foreach (int pid in new[] { launcher, engine })
+        {
+            Dictionary<string, string> status = Status(pid);
+            Assert.Equal("65534", status["Uid"].Split('\t')[0]);
+            Assert.Equal(CapabilitySets.EngineWithXdp, Mask(status["CapEff"]));
+            Assert.Equal(CapabilitySets.EngineWithXdp, Mask(status["CapPrm"]));
+        }
+        await DaemonAccounting.DeleteBalancedAsync(daemon.Api, tx.Name);
     }
 
     /// <summary>rtudpd and rtudp-engine side by side in a directory of root's, and runtime directories of the service user (nobody here).</summary>
