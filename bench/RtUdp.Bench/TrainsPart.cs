@@ -247,6 +247,37 @@ internal sealed partial class Parts
         }
     }
 
+    /// <summary>
+    /// Creates and starts a receive channel, drains it on <see cref="FarCpu"/>, feeds it from the C GSO loop flat out for
+    /// the run's duration from <paramref name="senderSide"/>'s namespace, and deletes it: its counters around the
+    /// run, the sender's figures and the mode the channel ran in.
+    /// </summary>
+    private (ChannelStats Before, ChannelStats After, GsoRun Sender, ChannelModeBlock Mode, string SenderDetail) FedByCGso(EngineConnection client, ChannelConfig config, IPEndPoint destination, IReadOnlyList<string>? senderSide)
+    {
+        using ChannelHandle channel = client.CreateChannel(config);
+        client.StartChannel(channel.Id);
+        ChannelStats before;
+        ChannelStats after;
+        GsoRun? run;
+        string senderDetail;
+        using (var drainer = new RxDrainer(channel, FarCpu))
+        {
+            Thread.Sleep(300);
+            before = channel.ReadStats();
+            run = references.Gso(new IPEndPoint(destination.Address, channel.BoundLocal.Port), senderSide, FarCpu, 0, seconds, TrainSegments, TrainPayload, out senderDetail);
+            Thread.Sleep(200); // what the socket still holds is read
+            after = channel.ReadStats();
+            drainer.Stop();
+        }
+        ChannelModeBlock mode = channel.Region.Mode;
+        client.DeleteChannel(channel.Id);
+        if (run is not { } sender)
+        {
+            throw new InvalidOperationException("the C GSO loop failed: " + senderDetail);
+        }
+        return (before, after, sender, mode, senderDetail);
+    }
+
     private ReceiveRun EngineReceive(EngineConnection client, NetPath path, GroMode gro)
     {
         ChannelConfig config = new()
@@ -263,27 +294,7 @@ internal sealed partial class Parts
             Timestamps = TimestampMode.Off,
             Gro = gro,
         };
-        using ChannelHandle channel = client.CreateChannel(config);
-        client.StartChannel(channel.Id);
-        ChannelStats before;
-        ChannelStats after;
-        GsoRun? run;
-        string senderDetail;
-        using (var drainer = new RxDrainer(channel, FarCpu))
-        {
-            Thread.Sleep(300);
-            before = channel.ReadStats();
-            run = references.Gso(new IPEndPoint(path.ReceiverAddress, channel.BoundLocal.Port), path.SenderSide, FarCpu, 0, seconds, TrainSegments, TrainPayload, out senderDetail);
-            Thread.Sleep(200); // what the socket still holds is read
-            after = channel.ReadStats();
-            drainer.Stop();
-        }
-        ChannelModeBlock mode = channel.Region.Mode;
-        client.DeleteChannel(channel.Id);
-        if (run is not { } sender)
-        {
-            throw new InvalidOperationException("the C GSO loop failed: " + senderDetail);
-        }
+        (ChannelStats before, ChannelStats after, GsoRun sender, ChannelModeBlock mode, string senderDetail) = FedByCGso(client, config, new IPEndPoint(path.ReceiverAddress, 0), path.SenderSide);
 
         long Delta(ChannelCounter counter) => after[counter] - before[counter];
         double elapsed = (sender.EndNs - sender.StartNs) / 1e9;

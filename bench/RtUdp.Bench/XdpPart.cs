@@ -247,27 +247,7 @@ internal sealed partial class Parts
             DataPath = with == XdpReceiveWith.Xdp ? DataPath.Xdp : DataPath.Socket,
             XdpQueue = XdpQueueUsed,
         };
-        using ChannelHandle channel = client.CreateChannel(config);
-        client.StartChannel(channel.Id);
-        ChannelStats before;
-        ChannelStats after;
-        GsoRun? run;
-        string senderDetail;
-        using (var drainer = new RxDrainer(channel, FarCpu))
-        {
-            Thread.Sleep(300);
-            before = channel.ReadStats();
-            run = references.Gso(new IPEndPoint(path.SenderAddress, channel.BoundLocal.Port), path.ReceiverSide, FarCpu, 0, seconds, TrainSegments, TrainPayload, out senderDetail);
-            Thread.Sleep(200); // what the socket still holds is read
-            after = channel.ReadStats();
-            drainer.Stop();
-        }
-        ChannelModeBlock mode = channel.Region.Mode;
-        client.DeleteChannel(channel.Id);
-        if (run is not { } sender)
-        {
-            throw new InvalidOperationException("the C GSO loop failed: " + senderDetail);
-        }
+        (ChannelStats before, ChannelStats after, GsoRun sender, ChannelModeBlock mode, string senderDetail) = FedByCGso(client, config, new IPEndPoint(path.SenderAddress, 0), path.ReceiverSide);
         long Delta(ChannelCounter counter) => after[counter] - before[counter];
         double elapsed = (sender.EndNs - sender.StartNs) / 1e9;
         long received = Delta(ChannelCounter.Received);

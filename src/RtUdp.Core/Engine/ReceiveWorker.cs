@@ -528,7 +528,6 @@ public sealed unsafe class ReceiveWorker : IChannelWorker
         }
     }
 
-
     public void Wake() => _wake.Signal();
 
     public void OnClose()

@@ -294,7 +294,6 @@ public sealed unsafe class XdpReceiveWorker : IChannelWorker
         _kernelDropsSeen = drops;
     }
 
-
     public void Wake() => _wake.Signal();
 
     public void OnClose()
