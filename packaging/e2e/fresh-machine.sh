@@ -49,12 +49,13 @@ log "cloned $commit"
 
 # A root shell on the fresh machine, in the clone. The CA bundle is the host's: the package registries are
 # reached through this network's TLS proxy.
-# SYSTEMD_NSPAWN_API_VFS_WRITABLE=network: /proc/sys/net writable, as on a host, for the network-path tests that set
-# sysctls (icmp_ratelimit) in the namespaces they create; nspawn mounts /proc/sys read-only otherwise.
+# SYSTEMD_NSPAWN_API_VFS_WRITABLE=yes: /sys and /proc/sys writable, as on a host: the network-path tests set sysctls
+# (icmp_ratelimit) in the namespaces they create, and the xdp tests mount a bpffs at /sys/fs/bpf where there is none
+# (libxdp pins there); nspawn mounts both read-only otherwise.
 # --system-call-filter: nspawn's own seccomp filter refuses bpf(2) (the xdp steering program, bpftool) and
 # pidfd_getfd(2) (the GSO tests take the engine's socket) whatever the capabilities; a host lets root have both.
 inside() {
-    SYSTEMD_NSPAWN_API_VFS_WRITABLE=network systemd-nspawn -q --register=no --keep-unit --capability=all --system-call-filter='bpf pidfd_getfd' --console=pipe -D "$rootfs" --chdir=/root/rtudp \
+    SYSTEMD_NSPAWN_API_VFS_WRITABLE=yes systemd-nspawn -q --register=no --keep-unit --capability=all --system-call-filter='bpf pidfd_getfd' --console=pipe -D "$rootfs" --chdir=/root/rtudp \
         --bind-ro="$sdk:/usr/share/dotnet" --bind-ro=/etc/ssl/certs:/etc/ssl/certs \
         --setenv=PATH=/usr/share/dotnet:/usr/bin:/bin:/usr/sbin:/sbin --setenv=HOME=/root --setenv=USER=root \
         --setenv=NUGET_CERT_REVOCATION_MODE=offline --setenv=DOTNET_CLI_TELEMETRY_OPTOUT=1 --setenv=DOTNET_NOLOGO=1 \
