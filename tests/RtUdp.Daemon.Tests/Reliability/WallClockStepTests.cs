@@ -73,15 +73,35 @@ public sealed class WallClockStepTests(ITestOutputHelper output)
         Burst = (byte)'B',
     }
 
+    /// <summary>Runs of the scenario at most, when a step comes after the burst it must fall into (a loaded host woke the test late).</summary>
+    private const int Attempts = 3;
+
     [Fact]
     public async Task Stepping_the_wall_clock_2_s_ahead_and_back_moves_no_packet_scheduled_and_no_stamp_taken_meanwhile()
     {
-        WallClock? clock = WallClock.TryTake(out string? whyNot);
-        if (clock is null)
+        List<string> misses = [];
+        for (int attempt = 1; attempt <= Attempts; attempt++)
         {
-            output.WriteLine($"SKIPPED: {whyNot}");
-            return;
+            WallClock? clock = WallClock.TryTake(out string? whyNot);
+            if (clock is null)
+            {
+                output.WriteLine($"SKIPPED: {whyNot}");
+                return;
+            }
+            string? missed = await StepAndBackAsync(clock);
+            if (missed is null)
+            {
+                return;
+            }
+            output.WriteLine($"attempt {attempt}: {missed}; the scenario runs again");
+            misses.Add(missed);
         }
+        Assert.Fail($"in {Attempts} runs no step came while its burst was on the wire (the test would prove less than it claims): {string.Join("; ", misses)}");
+    }
+
+    /// <summary>The scenario once; null when both steps came while their bursts were on the wire, else which did not.</summary>
+    private async Task<string?> StepAndBackAsync(WallClock clock)
+    {
 
         await using OwnedDaemon daemon = await OwnedDaemon.StartAsync();
         Clients api = daemon.Unix;
@@ -195,9 +215,13 @@ public sealed class WallClockStepTests(ITestOutputHelper output)
         Assert.InRange(restored.RealtimeMinusMonotonicNs - before.RealtimeMinusMonotonicNs, -OffsetSlackNs, OffsetSlackNs);
         Assert.InRange(TaiMinusMonotonic(restored) - TaiMinusMonotonic(before), -OffsetSlackNs, OffsetSlackNs);
         Assert.InRange(duringStepDue - (stepped.MonotonicNs + (500 * Ms)), -OffsetSlackNs, OffsetSlackNs);
-        // Each step came while its burst was on the wire (else the test proved less than it claims).
-        Assert.InRange(steppedAt - t0, FirstStepAt, FirstStepAt + (40 * Ms));
-        Assert.InRange(restoredAt - t0, SecondStepAt, SecondStepAt + (40 * Ms));
+        // Each step came while its burst was on the wire (else the test proved less than it claims): checked at the end,
+        // after everything else held, and the scenario runs again when it did not.
+        string? missed = null;
+        if (steppedAt - t0 is < FirstStepAt or > FirstStepAt + (40 * Ms) || restoredAt - t0 is < SecondStepAt or > SecondStepAt + (40 * Ms))
+        {
+            missed = $"steps at t0 + {(steppedAt - t0) / 1e6:0.0} ms and t0 + {(restoredAt - t0) / 1e6:0.0} ms, due at {FirstStepAt / Ms} and {SecondStepAt / Ms} ms (+40 ms)";
+        }
 
         // Every packet arrived once, at its scheduled monotonic time: the steps moved neither a due time nor an RX stamp.
         int expected = due.Count + GeneratorCount;
@@ -244,6 +268,7 @@ public sealed class WallClockStepTests(ITestOutputHelper output)
         V1.ChannelStats[] balanced = await DaemonAccounting.AssertBalancedAsync(api, tx.Name, burstTx.Name, genTx.Name, rx.Name);
         Assert.Equal((long)expected, balanced[3].Rx.Received);
         await DaemonAccounting.DeleteBalancedAsync(api, tx.Name, burstTx.Name, genTx.Name, rx.Name);
+        return missed;
     }
 
     private static ByteString Payload(Kind kind, int index)
