@@ -51,9 +51,6 @@ public sealed class XdpChannelPort : IDisposable
     /// <summary>How the steering program runs, or None for a send-only channel (no program).</summary>
     public XdpAttachMode Attach => _program?.ModeInEffect ?? XdpAttachMode.None;
 
-    /// <summary>The steering program's kernel id (0 without one).</summary>
-    public uint ProgramId => _program?.ProgramId ?? 0;
-
     /// <param name="bound">The UDP socket's local endpoint: the frames' source port, and the port steered to the socket.</param>
     public static XdpChannelPort Open(ChannelConfig config, IPEndPoint bound, ChannelModePlan plan)
     {

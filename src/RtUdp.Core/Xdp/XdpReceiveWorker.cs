@@ -156,10 +156,10 @@ public sealed unsafe class XdpReceiveWorker : IChannelWorker
                 continue;
             }
             _flows?.OnPacket(new ReadOnlySpan<byte>(_kernelPayload, (int)length), now);
-            if (WriteRecord(_kernelPayload, (int)length, now, out RxPacketHeader* rx))
+            if (WriteRecord(_kernelPayload, (int)length, now, out RxPacketHeader* rx, out int record))
             {
                 SocketAddress.Read(_kernelSource, ref rx->Source);
-                _ring.Commit(_lastRecord);
+                _ring.Commit(record);
                 written++;
             }
             else
@@ -243,29 +243,25 @@ public sealed unsafe class XdpReceiveWorker : IChannelWorker
 
     private bool WriteRecord(in UdpFrame frame, long workerNow)
     {
-        if (!WriteRecord(frame.Payload, frame.PayloadLength, workerNow, out RxPacketHeader* rx))
+        if (!WriteRecord(frame.Payload, frame.PayloadLength, workerNow, out RxPacketHeader* rx, out int record))
         {
             return false;
         }
         frame.ReadSource(ref rx->Source);
-        _ring.Commit(_lastRecord);
+        _ring.Commit(record);
         return true;
     }
 
-    // The record claimed by the last WriteRecord, committed by its caller once the source is in.
-    private int _lastRecord;
-
-    /// <summary>Claims a record and writes everything but its source; false when the ring is full.</summary>
+    /// <summary>Claims a record and writes everything but its source (its caller commits it once that is in); false when the ring is full.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool WriteRecord(byte* payload, int size, long workerNow, out RxPacketHeader* rx)
+    private bool WriteRecord(byte* payload, int size, long workerNow, out RxPacketHeader* rx, out int record)
     {
-        int record = _ring.TryClaimSingleProducer(PacketRecordType.Packet, sizeof(RxPacketHeader) + size);
+        record = _ring.TryClaimSingleProducer(PacketRecordType.Packet, sizeof(RxPacketHeader) + size);
         if (record < 0)
         {
             rx = null;
             return false;
         }
-        _lastRecord = record;
         byte* body = _ring.Body(record);
         rx = (RxPacketHeader*)body;
         rx->KernelRealtimeNs = 0;
