@@ -121,7 +121,7 @@ internal sealed class ShmBroker : IHostedService, IDisposable
         foreach (ShmSession session in Sessions.Snapshot())
         {
             await DetachAsync(session, "rtudpd stopped", ShmStatus.Detached, CancellationToken.None);
-            _ = Tmds.Linux.LibC.shutdown(session.Connection, Tmds.Linux.LibC.SHUT_RDWR);
+            session.ShutdownConnection();
         }
         Thread[] threads;
         lock (_threadsGate)
@@ -161,7 +161,7 @@ internal sealed class ShmBroker : IHostedService, IDisposable
         {
             if (session.Ended)
             {
-                return (ShmStatus.Detached, "the attachment had ended already: " + session.Region.Message);
+                return (ShmStatus.Detached, "the attachment had ended already (channel deleted, or the engine restart failed)");
             }
             ClientExitPolicy policy = session.Channel.Config.ClientExit;
             string policyName = policy.ToString().ToLowerInvariant();
@@ -175,7 +175,7 @@ internal sealed class ShmBroker : IHostedService, IDisposable
                 await session.Gate.WaitAsync(CancellationToken.None);
                 if (session.Ended)
                 {
-                    return (ShmStatus.Detached, "the attachment had ended already: " + session.Region.Message);
+                    return (ShmStatus.Detached, "the attachment had ended already (channel deleted, or the engine restart failed)");
                 }
                 if (!back)
                 {
@@ -202,7 +202,7 @@ internal sealed class ShmBroker : IHostedService, IDisposable
             string message = failure is null
                 ? $"detached ({cause}, client_exit {policyName}): {counts.Drained} sent on, {counts.Dropped} dropped, {counts.RxUnread} received and never read"
                 : $"detached ({cause}); the engine could not account the ring: {failure}";
-            End(session, status, message);
+            _ = End(session, status, message);
             if (failure is null)
             {
                 ShmLog.Detached(_logger, session.ClientId, session.Peer.Description, session.Channel.Name, cause, policyName, counts.Drained, counts.Dropped, counts.RxUnread);
@@ -229,11 +229,11 @@ internal sealed class ShmBroker : IHostedService, IDisposable
     }
 
     /// <summary>The session is over: state 2 for the client, the RX ring back to the daemon, its slot freed. Under the session's gate.</summary>
-    private void End(ShmSession session, ShmStatus status, string message)
+    private bool End(ShmSession session, ShmStatus status, string message)
     {
         if (!session.End())
         {
-            return;
+            return false;
         }
         session.AttachedTo = null;
         session.Publish(ClientState.Detached, status, message);
@@ -242,6 +242,7 @@ internal sealed class ShmBroker : IHostedService, IDisposable
             session.Channel.ReleaseShmReceiver(session.Peer.Description);
         }
         Sessions.Remove(session);
+        return true;
     }
 
     private void AcceptLoop()
@@ -342,7 +343,7 @@ internal sealed class ShmBroker : IHostedService, IDisposable
                 }
                 if (reason is not null)
                 {
-                    End(session, ShmStatus.Detached, reason);
+                    _ = End(session, ShmStatus.Detached, reason);
                     ShmLog.ReattachFailed(_logger, session.ClientId, session.Peer.Description, channel.Name, reason);
                     session.Reattached.Set(); // a detach waiting for the engine goes on (and finds it ended)
                     continue;
@@ -366,19 +367,24 @@ internal sealed class ShmBroker : IHostedService, IDisposable
     {
         foreach (ShmSession session in Sessions.On(channel))
         {
+            bool ended;
             session.Gate.Wait();
             try
             {
-                End(session, ShmStatus.Detached, $"channel deleted ({channel.Name})");
+                ended = End(session, ShmStatus.Detached, $"channel deleted ({channel.Name})");
             }
             finally
             {
                 session.Gate.Release();
             }
+            if (!ended)
+            {
+                continue; // its client left meanwhile
+            }
             session.Reattached.Set();
             ShmLog.ChannelDeleted(_logger, session.ClientId, session.Peer.Description, channel.Name);
             // The connection's thread wakes (EOF) and closes it.
-            _ = Tmds.Linux.LibC.shutdown(session.Connection, Tmds.Linux.LibC.SHUT_RDWR);
+            session.ShutdownConnection();
         }
     }
 

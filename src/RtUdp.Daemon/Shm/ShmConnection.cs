@@ -66,21 +66,30 @@ internal sealed class ShmConnection
                 }
             }
         }
-        catch (Exception e) when (e is NativeCallException or IOException or ObjectDisposedException)
+#pragma warning disable CA1031 // a thread of its own: whatever failed is logged, and the client's attachment still detached
+        catch (Exception e)
         {
             ShmLog.ConnectionFailed(_broker.Logger, e, _peer?.Description ?? "unknown peer");
             cause = "connection failed: " + e.Message;
         }
         finally
         {
-            if (_session is { } session)
+            try
             {
-                if (cause.Length > 0)
+                if (_session is { } session)
                 {
-                    _broker.DetachAsync(session, cause, ShmStatus.Detached, CancellationToken.None).GetAwaiter().GetResult();
+                    if (cause.Length > 0)
+                    {
+                        _broker.DetachAsync(session, cause, ShmStatus.Detached, CancellationToken.None).GetAwaiter().GetResult();
+                    }
+                    session.Dispose();
                 }
-                session.Dispose();
             }
+            catch (Exception e)
+            {
+                ShmLog.ConnectionFailed(_broker.Logger, e, _peer?.Description ?? "unknown peer");
+            }
+#pragma warning restore CA1031
             UnixSeqPacket.Close(_fd);
         }
     }

@@ -13,6 +13,7 @@ namespace RtUdp.Daemon.Shm;
 internal sealed unsafe class ShmSession(int connection, uint clientId, ChannelEntry channel, ShmPeer peer, uint flags, SafeFileHandle memfd, ClientRegion region, ClientAttachLimits limits) : IDisposable
 {
     private int _ended;
+    private bool _closed;
 
     /// <summary>The broker connection (its thread owns and closes it; others only shut it down to wake that thread).</summary>
     public int Connection { get; } = connection;
@@ -65,11 +66,43 @@ internal sealed unsafe class ShmSession(int connection, uint clientId, ChannelEn
         _ = Libc.futex_wake(doorbell, int.MaxValue);
     }
 
+    /// <summary>
+    /// Wakes the connection's thread (its poll sees EOF) so it closes the connection. Under the gate, and never after
+    /// <see cref="Dispose"/>: the thread closes the descriptor only after that, so the number is never another's.
+    /// </summary>
+    public void ShutdownConnection()
+    {
+        Gate.Wait();
+        try
+        {
+            if (!_closed)
+            {
+                _ = Tmds.Linux.LibC.shutdown(Connection, Tmds.Linux.LibC.SHUT_RDWR);
+            }
+        }
+        finally
+        {
+            Gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Unmaps the region, under the gate: whoever holds a snapshot of the sessions (a restart, a deletion, the stop)
+    /// takes the gate and finds the session ended before it touches the region. The gate and the event stay usable
+    /// for them (neither holds a kernel handle: no wait handle is ever asked of them).
+    /// </summary>
     public void Dispose()
     {
-        Region.Dispose();
-        Memfd.Dispose();
-        Gate.Dispose();
-        Reattached.Dispose();
+        Gate.Wait();
+        try
+        {
+            _closed = true;
+            Region.Dispose();
+            Memfd.Dispose();
+        }
+        finally
+        {
+            Gate.Release();
+        }
     }
 }
