@@ -162,6 +162,36 @@ public sealed class ShmClientTests
         Assert.Equal(ShmStatus.Detached, attachment.Detach());
     }
 
+    [Fact]
+    public async Task Attachments_beyond_the_per_user_limit_are_refused_and_a_detach_frees_one()
+    {
+        await using OwnedDaemon daemon = await OwnedDaemon.StartAsync(new Dictionary<string, string> { ["Limits:PerClientShmAttachments"] = "2" });
+        Clients api = daemon.Unix;
+        using var sink = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        sink.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        Channel tx = await api.CreateSenderAsync(Clients.UniqueId("shm-limit"), Remote(sink));
+        using ShmClient client = ShmClient.Connect(ShmSocket(daemon));
+        ShmAttachment first = client.Attach(tx.Name, ShmAbi.AttachSend, txRingBytes: 4096);
+        ShmAttachment second = client.Attach(tx.Name, ShmAbi.AttachSend, txRingBytes: 4096);
+        ShmException refused = Assert.Throws<ShmException>(() => client.Attach(tx.Name, ShmAbi.AttachSend));
+        Assert.Equal(ShmStatus.Exhausted, refused.Status);
+        Assert.Contains($"uid {Tmds.Linux.LibC.geteuid()} holds 2 same-host attachments", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("Limits:PerClientShmAttachments = 2", refused.Message, StringComparison.Ordinal);
+        // A ring size that is no power of two is refused naming its field.
+        ShmException size = Assert.Throws<ShmException>(() => client.Attach(tx.Name, ShmAbi.AttachSend, txRingBytes: 5000));
+        Assert.True(size.Status is ShmStatus.Invalid or ShmStatus.Exhausted, size.Message);
+        Assert.Equal(ShmStatus.Ok, first.Detach());
+        ShmAttachment third = client.Attach(tx.Name, ShmAbi.AttachSend, txRingBytes: 4096);
+        Assert.Equal(ClientState.Attached, third.State);
+        ShmException badSize = Assert.Throws<ShmException>(() => client.Attach(tx.Name, ShmAbi.AttachSend, txRingBytes: 5000));
+        Assert.Equal(ShmStatus.Invalid, badSize.Status);
+        Assert.StartsWith("tx_ring_bytes: 5000 is not", badSize.Message, StringComparison.Ordinal);
+        second.Dispose();
+        third.Dispose();
+        await api.WaitStatsAsync(tx.Name, s => s.Counters["clients_attached"] == 0, Timeout);
+        await DaemonAccounting.DeleteBalancedAsync(api, tx.Name);
+    }
+
     internal static void SendOrWait(ShmAttachment attachment, byte[] payload, long due, long packetId, uint flags)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
