@@ -16,7 +16,7 @@ namespace RtUdp.Daemon.Api;
 public sealed class ChannelEntry
 {
     /// <summary>The first packet_id rtudpd assigns; clients choose theirs below it.</summary>
-    public const long FirstAssignedPacketId = 1L << 62;
+    public const long FirstAssignedPacketId = RtUdp.Core.Contract.Channels.PacketIdRule.FirstAssigned;
 
     private int _users;
     private long _rejectedQuota;
