@@ -5,6 +5,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using RtUdp.Core.Contract.Clients;
 using RtUdp.Core.Timestamping;
+using RtUdp.Core.ShmClient;
 using RtUdp.Native.Abi;
 
 namespace RtUdp.Daemon.Tests.Native;
@@ -20,7 +21,7 @@ public sealed class HeaderLayoutTests
     {
         [typeof(RtUdpPacket)] = "rtudp_packet",
         [typeof(RtUdpRxInfo)] = "rtudp_rx_info",
-        [typeof(RtUdpStats)] = "rtudp_stats",
+        [typeof(ShmStats)] = "rtudp_stats",
     };
 
     [Fact]
