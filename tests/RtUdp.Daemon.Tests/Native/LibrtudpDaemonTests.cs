@@ -152,7 +152,7 @@ public sealed class LibrtudpDaemonTests(DaemonFixture daemon)
             }
         }
 
-        Expect("connect_missing", ShmStatus.Connect, stale.Path);
+        Expect("connect_missing", ShmStatus.Connect, stale.Path, "ECONNREFUSED");
         Assert.Contains("connect_missing_out null", lines);
         Expect("connect_null_out", ShmStatus.Invalid, "out");
         Expect("attach_unknown", ShmStatus.NotFound, unknown);
@@ -187,8 +187,11 @@ public sealed class LibrtudpDaemonTests(DaemonFixture daemon)
         public TemporarySocket()
         {
             Path = System.IO.Path.Combine(_directory, "rtudp-shm.sock");
-            using var socket = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
-            socket.Bind(new UnixDomainSocketEndPoint(Path));
+            // .NET unlinks a unix socket's file when it closes the socket; Python leaves it, as a killed daemon does.
+            ProcessResult bind = ProcessRunner.Run(Tool.Require("python3", "python3"),
+                ["-c", "import socket, sys; s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); s.bind(sys.argv[1]); s.close()", Path],
+                TimeSpan.FromSeconds(30));
+            Assert.True(bind.ExitCode == 0 && File.Exists(Path), $"could not leave a socket file at {Path}:\n{bind}");
         }
 
         public string Path { get; }
