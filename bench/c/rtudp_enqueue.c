@@ -103,7 +103,8 @@ int main(int argc, char **argv)
     static uint8_t payload[65536];
     memset(payload, 0x5a, sizeof payload);
     uint32_t *single = malloc(sizeof(uint32_t) * (size_t)count);
-    uint32_t *batched = malloc(sizeof(uint32_t) * (size_t)(count / BATCH + 1));
+    /* A call may take fewer than BATCH packets (the ring nearly full): up to one call per packet. */
+    uint32_t *batched = malloc(sizeof(uint32_t) * (size_t)count);
     if (single == NULL || batched == NULL) {
         fprintf(stderr, "rtudp_enqueue: out of memory\n");
         return 1;
