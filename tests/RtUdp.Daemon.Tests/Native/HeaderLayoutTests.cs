@@ -13,7 +13,7 @@ namespace RtUdp.Daemon.Tests.Native;
 /// <summary>
 /// rtudp.h against the C# the library is built from, with gcc as the oracle: every struct's size and every field's
 /// offset and size (fields found by reflection, named in C as in C# but in snake_case), and every constant
-/// (status codes, ABI version, flags, stamp sources). Needs only the header and gcc, not the library.
+/// (status codes, ABI version, flags, states, stamp sources). Needs only the header and gcc, not the library.
 /// </summary>
 public sealed class HeaderLayoutTests
 {
@@ -66,6 +66,11 @@ public sealed class HeaderLayoutTests
             ["RTUDP_STAMP_WORKER"] = (long)StampSource.Worker,
             ["RTUDP_STAMP_SOFTWARE"] = (long)StampSource.Software,
             ["RTUDP_STAMP_HARDWARE"] = (long)StampSource.Hardware,
+            ["RTUDP_STATE_ATTACHED"] = (long)ClientState.Attached,
+            ["RTUDP_STATE_DETACHED"] = (long)ClientState.Detached,
+            ["RTUDP_STATE_FAULTED"] = (long)ClientState.Faulted,
+            ["RTUDP_STATE_REATTACHING"] = (long)ClientState.Reattaching,
+            ["RTUDP_RX_COALESCED"] = RtUdp.Core.Contract.Channels.RxPacketFlags.Coalesced,
         };
         foreach (ShmStatus status in Enum.GetValues<ShmStatus>())
         {
