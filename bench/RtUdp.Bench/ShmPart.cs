@@ -30,11 +30,13 @@ internal sealed partial class Parts
         double shmPps;
         string shmDetail;
         Percentiles shmCost, grpcCost;
+        List<Row> cRows;
         using (DaemonProcess daemon = DaemonProcess.Start(_engineLog))
         {
             (shmPps, shmDetail) = ShmIngest(daemon, remote);
             shmCost = ShmEnqueueCost(daemon, remote);
             grpcCost = GrpcEnqueueCost(daemon, remote);
+            cRows = CEnqueueCost(daemon, remote, grpcCost);
         }
         (double direct2, _) = EngineThroughput(remote, CoreTimestampMode.Off);
         double direct = (direct1 + direct2) / 2;
@@ -45,6 +47,7 @@ internal sealed partial class Parts
         Rows.Add(new Row("shm", $"enqueue cost per packet, p50 / p99 (ns): ShmAttachment.TrySend (64 B, IMMEDIATE) x {ShmCostSamples:N0}",
             $"{shmCost.P50} / {shmCost.P99}", $"{grpcCost.P50} / {grpcCost.P99} (one unary gRPC Send per packet over the unix socket, x {GrpcCostSamples:N0})",
             $"{Ratio(grpcCost.P50, shmCost.P50)} / {Ratio(grpcCost.P99, shmCost.P99)} faster", "C <= 500 ns p50 (this is the C# call librtudp wraps)", Verdict(shmCost.P50 <= 500)));
+        Rows.AddRange(cRows);
     }
 
     private (double Pps, string Detail) ShmIngest(DaemonProcess daemon, IPEndPoint remote)
