@@ -38,6 +38,14 @@ run() { dotnet test "$@" -c Release --logger "console;verbosity=normal" 2>&1 | t
 # The Python package's pytest tests print their totals and failures the way `dotnet test` does (counted below).
 run_python() { clients/python/run-tests.sh "$@" 2>&1 | tee -a "$log"; return "${PIPESTATUS[0]}"; }
 
+# librtudp (the C ABI, NativeAOT): published once here, used by the tests that compile C against it and by the
+# Python package's same-host path, which find it through RTUDP_LIBRARY_DIR.
+if ! librtudp=$(scripts/build-librtudp.sh | tail -n 1); then
+    echo "test.sh: scripts/build-librtudp.sh failed: librtudp could not be built" >&2
+    exit 1
+fi
+export RTUDP_LIBRARY_DIR=$librtudp/lib
+
 status=0
 if [[ ${1:-} == --python ]]; then
     shift

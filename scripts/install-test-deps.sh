@@ -13,6 +13,9 @@ set -euo pipefail
 packages=(
     # Native layout tests compile C against the real headers; the benchmarks' C references.
     gcc libc6-dev linux-libc-dev binutils
+    # librtudp's tests and C benchmark compile against rtudp.h through its pkg-config file (rtudp.pc). NativeAOT
+    # (librtudp, scripts/build-librtudp.sh; the packaged rtudp-engine) links with clang (below) and binutils' ld.
+    pkgconf
     # Network namespaces and veth pairs (ip), qdisc checks (tc), loss injection on a veth (nft: the
     # kernel here has no tc drop action), the capability probe's oracle (ethtool -T).
     iproute2 nftables ethtool
