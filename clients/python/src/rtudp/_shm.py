@@ -412,7 +412,8 @@ class Attachment:
             self._handle = None
             self._client = None
             rc = self._lib.rtudp_detach(handle)
-            failure = self._lib.error(rc, f"rtudp_detach({self.channel})") if rc < 0 else None
+            # RTUDP_E_DETACHED: it had ended already (channel deleted, engine restart failed): nothing left to do.
+            failure = self._lib.error(rc, f"rtudp_detach({self.channel})") if rc < 0 and rc != RTUDP_E_DETACHED else None
             if client is not None:
                 self._lib.rtudp_disconnect(client)
             return failure
