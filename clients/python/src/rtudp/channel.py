@@ -480,4 +480,4 @@ class RtUdp:
 
     def __repr__(self) -> str:
         state = "deleted" if self._deleted else "running" if self._running else "created" if self.channel else "not created"
-        return f"RtUdp({self.name}, {state}, transport={self.transport})"
+        return f"RtUdp({self.name}, transport={self.transport}, {state})"
