@@ -231,8 +231,8 @@ class RtUdp:
         self._shm_send = None
         self._shm_rx = None
         if self.receives:
-            try:
-                while (got := attachment.receive(0)) is not None:
+            try:  # at most receive_buffer packets, as the gRPC path's buffer holds; the rest is counted (rx_unread_detach)
+                while len(self._shm_backlog) < self._receive_buffer and (got := attachment.receive(0)) is not None:
                     self._shm_backlog.append((got[0], _shm.rtudp_rx_info.from_buffer_copy(got[1])))
             except RtUdpError:
                 pass  # detached or faulted meanwhile: the daemon counts what was left (rx_unread_detach)
