@@ -33,9 +33,21 @@ SHM_SOCKET_VARIABLE = "RTUDP_SHM_SOCKET"
 #: The broker's socket, beside rtudpd's gRPC unix socket (Listen:ShmSocket).
 SHM_SOCKET_NAME = "rtudp-shm.sock"
 
+RTUDP_ABI_VERSION = ABI_VERSION
 RTUDP_SEND_IMMEDIATE = 1
 RTUDP_ATTACH_SEND = 1
 RTUDP_ATTACH_RECEIVE = 2
+# rtudp_stats.state
+RTUDP_STATE_ATTACHED = 1
+RTUDP_STATE_DETACHED = 2
+RTUDP_STATE_FAULTED = 3
+RTUDP_STATE_REATTACHING = 4
+# rtudp_rx_info.stamp_source, .flags
+RTUDP_STAMP_NONE = 0
+RTUDP_STAMP_WORKER = 1
+RTUDP_STAMP_SOFTWARE = 2
+RTUDP_STAMP_HARDWARE = 3
+RTUDP_RX_COALESCED = 1
 
 # Status codes (ShmStatus, rtudp.h).
 RTUDP_OK = 0
@@ -72,8 +84,9 @@ STATUS: Dict[int, Tuple[str, Type[RtUdpError], Optional[grpc.StatusCode]]] = {
     RTUDP_E_BUFFER: ("RTUDP_E_BUFFER", InvalidArgumentError, grpc.StatusCode.INVALID_ARGUMENT),
 }
 
-#: Region states (header offset 128).
-STATES = {1: "attached", 2: "detached", 3: "faulted", 4: "reattaching"}
+#: Region states (rtudp_stats.state).
+STATES = {RTUDP_STATE_ATTACHED: "attached", RTUDP_STATE_DETACHED: "detached", RTUDP_STATE_FAULTED: "faulted",
+          RTUDP_STATE_REATTACHING: "reattaching"}
 
 _I64_LIMIT = 1 << 63
 #: The largest UDP payload, and the receive buffer's size (enough for any channel's max payload).
@@ -432,9 +445,9 @@ def received_packet(payload: bytes, info: rtudp_rx_info):
     packet = packet_pb2.ReceivedPacket(
         payload=payload, software_stamp_ns=info.kernel_realtime_ns, hardware_stamp_ns=info.hardware_raw_ns,
         monotonic_ns=info.best_monotonic_ns, stamp_source=info.stamp_source, worker_monotonic_ns=info.worker_monotonic_ns,
-        sequence=info.sequence, coalesced=bool(info.flags & 1),
-        clock_domain={1: common_pb2.CLOCK_DOMAIN_MONOTONIC, 2: common_pb2.CLOCK_DOMAIN_REALTIME,
-                      3: common_pb2.CLOCK_DOMAIN_PHC}.get(info.stamp_source, common_pb2.CLOCK_DOMAIN_UNSPECIFIED))
+        sequence=info.sequence, coalesced=bool(info.flags & RTUDP_RX_COALESCED),
+        clock_domain={RTUDP_STAMP_WORKER: common_pb2.CLOCK_DOMAIN_MONOTONIC, RTUDP_STAMP_SOFTWARE: common_pb2.CLOCK_DOMAIN_REALTIME,
+                      RTUDP_STAMP_HARDWARE: common_pb2.CLOCK_DOMAIN_PHC}.get(info.stamp_source, common_pb2.CLOCK_DOMAIN_UNSPECIFIED))
     if info.source_family in (2, 10):
         packet.source.address = _address_text(info.source_family, bytes(info.source_addr))
         packet.source.port = info.source_port
