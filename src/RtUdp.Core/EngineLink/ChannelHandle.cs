@@ -16,6 +16,7 @@ public sealed unsafe class ChannelHandle : IDisposable
     private readonly Lock _reportLock = new();
     private readonly long _busyPollNs;
     private long _lastPacketNs = long.MinValue / 2;
+    private volatile bool _drainsSuspended;
 
     private const int SpinIterations = 20;
 
@@ -92,6 +93,27 @@ public sealed unsafe class ChannelHandle : IDisposable
     public void Flush() => _region.TxRing.ConsumerWait.Signal();
 
     /// <summary>
+    /// The RX ring gets another consumer (the engine's intake agent, for a same-host client that receives on the
+    /// channel, docs/shm-clients.md): from now on <see cref="Receive"/> takes nothing. Returns once a drain in
+    /// progress has ended (it holds the drain lock), so the ring has one consumer at every moment.
+    /// </summary>
+    public void SuspendDrains()
+    {
+        _drainsSuspended = true;
+        lock (_drainLock)
+        {
+            // Nothing: taking the lock waits for the drain that held it; the next one sees the flag.
+        }
+        _region.RxRing.ConsumerWait.Signal(); // a reader parked in Receive wakes and returns
+    }
+
+    /// <summary>The other consumer is gone (its client detached): <see cref="Receive"/> drains again.</summary>
+    public void ResumeDrains() => _drainsSuspended = false;
+
+    /// <summary>A same-host client receives on the channel: the daemon does not drain its RX ring.</summary>
+    public bool DrainsSuspended => _drainsSuspended;
+
+    /// <summary>
     /// Takes the next received packet, waiting up to <paramref name="timeoutNs"/> (0: don't wait),
     /// like the original receive_data(timeout_ns).
     /// </summary>
@@ -128,7 +150,7 @@ public sealed unsafe class ChannelHandle : IDisposable
                     return packet;
                 }
                 long now = Libc.MonotonicNow();
-                if (now >= deadline || _region.State is ChannelState.Deleted)
+                if (now >= deadline || _region.State is ChannelState.Deleted || _drainsSuspended)
                 {
                     wait.CancelWait();
                     return null;
@@ -179,6 +201,11 @@ public sealed unsafe class ChannelHandle : IDisposable
     {
         lock (_drainLock)
         {
+            if (_drainsSuspended)
+            {
+                packet = default;
+                return false;
+            }
             var reader = new RxReader(destination);
             if (_region.RxRing.Read(ref reader, 1) == 0)
             {

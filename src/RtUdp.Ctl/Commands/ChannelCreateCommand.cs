@@ -53,6 +53,11 @@ internal static class ChannelCreateCommand
         ["send-late"] = LatePolicy.SendLate, ["drop"] = LatePolicy.Drop,
     };
 
+    private static readonly Dictionary<string, ClientExitPolicy> ClientExitPolicies = new()
+    {
+        ["drain"] = ClientExitPolicy.Drain, ["drop"] = ClientExitPolicy.Drop,
+    };
+
     private static readonly Dictionary<string, TimestampMode> TimestampModes = new()
     {
         ["auto"] = TimestampMode.Auto, ["hardware"] = TimestampMode.Hardware, ["software"] = TimestampMode.Software, ["off"] = TimestampMode.Off,
@@ -86,6 +91,7 @@ internal static class ChannelCreateCommand
         Option<TimingStrategy> timing = Options.Choice("--timing", "How the send worker waits for a packet's time (bulk: none, sent as fed)", Timings, TimingStrategy.Unspecified);
         Option<TimeSpan?> spinMargin = NullableDuration("--spin-margin", "Hybrid timing: sleep until this long before the time, then spin (default 100us)");
         Option<LatePolicy> latePolicy = Options.Choice("--late-policy", "What a packet past its time gets", LatePolicies, LatePolicy.Unspecified);
+        Option<ClientExitPolicy> clientExit = Options.Choice("--client-exit", "What a same-host (librtudp) client's unsent packets get when it detaches or dies: drain (sent, the default) or drop (counted)", ClientExitPolicies, ClientExitPolicy.Unspecified);
         Option<TimeSpan?> lateTolerance = NullableDuration("--late-tolerance", "Lateness tolerated before a packet counts late (default 100us)");
         Option<TimestampMode> timestamps = Options.Choice("--timestamps", "TX/RX timestamps", TimestampModes, TimestampMode.Unspecified);
         Option<LaunchTimeMode> launchTime = Options.Choice("--launch-time", "SO_TXTIME launch time through an etf/taprio/fq qdisc", LaunchTimes, LaunchTimeMode.Unspecified);
@@ -111,7 +117,7 @@ internal static class ChannelCreateCommand
             name, direction, local, remote, cpu, sendCpu, receiveCpu, priority, capacity, maxPayload, batch, socketBuffer,
             timing, spinMargin, latePolicy, lateTolerance, timestamps, launchTime, requireRealtime,
             sequenced, reflect, dontFragment, shareCpu, flowId, flowClock, gso, gro, receiveStrategy, busyPoll,
-            dataPath, xdpQueue, xdpZeroCopy, xdpAttach, noStart,
+            dataPath, xdpQueue, xdpZeroCopy, xdpAttach, clientExit, noStart,
         };
         create.Validators.Add(result =>
         {
@@ -129,6 +135,7 @@ internal static class ChannelCreateCommand
                 Local = parse.GetValue(local),
                 Timing = parse.GetValue(timing),
                 LatePolicy = parse.GetValue(latePolicy),
+                ClientExit = parse.GetValue(clientExit),
                 Timestamps = parse.GetValue(timestamps),
                 LaunchTime = parse.GetValue(launchTime),
                 FlowClock = parse.GetValue(flowClock),

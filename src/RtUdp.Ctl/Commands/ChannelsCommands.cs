@@ -107,6 +107,11 @@ internal static class ChannelsCommands
         {
             Console.WriteLine($"data path: {path}");
         }
+        if (channel.Direction is ChannelDirection.Send or ChannelDirection.Duplex)
+        {
+            // Unspecified from an older rtudpd: it drains.
+            Console.WriteLine($"client exit: {(channel.ClientExit == ClientExitPolicy.Drop ? "drop" : "drain")}");
+        }
         PrintNotes(channel, "", withMode: true);
     }
 

@@ -35,6 +35,7 @@ internal static class ChannelMapping
             Direction = Enum<Core.Contract.Channels.ChannelDirection>((int)channel.Direction, "channel.direction", Defaults.Direction, violations),
             Timing = Enum<Core.Contract.Channels.TimingStrategy>((int)channel.Timing, "channel.timing", Defaults.Timing, violations),
             LatePolicy = Enum<Core.Contract.Channels.LatePolicy>((int)channel.LatePolicy, "channel.late_policy", Defaults.LatePolicy, violations),
+            ClientExit = ClientExit(channel.ClientExit, violations),
             Timestamps = Enum<Core.Contract.Channels.TimestampMode>((int)channel.Timestamps, "channel.timestamps", Defaults.Timestamps, violations),
             LaunchTime = Enum<Core.Contract.Channels.LaunchTimeMode>((int)channel.LaunchTime, "channel.launch_time", Defaults.LaunchTime, violations),
             Flags = Flags(channel.Flags, violations),
@@ -102,6 +103,22 @@ internal static class ChannelMapping
         return result;
     }
 
+    /// <summary>The proto's and the contract's numbers agree (1 drain, 2 drop); unset is drain.</summary>
+    private static Core.Contract.Clients.ClientExitPolicy ClientExit(V1.ClientExitPolicy value, List<ApiErrors.Violation> violations)
+    {
+        if (value == V1.ClientExitPolicy.Unspecified)
+        {
+            return Defaults.ClientExit;
+        }
+        var policy = (Core.Contract.Clients.ClientExitPolicy)(int)value;
+        if (!System.Enum.IsDefined(policy))
+        {
+            violations.Add(new("channel.client_exit", $"unknown value {(int)value}: CLIENT_EXIT_POLICY_DRAIN or CLIENT_EXIT_POLICY_DROP"));
+            return Defaults.ClientExit;
+        }
+        return policy;
+    }
+
     private static T Enum<T>(int protoValue, string field, T defaultValue, List<ApiErrors.Violation> violations)
         where T : struct, System.Enum
     {
@@ -156,6 +173,7 @@ internal static class ChannelMapping
             Timing = (V1.TimingStrategy)((int)c.Timing + 1),
             SpinMarginNs = c.SpinMarginNs,
             LatePolicy = (V1.LatePolicy)((int)c.LatePolicy + 1),
+            ClientExit = (V1.ClientExitPolicy)(int)c.ClientExit, // same numbers: 1 drain, 2 drop
             LateToleranceNs = c.LateToleranceNs,
             BatchSize = c.BatchSize,
             SocketBufferBytes = c.SocketBufferBytes,

@@ -16,7 +16,7 @@ namespace RtUdp.Daemon.Api;
 public sealed class ChannelEntry
 {
     /// <summary>The first packet_id rtudpd assigns; clients choose theirs below it.</summary>
-    public const long FirstAssignedPacketId = 1L << 62;
+    public const long FirstAssignedPacketId = RtUdp.Core.Contract.Channels.PacketIdRule.FirstAssigned;
 
     private int _users;
     private long _rejectedQuota;
@@ -25,6 +25,7 @@ public sealed class ChannelEntry
     private long _outcomesMissed;
     private volatile bool _closing;
     private volatile ChannelHandle? _handle;
+    private readonly Lock _receiverGate = new();
 
     internal ChannelEntry(string id, ChannelConfig config, bool started, ChannelHandle? handle, string? configKey = null)
     {
@@ -55,7 +56,7 @@ public sealed class ChannelEntry
     public bool Started { get; internal set; }
 
     /// <summary>The handle in the current engine; null while detached.</summary>
-    public ChannelHandle? Handle { get => _handle; internal set => _handle = value; }
+    public ChannelHandle? Handle { get => _handle; internal set => Adopt(value); }
 
     /// <summary>
     /// The endpoint the first engine bound (the kernel's port when 0 was asked). An engine restart binds it
@@ -65,6 +66,57 @@ public sealed class ChannelEntry
 
     /// <summary>The config an engine restart recreates the channel with: <see cref="Config"/> on the port bound first.</summary>
     internal ChannelConfig RestoreConfig => BoundLocal is { } bound ? Config with { Local = bound } : Config;
+
+    /// <summary>
+    /// The same-host client that receives on the channel over shared memory ("pid N, uid M"), or null. While it is
+    /// set the daemon does not drain the RX ring (<see cref="ChannelHandle.SuspendDrains"/>, on every handle the
+    /// channel gets) and gRPC receiving is FAILED_PRECONDITION naming it.
+    /// </summary>
+    public string? ShmReceiver { get; private set; }
+
+    /// <summary>
+    /// Hands the RX ring to a same-host client: false when another one has it. Waits for a drain in progress, so
+    /// the engine's intake agent is the ring's only consumer from the moment this returns true.
+    /// </summary>
+    internal bool TryClaimShmReceiver(string client)
+    {
+        lock (_receiverGate)
+        {
+            if (ShmReceiver is not null)
+            {
+                return false;
+            }
+            ShmReceiver = client;
+            _handle?.SuspendDrains();
+            return true;
+        }
+    }
+
+    /// <summary>The same-host receiver detached: the daemon drains the RX ring again.</summary>
+    internal void ReleaseShmReceiver(string client)
+    {
+        lock (_receiverGate)
+        {
+            if (ShmReceiver == client)
+            {
+                ShmReceiver = null;
+                _handle?.ResumeDrains();
+            }
+        }
+    }
+
+    /// <summary>A new handle (engine restart) keeps the exclusivity: suspended before anything can drain it.</summary>
+    private void Adopt(ChannelHandle? handle)
+    {
+        lock (_receiverGate)
+        {
+            if (ShmReceiver is not null)
+            {
+                handle?.SuspendDrains();
+            }
+            _handle = handle;
+        }
+    }
 
     /// <summary>Why the channel is detached (engine died, restore failed), if it is.</summary>
     public string? DetachedReason { get; internal set; }

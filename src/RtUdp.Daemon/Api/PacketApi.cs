@@ -284,6 +284,12 @@ public sealed partial class PacketApi(ApiContext api, CaptureRegistry captures, 
             {
                 break;
             }
+            if (handle.DrainsSuspended)
+            {
+                // A same-host client took the RX ring while this call waited.
+                ThrowIfShmReceiver(entry);
+                break;
+            }
         }
         return packets;
     }
@@ -346,10 +352,20 @@ public sealed partial class PacketApi(ApiContext api, CaptureRegistry captures, 
         {
             throw ApiErrors.FailedPrecondition(entry.Name, "an EXCLUSIVE capture is draining the channel; stop it to receive", "CAPTURE");
         }
+        ThrowIfShmReceiver(entry);
         CoreState state = handle.State;
         if (state is not (CoreState.Created or CoreState.Running) && handle.ReadStats().Buffered == 0)
         {
             throw ApiErrors.FailedPrecondition(entry.Name, $"the channel is {state.ToString().ToLowerInvariant()} and nothing received is left to drain");
+        }
+    }
+
+    /// <summary>A same-host client receives every packet of the channel (docs/shm-clients.md): gRPC gets none while it is attached.</summary>
+    private static void ThrowIfShmReceiver(ChannelEntry entry)
+    {
+        if (entry.ShmReceiver is { } client)
+        {
+            throw ApiErrors.FailedPrecondition(entry.Name, $"a same-host client ({client}) receives on the channel over shared memory; gRPC receiving resumes when it detaches", "SHM_RECEIVER");
         }
     }
 

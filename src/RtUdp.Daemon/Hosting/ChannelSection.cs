@@ -64,6 +64,7 @@ internal static class ChannelSection
                 Timing = parser.Enum("timing", defaults.Timing),
                 SpinMarginNs = parser.Long("spinMarginNs", defaults.SpinMarginNs),
                 LatePolicy = parser.Enum("latePolicy", defaults.LatePolicy),
+                ClientExit = parser.Enum("clientExit", defaults.ClientExit),
                 LateToleranceNs = parser.Long("lateToleranceNs", defaults.LateToleranceNs),
                 BatchSize = parser.Int("batchSize", defaults.BatchSize),
                 SocketBufferBytes = parser.Int("socketBufferBytes", defaults.SocketBufferBytes),

@@ -1,4 +1,5 @@
 using Google.Protobuf.Collections;
+using RtUdp.Core.Contract.Channels;
 using RtUdp.Daemon.Api;
 using RtUdp.V1;
 
@@ -42,7 +43,7 @@ internal static class PacketIds
 
     /// <summary>A client's id must stay below the assigned ones; 0 asks for one.</summary>
     public static string? Problem(long packetId) =>
-        packetId is >= 0 and < ChannelEntry.FirstAssignedPacketId ? null : "must be 0 (rtudpd assigns one) or 1 to 2^62 - 1";
+        PacketIdRule.IsClientChoice(packetId) ? null : PacketIdRule.Requirement;
 
     /// <summary>Appends <paramref name="range"/>, merged into the last range when it follows it.</summary>
     public static void Append(RepeatedField<PacketIdRange> ranges, PacketIdRange? range)

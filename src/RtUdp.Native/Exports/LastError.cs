@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Text;
+using System.Text.Unicode;
 
 namespace RtUdp.Native.Exports;
 
@@ -43,13 +43,26 @@ internal static unsafe class LastError
         return status;
     }
 
-    /// <summary>Sets this thread's message (error paths that already allocate: connect, attach, exceptions).</summary>
-    internal static int Set(int status, string message)
+    /// <summary>Sets this thread's message from UTF-16 (no allocation once the thread has its buffer).</summary>
+    internal static int Set(int status, ReadOnlySpan<char> message)
     {
         Span<byte> buffer = Buffer();
-        // GetBytes into a span throws when it does not fit; encode what fits instead.
-        Encoding.UTF8.GetEncoder().Convert(message, buffer[..(Capacity - 1)], flush: true, out _, out int written, out _);
-        buffer[written] = 0;
+        // What fits is written even when the whole does not (DestinationTooSmall); lone surrogates become U+FFFD.
+        _ = Utf8.FromUtf16(message, buffer[..(Capacity - 1)], out _, out int written);
+        buffer[TrimToCharacter(buffer, written)] = 0;
+        return status;
+    }
+
+    /// <summary>
+    /// Where to format a message in place (<c>Utf8.TryWrite(LastError.Begin(), $"...", out int n)</c>: no allocation),
+    /// then <see cref="End"/> with the bytes written.
+    /// </summary>
+    internal static Span<byte> Begin() => Buffer()[..(Capacity - 1)];
+
+    internal static int End(int status, int written)
+    {
+        Span<byte> buffer = Buffer();
+        buffer[TrimToCharacter(buffer, Math.Clamp(written, 0, Capacity - 1))] = 0;
         return status;
     }
 

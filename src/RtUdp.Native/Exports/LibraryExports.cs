@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using RtUdp.Core.Contract.Clients;
 using RtUdp.Core.Native;
 
 namespace RtUdp.Native.Exports;
@@ -8,7 +9,7 @@ namespace RtUdp.Native.Exports;
 internal static unsafe class LibraryExports
 {
     /// <summary>RTUDP_ABI_VERSION in rtudp.h; the library's soname carries it (librtudp.so.1).</summary>
-    internal const uint AbiVersion = 1;
+    internal const uint AbiVersion = ShmAbi.Version;
 
     [UnmanagedCallersOnly(EntryPoint = "rtudp_abi_version", CallConvs = [typeof(CallConvCdecl)])]
     internal static uint AbiVersionExport() => AbiVersion;

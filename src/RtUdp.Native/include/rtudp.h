@@ -125,8 +125,9 @@ uint32_t rtudp_abi_version(void);
 const char *rtudp_last_error(void);
 
 /*
- * Connects to rtudpd's broker socket. socket_path NULL: $RTUDP_SHM_SOCKET, else rtudp-shm.sock beside the gRPC
- * socket ($XDG_RUNTIME_DIR/rtudp/, else /tmp/rtudp-$USER/; /run/rtudp/ under systemd).
+ * Connects to rtudpd's broker socket. socket_path NULL: $RTUDP_SHM_SOCKET when set, else rtudp-shm.sock beside
+ * $RTUDP_SOCKET when that is set, else beside the default gRPC sockets (/run/rtudp/ for the system service,
+ * $XDG_RUNTIME_DIR/rtudp/ or /tmp/rtudp-$USER/ for a user's daemon; the first that exists).
  * Blocks for the connect only (a local socket). *out is set on success, NULL otherwise.
  * Errors: RTUDP_E_INVALID (out NULL), RTUDP_E_CONNECT (no daemon there), RTUDP_E_PERMISSION, RTUDP_E_SYSTEM.
  */

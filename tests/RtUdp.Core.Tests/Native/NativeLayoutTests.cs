@@ -23,6 +23,7 @@ public sealed class NativeLayoutTests(NativeLayoutTests.Probe probe, ITestOutput
         "linux/rtnetlink.h", "linux/pkt_sched.h", "linux/ptp_clock.h", "linux/capability.h", "sys/wait.h",
         "linux/sock_diag.h", "netinet/udp.h", "linux/neighbour.h", "linux/if_link.h", "linux/genetlink.h",
         "linux/if_ether.h", "linux/if_arp.h", "linux/if_xdp.h", "sys/statfs.h", "sys/mount.h", "linux/magic.h",
+        "sys/mman.h", "fcntl.h",
     ];
 
     /// <summary>Headers that older header sets lack entirely (included when present; their constants are in <see cref="IntroducedIn"/>).</summary>
@@ -39,6 +40,9 @@ public sealed class NativeLayoutTests(NativeLayoutTests.Probe probe, ITestOutput
         "SCHED_OTHER", "SCHED_FIFO", "SCHED_RR", "SCHED_RESET_ON_FORK",
         "SO_PRIORITY", "SO_TIMESTAMPING", "SO_RXQ_OVFL", "SO_BUSY_POLL", "SO_MEMINFO", "SO_ZEROCOPY",
         "SOL_SOCKET", "SO_BINDTODEVICE",
+        // Same-host client regions (memfd, seals) and engine.sock (descriptors over SOCK_SEQPACKET).
+        "MFD_CLOEXEC", "MFD_ALLOW_SEALING", "F_ADD_SEALS", "F_GET_SEALS", "F_SEAL_SHRINK", "F_SEAL_GROW", "F_SEAL_SEAL",
+        "SCM_RIGHTS", "SOCK_SEQPACKET", "SOCK_CLOEXEC", "SOCK_NONBLOCK", "MSG_CMSG_CLOEXEC", "MSG_DONTWAIT",
     ];
 
     /// <summary>
@@ -50,6 +54,8 @@ public sealed class NativeLayoutTests(NativeLayoutTests.Probe probe, ITestOutput
     private static readonly Dictionary<string, Version> IntroducedIn = new(StringComparer.Ordinal)
     {
         ["SOF_TIMESTAMPING_OPT_ID_TCP"] = new Version(6, 2),
+        // futex2's name for FUTEX_32 (futex_waitv's size flag).
+        ["FUTEX2_SIZE_U32"] = new Version(6, 7),
         // <linux/netdev.h> appeared in 6.3; its attributes and flags grew after.
         ["NETDEV_FAMILY_VERSION"] = new Version(6, 3),
         ["NETDEV_CMD_DEV_GET"] = new Version(6, 3),
@@ -115,6 +121,9 @@ public sealed class NativeLayoutTests(NativeLayoutTests.Probe probe, ITestOutput
         Assert.Contains("offsetof:xdp_mmap_offsets.cr", ExpectedLayouts().Keys);
         Assert.Contains("offsetof:xdp_umem_reg.tx_metadata_len", ExpectedLayouts().Keys);
         Assert.Contains("sizeof:xsk_tx_metadata", ExpectedLayouts().Keys);
+        Assert.Contains("offsetof:futex_waitv.uaddr", ExpectedLayouts().Keys);
+        Assert.Contains("const:SYS_futex_waitv", ExpectedConstants().Keys);
+        Assert.Contains("const:F_ADD_SEALS", ExpectedConstants().Keys);
     }
 
     private void AssertMatches(Dictionary<string, long> expected)

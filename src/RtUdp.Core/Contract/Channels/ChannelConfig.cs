@@ -85,6 +85,12 @@ public sealed record ChannelConfig
 
     public LatePolicy LatePolicy { get; init; } = LatePolicy.SendLate;
 
+    /// <summary>
+    /// Same-host clients (docs/shm-clients.md): what their unsent packets get when they detach or die. The daemon's
+    /// alone (it tells the engine at each detach), so it is not part of <see cref="ChannelConfigBlock"/>.
+    /// </summary>
+    public Clients.ClientExitPolicy ClientExit { get; init; } = Clients.ClientExitPolicy.Drain;
+
     /// <summary>A packet leaving more than this after its time counts as late (and is dropped under <see cref="LatePolicy.Drop"/>).</summary>
     public long LateToleranceNs { get; init; } = 100_000;
 
