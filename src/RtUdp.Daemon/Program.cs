@@ -136,6 +136,10 @@ internal static class Program
         builder.Services.AddRtUdpApi();
         builder.Services.Configure<RtUdp.Daemon.Api.RtUdpApiOptions>(builder.Configuration.GetSection("Api"));
         builder.Services.AddRtUdpHttp(settings.Http);
+        // After the supervisor: hosted services stop in reverse order, so the broker detaches its clients (their
+        // rings accounted by client_exit) while the engine still runs.
+        builder.Services.AddSingleton<RtUdp.Daemon.Shm.ShmBroker>();
+        builder.Services.AddHostedService(s => s.GetRequiredService<RtUdp.Daemon.Shm.ShmBroker>());
 
         builder.Services.AddSingleton<StartupExercise>();
 

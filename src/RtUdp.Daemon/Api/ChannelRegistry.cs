@@ -236,6 +236,9 @@ public sealed partial class ChannelRegistry : IChannelCatalog, IDisposable
 
     public int Count => _channels.Count;
 
+    /// <summary>After a channel is deleted (in the engine too): its same-host clients end (the broker listens).</summary>
+    public event Action<ChannelEntry>? Deleted;
+
     /// <summary>The channel id in "channels/{id}", or null when the name has another form.</summary>
     public static string? IdFromName(string name) =>
         name is not null && name.StartsWith(Prefix, StringComparison.Ordinal) && name.Length > Prefix.Length && name.IndexOf('/', Prefix.Length) < 0
@@ -356,6 +359,7 @@ public sealed partial class ChannelRegistry : IChannelCatalog, IDisposable
                 _retired.Retire(handle);
             }
             Log.Deleted(_logger, entry.Name, entry.EngineId);
+            Deleted?.Invoke(entry);
             return counters;
         }
         finally

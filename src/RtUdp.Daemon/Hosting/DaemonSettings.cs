@@ -27,6 +27,17 @@ public sealed class ListenOptions
 
     public TlsOptions Tls { get; set; } = new();
 
+    /// <summary>
+    /// The same-host clients' broker socket (SOCK_SEQPACKET, docs/shm-clients.md); null: <c>rtudp-shm.sock</c> beside
+    /// the gRPC unix socket (or where that would be by default); empty: no broker. Same mode and group as the gRPC socket.
+    /// </summary>
+    public string? ShmSocket { get; set; }
+
+    /// <summary>The broker socket path in effect, or null when disabled.</summary>
+    public string? EffectiveShmSocket => ShmSocket is null
+        ? RtUdp.Core.Contract.Clients.ShmSocketPath.Beside(EffectiveUnixSocket ?? RuntimePaths.DefaultUnixSocket())
+        : ShmSocket.Length == 0 ? null : ShmSocket;
+
     /// <summary>The unix socket path in effect, or null when disabled.</summary>
     public string? EffectiveUnixSocket => UnixSocket is null ? RuntimePaths.DefaultUnixSocket() : UnixSocket.Length == 0 ? null : UnixSocket;
 
@@ -180,6 +191,21 @@ public sealed class DaemonSettings
         if (listen.EffectiveUnixSocket is { } socket && !Path.IsPathFullyQualified(socket))
         {
             problems.Add($"Listen:UnixSocket: '{socket}' is not an absolute path");
+        }
+        if (listen.EffectiveShmSocket is { } shm)
+        {
+            if (!Path.IsPathFullyQualified(shm))
+            {
+                problems.Add($"Listen:ShmSocket: '{shm}' is not an absolute path");
+            }
+            else if (System.Text.Encoding.UTF8.GetByteCount(shm) >= RtUdp.Core.Net.UnixSeqPacket.MaxPathBytes)
+            {
+                problems.Add($"Listen:ShmSocket: '{shm}' is longer than a unix socket address holds ({RtUdp.Core.Net.UnixSeqPacket.MaxPathBytes - 1} bytes)");
+            }
+            else if (shm == listen.EffectiveUnixSocket)
+            {
+                problems.Add($"Listen:ShmSocket: '{shm}' is the gRPC socket (Listen:UnixSocket) too");
+            }
         }
         if (listen.Tcp.Length > 0)
         {

@@ -15,6 +15,12 @@ public sealed class ClientLimitsOptions
     /// <summary>Packets of a client that may wait in the engine for a due time still ahead.</summary>
     public int PerClientQueuedPackets { get; set; }
 
+    /// <summary>Same-host (shared-memory) attachments one user (uid) may hold at once (docs/shm-clients.md); 0: no per-user limit.</summary>
+    public int PerClientShmAttachments { get; set; } = 8;
+
+    /// <summary>Same-host attachments the daemon serves at once, over all users (each costs the engine's intake agent a ring to read).</summary>
+    public const int MaxShmAttachments = 60;
+
     public bool Enabled => PerClientPacketsPerSecond > 0 || PerClientQueuedPackets > 0;
 
     /// <summary>The bucket size in effect.</summary>
@@ -34,6 +40,10 @@ public sealed class ClientLimitsOptions
         if (PerClientBurst > 0 && PerClientPacketsPerSecond == 0)
         {
             yield return "Limits:PerClientBurst: needs Limits:PerClientPacketsPerSecond";
+        }
+        if (PerClientShmAttachments < 0)
+        {
+            yield return $"Limits:PerClientShmAttachments: {PerClientShmAttachments} must be 0 (no per-user limit) or more";
         }
         if (PerClientQueuedPackets < 0)
         {

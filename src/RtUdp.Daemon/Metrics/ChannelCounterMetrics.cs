@@ -48,6 +48,13 @@ internal static class ChannelCounterMetrics
     public static readonly Metric RxXdpBadChecksum = new("rtudp_rx_xdp_bad_checksum_frames_total", "xdp: rejected frames with a wrong IPv4 header or UDP checksum (within xdp rejected).");
     public static readonly Metric RxXdpViaKernel = new("rtudp_rx_xdp_via_kernel_packets_total", "xdp: datagrams for the channel that arrived on another queue and came through the kernel's UDP socket (delivered, within received).");
     public static readonly Metric TxXdpRingFullWaits = new("rtudp_tx_xdp_ring_full_waits_total", "xdp: send batches that found no free frame or TX ring slot and waited for the device to finish earlier frames.");
+    public static readonly Metric TxClientAccepted = new("rtudp_tx_client_accepted_packets_total", "Same-host clients: packets taken from client rings into the TX ring (within enqueued).");
+    public static readonly Metric TxClientMalformed = new("rtudp_tx_client_malformed_records_total", "Same-host clients: ring records that framed but were not acceptable packets (skipped).");
+    public static readonly Metric TxClientThrottled = new("rtudp_tx_client_throttled_packets_total", "Same-host clients: packets that waited in their ring for a limit (back-pressure; each counted once).");
+    public static readonly Metric TxClientDroppedDetach = new("rtudp_tx_client_dropped_detach_packets_total", "Same-host clients: published packets dropped when their client detached.");
+    public static readonly Metric ClientFaults = new("rtudp_client_faults_total", "Same-host clients whose ring the engine found corrupt (faulted, read no more).");
+    public static readonly Metric RxClientDelivered = new("rtudp_rx_client_delivered_packets_total", "Same-host clients: received packets written into client RX rings (within drained).");
+    public static readonly Metric RxClientUnreadDetach = new("rtudp_rx_client_unread_detach_packets_total", "Same-host clients: packets in a client's RX ring it never read before it detached.");
     public static readonly Metric RxReceived = new("rtudp_rx_received_packets_total", "Packets received from the socket.");
     public static readonly Metric RxDrained = new("rtudp_rx_drained_packets_total", "Received packets taken from the RX ring by clients.");
     public static readonly Metric RxDropped = new("rtudp_rx_dropped_packets_total", "Datagrams dropped, by reason: overflow (RX ring full), truncated (larger than max_payload), kernel_queue (dropped by the kernel before the engine read them, not within received).", "reason");
@@ -63,7 +70,7 @@ internal static class ChannelCounterMetrics
     /// Counters behind the gauges (pending = enqueued - scanned + scheduled, buffered = written - drained), not
     /// exported themselves, and slots that are gauges (the path MTU, the next flow sequence), exported as gauges.
     /// </summary>
-    public static readonly IReadOnlySet<ChannelCounter> Internal = new HashSet<ChannelCounter> { ChannelCounter.Scanned, ChannelCounter.Scheduled, ChannelCounter.RxWritten, ChannelCounter.PathMtu };
+    public static readonly IReadOnlySet<ChannelCounter> Internal = new HashSet<ChannelCounter> { ChannelCounter.Scanned, ChannelCounter.Scheduled, ChannelCounter.RxWritten, ChannelCounter.PathMtu, ChannelCounter.ClientsAttached };
 
     public static readonly IReadOnlyDictionary<ChannelCounter, (Metric Metric, string? LabelValue)> ByCounter = new Dictionary<ChannelCounter, (Metric, string?)>
     {
@@ -126,6 +133,13 @@ internal static class ChannelCounterMetrics
         [ChannelCounter.RxStampsSoftware] = (RxStamps, "software"),
         [ChannelCounter.RxStampsHardware] = (RxStamps, "hardware"),
         [ChannelCounter.Drained] = (RxDrained, null),
+        [ChannelCounter.ClientAccepted] = (TxClientAccepted, null),
+        [ChannelCounter.ClientMalformed] = (TxClientMalformed, null),
+        [ChannelCounter.ClientThrottled] = (TxClientThrottled, null),
+        [ChannelCounter.ClientDroppedDetach] = (TxClientDroppedDetach, null),
+        [ChannelCounter.ClientFaults] = (ClientFaults, null),
+        [ChannelCounter.ClientRxDelivered] = (RxClientDelivered, null),
+        [ChannelCounter.ClientRxUnreadDetach] = (RxClientUnreadDetach, null),
     };
 
     /// <summary>The metric (and label value) <paramref name="counter"/> is exported as; null for the internal ones.</summary>

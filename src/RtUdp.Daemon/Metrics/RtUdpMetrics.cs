@@ -47,7 +47,7 @@ public sealed class RtUdpMetrics
     private readonly ChannelRegistry _channels;
     private readonly Lock _lock = new();
     private readonly Dictionary<string, ScrapedCounter> _counters = new(StringComparer.Ordinal);
-    private readonly ScrapedGauge _pending, _buffered, _channelState, _channelAttached, _channelMode, _channelDataPath, _pathMtu, _channelDegraded;
+    private readonly ScrapedGauge _pending, _buffered, _channelState, _channelAttached, _channelMode, _channelDataPath, _pathMtu, _clientsAttached, _channelDegraded;
     private readonly ScrapedGauge _workerRunning, _workerRealtime, _workerHeartbeatAge;
     private readonly GeneratorRegistry _generators;
     private readonly CaptureRegistry _captures;
@@ -79,6 +79,7 @@ public sealed class RtUdpMetrics
         _buffered = Gauge(factory, "rtudp_rx_buffered_packets", "Received packets in the RX ring not yet drained.");
         _channelDegraded = Gauge(factory, "rtudp_channel_degraded", "1 for each setting the channel runs with other than asked because the host does not give it (e.g. priority: SCHED_OTHER for a SCHED_FIFO priority beyond RLIMIT_RTPRIO); the channel's notes (GetChannel, rtudpctl channels ls) say what was asked and what is in effect.", "setting");
         _pathMtu = Gauge(factory, "rtudp_tx_path_mtu_bytes", "The path MTU the kernel reported at the channel's last EMSGSIZE (absent before one).");
+        _clientsAttached = Gauge(factory, "rtudp_channel_shm_clients", "Same-host clients attached to the channel over shared memory (librtudp).");
         _channelState = Gauge(factory, "rtudp_channel_state", "1 for the channel's current state (created, running, stopped, ...).", "state");
         _channelAttached = Gauge(factory, "rtudp_channel_attached", "1 while the channel is attached to the running engine, 0 while detached (engine down or restore failed).");
         _channelMode = Gauge(factory, "rtudp_channel_mode_info", "1, labelled with the timestamping and launch-time clock in effect (unknown before the channel is planned), the egress interface and its root qdisc.", "timestamps", "launch_clock", "interface", "qdisc");
@@ -152,7 +153,7 @@ public sealed class RtUdpMetrics
             {
                 counter.Sweep();
             }
-            foreach (ScrapedGauge gauge in new[] { _cpuOwner, _cpuRole, _pending, _buffered, _pathMtu, _channelDegraded, _channelState, _channelAttached, _channelMode, _channelDataPath, _workerRunning, _workerRealtime, _workerHeartbeatAge, _engineUp, _engineStalled, _engineHeartbeatAge, _engineChannels, _engineMemoryLocked, _engineAllocated })
+            foreach (ScrapedGauge gauge in new[] { _cpuOwner, _cpuRole, _pending, _buffered, _pathMtu, _clientsAttached, _channelDegraded, _channelState, _channelAttached, _channelMode, _channelDataPath, _workerRunning, _workerRealtime, _workerHeartbeatAge, _engineUp, _engineStalled, _engineHeartbeatAge, _engineChannels, _engineMemoryLocked, _engineAllocated })
             {
                 gauge.Sweep();
             }
@@ -284,6 +285,7 @@ public sealed class RtUdpMetrics
                 (DataPath)mode.DataPath != DataPath.Xdp ? "socket" : mode.XdpZeroCopy != 0 ? "xdp_zero_copy" : "xdp_copy"]);
         }
 
+        _clientsAttached.Set(s[ChannelCounter.ClientsAttached], labels);
         if (entry.Config.Sends)
         {
             _pending.Set(s.Pending, labels);

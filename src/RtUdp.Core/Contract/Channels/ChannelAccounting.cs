@@ -42,6 +42,34 @@ public static class ChannelAccounting
             Buffered(read(ChannelCounter.RxWritten), drained));
     }
 
+    /// <summary>
+    /// The same-host client terms of a channel: what the intake agent took from client rings and what became
+    /// of it. <see cref="ClientBalance.Accepted"/> is within the TX balance's Enqueued, and
+    /// <see cref="ClientBalance.RxDelivered"/> within the RX balance's Drained.
+    /// </summary>
+    public static ClientBalance Clients(Func<ChannelCounter, long> read)
+    {
+        ArgumentNullException.ThrowIfNull(read);
+        return new ClientBalance(
+            read(ChannelCounter.ClientAccepted),
+            read(ChannelCounter.ClientMalformed),
+            read(ChannelCounter.ClientThrottled),
+            read(ChannelCounter.ClientDroppedDetach),
+            read(ChannelCounter.ClientFaults),
+            read(ChannelCounter.ClientRxDelivered),
+            read(ChannelCounter.ClientRxUnreadDetach),
+            read(ChannelCounter.ClientsAttached));
+    }
+
+    public static ClientBalance Clients(ChannelRegion region)
+    {
+        ArgumentNullException.ThrowIfNull(region);
+        return Clients(region.Read);
+    }
+
+    /// <summary>Records a client ring's writer published that the engine has taken: <c>accepted + malformed + dropped_detach</c>.</summary>
+    public static long ClientTaken(long accepted, long malformed, long droppedDetach) => accepted + malformed + droppedDetach;
+
     /// <inheritdoc cref="Pending(long, long, long)"/>
     public static long Pending(ChannelRegion region)
     {
@@ -95,4 +123,15 @@ public readonly record struct RxBalance(long Received, long Drained, long Droppe
     public long Uncounted => Received - (Drained + Dropped + ReflectedTotal + Buffered);
 
     public bool Balanced => Uncounted == 0;
+}
+
+/// <summary>
+/// Same-host clients of a channel: every record taken from a client ring is accepted (then within the TX
+/// balance's Enqueued), malformed (skipped) or dropped at detach; throttled counts packets that waited, within
+/// those. On the receive side, delivered records are within Drained; unread ones were delivered and never read.
+/// </summary>
+public readonly record struct ClientBalance(long Accepted, long Malformed, long Throttled, long DroppedDetach, long Faults, long RxDelivered, long RxUnreadDetach, long Attached)
+{
+    /// <summary>Records taken from client rings.</summary>
+    public long Taken => ChannelAccounting.ClientTaken(Accepted, Malformed, DroppedDetach);
 }

@@ -13,6 +13,9 @@ namespace RtUdp.Core.Contract.Channels;
 /// (<see cref="LaunchMissed"/>, <see cref="LaunchInvalid"/>) are counted within Sent.
 /// <see cref="RxDroppedKernel"/> is outside the sum: those datagrams were dropped by the kernel before the
 /// engine read them (never received), so what reached the socket is <c>Received + RxDroppedKernel</c>.
+/// Same-host clients: every record the intake agent took from a client ring is
+/// <c>ClientAccepted + ClientMalformed + ClientDroppedDetach</c>; <see cref="ClientAccepted"/> is within Enqueued
+/// and <see cref="ClientRxDelivered"/> within Drained.
 /// </remarks>
 public enum ChannelCounter
 {
@@ -206,6 +209,32 @@ public enum ChannelCounter
 
     /// <summary>xdp: batches that found no free frame or TX ring slot and waited for the device to finish earlier frames.</summary>
     TxXdpRingFullWaits = 148,
+
+    // Written by the client intake agent only, same-host clients over shared memory (slots 160-175, docs/shm-clients.md).
+
+    /// <summary>Packets taken from client rings into the TX ring (within <see cref="Enqueued"/>).</summary>
+    ClientAccepted = 160,
+
+    /// <summary>Client TX records that framed correctly but were not acceptable packets: skipped.</summary>
+    ClientMalformed = 161,
+
+    /// <summary>Client packets that waited in their ring for a limit (each counted once).</summary>
+    ClientThrottled = 162,
+
+    /// <summary>Published client packets dropped at detach (policy drop, or a drain that ran out of time).</summary>
+    ClientDroppedDetach = 163,
+
+    /// <summary>Client rings found corrupt (the client faulted; its ring is read no more).</summary>
+    ClientFaults = 164,
+
+    /// <summary>Packets the agent moved from the RX ring into a client's RX ring (within <see cref="Drained"/>).</summary>
+    ClientRxDelivered = 165,
+
+    /// <summary>Packets in client RX rings that their client never read before it detached.</summary>
+    ClientRxUnreadDetach = 166,
+
+    /// <summary>A gauge: same-host clients attached to the channel.</summary>
+    ClientsAttached = 167,
 }
 
 /// <summary>Per-worker health in shared memory, written by each worker, read by the daemon's watchdog.</summary>

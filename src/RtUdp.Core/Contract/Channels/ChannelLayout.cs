@@ -9,7 +9,7 @@ namespace RtUdp.Core.Contract.Channels;
 /// <code>
 ///   header          4096   magic, version, state, bound endpoint, config block, mode in effect (at 1024),
 ///                          NIC clock offset (at 2048), reports requested (at 3072)
-///   counters        1280   <see cref="ChannelCounter"/> slots
+///   counters        1408   <see cref="ChannelCounter"/> slots
 ///   send health      128   <see cref="WorkerHealthField"/> slots, send worker
 ///   receive health   128   the same, receive worker
 ///   errno counters  2048   send-side errors [0..127], receive-side errors [128..255], by errno
@@ -25,10 +25,10 @@ namespace RtUdp.Core.Contract.Channels;
 public sealed class ChannelLayout
 {
     public const ulong Magic = 0x3130_4C4E_4843_5452; // "RTCHNL01"
-    public const int Version = 8;
+    public const int Version = 9;
 
     public const int HeaderLength = 4096;
-    public const int CounterSlots = 160;
+    public const int CounterSlots = 176;
     public const int ErrnoSlots = 128;
     /// <summary>
     /// The per-packet report ring (written only while someone watches outcomes): about 37,000 reports of 112

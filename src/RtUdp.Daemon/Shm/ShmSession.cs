@@ -1,0 +1,73 @@
+using Microsoft.Win32.SafeHandles;
+using RtUdp.Core.Contract.Clients;
+using RtUdp.Core.Native;
+using RtUdp.Daemon.Api;
+
+namespace RtUdp.Daemon.Shm;
+
+/// <summary>
+/// One same-host client's attachment as the daemon holds it: the region (mapped here too, to write its state),
+/// the memfd (kept to hand it to a restarted engine), the channel and the peer. Transitions (attach, reattach,
+/// detach) are serialised by <see cref="Gate"/>.
+/// </summary>
+internal sealed unsafe class ShmSession(int connection, uint clientId, ChannelEntry channel, ShmPeer peer, uint flags, SafeFileHandle memfd, ClientRegion region, ClientAttachLimits limits) : IDisposable
+{
+    private int _ended;
+
+    /// <summary>The broker connection (its thread owns and closes it; others only shut it down to wake that thread).</summary>
+    public int Connection { get; } = connection;
+
+    public uint ClientId { get; } = clientId;
+
+    public ChannelEntry Channel { get; } = channel;
+
+    public ShmPeer Peer { get; } = peer;
+
+    /// <summary>ClientRegionFlags: bit 0 sends, bit 1 receives.</summary>
+    public uint Flags { get; } = flags;
+
+    public bool Receives => (Flags & ShmAbi.AttachReceive) != 0;
+
+    public SafeFileHandle Memfd { get; } = memfd;
+
+    public ClientRegion Region { get; } = region;
+
+    public ClientAttachLimits Limits { get; } = limits;
+
+    public SemaphoreSlim Gate { get; } = new(1, 1);
+
+    /// <summary>Set while the attachment is in a running engine (reset when it dies, set again by the reattach or the end).</summary>
+    public ManualResetEventSlim Reattached { get; } = new(initialState: true);
+
+    /// <summary>Attached in the engine running now (false between an engine's death and the reattach).</summary>
+    public bool InEngine { get; set; }
+
+    /// <summary>Set once: the session is over (detached, or ended by the daemon); the connection's thread cleans up.</summary>
+    public bool Ended => Volatile.Read(ref _ended) != 0;
+
+    /// <summary>Marks the session over; true for the first caller only.</summary>
+    public bool End() => Interlocked.Exchange(ref _ended, 1) == 0;
+
+    /// <summary>"client 7 (pid 1234, uid 1000) on channels/tx".</summary>
+    public string Description => $"client {ClientId} ({Peer.Description}) on {Channel.Name}";
+
+    /// <summary>
+    /// Writes the state the client sees, then rings the RX doorbell so a client asleep in receive wakes and
+    /// reads it (a detach must not leave it waiting out its timeout).
+    /// </summary>
+    public void Publish(ClientState state, ShmStatus status, string message)
+    {
+        Region.SetState(state, status, message);
+        int* doorbell = (int*)(Region.Pointer + ClientRegionLayout.RxDoorbellOffset);
+        Interlocked.Increment(ref *doorbell);
+        _ = Libc.futex_wake(doorbell, int.MaxValue);
+    }
+
+    public void Dispose()
+    {
+        Region.Dispose();
+        Memfd.Dispose();
+        Gate.Dispose();
+        Reattached.Dispose();
+    }
+}
