@@ -4,6 +4,7 @@
 #   librtudp-dev   /usr/lib/<multiarch>/librtudp.so (-> librtudp.so.1), /usr/include/rtudp.h,
 #                  /usr/lib/<multiarch>/pkgconfig/rtudp.pc
 #   packaging/deb/build-librtudp.sh [--rid linux-x64|linux-arm64] [--out DIR] [--version V] [--no-lintian]
+#       [--library FILE (a published librtudp.so.1 to package instead of publishing one)]
 # Prints the paths of the two .debs on its last two lines. Needs dpkg-deb and what NativeAOT links with (clang,
 # binutils; on the target's architecture: scripts/build-librtudp.sh); runs lintian when it is installed.
 #
@@ -13,13 +14,14 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 here=$repo/packaging/deb
-rid=linux-x64 out=$repo/artifacts/deb version=${RTUDP_VERSION:-0.1.0} lint=yes
+rid=linux-x64 out=$repo/artifacts/deb version=${RTUDP_VERSION:-0.1.0} lint=yes library=()
 while (( $# > 0 )); do
     case $1 in
         --rid) rid=$2; shift 2 ;;
         --out) out=$2; shift 2 ;;
         --version) version=$2; shift 2 ;;
         --no-lintian) lint=no; shift ;;
+        --library) library=(--library "$2"); shift 2 ;;
         *) echo "build-librtudp.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -29,7 +31,7 @@ case $rid in linux-x64) arch=amd64 multiarch=x86_64-linux-gnu ;; linux-arm64) ar
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 libdir=/usr/lib/$multiarch
-"$repo/scripts/build-librtudp.sh" --rid "$rid" --out "$work/built" --version "$version" \
+"$repo/scripts/build-librtudp.sh" --rid "$rid" --out "$work/built" --version "$version" "${library[@]}" \
     --prefix /usr --libdir "\${prefix}/lib/$multiarch" --includedir "\${prefix}/include" >/dev/null
 soname=$(readelf -d "$work/built/lib/librtudp.so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 major=${soname##*.so.}

@@ -12,7 +12,7 @@ namespace RtUdp.Core.Engine;
 /// delete channel), answers on the response ring, and publishes engine health. It is the only
 /// engine thread that allocates, and only while executing a command.
 /// </summary>
-public sealed unsafe class EngineConductor : IAgent, IDisposable
+public sealed unsafe partial class EngineConductor : IAgent, IDisposable
 {
     private readonly EngineOptions _options;
     private readonly EngineControlFile _control;
@@ -26,10 +26,17 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
     private readonly bool _memoryLocked;
     private readonly Cpus.CpuPlan _cpus;
     private volatile bool _stopRequested;
+    private readonly Clients.ClientIntakeAgent? _intake;
+    private readonly Clients.DescriptorInbox? _inbox;
 
     /// <param name="cpus">The CPU plan, over the CPUs the engine may use (already published: rtudpd reads it as soon as the control file is there).</param>
-    public EngineConductor(EngineOptions options, EngineControlFile control, bool memoryLocked, Action<string> log, Cpus.CpuPlan cpus)
+    /// <param name="intake">The same-host clients' intake agent (null: AttachClient is refused).</param>
+    /// <param name="inbox">engine.sock, where client regions' memfds arrive.</param>
+    public EngineConductor(EngineOptions options, EngineControlFile control, bool memoryLocked, Action<string> log, Cpus.CpuPlan cpus,
+        Clients.ClientIntakeAgent? intake = null, Clients.DescriptorInbox? inbox = null)
     {
+        _intake = intake;
+        _inbox = inbox;
         _options = options;
         _control = control;
         _memoryLocked = memoryLocked;
@@ -124,8 +131,16 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
                     _log($"channel {request->ChannelId}: stopped");
                     PublishCpuPlan();
                     break;
+                case EngineCommand.AttachClient when length >= sizeof(ClientCommandBody):
+                    AttachClient(*(ClientCommandBody*)body);
+                    break;
+                case EngineCommand.DetachClient when length >= sizeof(ClientCommandBody):
+                    DetachClient(*(ClientCommandBody*)body, ref response);
+                    break;
                 case EngineCommand.DeleteChannel:
                     EngineChannel channel = Find(request->ChannelId);
+                    // Before the channel's memory goes: the intake agent holds pointers into it.
+                    DetachClientsOf(request->ChannelId, "the channel was deleted");
                     _channels.Remove(request->ChannelId);
                     Delete(channel);
                     if (_cpus.Release(request->ChannelId))
@@ -482,6 +497,7 @@ public sealed unsafe class EngineConductor : IAgent, IDisposable
     {
         foreach (EngineChannel channel in _channels.Values)
         {
+            DetachClientsOf(channel.Config.Id, "the engine stopped");
             Delete(channel);
             _cpus.Release(channel.Config.Id);
         }

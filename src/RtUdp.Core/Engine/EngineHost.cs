@@ -38,8 +38,14 @@ public static class EngineHost
         string controlPath = Path.Combine(options.Directory, EngineControlLayout.FileName);
         using EngineControlFile control = EngineControlFile.Create(controlPath, memoryLocked);
 
-        using var conductor = new EngineConductor(options, control, memoryLocked, log, cpus);
+        // Same-host clients: their intake agent runs for the engine's life, on the housekeeping CPUs like the
+        // conductor (both are started from this thread, confined above); engine.sock brings their memfds.
+        using var intake = new Clients.ClientIntakeAgent();
+        using var intakeRunner = new AgentRunner(intake);
+        using Clients.DescriptorInbox? inbox = ListenForDescriptors(options.Directory, log);
+        using var conductor = new EngineConductor(options, control, memoryLocked, log, cpus, intake, inbox);
         using var runner = new AgentRunner(conductor);
+        intakeRunner.Start();
         runner.Start();
         control.State = EngineState.Running;
         log($"engine {Environment.ProcessId} running; control file {controlPath}; memory {(memoryLocked ? "locked" : "NOT locked")}");
@@ -56,7 +62,13 @@ public static class EngineHost
         control.State = EngineState.Stopping;
         log("engine stopping");
         runner.Stop(TimeSpan.FromSeconds(10));
+        // Detaches the clients (the intake agent, still running, lets go of them), then deletes the channels.
         conductor.Dispose();
+        if (intakeRunner.Failure is { } intakeFailure)
+        {
+            log($"the client intake agent failed: {intakeFailure}");
+        }
+        intakeRunner.Stop(TimeSpan.FromSeconds(5));
         control.State = EngineState.Stopped;
         if (stampKeeper >= 0)
         {
@@ -146,6 +158,20 @@ public static class EngineHost
             log($"could not switch on RX timestamping: {e.Message}");
             _ = close(fd);
             return -1;
+        }
+    }
+
+    private static Clients.DescriptorInbox? ListenForDescriptors(string directory, Action<string> log)
+    {
+        string path = Path.Combine(directory, EngineControlLayout.SocketFileName);
+        try
+        {
+            return Clients.DescriptorInbox.Listen(path);
+        }
+        catch (Exception e) when (e is NativeCallException or IOException or ArgumentException)
+        {
+            log($"listening on {path} failed: {e.Message}; same-host clients cannot attach");
+            return null;
         }
     }
 

@@ -1,4 +1,6 @@
+using Microsoft.Win32.SafeHandles;
 using RtUdp.Core.Contract.Channels;
+using RtUdp.Core.Contract.Clients;
 using RtUdp.Core.Contract.Control;
 using RtUdp.Core.Native;
 using RtUdp.Core.Contract.Rings;
@@ -16,12 +18,17 @@ public sealed unsafe class EngineConnection : IDisposable
     private readonly RecordRing _commands;
     private readonly RecordRing _responses;
     private readonly Lock _commandLock = new();
+    private readonly EngineDescriptorLink _descriptors;
     private long _correlation;
+
+    // Random start: tokens of two connections to one engine (rtudpd's and a tool's) do not collide.
+    private ulong _descriptorToken = (ulong)Random.Shared.NextInt64();
 
     private EngineConnection(EngineControlFile control, string directory)
     {
         _control = control;
         Directory = directory;
+        _descriptors = new EngineDescriptorLink(Path.Combine(directory, EngineControlLayout.SocketFileName));
         _commands = control.Commands;
         _responses = control.Responses;
     }
@@ -120,22 +127,117 @@ public sealed unsafe class EngineConnection : IDisposable
 
     public void Ping(TimeSpan? timeout = null) => Execute(EngineCommand.Ping, 0, null, timeout);
 
+    /// <summary>
+    /// Hands a same-host client's region to the engine (docs/shm-clients.md): the memfd goes over engine.sock with
+    /// a fresh token, then the AttachClient command names it. The engine maps the region, checks its header against
+    /// <paramref name="channelId"/> and <paramref name="clientId"/>, and its intake agent serves it from then on.
+    /// </summary>
+    /// <param name="flags"><see cref="ClientRegionFlags"/> the client attaches with (within the region's).</param>
+    /// <exception cref="EngineCommandException">No such channel (NotFound), wrong direction or a second receiver
+    /// (FailedPrecondition), a bad region or limits (InvalidArgument), 60 clients already (ResourceExhausted), engine gone.</exception>
+    public Task AttachClientAsync(uint channelId, uint clientId, SafeFileHandle memfd, uint flags, ClientAttachLimits limits, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(memfd);
+        if (limits.Problem() is { } problem)
+        {
+            throw new ArgumentException($"Client limits: {problem}.", nameof(limits));
+        }
+        return Task.Run(() =>
+        {
+            bool added = false;
+            memfd.DangerousAddRef(ref added);
+            try
+            {
+                lock (_commandLock)
+                {
+                    ulong token = ++_descriptorToken;
+                    _descriptors.Send(token, (int)memfd.DangerousGetHandle());
+                    ClientCommandBody body = new()
+                    {
+                        ChannelId = channelId,
+                        ClientId = clientId,
+                        DescriptorToken = token,
+                        Flags = flags,
+                        PacketsPerSecond = limits.PacketsPerSecond,
+                        Burst = limits.Burst,
+                        QueuedPackets = limits.QueuedPackets,
+                        HorizonNs = limits.HorizonNs,
+                    };
+                    _ = Execute(EngineCommand.AttachClient, (byte*)&body, sizeof(ClientCommandBody), null);
+                }
+            }
+            finally
+            {
+                if (added)
+                {
+                    memfd.DangerousRelease();
+                }
+            }
+        }, ct);
+    }
+
+    /// <inheritdoc cref="AttachClientAsync(uint, uint, SafeFileHandle, uint, ClientAttachLimits, CancellationToken)"/>
+    /// <remarks>Attaches with the directions the region was made for (its header's flags).</remarks>
+    public Task AttachClientAsync(uint channelId, uint clientId, SafeFileHandle memfd, ClientAttachLimits limits, CancellationToken ct) =>
+        AttachClientAsync(channelId, clientId, memfd, ReadRegionFlags(memfd), limits, ct);
+
+    /// <summary>
+    /// Takes a client's region back from the engine: its published packets are sent (drain, up to
+    /// <paramref name="drainTimeout"/>, default 2 s) or dropped, and what it never read is counted. The region's
+    /// state says detached (unless the engine had faulted it), and the engine unmaps it.
+    /// </summary>
+    /// <exception cref="EngineCommandException">The client is not attached (NotFound), engine gone.</exception>
+    public Task<ClientDetachCounts> DetachClientAsync(uint channelId, uint clientId, ClientExitPolicy policy, TimeSpan? drainTimeout, CancellationToken ct)
+    {
+        // The command waits for the drain: the answer may take that long.
+        TimeSpan wait = (drainTimeout ?? TimeSpan.FromSeconds(2)) + DefaultCommandTimeout;
+        return Task.Run(() =>
+        {
+            ClientCommandBody body = new()
+            {
+                ChannelId = channelId,
+                ClientId = clientId,
+                ExitPolicy = (int)policy,
+                DrainTimeoutNs = drainTimeout is { } d ? (long)(d.TotalMilliseconds * 1_000_000) : 0,
+            };
+            ResponseBody response = Execute(EngineCommand.DetachClient, (byte*)&body, sizeof(ClientCommandBody), wait);
+            return new ClientDetachCounts(response.ClientDrained, response.ClientDropped, response.ClientRxUnread);
+        }, ct);
+    }
+
+    /// <inheritdoc cref="DetachClientAsync(uint, uint, ClientExitPolicy, TimeSpan?, CancellationToken)"/>
+    public Task<ClientDetachCounts> DetachClientAsync(uint channelId, uint clientId, ClientExitPolicy policy, CancellationToken ct) =>
+        DetachClientAsync(channelId, clientId, policy, null, ct);
+
+    private static uint ReadRegionFlags(SafeFileHandle memfd)
+    {
+        using ClientRegion region = ClientRegion.Map((int)memfd.DangerousGetHandle());
+        return region.Flags;
+    }
+
     private ResponseBody Execute(EngineCommand command, uint channelId, ChannelConfigBlock* config, TimeSpan? timeout)
+    {
+        CommandBody body = new() { ChannelId = channelId };
+        if (config != null)
+        {
+            body.Config = *config;
+        }
+        return Execute(command, (byte*)&body, sizeof(CommandBody), timeout);
+    }
+
+    /// <summary>Sends a command whose body starts as <see cref="CommandBody"/> does (the correlation id is set here).</summary>
+    private ResponseBody Execute(EngineCommand command, byte* commandBody, int length, TimeSpan? timeout)
     {
         lock (_commandLock)
         {
             long correlation = ++_correlation;
-            CommandBody body = new() { CorrelationId = correlation, ChannelId = channelId };
-            if (config != null)
-            {
-                body.Config = *config;
-            }
-            int index = _commands.TryClaim((int)command, sizeof(CommandBody));
+            ((CommandBody*)commandBody)->CorrelationId = correlation;
+            int index = _commands.TryClaim((int)command, length);
             if (index < 0)
             {
                 throw new EngineCommandException(EngineStatus.Unavailable, "The engine's command ring is full: the engine is not reading commands.");
             }
-            *(CommandBody*)_commands.Body(index) = body;
+            Buffer.MemoryCopy(commandBody, _commands.Body(index), length, length);
             _commands.Commit(index);
             _commands.ConsumerWait.Signal();
 
@@ -185,5 +287,9 @@ public sealed unsafe class EngineConnection : IDisposable
         }
     }
 
-    public void Dispose() => _control.Dispose();
+    public void Dispose()
+    {
+        _descriptors.Dispose();
+        _control.Dispose();
+    }
 }

@@ -44,6 +44,7 @@ public static unsafe class Errno
     public const int EADDRNOTAVAIL = 99;
     public const int ENETDOWN = 100;
     public const int ENETUNREACH = 101;
+    public const int ECONNABORTED = 103;
     public const int ENOBUFS = 105;
     public const int ETIMEDOUT = 110;
     public const int ECONNREFUSED = 111;
@@ -88,6 +89,7 @@ public static unsafe class Errno
         EADDRNOTAVAIL => nameof(EADDRNOTAVAIL),
         ENETDOWN => nameof(ENETDOWN),
         ENETUNREACH => nameof(ENETUNREACH),
+        ECONNABORTED => nameof(ECONNABORTED),
         ENOBUFS => nameof(ENOBUFS),
         ETIMEDOUT => nameof(ETIMEDOUT),
         ECONNREFUSED => nameof(ECONNREFUSED),

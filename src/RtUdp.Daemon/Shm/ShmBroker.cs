@@ -186,7 +186,7 @@ internal sealed class ShmBroker : IHostedService, IDisposable
                     timeout.CancelAfter(CommandTimeout);
                     counts = await ShmEngineCommands.DetachAsync(engine, session.Channel.EngineId, session.ClientId, policy, timeout.Token);
                 }
-                catch (Exception e) when (e is Core.Contract.Control.EngineCommandException or IOException or InvalidOperationException or OperationCanceledException or TimeoutException or NotSupportedException)
+                catch (Exception e) when (e is Core.Contract.Control.EngineCommandException or IOException or InvalidOperationException or OperationCanceledException or TimeoutException or NativeCallException)
                 {
                     failure = e.Message;
                 }
@@ -318,9 +318,9 @@ internal sealed class ShmBroker : IHostedService, IDisposable
                     try
                     {
                         using var timeout = new CancellationTokenSource(CommandTimeout);
-                        await ShmEngineCommands.AttachAsync(engine, channel.EngineId, session.ClientId, session.Memfd, session.Limits, timeout.Token);
+                        await ShmEngineCommands.AttachAsync(engine, channel.EngineId, session.ClientId, session.Memfd, session.Flags, session.Limits, timeout.Token);
                     }
-                    catch (Exception e) when (e is Core.Contract.Control.EngineCommandException or IOException or InvalidOperationException or OperationCanceledException or TimeoutException or NotSupportedException)
+                    catch (Exception e) when (e is Core.Contract.Control.EngineCommandException or IOException or InvalidOperationException or OperationCanceledException or TimeoutException or NativeCallException)
                     {
                         reason = $"the new engine refused it: {e.Message}";
                     }

@@ -213,7 +213,7 @@ internal sealed class ShmConnection
             var limits = new ClientAttachLimits(_broker.Limits.PerClientPacketsPerSecond, _broker.Limits.EffectiveBurst, _broker.Limits.PerClientQueuedPackets, _broker.HorizonNs);
             using (var timeout = new CancellationTokenSource(ShmBroker.CommandTimeout))
             {
-                ShmEngineCommands.AttachAsync(engine, channel.EngineId, clientId, memfd, limits, timeout.Token).GetAwaiter().GetResult();
+                ShmEngineCommands.AttachAsync(engine, channel.EngineId, clientId, memfd, flags, limits, timeout.Token).GetAwaiter().GetResult();
             }
             var session = new ShmSession(_fd, clientId, channel, peer, flags, memfd, region, limits) { InEngine = true };
             _session = session;
@@ -226,7 +226,7 @@ internal sealed class ShmConnection
             Reply(ShmResponse.Success(channel.EngineId, clientId, (ulong)session.Region.Length, "attached"), session.Memfd.DangerousGetHandle().ToInt32());
             return false;
         }
-        catch (Exception e) when (e is Core.Contract.Control.EngineCommandException or NativeCallException or IOException or InvalidOperationException or OperationCanceledException or TimeoutException or ArgumentException or NotSupportedException)
+        catch (Exception e) when (e is Core.Contract.Control.EngineCommandException or NativeCallException or IOException or InvalidOperationException or OperationCanceledException or TimeoutException or ArgumentException)
         {
             if (_session is null)
             {

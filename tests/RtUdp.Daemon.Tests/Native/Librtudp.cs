@@ -46,7 +46,7 @@ internal static class Librtudp
         string gcc = Tool.Require("gcc", "gcc libc6-dev");
         string[] flags = PkgConfig("--cflags", "--libs");
         ProcessResult result = ProcessRunner.Run(gcc,
-            ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror", "-o", output, .. sources, .. flags, $"-Wl,-rpath,{LibDirectory}"],
+            ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror", "-pthread", "-o", output, .. sources, .. flags, $"-Wl,-rpath,{LibDirectory}"],
             CompileTimeout);
         Assert.True(result.ExitCode == 0, $"gcc {string.Join(' ', sources)} failed:\n{result.Output}");
     }

@@ -258,7 +258,11 @@ public sealed unsafe class ClientRegion : IDisposable
     public ClientTxWriter TxWriter() => new(Pointer, RequireRing(TxCapacity, "TX"), MaxPayload);
 
     /// <summary>The engine's consumer view of the TX ring.</summary>
-    public ClientTxReader TxReader() => new(Pointer, RequireRing(TxCapacity, "TX"), MaxPayload, HorizonNs);
+    public ClientTxReader TxReader() => TxReader(0);
+
+    /// <summary>The engine's consumer view, with a horizon of its own (the attachment's limit; 0: the region's).</summary>
+    public ClientTxReader TxReader(long horizonNs) =>
+        new(Pointer, RequireRing(TxCapacity, "TX"), MaxPayload, horizonNs > 0 ? horizonNs : HorizonNs);
 
     /// <summary>The engine's producer view of the RX ring.</summary>
     public ClientRxWriter RxWriter() => new(Pointer, Pointer + ClientRegionLayout.RxRingOffset(TxCapacity), RequireRing(RxCapacity, "RX"));

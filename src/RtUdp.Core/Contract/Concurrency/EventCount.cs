@@ -29,6 +29,9 @@ public readonly unsafe struct EventCount
 
     public const int Length = 8;
 
+    /// <summary>The futex word, for a consumer that waits on several at once (futex_waitv) after <see cref="PrepareWait"/>.</summary>
+    public int* SequenceWord => _sequence;
+
     /// <summary>Consumer: step 1. Returns the ticket to pass to <see cref="Wait"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int PrepareWait()

@@ -26,8 +26,9 @@ public static class EngineControlLayout
     /// each other. Bump it whenever the header, the rings' placement or the command and response bodies
     /// (<see cref="CommandBody"/>, <see cref="ResponseBody"/>) change.
     /// 2: the write-only start time and mlockall errno words are gone.
+    /// 3: AttachClient and DetachClient (<see cref="ClientCommandBody"/>), client counts in <see cref="ResponseBody"/>.
     /// </summary>
-    public const int Version = 2;
+    public const int Version = 3;
 
     public const int RingCapacity = 1 << 20;
     public const int CommandRingOffset = 4096;
@@ -35,6 +36,13 @@ public static class EngineControlLayout
     public static readonly long TotalLength = PageAlign(ResponseRingOffset + RecordRing.TotalLength(RingCapacity));
 
     public const string FileName = "engine.ctl";
+
+    /// <summary>
+    /// The unix socket (SOCK_SEQPACKET, mode 0600) beside engine.ctl through which rtudpd hands the engine file
+    /// descriptors: each message is a u64 token and one descriptor (SCM_RIGHTS); the command naming the token
+    /// goes through the command ring.
+    /// </summary>
+    public const string SocketFileName = "engine.sock";
 
     private static long PageAlign(long offset) => (offset + 4095) & ~4095L;
 }

@@ -22,6 +22,12 @@ public enum EngineCommand
     StopChannel = 3,
     DeleteChannel = 4,
     Ping = 5,
+
+    /// <summary>Attach a same-host client's region (its memfd came over engine.sock): <see cref="ClientCommandBody"/>.</summary>
+    AttachClient = 6,
+
+    /// <summary>Detach a same-host client (drain or drop its ring): <see cref="ClientCommandBody"/>; counts in the response.</summary>
+    DetachClient = 7,
 }
 
 /// <summary>An engine command failed; <see cref="Status"/> says how, the message says why.</summary>

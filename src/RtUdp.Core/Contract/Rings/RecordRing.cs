@@ -253,6 +253,46 @@ public readonly unsafe struct RecordRing
         return records;
     }
 
+    /// <summary>
+    /// As <see cref="Read"/>, except that a handler returning false has NOT taken the record: it stays at the
+    /// head for the next read (a consumer with nowhere to put it yet: back-pressure).
+    /// </summary>
+    /// <returns>The number of records taken.</returns>
+    public int ReadWhileTaken<THandler>(ref THandler handler, int limit)
+        where THandler : struct, IRecordHandler
+    {
+        long head = Head; // only the consumer writes it
+        int headIndex = (int)head & _mask;
+        int contiguous = _capacity - headIndex;
+        int bytesRead = 0;
+        int records = 0;
+        while (bytesRead < contiguous && records < limit)
+        {
+            byte* record = _buffer + headIndex + bytesRead;
+            // Acquire: a positive length means the producer's body writes are visible.
+            int length = Volatile.Read(ref *(int*)record);
+            if (length <= 0)
+            {
+                break;
+            }
+            int type = *(int*)(record + RecordDescriptor.TypeOffset);
+            if (type != RecordDescriptor.PaddingType)
+            {
+                if (!handler.OnRecord(type, record + RecordDescriptor.HeaderLength, length - RecordDescriptor.HeaderLength))
+                {
+                    break;
+                }
+                records++;
+            }
+            bytesRead += RecordDescriptor.Align(length);
+        }
+        if (bytesRead != 0)
+        {
+            Release(headIndex, head, bytesRead);
+        }
+        return records;
+    }
+
     /// <summary>True if the next record at the head is published (the consumer's "is there work" check).</summary>
     public bool HasPublishedAt(long position)
     {
