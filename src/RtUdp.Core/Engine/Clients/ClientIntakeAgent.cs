@@ -64,6 +64,15 @@ public sealed unsafe class ClientIntakeAgent : IAgent, IDisposable
 
     public void OnStart()
     {
+        // The first client's first packet should not wait for the JIT.
+        JitWarmUp.Prepare(typeof(ClientIntakeAgent));
+        JitWarmUp.Prepare(typeof(ClientTxReader));
+        JitWarmUp.Prepare(typeof(ClientRxWriter));
+        JitWarmUp.Prepare(typeof(ClientLimiter));
+        JitWarmUp.Prepare(typeof(ClientRegion));
+        JitWarmUp.Prepare(typeof(ClientTxProblems));
+        JitWarmUp.Prepare(typeof(RecordRing));
+        JitWarmUp.Prepare(typeof(ChannelRegion));
     }
 
     public void OnClose()
@@ -87,7 +96,11 @@ public sealed unsafe class ClientIntakeAgent : IAgent, IDisposable
             }
             else if (state == ClientSlotState.DetachRequested)
             {
-                worked |= Serve(slot, now, draining: true);
+                if (slot.Policy == ClientExitPolicy.Drain)
+                {
+                    // Only the TX side: what the client published goes out; nothing more is delivered to it.
+                    worked |= Serve(slot, now, draining: true);
+                }
                 FinishDetachIfDone(slot, now);
             }
         }
@@ -110,11 +123,7 @@ public sealed unsafe class ClientIntakeAgent : IAgent, IDisposable
 
     private bool Serve(ClientSlot slot, long now, bool draining)
     {
-        if (!slot.Counted)
-        {
-            slot.Counted = true;
-            slot.Channel!.Add(ChannelCounter.ClientsAttached, 1);
-        }
+        CountAttached(slot);
         if (slot.Faulted)
         {
             return false;
@@ -124,11 +133,21 @@ public sealed unsafe class ClientIntakeAgent : IAgent, IDisposable
         {
             worked |= Intake(slot, now, draining);
         }
-        if (slot.Receives && !slot.Faulted)
+        if (slot.Receives && !slot.Faulted && !draining)
         {
             worked |= Deliver(slot, now);
         }
         return worked;
+    }
+
+    /// <summary>The ClientsAttached gauge, kept by the agent (the channel counters' one writer for clients).</summary>
+    private static void CountAttached(ClientSlot slot)
+    {
+        if (!slot.Counted)
+        {
+            slot.Counted = true;
+            slot.Channel!.Add(ChannelCounter.ClientsAttached, 1);
+        }
     }
 
     private bool Intake(ClientSlot slot, long now, bool draining)
@@ -295,6 +314,7 @@ public sealed unsafe class ClientIntakeAgent : IAgent, IDisposable
 
     private static void FinishDetachIfDone(ClientSlot slot, long now)
     {
+        CountAttached(slot);
         bool drain = slot.Policy == ClientExitPolicy.Drain && !slot.Faulted && slot.Sends;
         if (drain && now < slot.DrainDeadlineNs && slot.Tx.HasPublished())
         {
