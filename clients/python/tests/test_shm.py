@@ -219,18 +219,19 @@ def test_packets_received_before_stop_can_still_be_read(shm_daemon):
         _close(tx, rx)
 
 
-def test_a_duplex_channel_sends_and_receives_through_one_attachment(shm_daemon):
+def test_duplex_channels_send_and_receive_through_one_attachment_each(shm_daemon):
     from rtudp import RtUdp
 
-    with RtUdp("127.0.0.1", 0, direction=1, daemon=shm_daemon.socket_path, priority=0) as peer:
-        with RtUdp("127.0.0.1", 0, "127.0.0.1", peer.local_port, direction=2, daemon=shm_daemon.socket_path, priority=0) as duplex:
-            assert duplex.transport == "shm"
-            duplex.send_data(b"out")
-            assert peer.receive_data(timeout_ns=5_000_000_000)[0] == b"out"
-            with RtUdp("127.0.0.1", 0, "127.0.0.1", duplex.local_port, direction=0, daemon=shm_daemon.socket_path,
-                       priority=0) as back:
-                back.send_data(b"in")
-                assert duplex.receive_data(timeout_ns=5_000_000_000)[0] == b"in"
+    a_port, b_port = free_udp_port("127.0.0.1"), free_udp_port("127.0.0.1")
+    with RtUdp("127.0.0.1", a_port, "127.0.0.1", b_port, direction=2, daemon=shm_daemon.socket_path, priority=0) as a, \
+         RtUdp("127.0.0.1", b_port, "127.0.0.1", a_port, direction=2, daemon=shm_daemon.socket_path, priority=0) as b:
+        assert (a.transport, b.transport) == ("shm", "shm")
+        a.send_data(b"a to b")
+        assert b.receive_data(timeout_ns=5_000_000_000)[0] == b"a to b"
+        b.send_data(b"b to a", time.monotonic_ns() + 1_000_000)
+        assert a.receive_data(timeout_ns=5_000_000_000)[0] == b"b to a"
+        stats = a.get_packet_stats()
+        assert stats["shm_tx_accepted"] == 1 and stats["shm_rx_delivered"] == 1
 
 
 # -- choosing the path ---------------------------------------------------------------------------------------------
