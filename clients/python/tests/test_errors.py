@@ -76,7 +76,8 @@ def test_the_default_daemon_is_named_when_it_is_not_there(tmp_path, monkeypatch)
 
 
 def test_a_deleted_channel_raises_on_the_next_call_and_on_flush(daemon):
-    tx = RtUdp("127.0.0.1", 0, "127.0.0.1", 9, direction=0, daemon=daemon.socket_path, priority=0)
+    # The gRPC path finds the refusal later, on its stream (the shm path at once: test_shm.py).
+    tx = RtUdp("127.0.0.1", 0, "127.0.0.1", 9, direction=0, daemon=daemon.socket_path, priority=0, transport="grpc")
     tx.init_socket()
     tx.start()
     Client(daemon.socket_path).delete_channel(tx.name)
@@ -95,7 +96,7 @@ def test_a_deleted_channel_raises_on_the_next_call_and_on_flush(daemon):
 
 
 def test_stop_raises_a_send_failure_not_raised_yet(daemon):
-    tx = RtUdp("127.0.0.1", 0, "127.0.0.1", 9, direction=0, daemon=daemon.socket_path, priority=0)
+    tx = RtUdp("127.0.0.1", 0, "127.0.0.1", 9, direction=0, daemon=daemon.socket_path, priority=0, transport="grpc")
     tx.init_socket()
     tx.start()
     Client(daemon.socket_path).delete_channel(tx.name)

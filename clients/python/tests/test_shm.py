@@ -342,6 +342,24 @@ def test_a_payload_over_max_payload_is_refused_by_the_library(shm_daemon):
         assert tx.wait_sent(timeout_s=10)["shm_tx_accepted"] == 2
 
 
+def test_a_deleted_channel_raises_not_found_on_the_next_send_and_on_close(shm_daemon):
+    from rtudp import Client, NotFoundError, RtUdp
+
+    tx = RtUdp("127.0.0.1", 0, "127.0.0.1", 9, direction=0, daemon=shm_daemon.socket_path, priority=0)
+    tx.init_socket()
+    tx.start()
+    assert tx.transport == "shm"
+    tx.send_data(b"before the delete")
+    other = Client(shm_daemon.socket_path)
+    other.delete_channel(tx.name)
+    other.close()
+    with pytest.raises(NotFoundError) as caught:  # the ring says detached at once: no later failure to wait for
+        tx.send_data(b"after the delete")
+    assert "RTUDP_E_DETACHED" in str(caught.value) and caught.value.code.name == "NOT_FOUND"
+    with pytest.raises(NotFoundError):
+        tx.close_socket()
+
+
 def test_an_unknown_channel_and_a_stopped_one_are_refused_with_the_librarys_message(shm_daemon, library):
     from rtudp import ChannelStateError, NotFoundError, RtUdp, _shm
 

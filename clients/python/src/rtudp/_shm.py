@@ -18,7 +18,7 @@ import ipaddress
 import os
 import threading
 import time
-from typing import Dict, NamedTuple, Optional, Tuple, Type
+from typing import Callable, Dict, NamedTuple, Optional, Tuple, Type
 
 import grpc
 
@@ -265,8 +265,11 @@ class Attachment:
     """
 
     def __init__(self, library: Library, socket_path: str, channel: str, flags: int, on_full: str,
-                 block_timeout_s: Optional[float]) -> None:
+                 block_timeout_s: Optional[float], explain_detached: Optional[Callable[[RtUdpError], RtUdpError]] = None) -> None:
         self._lib = library
+        #: Called with the RTUDP_E_DETACHED error of a send or receive: returns the exception to raise instead (RtUdp
+        #: asks rtudpd whether the channel still exists, so that a deleted channel is NotFoundError as over gRPC).
+        self._explain_detached = explain_detached
         self.socket_path = socket_path
         self.channel = channel
         self._block = on_full == "block"
@@ -326,9 +329,15 @@ class Attachment:
             self._send_failed(rc, data, time_ns, flags)
         self.sent += 1
 
+    def _failure(self, rc: int, call: str, field: str = "") -> RtUdpError:
+        error = self._lib.error(rc, f"{call}({self.channel})", field=field)
+        if rc == RTUDP_E_DETACHED and self._explain_detached is not None:
+            return self._explain_detached(error)
+        return error
+
     def _send_failed(self, rc: int, data: bytes, time_ns: int, flags: int) -> None:
         if rc != RTUDP_E_AGAIN:
-            raise self._lib.error(rc, f"rtudp_send({self.channel})", field="data")
+            raise self._failure(rc, "rtudp_send", "data")
         self.full_waits += 1
         began = time.monotonic()
         deadline = None if self._block_timeout_s is None else began + self._block_timeout_s
@@ -345,7 +354,7 @@ class Attachment:
                 if rc >= 0:
                     return
                 if rc != RTUDP_E_AGAIN:
-                    raise self._lib.error(rc, f"rtudp_send({self.channel})", field="data")
+                    raise self._failure(rc, "rtudp_send", "data")
             error = self._lib.error(RTUDP_E_AGAIN, f"rtudp_send({self.channel})")
             waited = "" if not self._block else f" after waiting {self._block_timeout_s} s"
             raise QueueFullError(f"the shared-memory ring of {self.channel} is full{waited}: the packet was not queued"
@@ -378,7 +387,7 @@ class Attachment:
                     self._buffer = ctypes.create_string_buffer(self._buffer_bytes)
                     continue
             if rc != RTUDP_E_TIMEOUT:
-                raise self._lib.error(rc, f"rtudp_receive({self.channel})")
+                raise self._failure(rc, "rtudp_receive")
             if deadline is not None and time.monotonic_ns() >= deadline:
                 return None
 

@@ -33,7 +33,7 @@ from rtudp._receiver import StreamReceiver
 from rtudp._sender import StreamSender
 from rtudp.client import Client, channel_name, histogram_kind
 from rtudp._config import BOTH, MAX_UDP_PAYLOAD, RECEIVE, SEND, build_channel, check_int, checked_payload, checked_timestamp, new_channel_id
-from rtudp.errors import ChannelStateError, RtUdpError, ShmUnavailableError, invalid_argument
+from rtudp.errors import ChannelStateError, NotFoundError, RtUdpError, ShmUnavailableError, invalid_argument
 from rtudp.v1 import channel_pb2, generator_pb2, packet_pb2, stats_pb2
 
 __all__ = ["RtUdp", "SEND", "RECEIVE", "BOTH", "TRANSPORTS", "TRANSPORT_VARIABLE"]
@@ -211,7 +211,7 @@ class RtUdp:
         flags = (_shm.RTUDP_ATTACH_SEND if self.sends else 0) | (_shm.RTUDP_ATTACH_RECEIVE if self.receives else 0)
         try:
             attachment = _shm.Attachment(self._shm_library, self._shm_socket, self._id, flags, self._on_full,
-                                         self._block_timeout_s)
+                                         self._block_timeout_s, self._explain_detached)
         except RtUdpError as e:
             if self._transport_requested == "shm":
                 raise
@@ -221,6 +221,18 @@ class RtUdp:
         self._shm = attachment
         self._shm_rx = attachment if self.receives else None
         self._shm_send = attachment.send if self.sends else None
+
+    def _explain_detached(self, error: RtUdpError) -> RtUdpError:
+        """The attachment ended under a send or receive (RTUDP_E_DETACHED): a deleted channel is NotFoundError, as on
+        the gRPC path; otherwise (engine restart failed, ...) the library's ChannelStateError."""
+        try:
+            self.client.get_channel(self.name)
+        except NotFoundError as gone:
+            gone.args = (f"{gone.args[0]} ({error})",)
+            return gone
+        except RtUdpError:
+            pass
+        return error
 
     def _detach(self) -> Optional[RtUdpError]:
         """Detaches from the ring (stop()): what the ring holds is sent or dropped per the channel's client_exit
