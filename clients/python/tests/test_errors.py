@@ -81,8 +81,10 @@ def test_a_deleted_channel_raises_on_the_next_call_and_on_flush(daemon):
     tx.init_socket()
     tx.start()
     Client(daemon.socket_path).delete_channel(tx.name)
-    tx.send_data(b"after the delete")  # queued at once; the daemon's refusal comes back later
     with pytest.raises(rtudp.NotFoundError) as caught:
+        # Queued at once; the daemon's refusal comes back later, on flush; or already here when the stream start()
+        # opened was ended by the delete before this call.
+        tx.send_data(b"after the delete")
         tx.flush(timeout_s=10)
     assert caught.value.code.name == "NOT_FOUND" and "does not exist" in caught.value.detail
     # A new stream finds the channel gone too: the next send_data (or flush) raises it.
