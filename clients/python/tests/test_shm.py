@@ -412,3 +412,52 @@ def test_a_full_ring_raises_queue_full_and_block_waits_then_raises(shm_daemon):
             for _ in range(10_000):
                 tx.send_data(b"f" * 8000, due)
         assert time.monotonic() - began >= 0.05
+
+
+def test_past_the_per_user_attachment_limit_auto_falls_back_to_grpc_and_shm_is_refused(shm_daemon):
+    """rtudpd's Limits:PerClientShmAttachments (8 by default): the ninth attachment of this user is refused."""
+    from rtudp import ResourceExhaustedError, RtUdp
+
+    opened = []
+    try:
+        for _ in range(8):
+            channel = RtUdp("127.0.0.1", 0, "127.0.0.1", 9, direction=0, daemon=shm_daemon.socket_path, priority=0)
+            opened.append(channel)
+            channel.init_socket(); channel.start()
+            assert channel.transport == "shm", channel.transport_reason
+        ninth = RtUdp("127.0.0.1", 0, "127.0.0.1", 9, direction=0, daemon=shm_daemon.socket_path, priority=0)
+        opened.append(ninth)
+        ninth.init_socket(); ninth.start()
+        assert ninth.transport == "grpc"
+        assert "RTUDP_E_EXHAUSTED" in ninth.transport_reason and "using gRPC" in ninth.transport_reason
+        ninth.send_data(b"over grpc")
+        assert ninth.wait_sent(timeout_s=10)["n_packets_sent"] == 1
+        tenth = RtUdp("127.0.0.1", 0, "127.0.0.1", 9, direction=0, daemon=shm_daemon.socket_path, priority=0, transport="shm")
+        opened.append(tenth)
+        tenth.init_socket()
+        with pytest.raises(ResourceExhaustedError) as refused:
+            tenth.start()
+        assert refused.value.reason == "RTUDP_E_EXHAUSTED" and "PerClientShmAttachments" in str(refused.value)
+        opened[0].close_socket()  # one attachment fewer: the next one is taken again
+        again = RtUdp("127.0.0.1", 0, "127.0.0.1", 9, direction=0, daemon=shm_daemon.socket_path, priority=0, transport="shm")
+        opened.append(again)
+        again.init_socket(); again.start()
+        assert again.transport == "shm"
+    finally:
+        for channel in opened:
+            channel.close_socket()
+
+
+def test_while_attached_for_receiving_grpc_receive_on_the_channel_is_refused(shm_daemon):
+    from rtudp import ChannelStateError, Client, RtUdp
+    from rtudp.v1 import packet_pb2
+
+    with RtUdp("127.0.0.1", 0, direction=1, daemon=shm_daemon.socket_path, priority=0) as rx:
+        assert rx.transport == "shm"
+        other = Client(shm_daemon.socket_path)
+        try:
+            with pytest.raises(ChannelStateError) as refused:
+                other.call(other.packets.Receive, packet_pb2.ReceiveRequest(channel=rx.name))
+            assert str(os.getpid()) in str(refused.value)  # names the same-host client
+        finally:
+            other.close()
