@@ -148,11 +148,12 @@ int main(int argc, char **argv)
     long again_batch = 0, calls = 0, taken_total = 0;
     start = now_ns();
     while (taken_total < count) {
+        uint32_t n = count - taken_total < BATCH ? (uint32_t)(count - taken_total) : BATCH;
         int64_t t0 = now_ns();
-        for (int k = 0; k < BATCH; k++) {
+        for (uint32_t k = 0; k < n; k++) {
             packets[k] = (rtudp_packet){ .data = payload, .length = size, .flags = 0, .time_ns = t0 + ahead, .packet_id = 0 };
         }
-        rc = rtudp_send_batch(ch, packets, BATCH);
+        rc = rtudp_send_batch(ch, packets, n);
         int64_t t1 = now_ns();
         if (rc < 0) {
             fail("rtudp_send_batch", rc);

@@ -3,7 +3,8 @@
  *   rtudp_recv SOCKET CHANNEL COUNT TIMEOUT_NS
  * Prints "ready" once attached, then per packet
  *   "rx LENGTH SEQUENCE BEST_MONOTONIC_NS WORKER_MONOTONIC_NS KERNEL_REALTIME_NS STAMP_SOURCE FAMILY PORT ADDR16HEX FLAGS TEXT"
- * (TEXT: the payload up to its first '.'), then "stats ..." and "detach RC". A timeout prints "timeout N" and exits 4.
+ * (TEXT: the payload up to its first '.'), then "stats ..." (once rx_delivered counts them all, or after 5 s) and
+ * "detach RC". A timeout prints "timeout N" and exits 4.
  */
 #include "check.h"
 #include <string.h>
@@ -49,6 +50,12 @@ int main(int argc, char **argv)
                info.flags, text, buffer);
     }
     fflush(stdout);
+    /* The engine counts a delivery after it publishes the record: wait (bounded) for the counter to catch up. */
+    int64_t deadline = rtudp_monotonic_ns() + 5000000000LL;
+    rtudp_stats s;
+    do {
+        check(rtudp_stats_get(ch, &s), "stats_get");
+    } while (s.rx_delivered < (uint64_t)count && rtudp_monotonic_ns() < deadline);
     print_stats("stats", ch);
     printf("detach %d\n", rtudp_detach(ch));
     rtudp_disconnect(client);

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Text.Unicode;
 using RtUdp.Core.Contract.Clients;
 using RtUdp.Core.ShmClient;
 using RtUdp.Native.Abi;
@@ -193,8 +192,11 @@ internal static unsafe class ChannelExports
         }
         if ((flags & ~ShmAbi.SendImmediate) != 0)
         {
-            Utf8.TryWrite(LastError.Begin(), $"flags 0x{flags:x}: only RTUDP_SEND_IMMEDIATE (1) is defined", out int written);
-            return LastError.End((int)ShmStatus.Invalid, written);
+            var message = new Message();
+            message.Append("flags 0x"u8);
+            message.AppendHex(flags);
+            message.Append(": only RTUDP_SEND_IMMEDIATE (1) is defined"u8);
+            return message.End((int)ShmStatus.Invalid);
         }
         return (int)ShmStatus.Ok;
     }
@@ -205,11 +207,23 @@ internal static unsafe class ChannelExports
         switch (status)
         {
             case ShmStatus.TooLarge:
-                Utf8.TryWrite(LastError.Begin(), $"payload of {length} bytes is over the channel's max payload ({attachment.MaxPayload} bytes)", out int written);
-                return LastError.End((int)status, written);
+            {
+                var message = new Message();
+                message.Append("payload of "u8);
+                message.Append(length);
+                message.Append(" bytes is over the channel's max payload ("u8);
+                message.Append(attachment.MaxPayload);
+                message.Append(" bytes)"u8);
+                return message.End((int)status);
+            }
             case ShmStatus.Buffer:
-                Utf8.TryWrite(LastError.Begin(), $"the packet is larger than the receive buffer ({length} bytes); it stays in the ring", out written);
-                return LastError.End((int)status, written);
+            {
+                var message = new Message();
+                message.Append("the packet is larger than the receive buffer ("u8);
+                message.Append(length);
+                message.Append(" bytes); it stays in the ring, rtudp_rx_info.length says how large it is"u8);
+                return message.End((int)status);
+            }
             case ShmStatus.Again:
                 // The common refusal on the hot path: a literal, never a message left by an earlier call.
                 return Failure.Of(status, StatusText.Of(status));

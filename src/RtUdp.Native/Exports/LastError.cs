@@ -53,10 +53,7 @@ internal static unsafe class LastError
         return status;
     }
 
-    /// <summary>
-    /// Where to format a message in place (<c>Utf8.TryWrite(LastError.Begin(), $"...", out int n)</c>: no allocation),
-    /// then <see cref="End"/> with the bytes written.
-    /// </summary>
+    /// <summary>Where <see cref="Message"/> formats a message in place, then <see cref="End"/> with the bytes written.</summary>
     internal static Span<byte> Begin() => Buffer()[..(Capacity - 1)];
 
     internal static int End(int status, int written)
