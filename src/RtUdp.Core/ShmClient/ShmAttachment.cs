@@ -227,6 +227,14 @@ public sealed unsafe class ShmAttachment : IDisposable
         ShmStatus status;
         try
         {
+            if (_region.State == ClientState.Detached)
+            {
+                // The daemon ended it (channel deleted, engine restart failed) and closed the connection: nothing to ask.
+                status = ShmStatus.Detached;
+                _lastStatus = status;
+                _lastMessage = "the attachment had ended: " + _region.Message;
+                return status;
+            }
             if (_sends && _region.State is ClientState.Attached or ClientState.Reattaching)
             {
                 WaitForEngineToTake();

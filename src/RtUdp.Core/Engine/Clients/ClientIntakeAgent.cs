@@ -354,6 +354,12 @@ public sealed unsafe class ClientIntakeAgent : IAgent, IDisposable
             channel.Add(ChannelCounter.ClientsAttached, -1);
         }
         region.EndIntakeWait();
+        if (slot.SignalChannel)
+        {
+            // Now, not at the end of the pass: once Detached, the slot (and its channel) are the conductor's.
+            slot.SignalChannel = false;
+            channel.TxRing.ConsumerWait.Signal();
+        }
         // Release: the counts above are visible to the conductor that reads Detached.
         Volatile.Write(ref slot.State, ClientSlotState.Detached);
     }

@@ -1,0 +1,220 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using RtUdp.Core.Contract.Clients;
+using RtUdp.Core.Net;
+using RtUdp.Core.ShmClient;
+using RtUdp.Daemon.Tests.Api;
+using RtUdp.V1;
+
+namespace RtUdp.Daemon.Tests.Shm;
+
+/// <summary>
+/// What becomes of a same-host client's packets when it dies (client_exit drain or drop) and when the engine
+/// dies under it (the daemon reattaches its region to the next engine): every packet arrives or is counted.
+/// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed partial class ShmLifetimeTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task A_client_that_dies_with_packets_in_its_ring_has_them_drained_or_dropped_by_client_exit_and_counted()
+    {
+        // 10 packets/s with a burst of 1: the engine takes the ring slowly, so most of it is there when the client dies.
+        await using OwnedDaemon daemon = await OwnedDaemon.StartAsync(new Dictionary<string, string>
+        {
+            ["Limits:PerClientPacketsPerSecond"] = "10",
+            ["Limits:PerClientBurst"] = "1",
+        });
+        Clients api = daemon.Unix;
+        using var drainSink = Sink();
+        using var dropSink = Sink();
+        Channel drain = await api.CreateSenderAsync(Clients.UniqueId("shm-drain"), ShmClientTests.Remote(drainSink));
+        Channel drop = await api.CreateSenderAsync(Clients.UniqueId("shm-drop"), ShmClientTests.Remote(dropSink), configure: c => c.ClientExit = V1.ClientExitPolicy.Drop);
+        Assert.Equal(V1.ClientExitPolicy.Drain, drain.ClientExit);
+        Assert.Equal(V1.ClientExitPolicy.Drop, drop.ClientExit);
+
+        const int Count = 60;
+        DieWithPackets(ShmClientTests.ShmSocket(daemon), drain.Name, Count);
+        DieWithPackets(ShmClientTests.ShmSocket(daemon), drop.Name, Count);
+
+        // Drain: every packet leaves (the drain is not held to the rate), none dropped.
+        V1.ChannelStats drained = await api.WaitStatsAsync(drain.Name, s => s.Counters["clients_attached"] == 0 && s.Tx.Sent == Count, Timeout);
+        Assert.Equal(Count, drained.Counters["client_accepted"]);
+        Assert.Equal(0, drained.Counters["client_dropped_detach"]);
+        Assert.Equal(Count, Received(drainSink, Count));
+        Assert.Matches(DetachedLine(drain.Name, "drain"), daemon.Log);
+
+        // Drop: what the engine had taken leaves, the rest is counted dropped; together all of it.
+        V1.ChannelStats dropped = await api.WaitStatsAsync(drop.Name, s => s.Counters["clients_attached"] == 0, Timeout);
+        long accepted = dropped.Counters["client_accepted"], lost = dropped.Counters["client_dropped_detach"];
+        Assert.Equal(Count, accepted + lost + dropped.Counters["client_malformed"]);
+        Assert.True(lost > Count / 2, $"only {lost} of {Count} dropped: the rate limit should have kept most in the ring\n{dropped}\n{daemon.Log}");
+        await api.WaitStatsAsync(drop.Name, s => s.Tx.Sent == accepted, Timeout);
+        Assert.Equal(accepted, Received(dropSink, (int)accepted));
+        Match line = DetachedLine(drop.Name, "drop").Match(daemon.Log);
+        Assert.True(line.Success, daemon.Log);
+        Assert.Equal(lost, long.Parse(line.Groups["dropped"].Value, CultureInfo.InvariantCulture));
+        await Reliability.DaemonAccounting.DeleteBalancedAsync(api, drain.Name, drop.Name);
+    }
+
+    [Fact]
+    public async Task A_client_sending_through_an_engine_SIGKILL_is_reattached_and_every_packet_arrives_or_is_counted_lost()
+    {
+        await using OwnedDaemon daemon = await OwnedDaemon.StartAsync();
+        Clients api = daemon.Unix;
+        using Socket sink = Sink();
+        Channel tx = await api.CreateSenderAsync(Clients.UniqueId("shm-restart"), ShmClientTests.Remote(sink));
+        using ShmClient client = ShmClient.Connect(ShmClientTests.ShmSocket(daemon));
+        ShmAttachment attachment = client.Attach(tx.Name, ShmAbi.AttachSend);
+
+        var received = new HashSet<int>();
+        int duplicates = 0;
+        using var stop = new CancellationTokenSource();
+        var receiver = new Thread(() =>
+        {
+            byte[] buffer = new byte[64];
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    int n = sink.Receive(buffer);
+                    lock (received)
+                    {
+                        duplicates += received.Add(BitConverter.ToInt32(buffer, 0)) ? 0 : 1;
+                    }
+                }
+                catch (SocketException e) when (e.SocketErrorCode == SocketError.TimedOut)
+                {
+                    // Nothing for a while: look at the stop flag.
+                }
+            }
+        }) { IsBackground = true };
+        receiver.Start();
+        int written = 0;
+        var sender = new Thread(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                // About 1000 packets/s, each written once whatever happens to the engine (AGAIN: wait and retry).
+                ShmClientTests.SendOrWait(attachment, BitConverter.GetBytes(written), 0, written + 1, ShmAbi.SendImmediate);
+                Volatile.Write(ref written, written + 1);
+                Thread.Sleep(1);
+            }
+        }) { IsBackground = true };
+        sender.Start();
+
+        Wait.Until(() => Count(received) >= 200, Timeout, "200 packets before the kill");
+        int pid = daemon.Fixture.EnginePid;
+        Assert.Equal(0, Tmds.Linux.LibC.kill(pid, Tmds.Linux.LibC.SIGKILL));
+        Assert.NotEqual(pid, await daemon.Fixture.WaitForEngineAsync(Timeout, restarts: 1));
+        Wait.Until(() => attachment.ReadStats().EngineEpoch == 1, Timeout, () => $"the reattach: {ShmClientTests.Describe(attachment.ReadStats())}\n{daemon.Log}");
+        int mark = Volatile.Read(ref written);
+        Wait.Until(() => Max(received) > mark + 200, Timeout, () => $"packets written after the reattach (from {mark}) arriving; max {Max(received)}\n{daemon.Log}");
+        await stop.CancelAsync();
+        sender.Join();
+
+        int total = Volatile.Read(ref written);
+        Wait.Until(() => attachment.ReadStats().TxRingUsedBytes == 0, Timeout, "the ring taken");
+        await api.WaitStatsAsync(tx.Name, s => s.Tx.Pending == 0, Timeout);
+        ShmStats stats = attachment.ReadStats();
+        Assert.Equal((uint)ClientState.Attached, stats.State);
+        Assert.Equal((ulong)total, stats.TxAccepted + stats.TxMalformed);
+        Assert.Equal(0ul, stats.TxMalformed);
+        receiver.Join();
+
+        // What the dead engine had taken and not sent is counted by the engine-loss accounting; the rest arrived.
+        Match lost = LostLine(tx.EngineId).Match(daemon.Log);
+        Assert.True(lost.Success, daemon.Log);
+        long queuedLost = long.Parse(lost.Groups["queued"].Value, CultureInfo.InvariantCulture);
+        Assert.Equal(0, duplicates);
+        Assert.Equal(total, Count(received) + queuedLost);
+        Assert.Contains("reattached to " + tx.Name + " in the new engine (epoch 1)", daemon.Log, StringComparison.Ordinal);
+        Assert.Equal(ShmStatus.Ok, attachment.Detach());
+        await Reliability.DaemonAccounting.DeleteBalancedAsync(api, tx.Name);
+    }
+
+    /// <summary>A bare client: attaches, writes <paramref name="count"/> packets (IMMEDIATE) and publishes them, then closes the connection at once, as a killed process's does.</summary>
+    private static void DieWithPackets(string socket, string channel, int count)
+    {
+        int fd = UnixSeqPacket.Connect(socket);
+        try
+        {
+            byte[] request = new byte[ShmRequest.Size];
+            ShmRequest.Attach(channel, ShmAbi.AttachSend, 0, 0).Encode(request);
+            UnixSeqPacket.Send(fd, request, -1, socket);
+            Assert.True(UnixSeqPacket.WaitReadable(fd, 30_000, socket));
+            byte[] answer = new byte[ShmResponse.Size];
+            Assert.Equal(ShmResponse.Size, UnixSeqPacket.Receive(fd, answer, out int memfd, socket));
+            Assert.True(ShmResponse.TryDecode(answer, out ShmResponse response));
+            Assert.True(response.StatusCode == ShmStatus.Ok, response.GetMessage());
+            using ClientRegion region = ClientRegion.Map(memfd);
+            UnixSeqPacket.Close(memfd);
+            ClientTxWriter writer = region.TxWriter();
+            for (int i = 0; i < count; i++)
+            {
+                Assert.True(writer.TryWrite(BitConverter.GetBytes(i), 0, i + 1, ClientTxFlags.Immediate));
+            }
+            writer.Publish();
+        }
+        finally
+        {
+            UnixSeqPacket.Close(fd);
+        }
+    }
+
+    private static Socket Sink()
+    {
+        var sink = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { ReceiveBufferSize = 4 << 20, ReceiveTimeout = 200 };
+        sink.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return sink;
+    }
+
+    /// <summary>Reads until <paramref name="expected"/> datagrams came, then 200 ms more for any extra; returns how many.</summary>
+    private static int Received(Socket sink, int expected)
+    {
+        byte[] buffer = new byte[64];
+        int count = 0;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (clock.Elapsed < Timeout)
+        {
+            try
+            {
+                sink.Receive(buffer);
+                count++;
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.TimedOut)
+            {
+                if (count >= expected)
+                {
+                    break;
+                }
+            }
+        }
+        return count;
+    }
+
+    private static int Count(HashSet<int> set)
+    {
+        lock (set)
+        {
+            return set.Count;
+        }
+    }
+
+    private static int Max(HashSet<int> set)
+    {
+        lock (set)
+        {
+            return set.Count == 0 ? -1 : set.Max();
+        }
+    }
+
+    private static Regex DetachedLine(string channel, string policy) =>
+        new($@"detached from {Regex.Escape(channel)} \(connection closed: the client exited or was killed, client_exit {policy}\): (?<drained>\d+) sent on, (?<dropped>\d+) dropped");
+
+    private static Regex LostLine(uint engineId) =>
+        new($@"Channel {engineId} '[^']+' lost with engine \d+: (?<queued>\d+) queued packets never sent");
+}
