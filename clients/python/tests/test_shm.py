@@ -461,3 +461,64 @@ def test_while_attached_for_receiving_grpc_receive_on_the_channel_is_refused(shm
             assert str(os.getpid()) in str(refused.value)  # names the same-host client
         finally:
             other.close()
+
+
+def _engine_pid(daemon_pid: int):
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                with open(f"/proc/{entry}/comm") as f:
+                    comm = f.read().strip()
+            except OSError:
+                continue
+            if int(fields[1]) == daemon_pid and comm.startswith("rtudp-engine") and fields[0] != "Z":
+                return int(entry)
+    return None
+
+
+def _epoch(channel) -> int:
+    from rtudp import RtUdpError
+
+    try:
+        return channel.get_packet_stats()["shm_engine_epoch"]
+    except RtUdpError:  # UNAVAILABLE while the engine restarts
+        return -1
+
+
+def test_an_engine_restart_keeps_the_attachment_and_its_packets(library):
+    """The engine SIGKILLed: packets written meanwhile wait in the ring, the daemon hands it to the new engine
+    (epoch 1), and they leave; the same RtUdp goes on sending. A daemon of its own: its engine is killed."""
+    import signal
+    import socket
+    import tempfile
+
+    from daemon_process import start_daemon, stop_daemon
+    from rtudp import RtUdp
+
+    with tempfile.TemporaryDirectory(prefix="rtudp-restart-") as root, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sink:
+        sink.bind(("127.0.0.1", 0))
+        sink.settimeout(30)
+        daemon = start_daemon(root)
+        try:
+            with RtUdp("127.0.0.1", 0, "127.0.0.1", sink.getsockname()[1], direction=0, daemon=daemon.socket_path,
+                       priority=0) as tx:
+                assert tx.transport == "shm", tx.transport_reason
+                tx.send_data(b"before")
+                assert sink.recv(100) == b"before"
+                engine = wait_until(lambda: _engine_pid(daemon.process.pid), 10, "the engine process")
+                os.kill(engine, signal.SIGKILL)
+                wait_until(lambda: not os.path.exists(f"/proc/{engine}") or _engine_pid(daemon.process.pid) != engine, 10,
+                           "the engine gone")
+                for i in range(20):  # the ring holds them until the new engine takes it
+                    tx.send_data(b"during %d" % i)
+                wait_until(lambda: _epoch(tx) >= 1, 60, "the ring handed to the new engine")
+                assert [sink.recv(100) for _ in range(20)] == [b"during %d" % i for i in range(20)]
+                tx.send_data(b"after")
+                assert sink.recv(100) == b"after"
+                stats = tx.wait_sent(timeout_s=30)
+                assert stats["shm_state"] == 1 and stats["shm_tx_malformed"] == 0 and stats["transport"] == "shm"
+                assert "reattached to " + tx.name in daemon.log()
+        finally:
+            stop_daemon(daemon)
