@@ -389,9 +389,11 @@ def test_a_full_ring_raises_queue_full_and_block_waits_then_raises(shm_daemon):
     """A stopped receiver's peer is irrelevant here: packets due 30 s ahead fill the channel's ring (capacity 4),
     then the client's ring behind it (back-pressure, never a drop)."""
     from rtudp import QueueFullError, RtUdp
+    from rtudp.v1 import channel_pb2
 
+    drop = channel_pb2.Channel(client_exit=channel_pb2.CLIENT_EXIT_POLICY_DROP)
     with RtUdp("127.0.0.1", 0, "127.0.0.1", 9, capacity=4, direction=0, daemon=shm_daemon.socket_path, priority=0,
-               on_full="raise") as tx:
+               on_full="raise", channel=drop) as tx:
         assert tx.transport == "shm"
         due = time.monotonic_ns() + 30_000_000_000
         payload = b"f" * 8000
@@ -404,6 +406,12 @@ def test_a_full_ring_raises_queue_full_and_block_waits_then_raises(shm_daemon):
         assert 4 <= sent < 10_000
         stats = tx.get_packet_stats()
         assert stats["client_ring_full_waits"] >= 1 and stats["shm_tx_ring_used_bytes"] > 0
+        assert stats["client_queued"] == sent
+        # Stopped with its ring full under client_exit drop: every packet written is accepted or dropped, counted.
+        tx.stop()
+        stopped = tx.get_packet_stats()
+        assert stopped["client_accepted"] + stopped["client_dropped_detach"] == sent, stopped
+        assert stopped["client_dropped_detach"] > 0 and stopped["client_malformed"] == 0
     with RtUdp("127.0.0.1", 0, "127.0.0.1", 9, capacity=4, direction=0, daemon=shm_daemon.socket_path, priority=0,
                block_timeout_s=0.05) as tx:
         due = time.monotonic_ns() + 30_000_000_000
