@@ -4,14 +4,14 @@ using System.Text;
 namespace RtUdp.Bench;
 
 /// <summary>
-/// rtudp-bench [all|throughput|refused|timing|gc|memory|grpc|rtt|generator|outcomes|neighbours|trains|xdp|soak ...] [--duration SECONDS] [--out FILE]
+/// rtudp-bench [all|throughput|refused|timing|gc|memory|grpc|rtt|generator|outcomes|neighbours|trains|xdp|shm|soak ...] [--duration SECONDS] [--out FILE]
 /// ("soak" is not part of "all": it runs 10 minutes unless --duration says otherwise.)
 /// Prints one markdown table (every engine figure beside a reference measured in the same run)
 /// and writes it to bench/results/latest.md.
 /// </summary>
 internal static class Program
 {
-    private static readonly string[] AllParts = ["throughput", "refused", "timing", "gc", "memory", "grpc", "rtt", "generator", "outcomes", "neighbours", "trains", "xdp"];
+    private static readonly string[] AllParts = ["throughput", "refused", "timing", "gc", "memory", "grpc", "rtt", "generator", "outcomes", "neighbours", "trains", "xdp", "shm"];
 
     private static int Main(string[] args)
     {
@@ -35,7 +35,7 @@ internal static class Program
                     output = args[++i];
                     break;
                 case "--help" or "-h":
-                    Console.WriteLine("usage: rtudp-bench [all|throughput|refused|timing|gc|memory|grpc|rtt|generator|outcomes|neighbours|trains|xdp|soak ...] [--duration SECONDS (5; soak: 600)] [--out FILE (bench/results/latest.md)]");
+                    Console.WriteLine("usage: rtudp-bench [all|throughput|refused|timing|gc|memory|grpc|rtt|generator|outcomes|neighbours|trains|xdp|shm|soak ...] [--duration SECONDS (5; soak: 600)] [--out FILE (bench/results/latest.md)]");
                     return 0;
                 case "all":
                     parts.AddRange(AllParts);
@@ -82,6 +82,7 @@ internal static class Program
                     case "neighbours": bench.Neighbours(); break;
                     case "trains": bench.Trains(); break;
                     case "xdp": bench.Xdp(); break;
+                    case "shm": bench.Shm(); break;
                     case "soak": bench.Soak(soakSeconds ?? Parts.DefaultSoakSeconds); break;
                 }
             }

@@ -1,11 +1,13 @@
 /*
  * Sends COUNT packets through librtudp: packet i carries "pkt <i>" (padded to SIZE bytes with '.'), is due at
  * BASE + i * PERIOD_NS where BASE is DELAY_NS after the first send, and has packet id i + 1.
- *   rtudp_send SOCKET CHANNEL COUNT SIZE PERIOD_NS DELAY_NS [batch N] [kill]
+ *   rtudp_send SOCKET CHANNEL COUNT SIZE PERIOD_NS DELAY_NS [batch N] [kill] [pause]
  * batch N: rtudp_send_batch with N packets a call (else rtudp_send). kill: raise SIGKILL right after the last
- * packet is published (no detach, no disconnect: the daemon must notice the connection close).
+ * packet is published (no detach, no disconnect: the daemon must notice the connection close). pause: after the
+ * first half, print "paused" and wait for a line on stdin (the test restarts the engine meanwhile), then send the
+ * second half from a new base ("base2_ns B": packet i due at B + (i - COUNT/2) * PERIOD_NS).
  * Prints "attached ...", "base_ns B", "published COUNT again A", then (without kill) "stats ..." once the engine
- * took every packet, and "detach RC".
+ * took every packet (its counters say so, or 10 s passed), and "detach RC".
  */
 #include "check.h"
 #include <sched.h>
@@ -23,12 +25,14 @@ int main(int argc, char **argv)
     long long count = arg_ll(argv[3], "COUNT"), size = arg_ll(argv[4], "SIZE");
     long long period = arg_ll(argv[5], "PERIOD_NS"), delay = arg_ll(argv[6], "DELAY_NS");
     long long batch = 0;
-    int kill_after = 0;
+    int kill_after = 0, pause = 0;
     for (int i = 7; i < argc; i++) {
         if (strcmp(argv[i], "batch") == 0 && i + 1 < argc) {
             batch = arg_ll(argv[++i], "batch");
         } else if (strcmp(argv[i], "kill") == 0) {
             kill_after = 1;
+        } else if (strcmp(argv[i], "pause") == 0) {
+            pause = 1;
         } else {
             fprintf(stderr, "unknown argument %s\n", argv[i]);
             return 2;
@@ -51,15 +55,32 @@ int main(int argc, char **argv)
     int64_t base = rtudp_monotonic_ns() + delay;
     printf("base_ns %lld\n", (long long)base);
     fflush(stdout);
+    long long first = 0; /* the index due at base */
+    int resumed = 0;
     for (long long i = 0; i < count;) {
-        long long n = batch > 0 ? (count - i < batch ? count - i : batch) : 1;
+        if (pause && !resumed && i == count / 2) {
+            printf("paused\n");
+            fflush(stdout);
+            char line[16];
+            if (fgets(line, sizeof line, stdin) == NULL) {
+                fprintf(stderr, "stdin closed while paused\n");
+                return 2;
+            }
+            first = i;
+            resumed = 1;
+            base = rtudp_monotonic_ns() + delay;
+            printf("base2_ns %lld\n", (long long)base);
+            fflush(stdout);
+        }
+        long long end = pause && !resumed ? count / 2 : count;
+        long long n = batch > 0 ? (end - i < batch ? end - i : batch) : 1;
         for (long long k = 0; k < n; k++) {
             char *p = payloads[k];
             memset(p, '.', (size_t)size);
             int written = snprintf(p, (size_t)size, "pkt %lld", i + k);
             p[written] = '.'; /* no NUL in the payload */
             packets[k] = (rtudp_packet){ .data = p, .length = (uint32_t)size, .flags = 0,
-                                         .time_ns = base + (i + k) * period, .packet_id = i + k + 1 };
+                                         .time_ns = base + (i + k - first) * period, .packet_id = i + k + 1 };
         }
         int rc;
         if (batch > 0) {

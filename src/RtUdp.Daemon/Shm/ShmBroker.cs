@@ -41,6 +41,9 @@ internal sealed class ShmBroker : IHostedService, IDisposable
     private string? _path;
     private int _listenFd = -1;
     private Thread? _acceptor;
+    private readonly Lock _engineWorkGate = new();
+    private Task _engineWork = Task.CompletedTask;
+    private EngineConnection? _engine;
 
     public ShmBroker(DaemonSettings settings, IOptions<RtUdpApiOptions> api, EngineSupervisor supervisor, ChannelRegistry registry, CaptureRegistry captures, ILogger<ShmBroker> logger)
     {
@@ -93,6 +96,7 @@ internal sealed class ShmBroker : IHostedService, IDisposable
         string group = ApplyModeAndGroup(_path);
         string mode = Convert.ToString(_listen.UnixSocketModeBits, 8).PadLeft(4, '0');
         ShmLog.Listening(_logger, _path, mode, group);
+        _engine = _supervisor.Client;
         _supervisor.EngineChanged += OnEngineChanged;
         _registry.Deleted += OnChannelDeleted;
         _acceptor = new Thread(AcceptLoop) { IsBackground = true, Name = "rtudp-shm-accept" };
@@ -178,7 +182,7 @@ internal sealed class ShmBroker : IHostedService, IDisposable
                     failure = $"no engine came back within {EngineReturnTimeout.TotalSeconds:0} s";
                 }
             }
-            if (failure is null && session.InEngine && _supervisor.Client is { } engine)
+            if (failure is null && session.AttachedTo is { } engine)
             {
                 try
                 {
@@ -186,7 +190,7 @@ internal sealed class ShmBroker : IHostedService, IDisposable
                     timeout.CancelAfter(CommandTimeout);
                     counts = await ShmEngineCommands.DetachAsync(engine, session.Channel.EngineId, session.ClientId, policy, timeout.Token);
                 }
-                catch (Exception e) when (e is Core.Contract.Control.EngineCommandException or IOException or InvalidOperationException or OperationCanceledException or TimeoutException or NativeCallException)
+                catch (Exception e) when (e is Core.Contract.Control.EngineCommandException or IOException or InvalidOperationException or OperationCanceledException or TimeoutException or NativeCallException or ObjectDisposedException)
                 {
                     failure = e.Message;
                 }
@@ -231,7 +235,7 @@ internal sealed class ShmBroker : IHostedService, IDisposable
         {
             return;
         }
-        session.InEngine = false;
+        session.AttachedTo = null;
         session.Publish(ClientState.Detached, status, message);
         if (session.Receives)
         {
@@ -264,39 +268,50 @@ internal sealed class ShmBroker : IHostedService, IDisposable
         }
     }
 
-    /// <summary>The engine died (null) or a new one runs with its channels re-armed.</summary>
+    /// <summary>
+    /// The engine died (null) or a new one runs with its channels re-armed. The work runs in order, off the
+    /// supervisor's thread (a session's gate may be held by a detach waiting on the dead engine's command).
+    /// </summary>
     private void OnEngineChanged(EngineConnection? engine)
     {
-        IReadOnlyList<ShmSession> sessions = Sessions.Snapshot();
-        if (sessions.Count == 0)
+        lock (_engineWorkGate)
         {
-            return;
+            EngineConnection? dead = engine is null ? _engine : null;
+            _engine = engine;
+            _engineWork = _engineWork.ContinueWith(_ => engine is null ? MarkReattachingAsync(dead) : ReattachAllAsync(engine), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
         }
-        if (engine is null)
+    }
+
+    /// <summary>Every region attached in the engine that died says state 4: its records wait for the next engine.</summary>
+    private async Task MarkReattachingAsync(EngineConnection? dead)
+    {
+        int count = 0;
+        foreach (ShmSession session in Sessions.Snapshot())
         {
-            foreach (ShmSession session in sessions)
+            await session.Gate.WaitAsync(CancellationToken.None);
+            try
             {
-                session.Gate.Wait();
-                try
+                // A session attached in a newer engine already (the restart was quick) is left alone.
+                if (!session.Ended && session.AttachedTo is { } engine && (dead is null || ReferenceEquals(engine, dead)))
                 {
-                    if (!session.Ended)
-                    {
-                        session.InEngine = false;
-                        session.Reattached.Reset();
-                        session.Publish(ClientState.Reattaching, ShmStatus.Ok, "the engine restarts: records wait in the ring for the next one");
-                    }
-                }
-                finally
-                {
-                    session.Gate.Release();
+                    session.AttachedTo = null;
+                    session.Reattached.Reset();
+                    session.Publish(ClientState.Reattaching, ShmStatus.Ok, "the engine restarts: records wait in the ring for the next one");
+                    count++;
                 }
             }
-            ShmLog.Reattaching(_logger, sessions.Count);
-            return;
+            finally
+            {
+                session.Gate.Release();
+            }
         }
-        // Off the supervisor's thread: each reattach is an engine command.
-        _ = Task.Run(() => ReattachAllAsync(engine, sessions));
+        if (count > 0)
+        {
+            ShmLog.Reattaching(_logger, count);
+        }
     }
+
+    private Task ReattachAllAsync(EngineConnection engine) => ReattachAllAsync(engine, Sessions.Snapshot());
 
     private async Task ReattachAllAsync(EngineConnection engine, IReadOnlyList<ShmSession> sessions)
     {
@@ -305,7 +320,7 @@ internal sealed class ShmBroker : IHostedService, IDisposable
             await session.Gate.WaitAsync(CancellationToken.None);
             try
             {
-                if (session.Ended || session.InEngine)
+                if (session.Ended || ReferenceEquals(session.AttachedTo, engine))
                 {
                     continue;
                 }
@@ -334,7 +349,7 @@ internal sealed class ShmBroker : IHostedService, IDisposable
                 }
                 uint epoch = session.Region.Epoch + 1;
                 session.Region.SetEpoch(epoch);
-                session.InEngine = true;
+                session.AttachedTo = engine;
                 session.Publish(ClientState.Attached, ShmStatus.Ok, "attached");
                 session.Reattached.Set();
                 ShmLog.Reattached(_logger, session.ClientId, session.Peer.Description, channel.Name, epoch);

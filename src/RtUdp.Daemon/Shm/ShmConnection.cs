@@ -215,7 +215,7 @@ internal sealed class ShmConnection
             {
                 ShmEngineCommands.AttachAsync(engine, channel.EngineId, clientId, memfd, flags, limits, timeout.Token).GetAwaiter().GetResult();
             }
-            var session = new ShmSession(_fd, clientId, channel, peer, flags, memfd, region, limits) { InEngine = true };
+            var session = new ShmSession(_fd, clientId, channel, peer, flags, memfd, region, limits) { AttachedTo = engine };
             _session = session;
             _broker.Sessions.Add(session);
             memfd = null;

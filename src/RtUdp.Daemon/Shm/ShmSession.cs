@@ -39,8 +39,10 @@ internal sealed unsafe class ShmSession(int connection, uint clientId, ChannelEn
     /// <summary>Set while the attachment is in a running engine (reset when it dies, set again by the reattach or the end).</summary>
     public ManualResetEventSlim Reattached { get; } = new(initialState: true);
 
-    /// <summary>Attached in the engine running now (false between an engine's death and the reattach).</summary>
-    public bool InEngine { get; set; }
+    /// <summary>The engine the region is attached in; null between that engine's death and the reattach, and once ended.</summary>
+    public Core.EngineLink.EngineConnection? AttachedTo { get; set; }
+
+    public bool InEngine => AttachedTo is not null;
 
     /// <summary>Set once: the session is over (detached, or ended by the daemon); the connection's thread cleans up.</summary>
     public bool Ended => Volatile.Read(ref _ended) != 0;

@@ -104,6 +104,46 @@ public sealed unsafe class ClientRingTests : IDisposable
     }
 
     [Fact]
+    public void A_new_engine_continues_where_the_last_one_released_in_both_rings()
+    {
+        ClientTxWriter writer = _client.TxWriter();
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.True(writer.TryWrite(Payload(10, i), Now, i + 1, 0));
+        }
+        writer.Publish();
+        ClientTxReader first = _engine.TxReader();
+        for (int i = 0; i < 2; i++)
+        {
+            Assert.Equal(ClientTxRecordClass.Packet, first.Peek(Now, out _));
+            first.Advance();
+        }
+        first.Release();
+
+        // The restarted engine maps the region again and takes the third record, not the first.
+        using (ClientRegion restarted = ClientRegion.Map((int)_memfd.DangerousGetHandle()))
+        {
+            ClientTxReader second = restarted.TxReader();
+            Assert.Equal(ClientTxRecordClass.Packet, second.Peek(Now, out ClientTxPacket packet));
+            Assert.Equal(3, packet.PacketId);
+
+            ClientRxWriter rxFirst = _engine.RxWriter();
+            Assert.Equal(ClientRxWriteResult.Written, rxFirst.TryWrite(RxHeader(0), Payload(10, 0)));
+            rxFirst.Publish();
+            ClientRxWriter rxSecond = restarted.RxWriter();
+            Assert.Equal(ClientRxWriteResult.Written, rxSecond.TryWrite(RxHeader(1), Payload(10, 1)));
+            rxSecond.Publish();
+        }
+        ClientRxReader reader = _client.RxReader();
+        byte[] buffer = new byte[100];
+        Assert.True(reader.TryRead(buffer, out RxRecordInfo info, out _));
+        Assert.Equal(0, info.Sequence);
+        Assert.True(reader.TryRead(buffer, out info, out _));
+        Assert.Equal(1, info.Sequence);
+        Assert.False(reader.TryRead(buffer, out _, out _));
+    }
+
+    [Fact]
     public void An_immediate_packet_is_due_now_whatever_its_time_says()
     {
         ClientTxWriter writer = _client.TxWriter();

@@ -65,6 +65,24 @@ public sealed class RtudpctlTests(DaemonFixture daemon, Xunit.Abstractions.ITest
     }
 
     [Fact]
+    public async Task Channels_create_client_exit_drop_is_shown_and_in_the_json_and_drain_is_the_default()
+    {
+        string drop = Clients.UniqueId("ctl-exit-drop"), drain = Clients.UniqueId("ctl-exit-drain");
+        CtlProcess.Result created = await Ok("channels", "create", drop, "--direction", "send", "--remote", "127.0.0.1:9", "--priority", "0", "--client-exit", "drop", "--no-start");
+        Assert.Contains("client exit: drop", created.Stdout, StringComparison.Ordinal);
+        Assert.Contains("client exit: drop", (await Ok("channels", "show", drop)).Stdout, StringComparison.Ordinal);
+        Assert.Equal("CLIENT_EXIT_POLICY_DROP", Json(await Ok("channels", "show", drop, "--json")).GetProperty("clientExit").GetString());
+        await Ok("channels", "create", drain, "--direction", "send", "--remote", "127.0.0.1:9", "--priority", "0", "--no-start");
+        Assert.Contains("client exit: drain", (await Ok("channels", "show", drain)).Stdout, StringComparison.Ordinal);
+        Assert.Equal("CLIENT_EXIT_POLICY_DRAIN", Json(await Ok("channels", "show", drain, "--json")).GetProperty("clientExit").GetString());
+        CtlProcess.Result bad = await Ctl("channels", "create", Clients.UniqueId("ctl-exit-bad"), "--direction", "send", "--remote", "127.0.0.1:9", "--client-exit", "keep");
+        Assert.Equal(2, bad.Exit);
+        Assert.Contains("'keep' is not one of drain, drop", bad.Stderr, StringComparison.Ordinal);
+        await Ok("channels", "rm", drop);
+        await Ok("channels", "rm", drain);
+    }
+
+    [Fact]
     public async Task Send_text_hex_file_stdin_and_a_paced_run_then_recv_prints_them_and_writes_a_pcap_tshark_reads()
     {
         RtUdp.Testing.Tool.RequireFile(Tshark, "tshark");

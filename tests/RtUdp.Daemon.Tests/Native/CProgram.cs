@@ -20,7 +20,7 @@ internal sealed class CProgram : IDisposable
 
     public static CProgram Start(string program, IEnumerable<string> arguments)
     {
-        var info = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var info = new ProcessStartInfo(program) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (string argument in arguments)
         {
             info.ArgumentList.Add(argument);
@@ -73,6 +73,13 @@ internal sealed class CProgram : IDisposable
                 return $"--- stdout ---\n{string.Join('\n', _lines)}\n--- stderr ---\n{_stderr}";
             }
         }
+    }
+
+    /// <summary>Writes a line to its standard input (a program paused on fgets goes on).</summary>
+    public async Task WriteLineAsync(string line)
+    {
+        await _process.StandardInput.WriteLineAsync(line);
+        await _process.StandardInput.FlushAsync();
     }
 
     /// <summary>Waits for a stdout line that matches; fails with the transcript if it exits or times out first.</summary>
