@@ -38,6 +38,7 @@ public sealed unsafe class ClientIntakeAgent : IAgent, IDisposable
     private const int MaxWaiters = (2 * MaxClients) + 1;
 
     private readonly ClientSlot[] _slots = new ClientSlot[MaxClients];
+    private readonly ChannelRegion?[] _signalled = new ChannelRegion?[MaxClients];
     private readonly Libc.futex_waitv* _waiters;
     private readonly int* _control;
     private int _next;
@@ -298,16 +299,25 @@ public sealed unsafe class ClientIntakeAgent : IAgent, IDisposable
 
     private void SignalChannels()
     {
+        int signalled = 0;
         for (int i = 0; i < MaxClients; i++)
         {
             ClientSlot slot = _slots[i];
-            if (slot.SignalChannel)
+            if (!slot.SignalChannel)
             {
-                slot.SignalChannel = false;
-                // Once per pass and client: a fence, and a syscall only if the send worker sleeps.
-                slot.Channel!.TxRing.ConsumerWait.Signal();
+                continue;
             }
+            slot.SignalChannel = false;
+            ChannelRegion channel = slot.Channel!;
+            if (Array.IndexOf(_signalled, channel, 0, signalled) >= 0)
+            {
+                continue; // two clients of one channel: one wake-up
+            }
+            _signalled[signalled++] = channel;
+            // Once per pass and channel: a fence, and a syscall only if the send worker sleeps.
+            channel.TxRing.ConsumerWait.Signal();
         }
+        Array.Clear(_signalled, 0, signalled);
     }
 
     // ---------------------------------------------------------------- detach
