@@ -213,7 +213,8 @@ def test_packets_received_before_stop_can_still_be_read(shm_daemon):
         wait_until(lambda: rx.get_packet_stats()["shm_rx_delivered"] == 3, 5, "3 packets in the receiver's ring")
         rx.stop()
         assert [rx.receive_data(timeout_ns=0)[0] for _ in range(3)] == [b"kept 0", b"kept 1", b"kept 2"]
-        with pytest.raises(Exception, match="not running"):
+        from rtudp import ChannelStateError
+        with pytest.raises(ChannelStateError, match="not running"):
             rx.receive_data(timeout_ns=0)
     finally:
         _close(tx, rx)
