@@ -5,6 +5,7 @@
 # Prints the totals as `dotnet test` does ("Passed: N" ...) and each failure as "Failed NAME" with its message,
 # so that ./test.sh counts them in its totals line and lists them in its tail.
 # Usage: clients/python/run-tests.sh [pytest arguments]      (needs rtudpd and rtudpctl built in Release)
+# The same-host tests load librtudp from $RTUDP_LIBRARY (set here from $RTUDP_LIBRARY_DIR, or published first).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -18,6 +19,20 @@ for project in RtUdp.Daemon:"$RTUDPD" RtUdp.Ctl:"$RTUDPCTL"; do
         dotnet build -c Release "$repo/src/${project%%:*}" >/dev/null || { echo "python tests: dotnet build of src/${project%%:*} failed" >&2; exit 2; }
     fi
 done
+
+# librtudp for the same-host (shared-memory) path: $RTUDP_LIBRARY if set; else the one ./test.sh published
+# ($RTUDP_LIBRARY_DIR); else published here with scripts/build-librtudp.sh into artifacts/librtudp.
+if [[ -z ${RTUDP_LIBRARY:-} ]]; then
+    if [[ -n ${RTUDP_LIBRARY_DIR:-} ]]; then
+        export RTUDP_LIBRARY=$RTUDP_LIBRARY_DIR/librtudp.so.1
+    else
+        echo "python tests: publishing librtudp (scripts/build-librtudp.sh)"
+        librtudp=$("$repo/scripts/build-librtudp.sh" | tail -n 1) || { echo "python tests: scripts/build-librtudp.sh failed" >&2; exit 2; }
+        export RTUDP_LIBRARY=$librtudp/lib/librtudp.so.1
+    fi
+fi
+[[ -f $RTUDP_LIBRARY ]] || { echo "python tests: no librtudp at RTUDP_LIBRARY=$RTUDP_LIBRARY" >&2; exit 2; }
+echo "python tests: librtudp $RTUDP_LIBRARY"
 
 work=$(mktemp -d --tmpdir rtudp-python-tests.XXXXXX)
 trap 'rm -rf "$work"' EXIT

@@ -56,6 +56,7 @@ Architecture: all
 Maintainer: RtUdp maintainers <rtudp-maintainers@example.org>
 Installed-Size: $size
 Depends: python3 (>= 3.9), python3-grpcio (>= 1.51), python3-protobuf (>= 3.21)
+Recommends: librtudp1
 Suggests: rtudp
 Section: python
 Priority: optional
@@ -64,8 +65,9 @@ Description: Python client of rtudpd, the real-time UDP transmission service
  The original RtUdp Python API (from rtudp import RtUdp): channels that send
  UDP datagrams at scheduled CLOCK_MONOTONIC times and receive them with kernel
  timestamps, served by rtudpd over gRPC (its unix socket by default, or TCP
- with TLS). Sends stream through a bounded queue; also an asyncio flavour and
- the daemon's stats, histograms, flows and generators.
+ with TLS). Sends stream through a bounded queue; on the daemon's host, with
+ librtudp1 installed, packets go through shared-memory rings instead. Also an
+ asyncio flavour and the daemon's stats, histograms, flows and generators.
 CONTROL
 (cd "$root" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum) > "$root/DEBIAN/md5sums"
 chmod 0644 "$root/DEBIAN/control" "$root/DEBIAN/md5sums"

@@ -67,12 +67,14 @@ public sealed class PythonPackageTests : IClassFixture<PythonPackageTests.Built>
         Assert.Contains("Package: python3-rtudp", control, StringComparison.Ordinal);
         Assert.Contains("Architecture: all", control, StringComparison.Ordinal);
         Assert.Contains("Depends: python3 (>= 3.9), python3-grpcio (>= 1.51), python3-protobuf (>= 3.21)", control, StringComparison.Ordinal);
+        // The same-host path loads librtudp.so.1 with ctypes: recommended, not required (gRPC works without it).
+        Assert.Contains("Recommends: librtudp1", control, StringComparison.Ordinal);
     }
 
     [Fact]
     public void Ships_the_module_typed_with_its_generated_stubs_in_dist_packages()
     {
-        foreach (string file in new[] { "rtudp/__init__.py", "rtudp/py.typed", "rtudp/channel.py", "rtudp/aio.py", "rtudp/v1/packet_pb2.py",
+        foreach (string file in new[] { "rtudp/__init__.py", "rtudp/py.typed", "rtudp/channel.py", "rtudp/_shm.py", "rtudp/aio.py", "rtudp/v1/packet_pb2.py",
                      "rtudp/v1/packet_pb2_grpc.py", "rtudp/v1/packet_pb2.pyi", "rtudp/_rpc/error_details_pb2.py" })
         {
             Assert.True(File.Exists(Path.Combine(_package.Unpacked, Site, file)), $"{file} missing from {Site}");

@@ -76,12 +76,15 @@ def test_the_default_daemon_is_named_when_it_is_not_there(tmp_path, monkeypatch)
 
 
 def test_a_deleted_channel_raises_on_the_next_call_and_on_flush(daemon):
-    tx = RtUdp("127.0.0.1", 0, "127.0.0.1", 9, direction=0, daemon=daemon.socket_path, priority=0)
+    # The gRPC path finds the refusal later, on its stream (the shm path at once: test_shm.py).
+    tx = RtUdp("127.0.0.1", 0, "127.0.0.1", 9, direction=0, daemon=daemon.socket_path, priority=0, transport="grpc")
     tx.init_socket()
     tx.start()
     Client(daemon.socket_path).delete_channel(tx.name)
-    tx.send_data(b"after the delete")  # queued at once; the daemon's refusal comes back later
     with pytest.raises(rtudp.NotFoundError) as caught:
+        # Queued at once; the daemon's refusal comes back later, on flush; or already here when the stream start()
+        # opened was ended by the delete before this call.
+        tx.send_data(b"after the delete")
         tx.flush(timeout_s=10)
     assert caught.value.code.name == "NOT_FOUND" and "does not exist" in caught.value.detail
     # A new stream finds the channel gone too: the next send_data (or flush) raises it.
@@ -95,7 +98,7 @@ def test_a_deleted_channel_raises_on_the_next_call_and_on_flush(daemon):
 
 
 def test_stop_raises_a_send_failure_not_raised_yet(daemon):
-    tx = RtUdp("127.0.0.1", 0, "127.0.0.1", 9, direction=0, daemon=daemon.socket_path, priority=0)
+    tx = RtUdp("127.0.0.1", 0, "127.0.0.1", 9, direction=0, daemon=daemon.socket_path, priority=0, transport="grpc")
     tx.init_socket()
     tx.start()
     Client(daemon.socket_path).delete_channel(tx.name)

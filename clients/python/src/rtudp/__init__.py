@@ -18,9 +18,11 @@ from rtudp.address import DaemonAddress, default_address, default_socket_candida
 from rtudp.channel import BOTH, RECEIVE, SEND, RtUdp
 from rtudp.client import Client
 from rtudp.errors import (AlreadyExistsError, ChannelStateError, DaemonUnreachableError, FieldViolation, InvalidArgumentError,
-                          NotFoundError, QueueFullError, ResourceExhaustedError, RtUdpError)
+                          NotFoundError, PermissionDeniedError, QueueFullError, ResourceExhaustedError, RtUdpError,
+                          ShmUnavailableError)
 
 __all__ = ["RtUdp", "Client", "SEND", "RECEIVE", "BOTH", "DaemonAddress", "default_address", "default_socket_candidates",
            "parse_address", "RtUdpError", "InvalidArgumentError", "NotFoundError", "ChannelStateError", "AlreadyExistsError",
-           "QueueFullError", "ResourceExhaustedError", "DaemonUnreachableError", "FieldViolation"]
+           "QueueFullError", "ResourceExhaustedError", "DaemonUnreachableError", "FieldViolation", "PermissionDeniedError",
+           "ShmUnavailableError"]
 __version__ = "0.1.0"

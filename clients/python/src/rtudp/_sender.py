@@ -57,11 +57,14 @@ class StreamSender:
     def open(self) -> None:
         """Opens the stream now (start() does, so that the first packet does not wait for the call's set-up)."""
         with self._lock:
-            if self._call is None and self._error is None:
-                self._ending = False
-                call = self._client.packets.SendStream.future(self._requests())
-                self._call = call
-                call.add_done_callback(self._on_done)
+            if self._call is not None or self._error is not None:
+                return
+            self._ending = False
+            call = self._client.packets.SendStream.future(self._requests())
+            self._call = call
+        # Outside the lock: a call that has already ended (the daemon refused it at once) runs the callback here,
+        # in this thread, and _on_done takes the lock (under it, that deadlocked send_data for good).
+        call.add_done_callback(self._on_done)
 
     def put(self, payload: bytes, timestamp_ns: Optional[int]) -> None:
         if self._error is not None:

@@ -99,6 +99,9 @@ class AsyncRtUdp:
         self._queue_size, self._on_full, self._block_timeout_s = queue_size, on_full, block_timeout_s
         self._receive_buffer = receive_buffer
         self._max_payload = MAX_UDP_PAYLOAD
+        #: The data path, as RtUdp reports it: asyncio channels always stream over gRPC.
+        self.transport = "grpc"
+        self.transport_reason = "rtudp.aio always uses gRPC (the shared-memory path is RtUdp's)"
         self.channel: Optional[channel_pb2.Channel] = None
         self._running = self._deleted = False
         self._queue: Optional[asyncio.Queue] = None
@@ -270,7 +273,8 @@ class AsyncRtUdp:
         out = stats_module.flatten(stats, histograms)
         out.update(client_queued=self.queued, client_confirmed=self.confirmed, client_unconfirmed=self.queued - self.confirmed,
                    client_queue_length=self._queue.qsize() if self._queue else 0, client_ring_full_waits=0, client_ring_full_waited_s=0.0,
-                   client_received=self.delivered, client_rx_buffered=self._received.qsize() if self._received else 0)
+                   client_received=self.delivered, client_rx_buffered=self._received.qsize() if self._received else 0,
+                   transport=self.transport)
         return out
 
     async def wait_sent(self, timeout_s: float = 30.0) -> Dict[str, Union[int, float, bool, str]]:

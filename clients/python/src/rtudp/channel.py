@@ -15,20 +15,63 @@ Defined here (the original left it open):
     on the same host; clock_ns() asks the daemon).
   * a second start() while running does nothing and returns False; start() after stop() starts the channel again.
   * init_socket() twice does nothing the second time; stop() and close_socket() are no-ops when already done.
+
+The data path (transport): channels are always created, started, stopped and deleted over gRPC. While a channel
+runs, its packets go through librtudp's shared-memory rings when rtudpd is on this host ("shm": a unix socket
+address, librtudp loadable, rtudpd's shared-memory socket present), else over gRPC streams ("grpc"). `transport`
+and `transport_reason` say which and why; `transport=` or $RTUDP_TRANSPORT chooses ("auto", "shm", "grpc").
 """
 
+import collections
+import os
 import time
-from typing import Dict, Iterator, List, Optional, Tuple, Union
+from typing import Deque, Dict, Iterator, List, Optional, Tuple, Union
 
+from rtudp import _shm
 from rtudp import stats as stats_module
 from rtudp._receiver import StreamReceiver
 from rtudp._sender import StreamSender
 from rtudp.client import Client, channel_name, histogram_kind
 from rtudp._config import BOTH, MAX_UDP_PAYLOAD, RECEIVE, SEND, build_channel, check_int, checked_payload, checked_timestamp, new_channel_id
-from rtudp.errors import ChannelStateError, invalid_argument
+from rtudp.errors import ChannelStateError, NotFoundError, RtUdpError, ShmUnavailableError, invalid_argument
 from rtudp.v1 import channel_pb2, generator_pb2, packet_pb2, stats_pb2
 
-__all__ = ["RtUdp", "SEND", "RECEIVE", "BOTH"]
+__all__ = ["RtUdp", "SEND", "RECEIVE", "BOTH", "TRANSPORTS", "TRANSPORT_VARIABLE"]
+
+#: The data paths RtUdp(transport=...) and $RTUDP_TRANSPORT accept.
+TRANSPORTS = ("auto", "shm", "grpc")
+TRANSPORT_VARIABLE = "RTUDP_TRANSPORT"
+#: The shared-memory attachment's counters in get_packet_stats() (prefixed "shm_"); 0 on the gRPC path.
+SHM_STATS = ("tx_accepted", "tx_malformed", "tx_throttled", "tx_dropped_detach", "rx_delivered", "rx_unread_detach", "faults",
+             "tx_ring_used_bytes", "tx_ring_capacity", "rx_ring_used_bytes", "rx_ring_capacity", "state", "engine_epoch",
+             "channel_id", "client_id", "max_payload")
+
+
+def choose_transport(requested: str, client: Client):
+    """(transport, reason, library, broker socket) for `requested` ("auto", "shm" or "grpc") and rtudpd at client.address.
+    "shm" that cannot be had raises ShmUnavailableError saying why."""
+    if requested == "grpc":
+        return "grpc", "gRPC was asked (transport=\"grpc\" or $RTUDP_TRANSPORT=grpc)", None, None
+    why_not = None
+    library = socket_path = None
+    address = client.address
+    if not address.socket_path:
+        why_not = f"rtudpd is at {address}, not at a unix socket on this host"
+    else:
+        loaded = _shm.load()
+        library = loaded.library
+        if library is None:
+            why_not = loaded.reason
+        else:
+            socket_path = _shm.broker_socket(address.socket_path)
+            if not os.path.exists(socket_path):
+                why_not = f"rtudpd's shared-memory socket {socket_path} does not exist (rtudpd without Listen:ShmSocket, or not running)"
+    if why_not is not None:
+        if requested == "shm":
+            raise ShmUnavailableError(f"transport=\"shm\" is not possible: {why_not}", reason="SHM_UNAVAILABLE")
+        return "grpc", f"auto: {why_not}; using gRPC", None, None
+    return "shm", f"{requested}: rtudpd on this host, {loaded.reason}, broker {socket_path}", library, socket_path
+
 
 class RtUdp:
     """One channel of rtudpd: a UDP socket bound to local_ip:local_port, sending to remote_ip:remote_port.
@@ -44,6 +87,10 @@ class RtUdp:
       on_full          "block" (default): send_data waits while the queue is full (up to block_timeout_s, then
                        QueueFullError); "raise": QueueFullError at once. Packets are never dropped silently.
       receive_buffer   packets held for receive_data before the client stops reading the stream (default 65536)
+      transport        the data path while the channel runs: "shm" (librtudp's shared-memory rings; an error when not
+                       possible), "grpc" (gRPC streams), or "auto" (shm on the daemon's host when librtudp and rtudpd's
+                       shared-memory socket are there, else grpc). Default: $RTUDP_TRANSPORT, else "auto".
+                       `transport` and `transport_reason` say which is in use and why.
     """
 
     def __init__(self, local_ip: str, local_port: int, remote_ip: Optional[str] = None, remote_port: int = 0,
@@ -51,13 +98,17 @@ class RtUdp:
                  daemon: Union[None, str, Client] = None, channel_id: Optional[str] = None, priority: Optional[int] = None,
                  max_payload: Optional[int] = None, late_policy: Optional[int] = None, late_tolerance_ns: Optional[int] = None,
                  channel: Optional[channel_pb2.Channel] = None, queue_size: int = 65536, on_full: str = "block",
-                 block_timeout_s: Optional[float] = None, receive_buffer: int = 65536) -> None:
+                 block_timeout_s: Optional[float] = None, receive_buffer: int = 65536, transport: Optional[str] = None) -> None:
         config = build_channel(local_ip, local_port, remote_ip, remote_port, cpu, capacity, direction, priority, max_payload,
                                late_policy, late_tolerance_ns, channel)
         check_int("queue_size", queue_size, 1, 1 << 30)
         check_int("receive_buffer", receive_buffer, 1, 1 << 30)
         if on_full not in ("block", "raise"):
             raise invalid_argument("on_full", f"{on_full!r} is not \"block\" or \"raise\"")
+        requested = transport if transport is not None else (os.environ.get(TRANSPORT_VARIABLE) or "auto")
+        if requested not in TRANSPORTS:
+            source = "transport" if transport is not None else f"${TRANSPORT_VARIABLE}"
+            raise invalid_argument("transport", f"{source}={requested!r} is not \"auto\", \"shm\" or \"grpc\"")
         self._owns_client = not isinstance(daemon, Client)
         self.client: Client = daemon if isinstance(daemon, Client) else Client(daemon)
         self._config = config
@@ -73,6 +124,25 @@ class RtUdp:
         self._running = False
         self._deleted = False
         self._received_before = 0
+        self._transport_requested = requested
+        try:
+            chosen = choose_transport(requested, self.client)
+        except ShmUnavailableError:
+            if self._owns_client:
+                self.client.close()
+            raise
+        #: The data path: "shm" (librtudp's rings, while the channel runs) or "grpc"; transport_reason says why.
+        self.transport: str = chosen[0]
+        self.transport_reason: str = chosen[1]
+        self._shm_library: Optional[_shm.Library] = chosen[2]
+        self._shm_socket: Optional[str] = chosen[3]
+        self._shm: Optional[_shm.Attachment] = None
+        self._shm_send = None   # the attachment's send while attached and sending: send_data's fast path
+        self._shm_rx: Optional[_shm.Attachment] = None
+        self._shm_done: List[_shm.Attachment] = []
+        #: Packets the channel received through the ring before stop() detached it, still to be read.
+        self._shm_backlog: Deque[Tuple[bytes, _shm.rtudp_rx_info]] = collections.deque()
+        self._shm_delivered = 0
 
     # -- identity -----------------------------------------------------------------------------------------------
 
@@ -122,11 +192,66 @@ class RtUdp:
             return False
         self.channel = self.client.start_channel(self.name)
         self._running = True
-        if self.receives and self._receiver is None:
-            self._receiver = StreamReceiver(self.client, self.name, self._receive_buffer)
-        if self.sends:
-            self._ensure_sender().open()
+        if self.transport == "shm":
+            self._attach()
+        if self.transport == "grpc":
+            if self.receives and self._receiver is None:
+                self._receiver = StreamReceiver(self.client, self.name, self._receive_buffer)
+            if self.sends:
+                self._ensure_sender().open()
         return True
+
+    def _attach(self) -> None:
+        """Attaches to the running channel through librtudp. Packets send_data queued over gRPC before (before start(),
+        or while stopped) are handed to rtudpd first, so that they keep their order. With transport "auto", an
+        attachment refused (per-user limit, permission, ...) falls back to gRPC, saying why in transport_reason."""
+        assert self._shm_library is not None and self._shm_socket is not None
+        if self._sender is not None and self._sender.queued > self._sender.confirmed:
+            self._sender.flush(30.0)
+        flags = (_shm.RTUDP_ATTACH_SEND if self.sends else 0) | (_shm.RTUDP_ATTACH_RECEIVE if self.receives else 0)
+        try:
+            attachment = _shm.Attachment(self._shm_library, self._shm_socket, self._id, flags, self._on_full,
+                                         self._block_timeout_s, self._explain_detached)
+        except RtUdpError as e:
+            if self._transport_requested == "shm":
+                raise
+            self.transport = "grpc"
+            self.transport_reason = f"auto: librtudp could not attach to {self.name} ({e}); using gRPC"
+            return
+        self._shm = attachment
+        self._shm_rx = attachment if self.receives else None
+        self._shm_send = attachment.send if self.sends else None
+
+    def _explain_detached(self, error: RtUdpError) -> RtUdpError:
+        """The attachment ended under a send or receive (RTUDP_E_DETACHED): a deleted channel is NotFoundError, as on
+        the gRPC path; otherwise (engine restart failed, ...) the library's ChannelStateError."""
+        try:
+            self.client.get_channel(self.name)
+        except NotFoundError as gone:
+            gone.args = (f"{gone.args[0]} ({error})",)
+            return gone
+        except RtUdpError:
+            pass
+        return error
+
+    def _detach(self) -> Optional[RtUdpError]:
+        """Detaches from the ring (stop()): what the ring holds is sent or dropped per the channel's client_exit
+        policy; packets received and not read yet are kept for receive_data. Returns a detach failure, if any."""
+        attachment = self._shm
+        if attachment is None:
+            return None
+        self._shm_send = None
+        self._shm_rx = None
+        if self.receives:
+            try:  # at most receive_buffer packets, as the gRPC path's buffer holds; the rest is counted (rx_unread_detach)
+                while len(self._shm_backlog) < self._receive_buffer and (got := attachment.receive(0)) is not None:
+                    self._shm_backlog.append((got[0], _shm.rtudp_rx_info.from_buffer_copy(got[1])))
+            except RtUdpError:
+                pass  # detached or faulted meanwhile: the daemon counts what was left (rx_unread_detach)
+        failure = attachment.detach()
+        self._shm = None
+        self._shm_done.append(attachment)
+        return failure
 
     def stop(self, timeout_s: Optional[float] = 30.0) -> None:
         """Hands every packet send_data queued to rtudpd (flush()), then stops the channel's workers: packets still
@@ -135,12 +260,12 @@ class RtUdp:
         before stop() can still be read with receive_data() (the receive stream stays open until close_socket())."""
         if not self._running:
             return
-        failure: Optional[BaseException] = None
+        failure: Optional[BaseException] = self._detach()
         if self._sender is not None:
             try:
                 self._sender.close(timeout_s)
             except Exception as e:  # noqa: BLE001 - raised after the channel is stopped
-                failure = e
+                failure = failure or e
         self._running = False
         # The ReceiveStream stays open until close_socket(): it takes what the channel received before it stopped,
         # and a stream cancelled while its channel is stopped was seen to drain (and lose) the first packet
@@ -163,6 +288,7 @@ class RtUdp:
         finally:
             if self._receiver is not None:
                 self._receiver.close()
+            self._shm_backlog.clear()
             final = self.client.delete_channel(self.name)
             self._deleted = True
             if self._owns_client:
@@ -184,6 +310,10 @@ class RtUdp:
         a time beyond the daemon's horizon, the daemon gone) raises on the next send_data(), flush() or stop().
         A full queue blocks or raises QueueFullError (on_full); nothing is dropped silently. A time in the past is
         sent at once and counted late (see the module's notes)."""
+        shm_send = self._shm_send
+        if shm_send is not None:
+            shm_send(data, timestamp_ns)
+            return
         sender = self._sender
         if sender is None or self.channel is None or self._deleted:
             if not self.sends:
@@ -195,9 +325,13 @@ class RtUdp:
         sender.put(data, timestamp_ns)
 
     def flush(self, timeout_s: Optional[float] = None) -> None:
-        """Waits until rtudpd has every packet send_data queued (enqueued in the channel), or raises why not."""
+        """Waits until rtudpd has every packet send_data queued (enqueued in the channel; on the shm path: taken from
+        the ring by the engine), or raises why not."""
         if self._sender is not None:
             self._sender.flush(timeout_s)
+        attachment = self._shm
+        if attachment is not None and self.sends:
+            attachment.wait_taken(timeout_s)
 
     def send_now(self, packets: List[Tuple[bytes, Optional[int]]]) -> packet_pb2.SendResponse:
         """One unary Send of (data, timestamp_ns) pairs, validated as a whole: a full ring raises
@@ -238,11 +372,37 @@ class RtUdp:
         up to timeout_ns (None: without limit; 0: only what is here); None on timeout."""
         if timeout_ns is not None:
             check_int("timeout_ns", timeout_ns, 0, 1 << 62)
+        if self.transport == "shm":
+            got = self._shm_receive(timeout_ns)
+            return None if got is None else _shm.received_packet(got[0], got[1])
         return self._stream().get(timeout_ns)
+
+    def _shm_receive(self, timeout_ns: Optional[int]):
+        if self._shm_backlog:
+            self._shm_delivered += 1
+            return self._shm_backlog.popleft()
+        attachment = self._shm_rx
+        if attachment is None:
+            if not self.receives:
+                raise ChannelStateError(f"{self.name} is a send-only channel (direction 0)")
+            self._created()
+            raise ChannelStateError(f"{self.name} is not running: call start() first (receive_data reads the channel's"
+                                    " shared-memory ring while it runs; nothing received before stop() is left to read)")
+        got = attachment.receive(timeout_ns)
+        if got is not None:
+            self._shm_delivered += 1
+        return got
 
     def receive_data(self, timeout_ns: Optional[int] = None) -> Tuple[Optional[bytes], Optional[int]]:
         """(data, timestamp_ns): the next packet's payload and its best RX stamp (kernel or NIC) in CLOCK_MONOTONIC
         ns, waiting up to timeout_ns (None: without limit). On timeout: (None, None)."""
+        if self.transport == "shm":
+            if timeout_ns is not None and (type(timeout_ns) is not int or not 0 <= timeout_ns <= 1 << 62):
+                check_int("timeout_ns", timeout_ns, 0, 1 << 62)
+            got = self._shm_receive(timeout_ns)
+            if got is None:
+                return None, None
+            return got[0], got[1].best_monotonic_ns
         packet = self.receive_packet(timeout_ns)
         if packet is None:
             return None, None
@@ -274,14 +434,28 @@ class RtUdp:
         histograms = self.client.get_histograms(self.name, stats_module.HISTOGRAM_KINDS, list(stats_module.PERCENTILES))
         out = stats_module.flatten(stats, histograms)
         sender, receiver = self._sender, self._receiver
-        out["client_queued"] = sender.queued if sender else 0
-        out["client_confirmed"] = sender.confirmed if sender else 0
-        out["client_unconfirmed"] = sender.unconfirmed if sender else 0
+        # The shared-memory path: packets written into the ring, those the engine took (an attachment that ended
+        # was drained or dropped by rtudpd, which counts them), the last attachment's own counters.
+        attachment = self._shm or (self._shm_done[-1] if self._shm_done else None)
+        shm = attachment.stats() if attachment is not None else {}
+        current = self._shm
+        shm_sent = sum(a.sent for a in self._shm_done) + (current.sent if current else 0)
+        shm_taken = sum(a.sent for a in self._shm_done) + (min(current.sent, shm.get("tx_accepted", 0) + shm.get("tx_malformed", 0))
+                                                           if current else 0)
+        attachments = self._shm_done + ([current] if current else [])
+        queued = (sender.queued if sender else 0) + shm_sent
+        confirmed = (sender.confirmed if sender else 0) + shm_taken
+        out["client_queued"] = queued
+        out["client_confirmed"] = confirmed
+        out["client_unconfirmed"] = queued - confirmed
         out["client_queue_length"] = sender.queue_length if sender else 0
-        out["client_ring_full_waits"] = sender.ring_full_waits if sender else 0
-        out["client_ring_full_waited_s"] = sender.ring_full_waited_s if sender else 0.0
-        out["client_received"] = receiver.delivered if receiver else 0
-        out["client_rx_buffered"] = receiver.buffered if receiver else 0
+        out["client_ring_full_waits"] = (sender.ring_full_waits if sender else 0) + sum(a.full_waits for a in attachments)
+        out["client_ring_full_waited_s"] = (sender.ring_full_waited_s if sender else 0.0) + sum(a.full_waited_s for a in attachments)
+        out["client_received"] = (receiver.delivered if receiver else 0) + self._shm_delivered
+        out["client_rx_buffered"] = (receiver.buffered if receiver else 0) + len(self._shm_backlog)
+        for name in SHM_STATS:
+            out["shm_" + name] = shm.get(name, 0)
+        out["transport"] = self.transport
         return out
 
     def get_stats(self) -> stats_pb2.ChannelStats:
@@ -318,4 +492,4 @@ class RtUdp:
 
     def __repr__(self) -> str:
         state = "deleted" if self._deleted else "running" if self._running else "created" if self.channel else "not created"
-        return f"RtUdp({self.name}, {state})"
+        return f"RtUdp({self.name}, transport={self.transport}, {state})"

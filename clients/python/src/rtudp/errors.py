@@ -61,6 +61,15 @@ class ResourceExhaustedError(RtUdpError):
     """RESOURCE_EXHAUSTED: a full ring on a unary Send (metadata["accepted"] went in), or a limit."""
 
 
+class PermissionDeniedError(RtUdpError, PermissionError):
+    """Not allowed: PERMISSION_DENIED, or librtudp's RTUDP_E_PERMISSION (the user is not in the daemon's socket group)."""
+
+
+class ShmUnavailableError(RtUdpError, RuntimeError):
+    """transport="shm" was asked but the shared-memory path cannot be used here (no librtudp, an ABI mismatch, a
+    daemon that is not on this host or has no shared-memory socket): the message says which."""
+
+
 class DaemonUnreachableError(RtUdpError, ConnectionError):
     """Nothing answered at the address (no socket file, connection refused, TLS failure): nothing was done."""
 
@@ -77,6 +86,7 @@ _BY_CODE = {
     grpc.StatusCode.FAILED_PRECONDITION: ChannelStateError,
     grpc.StatusCode.ALREADY_EXISTS: AlreadyExistsError,
     grpc.StatusCode.RESOURCE_EXHAUSTED: ResourceExhaustedError,
+    grpc.StatusCode.PERMISSION_DENIED: PermissionDeniedError,
 }
 
 

@@ -25,6 +25,14 @@ Client keys:
       enqueued by rtudpd (when a stream ends: flush(), stop()), not yet confirmed, waiting in the client's queue
   client_ring_full_waits, client_ring_full_waited_s   how often/long rtudpd held the stream for ring space
   client_received, client_rx_buffered                 packets handed to receive_data/iteration, waiting in the client
+  (the client_* keys count both data paths together; on the shm path "confirmed" means taken from the ring by the engine)
+Transport keys (RtUdp):
+  transport            "shm" (librtudp's shared-memory rings) or "grpc": the data path in use
+  shm_tx_accepted, shm_tx_malformed, shm_tx_throttled, shm_tx_dropped_detach, shm_rx_delivered, shm_rx_unread_detach,
+  shm_faults           the attachment's counters (rtudp_stats; records, i.e. packets); 0 on the gRPC path
+  shm_tx_ring_used_bytes, shm_tx_ring_capacity, shm_rx_ring_used_bytes, shm_rx_ring_capacity   its rings, bytes
+  shm_state (1 attached, 2 detached, 3 faulted, 4 reattaching), shm_engine_epoch, shm_channel_id, shm_client_id,
+  shm_max_payload      after stop(), as read just before the detach
 """
 
 from typing import Dict, Union
