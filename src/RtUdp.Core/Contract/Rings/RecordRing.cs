@@ -218,40 +218,8 @@ public readonly unsafe struct RecordRing
     /// </summary>
     /// <returns>The number of records handed to the handler.</returns>
     public int Read<THandler>(ref THandler handler, int limit)
-        where THandler : struct, IRecordHandler
-    {
-        long head = Head; // only the consumer writes it
-        int headIndex = (int)head & _mask;
-        int contiguous = _capacity - headIndex;
-        int bytesRead = 0;
-        int records = 0;
-        while (bytesRead < contiguous && records < limit)
-        {
-            byte* record = _buffer + headIndex + bytesRead;
-            // Acquire: a positive length means the producer's body writes are visible.
-            int length = Volatile.Read(ref *(int*)record);
-            if (length <= 0)
-            {
-                break;
-            }
-            bytesRead += RecordDescriptor.Align(length);
-            int type = *(int*)(record + RecordDescriptor.TypeOffset);
-            if (type == RecordDescriptor.PaddingType)
-            {
-                continue;
-            }
-            records++;
-            if (!handler.OnRecord(type, record + RecordDescriptor.HeaderLength, length - RecordDescriptor.HeaderLength))
-            {
-                break;
-            }
-        }
-        if (bytesRead != 0)
-        {
-            Release(headIndex, head, bytesRead);
-        }
-        return records;
-    }
+        where THandler : struct, IRecordHandler =>
+        ReadRecords(ref handler, limit, declinedStays: false);
 
     /// <summary>
     /// As <see cref="Read"/>, except that a handler returning false has NOT taken the record: it stays at the
@@ -259,6 +227,12 @@ public readonly unsafe struct RecordRing
     /// </summary>
     /// <returns>The number of records taken.</returns>
     public int ReadWhileTaken<THandler>(ref THandler handler, int limit)
+        where THandler : struct, IRecordHandler =>
+        ReadRecords(ref handler, limit, declinedStays: true);
+
+    /// <param name="declinedStays">false: a handler returning false took its record and stops the read; true: it did not take it.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int ReadRecords<THandler>(ref THandler handler, int limit, bool declinedStays)
         where THandler : struct, IRecordHandler
     {
         long head = Head; // only the consumer writes it
@@ -276,15 +250,21 @@ public readonly unsafe struct RecordRing
                 break;
             }
             int type = *(int*)(record + RecordDescriptor.TypeOffset);
-            if (type != RecordDescriptor.PaddingType)
+            if (type == RecordDescriptor.PaddingType)
             {
-                if (!handler.OnRecord(type, record + RecordDescriptor.HeaderLength, length - RecordDescriptor.HeaderLength))
-                {
-                    break;
-                }
+                bytesRead += RecordDescriptor.Align(length);
+                continue;
+            }
+            bool taken = handler.OnRecord(type, record + RecordDescriptor.HeaderLength, length - RecordDescriptor.HeaderLength);
+            if (taken || !declinedStays)
+            {
+                bytesRead += RecordDescriptor.Align(length);
                 records++;
             }
-            bytesRead += RecordDescriptor.Align(length);
+            if (!taken)
+            {
+                break;
+            }
         }
         if (bytesRead != 0)
         {

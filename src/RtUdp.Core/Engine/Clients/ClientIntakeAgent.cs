@@ -181,6 +181,8 @@ public sealed unsafe class ClientIntakeAgent : IAgent, IDisposable
             if (kind == ClientTxRecordClass.Malformed)
             {
                 slot.Tx.Advance();
+                slot.Tx.Release();
+                region.AddCounter(ClientCounter.TxMalformed);
                 slot.ThrottledCounted = false;
                 malformed++;
                 taken++;
@@ -210,17 +212,21 @@ public sealed unsafe class ClientIntakeAgent : IAgent, IDisposable
             byte* body = ring.Body(index);
             *(TxPacketHeader*)body = new TxPacketHeader { DueNs = packet.DueNs, PacketId = packet.PacketId, ClientTag = slot.Tag, Flags = packet.TxFlags };
             Buffer.MemoryCopy(packet.Payload, body + sizeof(TxPacketHeader), packet.PayloadLength, packet.PayloadLength);
+            // The client's head moves (and the record is counted as its) before the commit: an engine killed between
+            // the two leaves a record the next engine will not take again (at most once), counted as the dead
+            // engine's loss (Enqueued, never sent), where storing the head once per turn would have sent a turn twice.
+            slot.Tx.Advance();
+            slot.Tx.Release();
+            region.AddCounter(ClientCounter.TxAccepted);
             ring.Commit(index);
             slot.Limiter!.Taken(now, packet.DueNs);
-            slot.Tx.Advance();
             slot.ThrottledCounted = false;
             accepted++;
             taken++;
         }
-        slot.Tx.Release();
+        slot.Tx.Release(); // padding skipped before an empty or refused record
         if (accepted != 0)
         {
-            region.AddCounter(ClientCounter.TxAccepted, (ulong)accepted);
             channel.Add(ChannelCounter.ClientAccepted, accepted);
             slot.SignalChannel = true;
             if (draining)
@@ -230,7 +236,6 @@ public sealed unsafe class ClientIntakeAgent : IAgent, IDisposable
         }
         if (malformed != 0)
         {
-            region.AddCounter(ClientCounter.TxMalformed, (ulong)malformed);
             channel.Add(ChannelCounter.ClientMalformed, malformed);
         }
         return taken != 0;
