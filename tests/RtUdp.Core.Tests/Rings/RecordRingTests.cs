@@ -9,8 +9,7 @@ public sealed unsafe class RecordRingTests
     private static CollectingHandler ReadAll(RecordRing ring, int limit = int.MaxValue)
     {
         var handler = new CollectingHandler();
-        // One Read stops at the buffer end, and a Read that only skips padding returns 0 records:
-        // loop until the head stops moving.
+        // A Read goes on past the buffer end once: loop until the head stops moving, for reads that need more.
         long head;
         do
         {
@@ -297,6 +296,35 @@ public sealed unsafe class RecordRingTests
         {
             Assert.Equal(RingTestData.Make(body, n + 1), rest.Records[n].Body);
         }
+        Assert.Equal(ring.TailPositionVolatile, ring.HeadPositionVolatile);
+    }
+
+    [Fact]
+    public void A_read_of_one_record_that_meets_the_padding_takes_the_record_at_the_start()
+    {
+        // The daemon's receive asks for one packet at a time: meeting the padding before the buffer end must not
+        // look like an empty ring while records wait at the start (a receive with no wait returned nothing).
+        const int capacity = 4096;
+        const int body = 392; // 400-byte records: ten leave 96 bytes before the end
+        using var memory = new RingMemory(capacity);
+        RecordRing ring = memory.Ring;
+        for (int n = 0; n < 10; n++)
+        {
+            Assert.True(ring.TryWrite(Type, RingTestData.Make(body, n)));
+        }
+        var first = new CollectingHandler();
+        Assert.Equal(10, ring.Read(ref first, 10)); // head 4000: the next record will need padding
+        Assert.True(ring.TryWrite(Type, RingTestData.Make(body, 10))); // 96 bytes of padding, then index 0
+        Assert.True(ring.TryWrite(Type, RingTestData.Make(body, 11)));
+
+        var one = new CollectingHandler();
+        Assert.Equal(1, ring.Read(ref one, 1));
+        Assert.Equal(RingTestData.Make(body, 10), one.Records[0].Body);
+        Assert.Equal(4096 + 400, ring.HeadPositionVolatile);
+
+        var rest = new CollectingHandler();
+        Assert.Equal(1, ring.Read(ref rest, 10));
+        Assert.Equal(RingTestData.Make(body, 11), rest.Records[0].Body);
         Assert.Equal(ring.TailPositionVolatile, ring.HeadPositionVolatile);
     }
 

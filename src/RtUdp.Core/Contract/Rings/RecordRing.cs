@@ -231,44 +231,60 @@ public readonly unsafe struct RecordRing
         ReadRecords(ref handler, limit, declinedStays: true);
 
     /// <param name="declinedStays">false: a handler returning false took its record and stops the read; true: it did not take it.</param>
+    /// <remarks>
+    /// Reads in at most two stretches: to the end of the buffer, then on from its start when the first stretch
+    /// ended there (a padding record, or a record that ended exactly at the end). One stretch only would return 0
+    /// records for a read that met the padding, though records wait at the start: a caller asking for one packet
+    /// (a receive with no wait) would wrongly see an empty ring.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int ReadRecords<THandler>(ref THandler handler, int limit, bool declinedStays)
         where THandler : struct, IRecordHandler
     {
-        long head = Head; // only the consumer writes it
-        int headIndex = (int)head & _mask;
-        int contiguous = _capacity - headIndex;
-        int bytesRead = 0;
         int records = 0;
-        while (bytesRead < contiguous && records < limit)
+        for (int stretch = 0; stretch < 2 && records < limit; stretch++)
         {
-            byte* record = _buffer + headIndex + bytesRead;
-            // Acquire: a positive length means the producer's body writes are visible.
-            int length = Volatile.Read(ref *(int*)record);
-            if (length <= 0)
+            long head = Head; // only the consumer writes it
+            int headIndex = (int)head & _mask;
+            int contiguous = _capacity - headIndex;
+            int bytesRead = 0;
+            bool stopped = false;
+            while (bytesRead < contiguous && records < limit)
+            {
+                byte* record = _buffer + headIndex + bytesRead;
+                // Acquire: a positive length means the producer's body writes are visible.
+                int length = Volatile.Read(ref *(int*)record);
+                if (length <= 0)
+                {
+                    stopped = true;
+                    break;
+                }
+                int type = *(int*)(record + RecordDescriptor.TypeOffset);
+                if (type == RecordDescriptor.PaddingType)
+                {
+                    bytesRead += RecordDescriptor.Align(length);
+                    continue;
+                }
+                bool taken = handler.OnRecord(type, record + RecordDescriptor.HeaderLength, length - RecordDescriptor.HeaderLength);
+                if (taken || !declinedStays)
+                {
+                    bytesRead += RecordDescriptor.Align(length);
+                    records++;
+                }
+                if (!taken)
+                {
+                    stopped = true;
+                    break;
+                }
+            }
+            if (bytesRead != 0)
+            {
+                Release(headIndex, head, bytesRead);
+            }
+            if (stopped || bytesRead < contiguous)
             {
                 break;
             }
-            int type = *(int*)(record + RecordDescriptor.TypeOffset);
-            if (type == RecordDescriptor.PaddingType)
-            {
-                bytesRead += RecordDescriptor.Align(length);
-                continue;
-            }
-            bool taken = handler.OnRecord(type, record + RecordDescriptor.HeaderLength, length - RecordDescriptor.HeaderLength);
-            if (taken || !declinedStays)
-            {
-                bytesRead += RecordDescriptor.Align(length);
-                records++;
-            }
-            if (!taken)
-            {
-                break;
-            }
-        }
-        if (bytesRead != 0)
-        {
-            Release(headIndex, head, bytesRead);
         }
         return records;
     }
