@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using RtUdp.Core.Contract.Clients;
 using RtUdp.Core.Native;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
@@ -18,12 +19,6 @@ public static unsafe class UnixSeqPacket
 {
     /// <summary>sizeof(sockaddr_un.sun_path): a longer path does not fit the address.</summary>
     public const int MaxPathBytes = 108;
-
-    // CMSG_SPACE(sizeof(int)) on 64-bit Linux: 16-byte cmsghdr + 4 bytes of data padded to 8.
-    private const int OneFdControlBytes = 24;
-
-    // Room for a few descriptors a hostile peer might push at us: each is closed, none is kept.
-    private const int ReceiveControlBytes = 64;
 
     /// <summary>Connects a SOCK_SEQPACKET | SOCK_CLOEXEC socket to <paramref name="path"/>; returns its fd.</summary>
     public static int Connect(string path)
@@ -116,43 +111,14 @@ public static unsafe class UnixSeqPacket
     /// <summary>Sends one message, with <paramref name="passFd"/> in SCM_RIGHTS when it is ≥ 0. MSG_NOSIGNAL: a gone peer is EPIPE, not SIGPIPE.</summary>
     public static void Send(int fd, ReadOnlySpan<byte> message, int passFd, string what)
     {
-        byte* control = stackalloc byte[OneFdControlBytes];
-        new Span<byte>(control, OneFdControlBytes).Clear();
-        fixed (byte* data = message)
+        int sent = DescriptorPassing.Send(fd, message, passFd, out int errno);
+        if (sent < 0)
         {
-            iovec vector = default;
-            vector.iov_base = data;
-            vector.iov_len = (size_t)(ulong)message.Length;
-            msghdr header = default;
-            header.msg_iov = &vector;
-            header.msg_iovlen = 1;
-            if (passFd >= 0)
-            {
-                header.msg_control = control;
-                header.msg_controllen = OneFdControlBytes;
-                cmsghdr* c = (cmsghdr*)control;
-                c->cmsg_len = 16 + sizeof(int);
-                c->cmsg_level = SOL_SOCKET;
-                c->cmsg_type = SCM_RIGHTS;
-                *(int*)(control + 16) = passFd;
-            }
-            while (true)
-            {
-                long sent = sendmsg(fd, &header, MSG_NOSIGNAL);
-                if (sent >= 0)
-                {
-                    if (sent != message.Length)
-                    {
-                        Errno.ThrowFor(Errno.EMSGSIZE, $"sendmsg({what}): {sent} of {message.Length} bytes");
-                    }
-                    return;
-                }
-                int errno = Marshal.GetLastPInvokeError();
-                if (errno != Errno.EINTR)
-                {
-                    Errno.ThrowFor(errno, $"sendmsg({what})");
-                }
-            }
+            Errno.ThrowFor(errno, $"sendmsg({what})");
+        }
+        if (sent != message.Length)
+        {
+            Errno.ThrowFor(Errno.EMSGSIZE, $"sendmsg({what}): {sent} of {message.Length} bytes");
         }
     }
 
@@ -163,43 +129,16 @@ public static unsafe class UnixSeqPacket
     /// </summary>
     public static int Receive(int fd, Span<byte> buffer, out int receivedFd, string what)
     {
-        receivedFd = -1;
-        byte* control = stackalloc byte[ReceiveControlBytes];
-        fixed (byte* data = buffer)
+        int received = DescriptorPassing.Receive(fd, buffer, out receivedFd, out int errno, out bool truncated);
+        if (received < 0)
         {
-            iovec vector = default;
-            vector.iov_base = data;
-            vector.iov_len = (size_t)(ulong)buffer.Length;
-            msghdr header = default;
-            header.msg_iov = &vector;
-            header.msg_iovlen = 1;
-            long received;
-            while (true)
+            if (errno == ECONNRESET)
             {
-                header.msg_control = control;
-                header.msg_controllen = ReceiveControlBytes;
-                received = recvmsg(fd, &header, MSG_CMSG_CLOEXEC);
-                if (received >= 0)
-                {
-                    break;
-                }
-                int errno = Marshal.GetLastPInvokeError();
-                if (errno == ECONNRESET)
-                {
-                    return 0;
-                }
-                if (errno != Errno.EINTR)
-                {
-                    Errno.ThrowFor(errno, $"recvmsg({what})");
-                }
+                return 0;
             }
-            receivedFd = TakeDescriptors(&header);
-            if ((header.msg_flags & MSG_TRUNC) != 0)
-            {
-                return -1;
-            }
-            return (int)received;
+            Errno.ThrowFor(errno, $"recvmsg({what})");
         }
+        return truncated ? -1 : received;
     }
 
     /// <summary>The peer's pid, uid and gid (SO_PEERCRED).</summary>
@@ -255,32 +194,5 @@ public static unsafe class UnixSeqPacket
         sunPath.Clear();
         Encoding.UTF8.GetBytes(path, sunPath);
         return 2 + bytes + 1;
-    }
-
-    // Keeps the first SCM_RIGHTS descriptor, closes any other (a peer must not leak descriptors into us).
-    private static int TakeDescriptors(msghdr* header)
-    {
-        int kept = -1;
-        for (cmsghdr* c = CMSG_FIRSTHDR(header); c != null; c = CMSG_NXTHDR(header, c))
-        {
-            if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-            {
-                continue;
-            }
-            int count = (int)(((long)(ulong)c->cmsg_len - 16) / sizeof(int));
-            int* fds = (int*)CMSG_DATA(c);
-            for (int i = 0; i < count; i++)
-            {
-                if (kept < 0)
-                {
-                    kept = fds[i];
-                }
-                else
-                {
-                    _ = close(fds[i]);
-                }
-            }
-        }
-        return kept;
     }
 }

@@ -50,10 +50,15 @@ public static unsafe class DescriptorPassing
     /// <paramref name="fd"/>, else -1. Extra descriptors a peer sent are closed.
     /// </summary>
     /// <returns>Bytes received (0: the peer closed); -1 with <paramref name="errno"/> on failure.</returns>
-    public static int Receive(int socket, Span<byte> buffer, out int fd, out int errno, int flags = 0)
+    public static int Receive(int socket, Span<byte> buffer, out int fd, out int errno, int flags = 0) =>
+        Receive(socket, buffer, out fd, out errno, out _, flags);
+
+    /// <summary>As <see cref="Receive(int, Span{byte}, out int, out int, int)"/>; <paramref name="truncated"/>: the message did not fit the buffer (MSG_TRUNC: the rest is gone).</summary>
+    public static int Receive(int socket, Span<byte> buffer, out int fd, out int errno, out bool truncated, int flags = 0)
     {
         fd = -1;
         errno = 0;
+        truncated = false;
         byte* control = stackalloc byte[ControlBytes];
         fixed (byte* data = buffer)
         {
@@ -89,6 +94,7 @@ public static unsafe class DescriptorPassing
                     }
                 }
             }
+            truncated = (header.msg_flags & MSG_TRUNC) != 0;
             return (int)received;
         }
     }
