@@ -57,6 +57,13 @@ public static class EngineHost
                 log($"parent process {parent} is gone: stopping");
                 break;
             }
+            if (AgentFailures.Describe(runner, intakeRunner) is { } failure)
+            {
+                // Not the orderly stop: that deletes the channels whose regions rtudpd reads to count this engine's
+                // loss. Exiting as a crash does leaves them, and every same-host client's ring as it was, for the next engine.
+                log($"{failure}; exiting ({AgentFailures.ExitCode}) so that rtudpd starts a new engine, restores the channels and reattaches the clients");
+                Environment.Exit(AgentFailures.ExitCode);
+            }
         }
 
         control.State = EngineState.Stopping;
