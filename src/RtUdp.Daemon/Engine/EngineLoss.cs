@@ -41,7 +41,17 @@ internal sealed partial class EngineLoss(IChannelCatalog catalog, RetiredHandles
             long pending = ChannelAccounting.Pending(r);
             long buffered = ChannelAccounting.Buffered(r);
             long enqueued = r.Read(ChannelCounter.Enqueued), sent = r.Read(ChannelCounter.Sent), received = r.Read(ChannelCounter.Received);
-            Log.ChannelLost(logger, channel.Config.Id, channel.Config.Name, pid, pending, buffered, enqueued, sent, received);
+            // Killed inside a send call, the engine left its packets counted as pending: they are lost as far as anyone can
+            // tell, and the log says how many of them may have left all the same.
+            long inSendCall = Math.Clamp(r.Read(ChannelCounter.TxInSendCall), 0, pending);
+            if (inSendCall == 0)
+            {
+                Log.ChannelLost(logger, channel.Config.Id, channel.Config.Name, pid, pending, buffered, enqueued, sent, received);
+            }
+            else
+            {
+                Log.ChannelLostInSendCall(logger, channel.Config.Id, channel.Config.Name, pid, pending, inSendCall, buffered, enqueued, sent, received);
+            }
             tx += pending;
             rx += buffered;
             retired.Retire(handle);
@@ -55,6 +65,9 @@ internal sealed partial class EngineLoss(IChannelCatalog catalog, RetiredHandles
     {
         [LoggerMessage(EventId = 111, Level = LogLevel.Error, Message = "Channel {ChannelId} '{Name}' lost with engine {Pid}: {LostQueued} queued packets never sent, {LostReceived} received packets never drained (enqueued {Enqueued}, sent {Sent}, received {Received})")]
         public static partial void ChannelLost(ILogger logger, uint channelId, string name, int pid, long lostQueued, long lostReceived, long enqueued, long sent, long received);
+
+        [LoggerMessage(EventId = 113, Level = LogLevel.Error, Message = "Channel {ChannelId} '{Name}' lost with engine {Pid}: {LostQueued} queued packets never sent (up to {InSendCall} of them were in the send call it died in and may have left), {LostReceived} received packets never drained (enqueued {Enqueued}, sent {Sent}, received {Received})")]
+        public static partial void ChannelLostInSendCall(ILogger logger, uint channelId, string name, int pid, long lostQueued, long inSendCall, long lostReceived, long enqueued, long sent, long received);
 
         [LoggerMessage(EventId = 112, Level = LogLevel.Error, Message = "Engine {Pid} loss: {LostQueued} queued and {LostReceived} received packets lost; since start {TotalLostQueued} and {TotalLostReceived}")]
         public static partial void EngineLoss(ILogger logger, int pid, long lostQueued, long lostReceived, long totalLostQueued, long totalLostReceived);

@@ -70,7 +70,7 @@ internal static class ChannelCounterMetrics
     /// Counters behind the gauges (pending = enqueued - scanned + scheduled, buffered = written - drained), not
     /// exported themselves, and slots that are gauges (the path MTU, the next flow sequence), exported as gauges.
     /// </summary>
-    public static readonly IReadOnlySet<ChannelCounter> Internal = new HashSet<ChannelCounter> { ChannelCounter.Scanned, ChannelCounter.Scheduled, ChannelCounter.RxWritten, ChannelCounter.PathMtu, ChannelCounter.ClientsAttached };
+    public static readonly IReadOnlySet<ChannelCounter> Internal = new HashSet<ChannelCounter> { ChannelCounter.Scanned, ChannelCounter.Scheduled, ChannelCounter.RxWritten, ChannelCounter.PathMtu, ChannelCounter.ClientsAttached, ChannelCounter.TxInSendCall };
 
     public static readonly IReadOnlyDictionary<ChannelCounter, (Metric Metric, string? LabelValue)> ByCounter = new Dictionary<ChannelCounter, (Metric, string?)>
     {

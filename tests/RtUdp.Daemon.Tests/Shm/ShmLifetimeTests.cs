@@ -129,8 +129,11 @@ public sealed partial class ShmLifetimeTests
         Match lost = LostLine(tx.EngineId).Match(daemon.Log);
         Assert.True(lost.Success, daemon.Log);
         long queuedLost = long.Parse(lost.Groups["queued"].Value, CultureInfo.InvariantCulture);
+        // Killed inside a send call, the engine may have sent packets it never counted: those arrived and are counted lost
+        // too, up to the bound the log gives (the gauge of the call). Nothing else may be off.
+        long inSendCall = lost.Groups["inSendCall"].Success ? long.Parse(lost.Groups["inSendCall"].Value, CultureInfo.InvariantCulture) : 0;
         Assert.Equal(0, duplicates);
-        Assert.Equal(total, Count(received) + queuedLost);
+        Assert.InRange(Count(received) + queuedLost - total, 0, inSendCall);
         Assert.Contains("reattached to " + tx.Name + " in the new engine (epoch 1)", daemon.Log, StringComparison.Ordinal);
         Assert.Equal(ShmStatus.Ok, attachment.Detach());
         await Reliability.DaemonAccounting.DeleteBalancedAsync(api, tx.Name);
@@ -216,5 +219,5 @@ public sealed partial class ShmLifetimeTests
         new($@"detached from {Regex.Escape(channel)} \(connection closed: the client exited or was killed, client_exit {policy}\): (?<drained>\d+) sent on, (?<dropped>\d+) dropped");
 
     private static Regex LostLine(uint engineId) =>
-        new($@"Channel {engineId} '[^']+' lost with engine \d+: (?<queued>\d+) queued packets never sent");
+        new($@"Channel {engineId} '[^']+' lost with engine \d+: (?<queued>\d+) queued packets never sent( \(up to (?<inSendCall>\d+) of them were in the send call)?");
 }

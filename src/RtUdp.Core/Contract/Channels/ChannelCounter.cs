@@ -210,6 +210,13 @@ public enum ChannelCounter
     /// <summary>xdp: batches that found no free frame or TX ring slot and waited for the device to finish earlier frames.</summary>
     TxXdpRingFullWaits = 148,
 
+    /// <summary>
+    /// A gauge: packets handed to the kernel in the send call under way and not yet counted (set before each
+    /// transmit, back to 0 once its outcomes are published). An engine killed in between leaves it non-zero: of
+    /// the packets rtudpd then counts as queued and never sent, up to this many may have left.
+    /// </summary>
+    TxInSendCall = 149,
+
     // Written by the client intake agent only, same-host clients over shared memory (slots 160-175, docs/shm-clients.md).
 
     /// <summary>Packets taken from client rings into the TX ring (within <see cref="Enqueued"/>).</summary>

@@ -207,14 +207,15 @@ public sealed unsafe class ClientIntakeAgent : IAgent, IDisposable
                 slot.TxBlockedUntilNs = now + NoRoomRetryNs;
                 break;
             }
-            // Counted before the commit, as ChannelHandle.TryEnqueue does: the engine never scans more than was enqueued.
-            channel.AddAtomic(ChannelCounter.Enqueued, 1);
             byte* body = ring.Body(index);
             *(TxPacketHeader*)body = new TxPacketHeader { DueNs = packet.DueNs, PacketId = packet.PacketId, ClientTag = slot.Tag, Flags = packet.TxFlags };
             Buffer.MemoryCopy(packet.Payload, body + sizeof(TxPacketHeader), packet.PayloadLength, packet.PayloadLength);
-            // The client's head moves (and the record is counted as its) before the commit: an engine killed between
-            // the two leaves a record the next engine will not take again (at most once), counted as the dead
-            // engine's loss (Enqueued, never sent), where storing the head once per turn would have sent a turn twice.
+            // Enqueued (before the commit, as ChannelHandle.TryEnqueue counts: the engine never scans more than was
+            // enqueued), the client's head, the commit: back to back, after the copy. An engine killed after the head
+            // leaves a record counted as its loss that the next engine does not take again (at most once); only a kill
+            // between the count and the head, two stores apart, has one counted lost and sent by the next engine.
+            // Storing the head once per turn would send a whole turn twice.
+            channel.AddAtomic(ChannelCounter.Enqueued, 1);
             slot.Tx.Advance();
             slot.Tx.Release();
             region.AddCounter(ClientCounter.TxAccepted);

@@ -17,6 +17,7 @@ namespace RtUdp.Core.Engine.Send;
 /// </summary>
 public sealed unsafe class SendWorker : IChannelWorker
 {
+    private readonly ChannelRegion _region;
     private readonly ChannelConfigBlock _config;
     private readonly WorkerHealth _health;
     private readonly bool _memoryLocked;
@@ -31,6 +32,7 @@ public sealed unsafe class SendWorker : IChannelWorker
     public SendWorker(ChannelRegion region, UdpSocket socket, bool memoryLocked, Cpus.UnpinnedPlacement? unpinned = null, Xdp.XdpChannelPort? xdp = null)
     {
         _unpinned = unpinned ?? Cpus.UnpinnedPlacement.Inherited;
+        _region = region;
         _config = region.Config;
         _memoryLocked = memoryLocked;
         _health = new WorkerHealth(region, sendWorker: true);
@@ -146,10 +148,17 @@ public sealed unsafe class SendWorker : IChannelWorker
 
         if (count != 0)
         {
+            // Whether a packet in this call left cannot be known once the engine dies inside it, before the outcomes
+            // are published: the gauge lets rtudpd bound what it counts as lost (EngineLoss).
+            _region.Set(ChannelCounter.TxInSendCall, count);
             _transmit.Transmit();
             _completion.AfterTransmit();
         }
         PublishCounters();
+        if (count != 0)
+        {
+            _region.Set(ChannelCounter.TxInSendCall, 0);
+        }
         _scheduler.Reclaim();
     }
 
