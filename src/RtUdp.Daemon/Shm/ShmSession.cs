@@ -61,9 +61,7 @@ internal sealed unsafe class ShmSession(int connection, uint clientId, ChannelEn
     public void Publish(ClientState state, ShmStatus status, string message)
     {
         Region.SetState(state, status, message);
-        int* doorbell = (int*)(Region.Pointer + ClientRegionLayout.RxDoorbellOffset);
-        Interlocked.Increment(ref *doorbell);
-        _ = Libc.futex_wake(doorbell, int.MaxValue);
+        Region.ReceiveWait.ForceWake();
     }
 
     /// <summary>

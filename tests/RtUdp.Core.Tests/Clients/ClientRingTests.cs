@@ -328,7 +328,7 @@ public sealed unsafe class ClientRingTests : IDisposable
     {
         ClientTxWriter writer = _client.TxWriter();
         ClientTxReader reader = _engine.TxReader();
-        int ticket = _engine.PrepareIntakeWait();
+        int ticket = _engine.IntakeWait.PrepareWait();
         Interlocked.MemoryBarrier();
         Assert.False(reader.HasPublished());
         int result = -1;
@@ -350,7 +350,7 @@ public sealed unsafe class ClientRingTests : IDisposable
         Assert.True(sleeper.Join(TimeSpan.FromSeconds(5)), "the sleeper was not woken");
         Assert.NotEqual(Errno.ETIMEDOUT, result);
         Assert.Equal(ticket + 1, *_engine.TxDoorbellAddress);
-        _engine.EndIntakeWait();
+        _engine.IntakeWait.CancelWait();
         Assert.True(reader.HasPublished());
     }
 

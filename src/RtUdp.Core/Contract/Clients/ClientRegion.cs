@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Unicode;
 using Microsoft.Win32.SafeHandles;
+using RtUdp.Core.Contract.Concurrency;
 using RtUdp.Core.Native;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
@@ -237,20 +238,22 @@ public sealed unsafe class ClientRegion : IDisposable
     // ---------------------------------------------------------------- intake agent's sleep (engine)
 
     /// <summary>The TX doorbell, a shared futex word the intake agent waits on.</summary>
-    public int* TxDoorbellAddress => (int*)(Pointer + ClientRegionLayout.TxDoorbellOffset);
+    public int* TxDoorbellAddress => IntakeWait.SequenceWord;
 
     /// <summary>
-    /// The intake agent, before it sleeps: reads the doorbell (the value to wait on), then says it is parked.
-    /// The caller issues a full fence and re-checks the TX tail before it waits.
+    /// The intake agent's sleep on this client's TX ring: the client publishes, then signals; the agent prepares, re-checks
+    /// the TX tail, then waits (in one futex_waitv over every client, on the doorbell with the ticket).
     /// </summary>
-    public int PrepareIntakeWait()
-    {
-        int ticket = Volatile.Read(ref *TxDoorbellAddress);
-        Volatile.Write(ref *(int*)(Pointer + ClientRegionLayout.IntakeParkedOffset), 1);
-        return ticket;
-    }
+    public EventCount IntakeWait => TxWaitOf(Pointer);
 
-    public void EndIntakeWait() => Volatile.Write(ref *(int*)(Pointer + ClientRegionLayout.IntakeParkedOffset), 0);
+    /// <summary>The client's sleep in receive: the engine publishes RX records, then signals.</summary>
+    public EventCount ReceiveWait => RxWaitOf(Pointer);
+
+    internal static EventCount RxWaitOf(byte* header) =>
+        new((int*)(header + ClientRegionLayout.RxParkedOffset), (int*)(header + ClientRegionLayout.RxDoorbellOffset));
+
+    internal static EventCount TxWaitOf(byte* header) =>
+        new((int*)(header + ClientRegionLayout.IntakeParkedOffset), (int*)(header + ClientRegionLayout.TxDoorbellOffset));
 
     // ---------------------------------------------------------------- ring views
 

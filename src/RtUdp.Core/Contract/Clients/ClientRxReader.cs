@@ -1,5 +1,3 @@
-using RtUdp.Core.Native;
-
 namespace RtUdp.Core.Contract.Clients;
 
 /// <summary>
@@ -27,10 +25,6 @@ public unsafe struct ClientRxReader
     }
 
     private readonly ref long HeadWord => ref *(long*)(_header + ClientRegionLayout.RxHeadOffset);
-
-    private readonly int* Doorbell => (int*)(_header + ClientRegionLayout.RxDoorbellOffset);
-
-    private readonly int* Parked => (int*)(_header + ClientRegionLayout.RxParkedOffset);
 
     /// <summary>Bytes the engine published that this reader has not consumed.</summary>
     public readonly long UsedBytes => Volatile.Read(ref *(long*)(_header + ClientRegionLayout.RxTailOffset)) - _head;
@@ -117,25 +111,13 @@ public unsafe struct ClientRxReader
     }
 
     /// <summary>Step 1 of a sleep: the ticket for <see cref="Wait"/>; then re-check with <see cref="TryRead"/>.</summary>
-    public readonly int PrepareWait()
-    {
-        int ticket = Volatile.Read(ref *Doorbell);
-        Volatile.Write(ref *Parked, 1);
-        // Full fence (StoreLoad): the park flag must be visible before the ring is re-checked.
-        Interlocked.MemoryBarrier();
-        return ticket;
-    }
+    public readonly int PrepareWait() => ClientRegion.RxWaitOf(_header).PrepareWait();
 
     /// <summary>Step 2: sleeps until the engine rings or the absolute CLOCK_MONOTONIC deadline (negative: never).</summary>
     /// <returns>true if woken (or the doorbell moved), false on timeout.</returns>
-    public readonly bool Wait(int ticket, long deadlineMonotonicNs)
-    {
-        int result = Libc.futex_wait_bitset_abs(Doorbell, ticket, deadlineMonotonicNs);
-        Volatile.Write(ref *Parked, 0);
-        return result != Errno.ETIMEDOUT;
-    }
+    public readonly bool Wait(int ticket, long deadlineMonotonicNs) => ClientRegion.RxWaitOf(_header).Wait(ticket, deadlineMonotonicNs);
 
-    public readonly void CancelWait() => Volatile.Write(ref *Parked, 0);
+    public readonly void CancelWait() => ClientRegion.RxWaitOf(_header).CancelWait();
 
     private static ClientRegionException Corrupt(string what) =>
         new(ShmStatus.Faulted, $"The client's RX ring is corrupt: {what}.");

@@ -1,5 +1,4 @@
 using RtUdp.Core.Contract.Channels;
-using RtUdp.Core.Native;
 
 namespace RtUdp.Core.Contract.Clients;
 
@@ -106,14 +105,7 @@ public unsafe struct ClientRxWriter
         }
         Volatile.Write(ref *(long*)(_header + ClientRegionLayout.RxTailOffset), _tail);
         _published = _tail;
-        // Full fence (StoreLoad): the tail before the park flag, as in EventCount.Signal.
-        Interlocked.MemoryBarrier();
-        if (Volatile.Read(ref *(int*)(_header + ClientRegionLayout.RxParkedOffset)) != 0)
-        {
-            int* doorbell = (int*)(_header + ClientRegionLayout.RxDoorbellOffset);
-            Interlocked.Increment(ref *doorbell);
-            _ = Libc.futex_wake(doorbell, int.MaxValue);
-        }
+        ClientRegion.RxWaitOf(_header).Signal();
     }
 
     /// <summary>

@@ -1,5 +1,3 @@
-using RtUdp.Core.Native;
-
 namespace RtUdp.Core.Contract.Clients;
 
 /// <summary>
@@ -87,15 +85,8 @@ public unsafe struct ClientTxWriter
     {
         // Release store: the records written before are visible to an engine that reads this tail (acquire).
         Volatile.Write(ref TailWord, _tail);
-        // Full fence (StoreLoad): the tail must be visible before the park flag is read. Either the agent's
-        // re-check sees the tail, or this sees it parked; never neither.
-        Interlocked.MemoryBarrier();
-        if (Volatile.Read(ref *(int*)(_header + ClientRegionLayout.IntakeParkedOffset)) != 0)
-        {
-            int* doorbell = (int*)(_header + ClientRegionLayout.TxDoorbellOffset);
-            Interlocked.Increment(ref *doorbell);
-            _ = Libc.futex_wake(doorbell, 1);
-        }
+        // Either the agent's re-check sees the tail, or this sees it parked and wakes it; never neither.
+        ClientRegion.TxWaitOf(_header).Signal();
     }
 
     private bool HasSpace(int bytes)

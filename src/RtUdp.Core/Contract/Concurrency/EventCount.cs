@@ -22,9 +22,15 @@ public readonly unsafe struct EventCount
     private readonly int* _sequence;
 
     public EventCount(byte* words)
+        : this((int*)words, (int*)(words + sizeof(int)))
     {
-        _parked = (int*)words;
-        _sequence = (int*)(words + sizeof(int));
+    }
+
+    /// <summary>Over two words kept apart (a client region puts each party's word on a line of its own).</summary>
+    public EventCount(int* parked, int* sequence)
+    {
+        _parked = parked;
+        _sequence = sequence;
     }
 
     public const int Length = 8;

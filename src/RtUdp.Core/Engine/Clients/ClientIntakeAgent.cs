@@ -369,7 +369,7 @@ public sealed unsafe class ClientIntakeAgent : IAgent, IDisposable
         {
             channel.Add(ChannelCounter.ClientsAttached, -1);
         }
-        region.EndIntakeWait();
+        region.IntakeWait.CancelWait();
         if (slot.SignalChannel)
         {
             // Now, not at the end of the pass: once Detached, the slot (and its channel) are the conductor's.
@@ -407,7 +407,8 @@ public sealed unsafe class ClientIntakeAgent : IAgent, IDisposable
                 {
                     deadline = Math.Min(deadline, slot.TxBlockedUntilNs);
                 }
-                _waiters[count++] = Waiter(slot.Region!.TxDoorbellAddress, slot.Region.PrepareIntakeWait());
+                var intake = slot.Region!.IntakeWait;
+                _waiters[count++] = Waiter(intake.SequenceWord, intake.PrepareWait());
             }
             if (slot.Receives)
             {
@@ -419,9 +420,7 @@ public sealed unsafe class ClientIntakeAgent : IAgent, IDisposable
                 }
             }
         }
-        // Full fence (StoreLoad): the park flags are visible before the rings are re-checked (the Dekker half
-        // of EventCount; the producers' half is in ClientTxWriter.Publish and EventCount.Signal).
-        Interlocked.MemoryBarrier();
+        // Each PrepareWait above fenced after its park flag (EventCount's half of the protocol); now re-check every ring.
         if (!busy && !_stopRequested && !HasWork(now))
         {
             Parks++;
@@ -434,7 +433,7 @@ public sealed unsafe class ClientIntakeAgent : IAgent, IDisposable
             {
                 if (slot.Sends)
                 {
-                    slot.Region!.EndIntakeWait();
+                    slot.Region!.IntakeWait.CancelWait();
                 }
                 if (slot.Receives)
                 {
