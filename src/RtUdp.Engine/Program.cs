@@ -24,6 +24,7 @@ internal static class Program
         bool lockMemory = true;
         bool exitWithParent = true;
         string? assumeLaunchQdisc = null;
+        bool clientIntakePolling = false;
         IReadOnlyList<int> housekeeping = [];
         IReadOnlyList<int> cpus = [];
         for (int i = 0; i < args.Length; i++)
@@ -38,6 +39,9 @@ internal static class Program
                     break;
                 case "--assume-launch-qdisc" when i + 1 < args.Length && args[i + 1] is "etf" or "taprio" or "fq":
                     assumeLaunchQdisc = args[++i];
+                    break;
+                case "--client-intake-polling":
+                    clientIntakePolling = true;
                     break;
                 case "--cpus" when i + 1 < args.Length:
                     try
@@ -74,7 +78,7 @@ internal static class Program
                     }
                     break;
                 default:
-                    Console.Error.WriteLine($"rtudp-engine: unknown argument '{args[i]}'. Usage: rtudp-engine [--dir DIR] [--no-mlock] [--keep-running-without-parent] [--control-version N] [--cpus LIST] [--housekeeping-cpus LIST] [--assume-launch-qdisc etf|taprio|fq (testing only)]");
+                    Console.Error.WriteLine($"rtudp-engine: unknown argument '{args[i]}'. Usage: rtudp-engine [--dir DIR] [--no-mlock] [--keep-running-without-parent] [--control-version N] [--cpus LIST] [--housekeeping-cpus LIST] [--assume-launch-qdisc etf|taprio|fq (testing only)] [--client-intake-polling]");
                     return 2;
             }
         }
@@ -96,7 +100,7 @@ internal static class Program
 
         try
         {
-            EngineHost.Run(new EngineOptions { Directory = directory, LockMemory = lockMemory, ExitWithParent = exitWithParent, AssumeLaunchQdisc = assumeLaunchQdisc, HousekeepingCpus = housekeeping, Cpus = cpus }, Log, stop);
+            EngineHost.Run(new EngineOptions { Directory = directory, LockMemory = lockMemory, ExitWithParent = exitWithParent, AssumeLaunchQdisc = assumeLaunchQdisc, ClientIntakePolling = clientIntakePolling, HousekeepingCpus = housekeeping, Cpus = cpus }, Log, stop);
             return 0;
         }
         catch (Exception e)

@@ -73,7 +73,7 @@ public sealed record CapabilityReport(DateTimeOffset ProbedAt, HostFacts Host, I
                 + $"{h.CpuCount} CPUs (process {h.ProcessCpuCount}), isolated [{CpuText(h.IsolatedCpus)}], "
                 + $"nohz_full [{CpuText(h.NohzFull)}], clocksource {h.ClockSource.Current ?? "?"}",
             $"host: SCHED_FIFO {Allowed(h.SchedFifo.Permitted, h.SchedFifo.Error)}, mlock {Allowed(h.MemoryLock.Permitted, h.MemoryLock.Error)} "
-                + $"(RLIMIT_MEMLOCK {memlock}), RT throttling {throttling}, {clock}",
+                + $"(RLIMIT_MEMLOCK {memlock}), RT throttling {throttling}, {clock}, futex_waitv {(h.FutexWaitv ? "yes" : "no (Linux before 5.16: same-host clients are polled)")}",
         };
         foreach (InterfaceCapabilities i in Interfaces)
         {

@@ -59,7 +59,8 @@ public sealed record HostFacts(
     MemoryLockCheck MemoryLock,
     RtThrottling RtThrottling,
     CpuList IsolatedCpus,
-    CpuList NohzFull);
+    CpuList NohzFull,
+    bool FutexWaitv = false);
 
 /// <summary>Gathers <see cref="HostFacts"/> from procfs, sysfs and a few harmless system calls.</summary>
 public static unsafe class HostProbe
@@ -96,7 +97,8 @@ public static unsafe class HostProbe
             RtThrottling: new RtThrottling(
                 ReadLong("/proc/sys/kernel/sched_rt_runtime_us"), ReadLong("/proc/sys/kernel/sched_rt_period_us")),
             IsolatedCpus: ReadCpuList("/sys/devices/system/cpu/isolated"),
-            NohzFull: ReadCpuList("/sys/devices/system/cpu/nohz_full"));
+            NohzFull: ReadCpuList("/sys/devices/system/cpu/nohz_full"),
+            FutexWaitv: Libc.FutexWaitvAvailable);
     }
 
     /// <summary>

@@ -40,7 +40,9 @@ public static class EngineHost
 
         // Same-host clients: their intake agent runs for the engine's life, on the housekeeping CPUs like the
         // conductor (both are started from this thread, confined above); engine.sock brings their memfds.
-        using var intake = new Clients.ClientIntakeAgent();
+        // Without futex_waitv (Linux before 5.16) the agent cannot sleep on every client's doorbell at once: it polls.
+        using var intake = new Clients.ClientIntakeAgent(options.ClientIntakePolling || !Libc.FutexWaitvAvailable ? Clients.ClientIntakeWake.Polling : Clients.ClientIntakeWake.FutexWaitv);
+        log($"same-host client intake: {intake.DescribeWake()}{(options.ClientIntakePolling ? " (asked for)" : "")}");
         using var intakeRunner = new AgentRunner(intake);
         using Clients.DescriptorInbox? inbox = ListenForDescriptors(options.Directory, log);
         using var conductor = new EngineConductor(options, control, memoryLocked, log, cpus, intake, inbox);

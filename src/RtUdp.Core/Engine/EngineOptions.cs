@@ -17,6 +17,12 @@ public sealed record EngineOptions
     public string? AssumeLaunchQdisc { get; init; }
 
     /// <summary>
+    /// The client intake agent polls as on a kernel without futex_waitv (before 5.16), where it does so on its own:
+    /// for tests of that path, or to rule futex_waitv out.
+    /// </summary>
+    public bool ClientIntakePolling { get; init; }
+
+    /// <summary>
     /// CPUs for the engine's own threads (the conductor, the runtime's) and, set by rtudpd alike, for rtudpd:
     /// unpinned workers keep off them while other CPUs are left. Empty: none set, the inherited affinity.
     /// </summary>

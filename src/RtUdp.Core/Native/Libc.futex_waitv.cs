@@ -26,6 +26,15 @@ public static unsafe partial class Libc
         _ => -1,
     };
 
+    /// <summary>
+    /// Whether this kernel has futex_waitv (5.16 and later): a call with no waiters is EINVAL where it exists and
+    /// ENOSYS where it does not. Probed once.
+    /// </summary>
+    public static bool FutexWaitvAvailable => s_futexWaitv.Value;
+
+    private static readonly Lazy<bool> s_futexWaitv = new(() =>
+        SYS_futex_waitv >= 0 && (syscall(SYS_futex_waitv, 0, 0, 0, 0, 0, 0) != -1 || Marshal.GetLastPInvokeError() != Errno.ENOSYS));
+
     /// <summary>One waiter: sleep while <c>*uaddr == val</c>.</summary>
     [StructLayout(LayoutKind.Sequential)]
     public struct futex_waitv

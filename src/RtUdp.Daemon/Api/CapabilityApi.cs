@@ -37,6 +37,7 @@ public sealed class CapabilityApi(ApiContext api) : CapabilityService.Capability
             RtPeriodUs = h.RtThrottling.PeriodUs ?? 0,
             IsolatedCpus = { h.IsolatedCpus.Cpus },
             NohzFullCpus = { h.NohzFull.Cpus },
+            FutexWaitv = h.FutexWaitv,
         };
         if (h.MemoryLock.LimitBytes is ulong limit)
         {

@@ -34,6 +34,9 @@ public sealed unsafe class ClientIntakeAgent : IAgent, IDisposable
     /// <summary>How soon to look again at a ring that had no room (the channel's TX ring, a client's RX ring): neither side rings for it.</summary>
     private const long NoRoomRetryNs = 200_000;
 
+    /// <summary>Without futex_waitv, how long an idle agent with clients sleeps before it looks at their rings again.</summary>
+    public const long PollIntervalNs = 100_000;
+
     /// <summary>Each slot can add a TX doorbell and an RX ring word; one more for the control word.</summary>
     private const int MaxWaiters = (2 * MaxClients) + 1;
 
@@ -45,8 +48,10 @@ public sealed unsafe class ClientIntakeAgent : IAgent, IDisposable
     private int _idlePasses;
     private volatile bool _stopRequested;
 
-    public ClientIntakeAgent()
+    /// <param name="wake">How the agent sleeps: <see cref="ClientIntakeWake.FutexWaitv"/> needs Linux 5.16.</param>
+    public ClientIntakeAgent(ClientIntakeWake wake = ClientIntakeWake.FutexWaitv)
     {
+        WakeMode = wake;
         for (int i = 0; i < _slots.Length; i++)
         {
             _slots[i] = new ClientSlot();
@@ -56,6 +61,14 @@ public sealed unsafe class ClientIntakeAgent : IAgent, IDisposable
     }
 
     public string RoleName => "rt-intake";
+
+    /// <summary>How the agent sleeps while idle.</summary>
+    public ClientIntakeWake WakeMode { get; }
+
+    /// <summary>The agent's sleep as the engine's log and capability report give it.</summary>
+    public string DescribeWake() => WakeMode == ClientIntakeWake.FutexWaitv
+        ? "futex_waitv on every client's doorbell"
+        : $"polling every {PollIntervalNs / 1000} us while clients are attached (no futex_waitv)";
 
     /// <summary>Passes that took or delivered at least one record (read by tests and stats, racy).</summary>
     public long BusyPasses { get; private set; }
@@ -384,6 +397,11 @@ public sealed unsafe class ClientIntakeAgent : IAgent, IDisposable
 
     private void Park(long now)
     {
+        if (WakeMode == ClientIntakeWake.Polling)
+        {
+            Poll(now);
+            return;
+        }
         long deadline = now + AgentRunner.MaxWaitNs;
         int count = 0;
         _waiters[count++] = Waiter(_control, Volatile.Read(ref *_control));
@@ -440,6 +458,35 @@ public sealed unsafe class ClientIntakeAgent : IAgent, IDisposable
                     slot.Channel!.RxRing.ConsumerWait.CancelWait();
                 }
             }
+        }
+        _idlePasses = 0;
+    }
+
+    /// <summary>
+    /// The sleep without futex_waitv: on the control word alone (attach, detach and stop ring it), for at most
+    /// <see cref="PollIntervalNs"/> while any client is attached. No park flag is raised in a client region, so
+    /// clients publish without a wake-up call, and their packets wait up to one interval.
+    /// </summary>
+    private void Poll(long now)
+    {
+        long deadline = now + AgentRunner.MaxWaitNs;
+        for (int i = 0; i < MaxClients; i++)
+        {
+            int state = Volatile.Read(ref _slots[i].State);
+            if (state == ClientSlotState.DetachRequested)
+            {
+                return; // a detach in progress: no sleeping on it
+            }
+            if (state == ClientSlotState.Active && !_slots[i].Faulted)
+            {
+                deadline = now + PollIntervalNs;
+            }
+        }
+        int ticket = Volatile.Read(ref *_control);
+        if (!_stopRequested && !HasWork(now))
+        {
+            Parks++;
+            _ = Libc.futex_wait_bitset_abs(_control, ticket, deadline);
         }
         _idlePasses = 0;
     }
