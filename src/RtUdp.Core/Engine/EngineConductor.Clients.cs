@@ -2,6 +2,7 @@ using RtUdp.Core.Contract.Channels;
 using RtUdp.Core.Contract.Clients;
 using RtUdp.Core.Contract.Control;
 using RtUdp.Core.Engine.Clients;
+using RtUdp.Core.Native;
 using Microsoft.Win32.SafeHandles;
 
 namespace RtUdp.Core.Engine;
@@ -11,6 +12,9 @@ public sealed unsafe partial class EngineConductor
 {
     /// <summary>Longer than any drain a detach asks for, so an intake agent that died is reported rather than waited for forever.</summary>
     private static readonly TimeSpan IntakeAckTimeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long a DetachClient command waits for the agent before it answers "pending".</summary>
+    private const long QuickDetachNs = 5_000_000;
 
     /// <summary>A detach that names no drain time gets this one (rtudp_detach waits as long).</summary>
     private static readonly TimeSpan DefaultDrainTimeout = TimeSpan.FromSeconds(2);
@@ -102,11 +106,43 @@ public sealed unsafe partial class EngineConductor
             throw new EngineCommandException(EngineStatus.InvalidArgument, $"exit policy {command.ExitPolicy} is neither drain (1) nor drop (2)", "exit_policy");
         }
         TimeSpan drain = command.DrainTimeoutNs > 0 ? TimeSpan.FromMilliseconds(command.DrainTimeoutNs / 1_000_000.0) : DefaultDrainTimeout;
-        ClientDetachCounts counts = Detach(command.ChannelId, command.ClientId, policy, drain, "detached")
-            ?? throw new EngineCommandException(EngineStatus.NotFound, $"Client {command.ClientId} is not attached to channel {command.ChannelId}.");
+        if (!_intake.BeginDetach(command.ChannelId, command.ClientId, policy, drain))
+        {
+            throw new EngineCommandException(EngineStatus.NotFound, $"Client {command.ClientId} is not attached to channel {command.ChannelId}.");
+        }
+        // A drop, or a drain with nothing held back, is done within a pass of the agent and answered now. A drain that
+        // waits for the client's limits or a full ring is answered "pending" and rtudpd asks again: the conductor
+        // never waits on it, as its heartbeat and every other command would wait too.
+        long until = Libc.MonotonicNow() + QuickDetachNs;
+        (ClientDetachCounts Counts, ClientRegion Region)? done;
+        while ((done = _intake.TryCompleteDetach(command.ChannelId, command.ClientId)) is null && Libc.MonotonicNow() < until)
+        {
+            Thread.Sleep(0);
+        }
+        if (done is not { } detached)
+        {
+            response.ClientDetachPending = 1;
+            return;
+        }
+        ClientDetachCounts counts = Finish(command.ChannelId, command.ClientId, policy, "detached", detached);
         response.ClientDrained = counts.Drained;
         response.ClientDropped = counts.Dropped;
         response.ClientRxUnread = counts.RxUnread;
+    }
+
+    /// <summary>Marks the region detached (unless faulted), unmaps it and logs the counts.</summary>
+    private ClientDetachCounts Finish(uint channelId, uint clientId, ClientExitPolicy policy, string reason, (ClientDetachCounts Counts, ClientRegion Region) detached)
+    {
+        using (ClientRegion region = detached.Region)
+        {
+            if (region.State != ClientState.Faulted)
+            {
+                region.SetState(ClientState.Detached, ShmStatus.Detached, reason);
+            }
+        }
+        ClientDetachCounts counts = detached.Counts;
+        _log($"channel {channelId}: client {clientId} {reason} ({policy}): drained {counts.Drained}, dropped {counts.Dropped}, rx unread {counts.RxUnread}");
+        return counts;
     }
 
     private ClientDetachCounts? Detach(uint channelId, uint clientId, ClientExitPolicy policy, TimeSpan drain, string reason)
@@ -120,20 +156,7 @@ public sealed unsafe partial class EngineConductor
         {
             throw new EngineCommandException(EngineStatus.Internal, e.Message);
         }
-        if (result is not { } detached)
-        {
-            return null;
-        }
-        using (ClientRegion region = detached.Region)
-        {
-            if (region.State != ClientState.Faulted)
-            {
-                region.SetState(ClientState.Detached, ShmStatus.Detached, reason);
-            }
-        }
-        ClientDetachCounts counts = detached.Counts;
-        _log($"channel {channelId}: client {clientId} {reason} ({policy}): drained {counts.Drained}, dropped {counts.Dropped}, rx unread {counts.RxUnread}");
-        return counts;
+        return result is { } detached ? Finish(channelId, clientId, policy, reason, detached) : null;
     }
 
     /// <summary>Drops every client of a channel that is going away (the intake agent holds pointers into its memory).</summary>

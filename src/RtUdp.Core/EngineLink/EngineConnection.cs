@@ -187,23 +187,31 @@ public sealed unsafe class EngineConnection : IDisposable
     /// state says detached (unless the engine had faulted it), and the engine unmaps it.
     /// </summary>
     /// <exception cref="EngineCommandException">The client is not attached (NotFound), engine gone.</exception>
-    public Task<ClientDetachCounts> DetachClientAsync(uint channelId, uint clientId, ClientExitPolicy policy, TimeSpan? drainTimeout, CancellationToken ct)
-    {
-        // The command waits for the drain: the answer may take that long.
-        TimeSpan wait = (drainTimeout ?? TimeSpan.FromSeconds(2)) + DefaultCommandTimeout;
-        return Task.Run(() =>
-        {
-            ClientCommandBody body = new()
+    public Task<ClientDetachCounts> DetachClientAsync(uint channelId, uint clientId, ClientExitPolicy policy, TimeSpan? drainTimeout, CancellationToken ct) =>
+        // The engine answers at once, "pending" while the drain goes on: asked again until done, each ask a command
+        // of its own, so that other commands are not held up behind a drain.
+        ClientDetachPolling.RunAsync(
+            () =>
             {
-                ChannelId = channelId,
-                ClientId = clientId,
-                ExitPolicy = (int)policy,
-                DrainTimeoutNs = drainTimeout is { } d ? (long)(d.TotalMilliseconds * 1_000_000) : 0,
-            };
-            ResponseBody response = Execute(EngineCommand.DetachClient, (byte*)&body, sizeof(ClientCommandBody), wait);
-            return new ClientDetachCounts(response.ClientDrained, response.ClientDropped, response.ClientRxUnread);
-        }, ct);
+                ResponseBody response = AskDetach(channelId, clientId, policy, drainTimeout);
+                return (response.ClientDetachPending != 0, new ClientDetachCounts(response.ClientDrained, response.ClientDropped, response.ClientRxUnread));
+            },
+            (drainTimeout ?? TimeSpan.FromSeconds(2)) + DefaultCommandTimeout,
+            $"client {clientId} of channel {channelId}",
+            ct);
+
+    private ResponseBody AskDetach(uint channelId, uint clientId, ClientExitPolicy policy, TimeSpan? drainTimeout)
+    {
+        ClientCommandBody body = new()
+        {
+            ChannelId = channelId,
+            ClientId = clientId,
+            ExitPolicy = (int)policy,
+            DrainTimeoutNs = drainTimeout is { } d ? (long)(d.TotalMilliseconds * 1_000_000) : 0,
+        };
+        return Execute(EngineCommand.DetachClient, (byte*)&body, sizeof(ClientCommandBody), null);
     }
+
 
     /// <inheritdoc cref="DetachClientAsync(uint, uint, ClientExitPolicy, TimeSpan?, CancellationToken)"/>
     public Task<ClientDetachCounts> DetachClientAsync(uint channelId, uint clientId, ClientExitPolicy policy, CancellationToken ct) =>

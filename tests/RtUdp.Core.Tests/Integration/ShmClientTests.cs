@@ -205,7 +205,7 @@ public sealed unsafe class ShmClientTests(EngineFixture fixture) : IClassFixture
     public void Detach_drains_or_drops_what_the_client_published_with_exact_counts(ClientExitPolicy policy)
     {
         (ChannelHandle tx, ChannelHandle rx) = SendPair($"shm-detach-{policy.ToString().ToLowerInvariant()}");
-        // One packet per 100 s: the first goes, the rest wait in the ring until the detach.
+        // One packet a second, burst 1: the first goes, the rest wait in the ring until the detach.
         var client = new ShmTestClient(fixture.Client, tx, ClientRegionFlags.Send, new ClientAttachLimits(1, 1, 0, 0));
         const int count = 40;
         for (int i = 0; i < count; i++)
@@ -217,21 +217,20 @@ public sealed unsafe class ShmClientTests(EngineFixture fixture) : IClassFixture
         Assert.True(client.Tx.TryWrite(Payload(99), 0, 99, ClientTxFlags.Immediate));
         Wait.Until(() => client[ClientCounter.TxAccepted] == 1 && client[ClientCounter.TxThrottled] == 1, TimeSpan.FromSeconds(5), "the first packet taken, the second throttled");
 
-        ClientDetachCounts counts = client.Detach(policy);
+        long before = Libc.MonotonicNow();
+        ClientDetachCounts counts = client.Detach(policy, TimeSpan.FromMilliseconds(300));
+        long took = Libc.MonotonicNow() - before;
 
+        // A drain holds the client to its limits as well: nothing more may go within its 300 ms, so it ends with
+        // what was left dropped, as a drop does at once.
+        Assert.Equal(new ClientDetachCounts(0, count - 1, 0), counts);
+        Assert.Equal(1ul, client[ClientCounter.TxAccepted]);
+        Assert.Equal((ulong)(count - 1), client[ClientCounter.TxDroppedDetach]);
         if (policy == ClientExitPolicy.Drain)
         {
-            Assert.Equal(new ClientDetachCounts(count - 1, 0, 0), counts);
-            Assert.Equal((ulong)count, client[ClientCounter.TxAccepted]);
-            ReceiveAll(rx, count, TimeSpan.FromSeconds(5));
+            Assert.True(took >= 290 * Ms, $"the drain gave up after {took / 1e6:0.#} ms, before its 300 ms");
         }
-        else
-        {
-            Assert.Equal(new ClientDetachCounts(0, count - 1, 0), counts);
-            Assert.Equal(1ul, client[ClientCounter.TxAccepted]);
-            Assert.Equal((ulong)(count - 1), client[ClientCounter.TxDroppedDetach]);
-            ReceiveAll(rx, 1, TimeSpan.FromSeconds(5));
-        }
+        ReceiveAll(rx, 1, TimeSpan.FromSeconds(5));
         // Every published record is accounted for, once.
         Assert.Equal((ulong)count, client.Taken);
         Assert.Equal(ClientState.Detached, client.Region.State);
@@ -242,6 +241,82 @@ public sealed unsafe class ShmClientTests(EngineFixture fixture) : IClassFixture
         Assert.Equal(0, clients.Attached);
         Accounting.AssertBalanced(tx, rx);
         client.Dispose();
+        Delete(tx, rx);
+    }
+
+    [Fact]
+    public void A_drain_at_detach_sends_what_is_left_at_the_clients_rate()
+    {
+        (ChannelHandle tx, ChannelHandle rx) = SendPair("shm-drain-rate");
+        // 1,000 packets/s, burst 5: 100 packets take at least 95 ms, detached or not.
+        var client = new ShmTestClient(fixture.Client, tx, ClientRegionFlags.Send, new ClientAttachLimits(1000, 5, 0, 0));
+        const int count = 100;
+        for (int i = 0; i < count; i++)
+        {
+            Assert.True(client.Tx.TryWrite(Payload(i), 0, i + 1, ClientTxFlags.Immediate));
+        }
+        client.Tx.Publish();
+        Wait.Until(() => client[ClientCounter.TxThrottled] >= 1, TimeSpan.FromSeconds(5), "the burst taken and the next packet throttled");
+
+        ClientDetachCounts counts = client.Detach(ClientExitPolicy.Drain, TimeSpan.FromSeconds(5));
+
+        Assert.Equal(0, counts.Dropped);
+        Assert.InRange(counts.Drained, 1, count - 5);
+        Assert.Equal((ulong)count, client[ClientCounter.TxAccepted]);
+        long[] times = [.. ReceiveAll(rx, count, TimeSpan.FromSeconds(5)).Select(r => r.Packet.BestMonotonicNs).Order()];
+        Assert.True(times[^1] - times[0] >= 90 * Ms, $"100 packets left within {(times[^1] - times[0]) / 1e6:0.#} ms: the drain did not keep to 1,000/s");
+        for (int i = 25; i < times.Length; i++)
+        {
+            Assert.True(times[i] - times[i - 25] >= 19 * Ms, $"26 packets within {(times[i] - times[i - 25]) / 1e6:0.##} ms (rate 1,000/s, burst 5)");
+        }
+        Accounting.WaitFinished(tx, count);
+        Accounting.AssertBalanced(tx, rx);
+        client.Dispose();
+        Delete(tx, rx);
+    }
+
+    [Fact]
+    public void A_drain_held_back_by_its_limits_does_not_hold_up_the_engines_other_commands()
+    {
+        (ChannelHandle tx, ChannelHandle rx) = SendPair("shm-slow-drain");
+        // At most one packet queued and not yet due, each due in 4 s: after the first, the drain can send nothing more
+        // and takes its whole 2 s.
+        var slow = new ShmTestClient(fixture.Client, tx, ClientRegionFlags.Send, new ClientAttachLimits(0, 0, 1, 0));
+        long due = Libc.MonotonicNow() + (4000 * Ms);
+        for (int i = 0; i < 20; i++)
+        {
+            Assert.True(slow.Tx.TryWrite(Payload(i), due, i + 1, 0));
+        }
+        slow.Tx.Publish();
+        Wait.Until(() => slow[ClientCounter.TxThrottled] == 1, TimeSpan.FromSeconds(5), "the second packet held back");
+        long start = Libc.MonotonicNow();
+        ClientDetachCounts? counts = null;
+        var draining = new Thread(() => counts = slow.Detach(ClientExitPolicy.Drain, TimeSpan.FromSeconds(2))) { IsBackground = true };
+        draining.Start();
+        Wait.Until(() => slow.Region.State == ClientState.Attached && Libc.MonotonicNow() - start > 50 * Ms, TimeSpan.FromSeconds(5), "the drain under way");
+
+        // Meanwhile another client attaches, sends and detaches, and a channel is created and deleted: each command
+        // answered while the drain goes on.
+        using (var quick = new ShmTestClient(fixture.Client, tx, ClientRegionFlags.Send))
+        {
+            Assert.True(quick.Tx.TryWrite(Payload(1000), 0, 1000, ClientTxFlags.Immediate));
+            quick.Tx.Publish();
+            Wait.Until(() => quick[ClientCounter.TxAccepted] == 1, TimeSpan.FromSeconds(5), "the quick client's packet taken");
+            Assert.Equal(new ClientDetachCounts(0, 0, 0), quick.Detach(ClientExitPolicy.Drain));
+        }
+        using (ChannelHandle other = fixture.Client.CreateChannel(TestChannels.Receiver(fixture.NextId(), "shm-slow-drain-other")))
+        {
+            fixture.Client.DeleteChannel(other.Id);
+        }
+        Assert.True(draining.IsAlive, $"the drain ended after {(Libc.MonotonicNow() - start) / 1e6:0} ms, before the commands were done: the test proves nothing");
+
+        Assert.True(draining.Join(TimeSpan.FromSeconds(15)), "the drain never ended");
+        Assert.Equal(new ClientDetachCounts(0, 19, 0), counts);
+        Assert.True(Libc.MonotonicNow() - start >= 1990 * Ms, "the drain ended before its 2 s");
+        ReceiveAll(rx, 2, TimeSpan.FromSeconds(5));
+        Accounting.WaitFinished(tx, 2);
+        Accounting.AssertBalanced(tx, rx);
+        slow.Dispose();
         Delete(tx, rx);
     }
 

@@ -62,10 +62,10 @@ internal sealed class ShmTestClient : IDisposable
     /// <summary>Records the engine took from the TX ring: accepted + malformed + dropped at detach.</summary>
     public ulong Taken => this[ClientCounter.TxAccepted] + this[ClientCounter.TxMalformed] + this[ClientCounter.TxDroppedDetach];
 
-    public ClientDetachCounts Detach(ClientExitPolicy policy)
+    public ClientDetachCounts Detach(ClientExitPolicy policy, TimeSpan? drainTimeout = null)
     {
         _attached = false;
-        return _engine.DetachClientAsync(ChannelId, ClientId, policy, CancellationToken.None).GetAwaiter().GetResult();
+        return _engine.DetachClientAsync(ChannelId, ClientId, policy, drainTimeout, CancellationToken.None).GetAwaiter().GetResult();
     }
 
     public void Dispose()

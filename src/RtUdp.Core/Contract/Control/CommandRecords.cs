@@ -79,6 +79,9 @@ public unsafe struct ResponseBody
     /// <summary>DetachClient: records in the client's RX ring it never read.</summary>
     public long ClientRxUnread;
 
+    /// <summary>DetachClient: 1 while the drain goes on (the counts are not in yet): ask again.</summary>
+    public int ClientDetachPending;
+
     public void SetText(string? path, string? message, string? field)
     {
         fixed (byte* p = Path)

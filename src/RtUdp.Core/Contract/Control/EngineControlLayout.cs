@@ -27,8 +27,9 @@ public static class EngineControlLayout
     /// (<see cref="CommandBody"/>, <see cref="ResponseBody"/>) change.
     /// 2: the write-only start time and mlockall errno words are gone.
     /// 3: AttachClient and DetachClient (<see cref="ClientCommandBody"/>), client counts in <see cref="ResponseBody"/>.
+    /// 4: DetachClient answers at once, <see cref="ResponseBody.ClientDetachPending"/> while a drain goes on.
     /// </summary>
-    public const int Version = 3;
+    public const int Version = 4;
 
     public const int RingCapacity = 1 << 20;
     public const int CommandRingOffset = 4096;

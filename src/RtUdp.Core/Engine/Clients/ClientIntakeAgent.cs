@@ -143,7 +143,7 @@ public sealed unsafe class ClientIntakeAgent : IAgent, IDisposable
             return false;
         }
         bool worked = false;
-        if (slot.Sends && (draining || slot.TxBlockedUntilNs <= now))
+        if (slot.Sends && slot.TxBlockedUntilNs <= now)
         {
             worked |= Intake(slot, now, draining);
         }
@@ -201,8 +201,9 @@ public sealed unsafe class ClientIntakeAgent : IAgent, IDisposable
                 taken++;
                 continue;
             }
-            // A drain sends what the departed client left without holding it to its limits: the time is bounded instead.
-            if (!draining && !slot.Limiter!.TryAdmit(now, out long retryAt))
+            // A drain holds the departed client to its limits too (its neighbours' protection does not end with it):
+            // what the limits keep back past the drain time is dropped and counted.
+            if (!slot.Limiter!.TryAdmit(now, out long retryAt))
             {
                 if (!slot.ThrottledCounted)
                 {
@@ -345,7 +346,7 @@ public sealed unsafe class ClientIntakeAgent : IAgent, IDisposable
     {
         CountAttached(slot);
         bool drain = slot.Policy == ClientExitPolicy.Drain && !slot.Faulted && slot.Sends;
-        if (drain && now < slot.DrainDeadlineNs && slot.Tx.HasPublished())
+        if (drain && now < Volatile.Read(ref slot.DrainDeadlineNs) && slot.Tx.HasPublished())
         {
             return; // more to send: the next passes continue
         }
@@ -412,7 +413,15 @@ public sealed unsafe class ClientIntakeAgent : IAgent, IDisposable
             int state = Volatile.Read(ref slot.State);
             if (state == ClientSlotState.DetachRequested)
             {
-                busy = true; // a detach in progress: no sleeping on it
+                // A detach in progress: no sleeping on it, unless its drain waits for its limits.
+                if (DrainResumesAt(slot) is long resume && resume > now)
+                {
+                    deadline = Math.Min(deadline, resume);
+                }
+                else
+                {
+                    busy = true;
+                }
                 continue;
             }
             if (state != ClientSlotState.Active || slot.Faulted)
@@ -472,14 +481,19 @@ public sealed unsafe class ClientIntakeAgent : IAgent, IDisposable
         long deadline = now + AgentRunner.MaxWaitNs;
         for (int i = 0; i < MaxClients; i++)
         {
-            int state = Volatile.Read(ref _slots[i].State);
+            ClientSlot slot = _slots[i];
+            int state = Volatile.Read(ref slot.State);
             if (state == ClientSlotState.DetachRequested)
             {
-                return; // a detach in progress: no sleeping on it
+                if (DrainResumesAt(slot) is not long resume || resume <= now)
+                {
+                    return; // a detach in progress: no sleeping on it
+                }
+                deadline = Math.Min(deadline, resume);
             }
-            if (state == ClientSlotState.Active && !_slots[i].Faulted)
+            if (state == ClientSlotState.Active && !slot.Faulted)
             {
-                deadline = now + PollIntervalNs;
+                deadline = Math.Min(deadline, now + PollIntervalNs);
             }
         }
         int ticket = Volatile.Read(ref *_control);
@@ -490,6 +504,12 @@ public sealed unsafe class ClientIntakeAgent : IAgent, IDisposable
         }
         _idlePasses = 0;
     }
+
+    /// <summary>When a draining client's limits let its next packet go (or its drain time ends); null when it is not held back.</summary>
+    private static long? DrainResumesAt(ClientSlot slot) =>
+        slot.Sends && !slot.Faulted && slot.Policy == ClientExitPolicy.Drain && slot.TxBlockedUntilNs != 0
+            ? Math.Min(slot.TxBlockedUntilNs, Volatile.Read(ref slot.DrainDeadlineNs))
+            : null;
 
     private bool HasWork(long now)
     {
@@ -591,31 +611,47 @@ public sealed unsafe class ClientIntakeAgent : IAgent, IDisposable
     }
 
     /// <summary>
-    /// Takes a client back from the agent (conductor thread): drained within <paramref name="drainTimeout"/> or
-    /// dropped, as <paramref name="policy"/> says. Waits for the agent's answer up to the drain time plus
-    /// <paramref name="ackTimeout"/>. The region is the caller's again (to mark and unmap).
+    /// Asks the agent to give a client back (conductor thread): its published records drained within
+    /// <paramref name="drainTimeout"/> (and its limits) or dropped, as <paramref name="policy"/> says. Returns at once;
+    /// <see cref="TryCompleteDetach"/> says when the agent is done. Asked again for a client already detaching, it only
+    /// brings the drain's end forward (a drop, or a shorter drain), never back.
     /// </summary>
-    /// <returns>The counts, and the region; null if the client is not attached.</returns>
-    /// <exception cref="TimeoutException">The agent did not answer (it is not running).</exception>
-    public (ClientDetachCounts Counts, ClientRegion Region)? Detach(uint channelId, uint clientId, ClientExitPolicy policy, TimeSpan drainTimeout, TimeSpan ackTimeout)
+    /// <returns>false if the client is not attached.</returns>
+    public bool BeginDetach(uint channelId, uint clientId, ClientExitPolicy policy, TimeSpan drainTimeout)
     {
         ClientSlot? slot = Find(channelId, clientId);
         if (slot is null)
         {
-            return null;
+            return false;
         }
-        slot.Policy = policy;
-        slot.DrainDeadlineNs = Libc.MonotonicNow() + (long)drainTimeout.TotalMilliseconds * 1_000_000;
-        Volatile.Write(ref slot.State, ClientSlotState.DetachRequested);
-        RingControl();
-        long limit = slot.DrainDeadlineNs + ((long)ackTimeout.TotalMilliseconds * 1_000_000);
-        while (Volatile.Read(ref slot.State) != ClientSlotState.Detached)
+        long deadline = Libc.MonotonicNow() + (policy == ClientExitPolicy.Drop ? 0 : (long)drainTimeout.TotalMilliseconds * 1_000_000);
+        int state = Volatile.Read(ref slot.State);
+        if (state == ClientSlotState.Active)
         {
-            if (Libc.MonotonicNow() > limit)
-            {
-                throw new TimeoutException($"The intake agent did not let go of client {clientId} within {(drainTimeout + ackTimeout).TotalSeconds:0.#} s.");
-            }
-            Thread.Sleep(1);
+            slot.Policy = policy;
+            slot.DrainDeadlineNs = deadline;
+            // Release: the policy and the deadline are visible to the agent that reads DetachRequested.
+            Volatile.Write(ref slot.State, ClientSlotState.DetachRequested);
+        }
+        else if (state == ClientSlotState.DetachRequested && deadline < Volatile.Read(ref slot.DrainDeadlineNs))
+        {
+            // The agent reads the deadline on every pass: an earlier one ends the drain there, what is left dropped.
+            Volatile.Write(ref slot.DrainDeadlineNs, deadline);
+        }
+        RingControl();
+        return true;
+    }
+
+    /// <summary>
+    /// The client's counts and region once the agent has let go of it (conductor thread), the slot then free; null
+    /// while it still drains. The region is the caller's again (to mark and unmap).
+    /// </summary>
+    public (ClientDetachCounts Counts, ClientRegion Region)? TryCompleteDetach(uint channelId, uint clientId)
+    {
+        ClientSlot? slot = Find(channelId, clientId);
+        if (slot is null || Volatile.Read(ref slot.State) != ClientSlotState.Detached)
+        {
+            return null;
         }
         var counts = new ClientDetachCounts(slot.Drained, slot.Dropped, slot.RxUnread);
         ClientRegion region = slot.Region!;
@@ -624,13 +660,40 @@ public sealed unsafe class ClientIntakeAgent : IAgent, IDisposable
         return (counts, region);
     }
 
+    /// <summary>
+    /// <see cref="BeginDetach"/> and waits for it (conductor thread), up to the drain time plus
+    /// <paramref name="ackTimeout"/>: for a channel that is going away, whose clients are dropped.
+    /// </summary>
+    /// <returns>The counts and the region; null if the client is not attached.</returns>
+    /// <exception cref="TimeoutException">The agent did not answer (it is not running).</exception>
+    public (ClientDetachCounts Counts, ClientRegion Region)? Detach(uint channelId, uint clientId, ClientExitPolicy policy, TimeSpan drainTimeout, TimeSpan ackTimeout)
+    {
+        if (!BeginDetach(channelId, clientId, policy, drainTimeout))
+        {
+            return null;
+        }
+        long limit = Libc.MonotonicNow() + (long)(drainTimeout + ackTimeout).TotalMilliseconds * 1_000_000;
+        while (true)
+        {
+            if (TryCompleteDetach(channelId, clientId) is { } done)
+            {
+                return done;
+            }
+            if (Libc.MonotonicNow() > limit)
+            {
+                throw new TimeoutException($"The intake agent did not let go of client {clientId} within {(drainTimeout + ackTimeout).TotalSeconds:0.#} s.");
+            }
+            Thread.Sleep(1);
+        }
+    }
+
     /// <summary>The clients attached to <paramref name="channelId"/> (conductor thread).</summary>
     public IReadOnlyList<uint> ClientsOf(uint channelId)
     {
         var ids = new List<uint>();
         foreach (ClientSlot slot in _slots)
         {
-            if (Volatile.Read(ref slot.State) is ClientSlotState.Active or ClientSlotState.DetachRequested && slot.ChannelId == channelId)
+            if (Volatile.Read(ref slot.State) != ClientSlotState.Free && slot.ChannelId == channelId)
             {
                 ids.Add(slot.ClientId);
             }
@@ -645,7 +708,8 @@ public sealed unsafe class ClientIntakeAgent : IAgent, IDisposable
     {
         foreach (ClientSlot slot in _slots)
         {
-            if (Volatile.Read(ref slot.State) == ClientSlotState.Active && slot.ChannelId == channelId && slot.ClientId == clientId)
+            // Not free: attached, detaching, or detached and not yet taken back.
+            if (Volatile.Read(ref slot.State) != ClientSlotState.Free && slot.ChannelId == channelId && slot.ClientId == clientId)
             {
                 return slot;
             }
