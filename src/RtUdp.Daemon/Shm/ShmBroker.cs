@@ -118,11 +118,12 @@ internal sealed class ShmBroker : IHostedService, IDisposable
         _supervisor.EngineChanged -= OnEngineChanged;
         _registry.Deleted -= OnChannelDeleted;
         _acceptor?.Join();
-        foreach (ShmSession session in Sessions.Snapshot())
+        // All at once: each drain may take its time (the client's limits hold), and the engine takes detaches side by side.
+        await Task.WhenAll(Sessions.Snapshot().Select(async session =>
         {
             await DetachAsync(session, "rtudpd stopped", ShmStatus.Detached, CancellationToken.None);
             session.ShutdownConnection();
-        }
+        }));
         Thread[] threads;
         lock (_threadsGate)
         {

@@ -140,6 +140,56 @@ public sealed partial class ShmLifetimeTests
         await Reliability.DaemonAccounting.DeleteBalancedAsync(api, tx.Name);
     }
 
+    [Fact]
+    public async Task Rtudpd_stopping_with_clients_attached_detaches_them_by_client_exit_and_accounts_every_packet()
+    {
+        // 100 packets/s, burst 1: most of each ring is still there at SIGTERM; a drain at that rate fits in 2 s.
+        await using OwnedDaemon daemon = await OwnedDaemon.StartAsync(new Dictionary<string, string>
+        {
+            ["Limits:PerClientPacketsPerSecond"] = "100",
+            ["Limits:PerClientBurst"] = "1",
+        });
+        Clients api = daemon.Unix;
+        using Socket drainSink = Sink();
+        using Socket dropSink = Sink();
+        Channel drain = await api.CreateSenderAsync(Clients.UniqueId("stop-drain"), ShmClientTests.Remote(drainSink));
+        Channel drop = await api.CreateSenderAsync(Clients.UniqueId("stop-drop"), ShmClientTests.Remote(dropSink), configure: c => c.ClientExit = V1.ClientExitPolicy.Drop);
+        using ShmClient client = ShmClient.Connect(ShmClientTests.ShmSocket(daemon));
+        ShmAttachment draining = client.Attach(drain.Name, ShmAbi.AttachSend);
+        ShmAttachment dropping = client.Attach(drop.Name, ShmAbi.AttachSend);
+        const int Count = 60;
+        foreach (ShmAttachment attachment in new[] { draining, dropping })
+        {
+            for (int i = 0; i < Count; i++)
+            {
+                Assert.Equal(ShmStatus.Ok, attachment.TryWrite(BitConverter.GetBytes(i), 0, i + 1, ShmAbi.SendImmediate));
+            }
+            attachment.Publish();
+        }
+        Wait.Until(() => draining.ReadStats().TxThrottled >= 1 && dropping.ReadStats().TxThrottled >= 1, Timeout, "both rings held back by the rate");
+
+        Hosting.HostedDaemon process = daemon.Fixture.Process;
+        Hosting.HostedDaemon.Signal(process.Pid, Tmds.Linux.LibC.SIGTERM);
+        Assert.Equal(0, process.WaitForExit(Timeout));
+
+        // Drain: every packet leaves before the engine stops; drop: what was taken leaves, the rest is counted.
+        Match drained = StoppedLine(drain.Name, "drain").Match(process.Output);
+        Match dropped = StoppedLine(drop.Name, "drop").Match(process.Output);
+        Assert.True(drained.Success && dropped.Success, process.Output);
+        Assert.Equal("0", drained.Groups["dropped"].Value);
+        Assert.Equal(Count, Received(drainSink, Count));
+        long dropLost = long.Parse(dropped.Groups["dropped"].Value, CultureInfo.InvariantCulture);
+        Assert.True(dropLost > Count / 2, $"only {dropLost} of {Count} dropped: the rate should have kept most in the ring\n{process.Output}");
+        Assert.Equal(Count - dropLost, Received(dropSink, (int)(Count - dropLost)));
+
+        // The client is told, with the counts.
+        foreach (ShmAttachment attachment in new[] { draining, dropping })
+        {
+            Assert.Equal((uint)ClientState.Detached, attachment.ReadStats().State);
+            Assert.Equal(ShmStatus.Detached, attachment.TrySend(BitConverter.GetBytes(-1), 0, 0, ShmAbi.SendImmediate));
+        }
+    }
+
     /// <summary>A bare client: attaches, writes <paramref name="count"/> packets (IMMEDIATE) and publishes them, then closes the connection at once, as a killed process's does.</summary>
     private static void DieWithPackets(string socket, string channel, int count)
     {
@@ -218,6 +268,9 @@ public sealed partial class ShmLifetimeTests
 
     private static Regex DetachedLine(string channel, string policy) =>
         new($@"detached from {Regex.Escape(channel)} \(connection closed: the client exited or was killed, client_exit {policy}\): (?<drained>\d+) sent on, (?<dropped>\d+) dropped");
+
+    private static Regex StoppedLine(string channel, string policy) =>
+        new($@"detached from {Regex.Escape(channel)} \(rtudpd stopped, client_exit {policy}\): (?<drained>\d+) sent on, (?<dropped>\d+) dropped");
 
     private static Regex LostLine(uint engineId) =>
         new($@"Channel {engineId} '[^']+' lost with engine \d+: (?<queued>\d+) queued packets never sent( \(up to (?<inSendCall>\d+) of them were in the send call)?");
