@@ -21,6 +21,13 @@ public sealed unsafe class EngineConnection : IDisposable
     private readonly EngineDescriptorLink _descriptors;
     private long _correlation;
 
+    // The mapping's users now (a command waiting for its answer, a health read) and whether Dispose began: Dispose
+    // waits for the users to leave before it unmaps, and they leave at once once it began (Dekker: each side
+    // writes its word with a full fence, then reads the other's). An engine that dies under a command must not take
+    // rtudpd with it, reading an unmapped answer ring.
+    private int _users;
+    private int _closing;
+
     // Random start: tokens of two connections to one engine (rtudpd's and a tool's) do not collide.
     private ulong _descriptorToken = (ulong)Random.Shared.NextInt64();
 
@@ -70,19 +77,50 @@ public sealed unsafe class EngineConnection : IDisposable
         }
     }
 
-    public EngineHealth ReadHealth() => new()
+    /// <summary>The engine's health words; once this connection is closed (the engine stopped or died), state Stopped.</summary>
+    public EngineHealth ReadHealth()
     {
-        State = _control.State,
-        Pid = _control.Pid,
-        Heartbeat = _control.Heartbeat,
-        HeartbeatTimeNs = _control.HeartbeatTimeNs,
-        ChannelCount = _control.ChannelCount,
-        Gen0Collections = _control.Gen0Collections,
-        Gen1Collections = _control.Gen1Collections,
-        Gen2Collections = _control.Gen2Collections,
-        AllocatedBytes = _control.AllocatedBytes,
-        MemoryLocked = _control.MemoryLocked,
-    };
+        if (!TryEnter())
+        {
+            return new EngineHealth { State = EngineState.Stopped };
+        }
+        try
+        {
+            return new()
+            {
+                State = _control.State,
+                Pid = _control.Pid,
+                Heartbeat = _control.Heartbeat,
+                HeartbeatTimeNs = _control.HeartbeatTimeNs,
+                ChannelCount = _control.ChannelCount,
+                Gen0Collections = _control.Gen0Collections,
+                Gen1Collections = _control.Gen1Collections,
+                Gen2Collections = _control.Gen2Collections,
+                AllocatedBytes = _control.AllocatedBytes,
+                MemoryLocked = _control.MemoryLocked,
+            };
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    private bool TryEnter()
+    {
+        Interlocked.Increment(ref _users);
+        if (Volatile.Read(ref _closing) == 0)
+        {
+            return true;
+        }
+        Interlocked.Decrement(ref _users);
+        return false;
+    }
+
+    private void Exit() => Interlocked.Decrement(ref _users);
+
+    private static EngineCommandException Closed() =>
+        new(EngineStatus.Unavailable, "The connection to the engine is closed: the engine stopped or died.");
 
     /// <summary>What the engine found the host and its NICs can do when it started (null if it could not probe).</summary>
     public Capabilities.CapabilityReport? ReadCapabilities()
@@ -146,6 +184,14 @@ public sealed unsafe class EngineConnection : IDisposable
         {
             bool added = false;
             memfd.DangerousAddRef(ref added);
+            if (!TryEnter())
+            {
+                if (added)
+                {
+                    memfd.DangerousRelease();
+                }
+                throw Closed();
+            }
             try
             {
                 lock (_commandLock)
@@ -168,6 +214,7 @@ public sealed unsafe class EngineConnection : IDisposable
             }
             finally
             {
+                Exit();
                 if (added)
                 {
                     memfd.DangerousRelease();
@@ -236,7 +283,25 @@ public sealed unsafe class EngineConnection : IDisposable
     /// <summary>Sends a command whose body starts as <see cref="CommandBody"/> does (the correlation id is set here).</summary>
     private ResponseBody Execute(EngineCommand command, byte* commandBody, int length, TimeSpan? timeout)
     {
-        lock (_commandLock)
+        if (!TryEnter())
+        {
+            throw Closed();
+        }
+        try
+        {
+            lock (_commandLock)
+            {
+                return ExecuteEntered(command, commandBody, length, timeout);
+            }
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    private ResponseBody ExecuteEntered(EngineCommand command, byte* commandBody, int length, TimeSpan? timeout)
+    {
         {
             long correlation = ++_correlation;
             ((CommandBody*)commandBody)->CorrelationId = correlation;
@@ -266,6 +331,11 @@ public sealed unsafe class EngineConnection : IDisposable
                         throw new EngineCommandException((EngineStatus)response.Status, response.GetMessage(), response.GetField());
                     }
                     return response;
+                }
+                if (Volatile.Read(ref _closing) != 0)
+                {
+                    wait.CancelWait();
+                    throw Closed();
                 }
                 if (Libc.MonotonicNow() > deadline)
                 {
@@ -297,6 +367,17 @@ public sealed unsafe class EngineConnection : IDisposable
 
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _closing, 1) != 0)
+        {
+            return;
+        }
+        // A command asleep on the answer ring wakes, sees the close and leaves; then the mapping may go.
+        _responses.ConsumerWait.ForceWake();
+        if (!SpinWait.SpinUntil(() => Volatile.Read(ref _users) == 0, TimeSpan.FromSeconds(30)))
+        {
+            // A user that never leaves is a bug; leaking the mapping is better than unmapping it under that user.
+            return;
+        }
         _descriptors.Dispose();
         _control.Dispose();
     }

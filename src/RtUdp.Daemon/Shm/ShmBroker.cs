@@ -168,37 +168,49 @@ internal sealed class ShmBroker : IHostedService, IDisposable
             string policyName = policy.ToString().ToLowerInvariant();
             ClientDetachCounts counts = default;
             string? failure = null;
-            if (!session.InEngine && !_stopping.IsCancellationRequested)
+            for (int attempt = 1; ; attempt++)
             {
-                // The engine is being restarted: the reattach gives the ring to the new one, then this detaches it.
-                session.Gate.Release();
-                bool back = session.Reattached.Wait(EngineReturnTimeout, cancellationToken);
-                await session.Gate.WaitAsync(CancellationToken.None);
-                if (session.Ended)
+                if (!session.InEngine && !_stopping.IsCancellationRequested)
                 {
-                    return (ShmStatus.Detached, "the attachment had ended already (channel deleted, or the engine restart failed)");
+                    // The engine is being restarted: the reattach gives the ring to the new one, then this detaches it.
+                    session.Gate.Release();
+                    bool back = session.Reattached.Wait(EngineReturnTimeout, cancellationToken);
+                    await session.Gate.WaitAsync(CancellationToken.None);
+                    if (session.Ended)
+                    {
+                        return (ShmStatus.Detached, "the attachment had ended already (channel deleted, or the engine restart failed)");
+                    }
+                    if (!back)
+                    {
+                        failure = $"no engine came back within {EngineReturnTimeout.TotalSeconds:0} s";
+                        break;
+                    }
                 }
-                if (!back)
+                if (session.AttachedTo is not { } engine)
                 {
-                    failure = $"no engine came back within {EngineReturnTimeout.TotalSeconds:0} s";
+                    failure = "no engine runs";
+                    break;
                 }
-            }
-            if (failure is null && session.AttachedTo is { } engine)
-            {
                 try
                 {
                     using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                     timeout.CancelAfter(CommandTimeout);
                     counts = await ShmEngineCommands.DetachAsync(engine, session.Channel.EngineId, session.ClientId, policy, timeout.Token);
+                    break;
                 }
                 catch (Exception e) when (e is Core.Contract.Control.EngineCommandException or IOException or InvalidOperationException or OperationCanceledException or TimeoutException or NativeCallException or ObjectDisposedException)
                 {
                     failure = e.Message;
+                    if (attempt < MaxDetachAttempts && !_stopping.IsCancellationRequested && !ReferenceEquals(Volatile.Read(ref _engine), engine))
+                    {
+                        // The engine died under the detach: the ring waits for the next engine like every other (the
+                        // dead engine's loss accounting counts what it had taken), and the detach is done there.
+                        failure = null;
+                        WaitForNextEngine(session);
+                        continue;
+                    }
+                    break;
                 }
-            }
-            else if (failure is null)
-            {
-                failure = "no engine runs";
             }
             string message = failure is null
                 ? $"detached ({cause}, client_exit {policyName}): {counts.Drained} sent on, {counts.Dropped} dropped, {counts.RxUnread} received and never read"
@@ -282,6 +294,20 @@ internal sealed class ShmBroker : IHostedService, IDisposable
             _engine = engine;
             _engineWork = _engineWork.ContinueWith(_ => engine is null ? MarkReattachingAsync(dead) : ReattachAllAsync(engine), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
         }
+    }
+
+    /// <summary>Engines a detach follows the ring through when each dies under it, before it gives up.</summary>
+    private const int MaxDetachAttempts = 3;
+
+    /// <summary>
+    /// Under the session's gate: its engine died under a command. Marks it as <see cref="MarkReattachingAsync"/>
+    /// would (that pass, waiting for the gate, then leaves it alone), so that the next engine's reattach takes it.
+    /// </summary>
+    private static void WaitForNextEngine(ShmSession session)
+    {
+        session.AttachedTo = null;
+        session.Reattached.Reset();
+        session.Publish(ClientState.Reattaching, ShmStatus.Ok, "the engine restarts: records wait in the ring for the next one");
     }
 
     /// <summary>Every region attached in the engine that died says state 4: its records wait for the next engine.</summary>

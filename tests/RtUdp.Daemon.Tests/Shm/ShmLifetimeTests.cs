@@ -190,6 +190,73 @@ public sealed partial class ShmLifetimeTests
         }
     }
 
+    /// <summary>
+    /// A client that exits while no engine runs (after its engine died, before the next one has its ring), or at the
+    /// moment the engine dies: its ring goes to the next engine and is drained there by client_exit; every packet is
+    /// sent, or counted lost with the dead engine.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_client_that_exits_while_its_engine_is_down_is_drained_by_the_next_one(bool waitForTheDaemonToSeeTheEngineDown)
+    {
+        await using OwnedDaemon daemon = await OwnedDaemon.StartAsync(new Dictionary<string, string>
+        {
+            ["Limits:PerClientPacketsPerSecond"] = "100",
+            ["Limits:PerClientBurst"] = "1",
+        });
+        Clients api = daemon.Unix;
+        using Socket sink = Sink();
+        Channel tx = await api.CreateSenderAsync(Clients.UniqueId("exit-down"), ShmClientTests.Remote(sink));
+        const int Count = 60;
+        (int fd, ClientRegion region) = AttachBare(ShmClientTests.ShmSocket(daemon), tx.Name);
+        using (region)
+        {
+            ClientTxWriter writer = region.TxWriter();
+            for (int i = 0; i < Count; i++)
+            {
+                Assert.True(writer.TryWrite(BitConverter.GetBytes(i), 0, i + 1, ClientTxFlags.Immediate));
+            }
+            writer.Publish();
+            Wait.Until(() => region.Counter(ClientCounter.TxThrottled) >= 1, Timeout, "the ring held back by the rate");
+
+            int pid = daemon.Fixture.EnginePid;
+            Assert.Equal(0, Tmds.Linux.LibC.kill(pid, Tmds.Linux.LibC.SIGKILL));
+            if (waitForTheDaemonToSeeTheEngineDown)
+            {
+                Wait.Until(() => region.State == ClientState.Reattaching, Timeout, () => $"state 4 (reattaching), state {region.State}\n{daemon.Log}");
+            }
+            UnixSeqPacket.Close(fd); // the client exits
+            await daemon.Fixture.WaitForEngineAsync(Timeout, restarts: 1);
+            Match line = DetachedLine(tx.Name, "drain").Match(await daemon.Fixture.WaitForLogAsync(DetachedLine(tx.Name, "drain"), Timeout, "the exited client's detach"));
+            Assert.Equal("0", line.Groups["dropped"].Value);
+            Match lost = LostLine(tx.EngineId).Match(daemon.Log);
+            Assert.True(lost.Success, daemon.Log);
+            long queuedLost = long.Parse(lost.Groups["queued"].Value, CultureInfo.InvariantCulture);
+            int received = Received(sink, Count - (int)queuedLost);
+            // Taken by the dead engine and never sent: counted lost with it; the rest arrived, none twice.
+            Assert.Equal(Count, received + queuedLost);
+            Assert.Equal(ClientState.Detached, region.State);
+        }
+    }
+
+    /// <summary>A bare client's attach: the connection and the mapped region.</summary>
+    private static (int Fd, ClientRegion Region) AttachBare(string socket, string channel)
+    {
+        int fd = UnixSeqPacket.Connect(socket);
+        byte[] request = new byte[ShmRequest.Size];
+        ShmRequest.Attach(channel, ShmAbi.AttachSend, 0, 0).Encode(request);
+        UnixSeqPacket.Send(fd, request, -1, socket);
+        Assert.True(UnixSeqPacket.WaitReadable(fd, 30_000, socket));
+        byte[] answer = new byte[ShmResponse.Size];
+        Assert.Equal(ShmResponse.Size, UnixSeqPacket.Receive(fd, answer, out int memfd, socket));
+        Assert.True(ShmResponse.TryDecode(answer, out ShmResponse response));
+        Assert.True(response.StatusCode == ShmStatus.Ok, response.GetMessage());
+        ClientRegion region = ClientRegion.Map(memfd);
+        UnixSeqPacket.Close(memfd);
+        return (fd, region);
+    }
+
     /// <summary>A bare client: attaches, writes <paramref name="count"/> packets (IMMEDIATE) and publishes them, then closes the connection at once, as a killed process's does.</summary>
     private static void DieWithPackets(string socket, string channel, int count)
     {
