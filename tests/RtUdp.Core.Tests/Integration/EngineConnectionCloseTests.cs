@@ -22,10 +22,8 @@ public sealed class EngineConnectionCloseTests
         {
             EngineCommandException? failure = null;
             var clock = new Stopwatch();
-            int tid = 0;
             var waiting = new Thread(() =>
             {
-                Volatile.Write(ref tid, RtUdp.Core.Native.Libc.gettid());
                 try
                 {
                     connection.Ping(TimeSpan.FromSeconds(30));
@@ -37,8 +35,13 @@ public sealed class EngineConnectionCloseTests
                 }
             }) { IsBackground = true };
             waiting.Start();
-            // Asleep in the kernel on the answer ring's futex (the engine, stopped, cannot answer).
-            Wait.Until(() => Volatile.Read(ref tid) != 0 && AsleepOnFutex(Volatile.Read(ref tid)), TimeSpan.FromSeconds(5), "the ping asleep waiting for its answer");
+            // The ping's command is in the ring (the engine, stopped, cannot take it): the ping waits for its answer,
+            // asleep on the answer ring or about to be.
+            using (EngineControlFile control = EngineControlFile.OpenRunning(Path.Combine(fixture.Directory, EngineControlLayout.FileName))
+                ?? throw new InvalidOperationException("the engine's control file is gone"))
+            {
+                Wait.Until(() => control.Commands.HasPublishedAt(control.Commands.HeadPositionVolatile), TimeSpan.FromSeconds(5), "the ping's command in the ring");
+            }
 
             clock.Start();
             connection.Dispose();
@@ -57,18 +60,6 @@ public sealed class EngineConnectionCloseTests
         finally
         {
             _ = Tmds.Linux.LibC.kill(fixture.Engine.Pid, Tmds.Linux.LibC.SIGCONT);
-        }
-    }
-
-    private static bool AsleepOnFutex(int tid)
-    {
-        try
-        {
-            return File.ReadAllText($"/proc/self/task/{tid}/wchan").Contains("futex", StringComparison.Ordinal);
-        }
-        catch (IOException)
-        {
-            return false; // the thread ended
         }
     }
 }

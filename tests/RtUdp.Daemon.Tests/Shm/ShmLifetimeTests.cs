@@ -22,13 +22,9 @@ public sealed partial class ShmLifetimeTests
     [Fact]
     public async Task A_client_that_dies_with_packets_in_its_ring_has_them_drained_or_dropped_by_client_exit_and_counted()
     {
-        // 100 packets/s with a burst of 1: the engine takes the ring slowly, so most of it is there when the client
-        // dies, and a drain at that rate (0.6 s) fits in the detach's 2 s.
-        await using OwnedDaemon daemon = await OwnedDaemon.StartAsync(new Dictionary<string, string>
-        {
-            ["Limits:PerClientPacketsPerSecond"] = "100",
-            ["Limits:PerClientBurst"] = "1",
-        });
+        // The engine takes the ring slowly, so most of it is there when the client dies, and a drain at the client's
+        // rate (0.6 s) fits in the detach's 2 s.
+        await using OwnedDaemon daemon = await StartRateLimitedAsync();
         Clients api = daemon.Unix;
         using var drainSink = Sink();
         using var dropSink = Sink();
@@ -143,12 +139,8 @@ public sealed partial class ShmLifetimeTests
     [Fact]
     public async Task Rtudpd_stopping_with_clients_attached_detaches_them_by_client_exit_and_accounts_every_packet()
     {
-        // 100 packets/s, burst 1: most of each ring is still there at SIGTERM; a drain at that rate fits in 2 s.
-        await using OwnedDaemon daemon = await OwnedDaemon.StartAsync(new Dictionary<string, string>
-        {
-            ["Limits:PerClientPacketsPerSecond"] = "100",
-            ["Limits:PerClientBurst"] = "1",
-        });
+        // Most of each ring is still there at SIGTERM; a drain at the client's rate (0.6 s) fits in 2 s.
+        await using OwnedDaemon daemon = await StartRateLimitedAsync();
         Clients api = daemon.Unix;
         using Socket drainSink = Sink();
         using Socket dropSink = Sink();
@@ -200,11 +192,7 @@ public sealed partial class ShmLifetimeTests
     [InlineData(false)]
     public async Task A_client_that_exits_while_its_engine_is_down_is_drained_by_the_next_one(bool waitForTheDaemonToSeeTheEngineDown)
     {
-        await using OwnedDaemon daemon = await OwnedDaemon.StartAsync(new Dictionary<string, string>
-        {
-            ["Limits:PerClientPacketsPerSecond"] = "100",
-            ["Limits:PerClientBurst"] = "1",
-        });
+        await using OwnedDaemon daemon = await StartRateLimitedAsync();
         Clients api = daemon.Unix;
         using Socket sink = Sink();
         Channel tx = await api.CreateSenderAsync(Clients.UniqueId("exit-down"), ShmClientTests.Remote(sink));
@@ -212,12 +200,7 @@ public sealed partial class ShmLifetimeTests
         (int fd, ClientRegion region) = AttachBare(ShmClientTests.ShmSocket(daemon), tx.Name);
         using (region)
         {
-            ClientTxWriter writer = region.TxWriter();
-            for (int i = 0; i < Count; i++)
-            {
-                Assert.True(writer.TryWrite(BitConverter.GetBytes(i), 0, i + 1, ClientTxFlags.Immediate));
-            }
-            writer.Publish();
+            WriteImmediate(region, Count);
             Wait.Until(() => region.Counter(ClientCounter.TxThrottled) >= 1, Timeout, "the ring held back by the rate");
 
             int pid = daemon.Fixture.EnginePid;
@@ -260,31 +243,37 @@ public sealed partial class ShmLifetimeTests
     /// <summary>A bare client: attaches, writes <paramref name="count"/> packets (IMMEDIATE) and publishes them, then closes the connection at once, as a killed process's does.</summary>
     private static void DieWithPackets(string socket, string channel, int count)
     {
-        int fd = UnixSeqPacket.Connect(socket);
-        try
+        (int fd, ClientRegion region) = AttachBare(socket, channel);
+        using (region)
         {
-            byte[] request = new byte[ShmRequest.Size];
-            ShmRequest.Attach(channel, ShmAbi.AttachSend, 0, 0).Encode(request);
-            UnixSeqPacket.Send(fd, request, -1, socket);
-            Assert.True(UnixSeqPacket.WaitReadable(fd, 30_000, socket));
-            byte[] answer = new byte[ShmResponse.Size];
-            Assert.Equal(ShmResponse.Size, UnixSeqPacket.Receive(fd, answer, out int memfd, socket));
-            Assert.True(ShmResponse.TryDecode(answer, out ShmResponse response));
-            Assert.True(response.StatusCode == ShmStatus.Ok, response.GetMessage());
-            using ClientRegion region = ClientRegion.Map(memfd);
-            UnixSeqPacket.Close(memfd);
-            ClientTxWriter writer = region.TxWriter();
-            for (int i = 0; i < count; i++)
+            try
             {
-                Assert.True(writer.TryWrite(BitConverter.GetBytes(i), 0, i + 1, ClientTxFlags.Immediate));
+                WriteImmediate(region, count);
             }
-            writer.Publish();
-        }
-        finally
-        {
-            UnixSeqPacket.Close(fd);
+            finally
+            {
+                UnixSeqPacket.Close(fd);
+            }
         }
     }
+
+    /// <summary>Writes <paramref name="count"/> packets (IMMEDIATE, payload and id from their index) and publishes them.</summary>
+    private static void WriteImmediate(ClientRegion region, int count)
+    {
+        ClientTxWriter writer = region.TxWriter();
+        for (int i = 0; i < count; i++)
+        {
+            Assert.True(writer.TryWrite(BitConverter.GetBytes(i), 0, i + 1, ClientTxFlags.Immediate));
+        }
+        writer.Publish();
+    }
+
+    /// <summary>A daemon whose clients may send 100 packets/s with a burst of 1: a ring of 60 takes 0.6 s to send.</summary>
+    private static Task<OwnedDaemon> StartRateLimitedAsync() => OwnedDaemon.StartAsync(new Dictionary<string, string>
+    {
+        ["Limits:PerClientPacketsPerSecond"] = "100",
+        ["Limits:PerClientBurst"] = "1",
+    });
 
     private static Socket Sink()
     {
