@@ -302,48 +302,47 @@ public sealed unsafe class EngineConnection : IDisposable
 
     private ResponseBody ExecuteEntered(EngineCommand command, byte* commandBody, int length, TimeSpan? timeout)
     {
+        // Under the command lock, inside TryEnter: the mapping stays until this returns.
+        long correlation = ++_correlation;
+        ((CommandBody*)commandBody)->CorrelationId = correlation;
+        int index = _commands.TryClaim((int)command, length);
+        if (index < 0)
         {
-            long correlation = ++_correlation;
-            ((CommandBody*)commandBody)->CorrelationId = correlation;
-            int index = _commands.TryClaim((int)command, length);
-            if (index < 0)
-            {
-                throw new EngineCommandException(EngineStatus.Unavailable, "The engine's command ring is full: the engine is not reading commands.");
-            }
-            Buffer.MemoryCopy(commandBody, _commands.Body(index), length, length);
-            _commands.Commit(index);
-            _commands.ConsumerWait.Signal();
+            throw new EngineCommandException(EngineStatus.Unavailable, "The engine's command ring is full: the engine is not reading commands.");
+        }
+        Buffer.MemoryCopy(commandBody, _commands.Body(index), length, length);
+        _commands.Commit(index);
+        _commands.ConsumerWait.Signal();
 
-            TimeSpan limit = timeout ?? DefaultCommandTimeout;
-            long deadline = Libc.MonotonicNow() + ((long)limit.TotalMilliseconds * 1_000_000);
-            var reader = new ResponseReader(correlation);
-            while (true)
+        TimeSpan limit = timeout ?? DefaultCommandTimeout;
+        long deadline = Libc.MonotonicNow() + ((long)limit.TotalMilliseconds * 1_000_000);
+        var reader = new ResponseReader(correlation);
+        while (true)
+        {
+            var wait = _responses.ConsumerWait;
+            int ticket = wait.PrepareWait();
+            _responses.Read(ref reader, int.MaxValue);
+            if (reader.Found)
             {
-                var wait = _responses.ConsumerWait;
-                int ticket = wait.PrepareWait();
-                _responses.Read(ref reader, int.MaxValue);
-                if (reader.Found)
+                wait.CancelWait();
+                ResponseBody response = reader.Response;
+                if ((EngineStatus)response.Status != EngineStatus.Ok)
                 {
-                    wait.CancelWait();
-                    ResponseBody response = reader.Response;
-                    if ((EngineStatus)response.Status != EngineStatus.Ok)
-                    {
-                        throw new EngineCommandException((EngineStatus)response.Status, response.GetMessage(), response.GetField());
-                    }
-                    return response;
+                    throw new EngineCommandException((EngineStatus)response.Status, response.GetMessage(), response.GetField());
                 }
-                if (Volatile.Read(ref _closing) != 0)
-                {
-                    wait.CancelWait();
-                    throw Closed();
-                }
-                if (Libc.MonotonicNow() > deadline)
-                {
-                    wait.CancelWait();
-                    throw new EngineCommandException(EngineStatus.Unavailable, $"The engine did not answer {command} within {limit.TotalSeconds:0.#} s.");
-                }
-                wait.Wait(ticket, Math.Min(deadline, Libc.MonotonicNow() + 100_000_000));
+                return response;
             }
+            if (Volatile.Read(ref _closing) != 0)
+            {
+                wait.CancelWait();
+                throw Closed();
+            }
+            if (Libc.MonotonicNow() > deadline)
+            {
+                wait.CancelWait();
+                throw new EngineCommandException(EngineStatus.Unavailable, $"The engine did not answer {command} within {limit.TotalSeconds:0.#} s.");
+            }
+            wait.Wait(ticket, Math.Min(deadline, Libc.MonotonicNow() + 100_000_000));
         }
     }
 

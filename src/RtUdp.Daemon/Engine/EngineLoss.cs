@@ -66,7 +66,7 @@ internal sealed partial class EngineLoss(IChannelCatalog catalog, RetiredHandles
         [LoggerMessage(EventId = 111, Level = LogLevel.Error, Message = "Channel {ChannelId} '{Name}' lost with engine {Pid}: {LostQueued} queued packets never sent, {LostReceived} received packets never drained (enqueued {Enqueued}, sent {Sent}, received {Received})")]
         public static partial void ChannelLost(ILogger logger, uint channelId, string name, int pid, long lostQueued, long lostReceived, long enqueued, long sent, long received);
 
-        [LoggerMessage(EventId = 113, Level = LogLevel.Error, Message = "Channel {ChannelId} '{Name}' lost with engine {Pid}: {LostQueued} queued packets never sent (up to {InSendCall} of them were in the send call it died in and may have left), {LostReceived} received packets never drained (enqueued {Enqueued}, sent {Sent}, received {Received})")]
+        [LoggerMessage(EventId = 119, Level = LogLevel.Error, Message = "Channel {ChannelId} '{Name}' lost with engine {Pid}: {LostQueued} queued packets never sent (up to {InSendCall} of them were in the send call it died in and may have left), {LostReceived} received packets never drained (enqueued {Enqueued}, sent {Sent}, received {Received})")]
         public static partial void ChannelLostInSendCall(ILogger logger, uint channelId, string name, int pid, long lostQueued, long inSendCall, long lostReceived, long enqueued, long sent, long received);
 
         [LoggerMessage(EventId = 112, Level = LogLevel.Error, Message = "Engine {Pid} loss: {LostQueued} queued and {LostReceived} received packets lost; since start {TotalLostQueued} and {TotalLostReceived}")]

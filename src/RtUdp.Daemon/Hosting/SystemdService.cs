@@ -62,16 +62,16 @@ internal sealed partial class SystemdService(SystemdNotifier notifier, EngineSup
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 200, Level = LogLevel.Information, Message = "systemd watchdog on: WATCHDOG=1 every {IntervalMs} ms while the engine advances or is being restarted")]
+        [LoggerMessage(EventId = 500, Level = LogLevel.Information, Message = "systemd watchdog on: WATCHDOG=1 every {IntervalMs} ms while the engine advances or is being restarted")]
         public static partial void WatchdogEnabled(ILogger logger, double intervalMs);
 
-        [LoggerMessage(EventId = 201, Level = LogLevel.Error, Message = "Withholding WATCHDOG=1: {Stalled}")]
+        [LoggerMessage(EventId = 501, Level = LogLevel.Error, Message = "Withholding WATCHDOG=1: {Stalled}")]
         public static partial void WatchdogWithheld(ILogger logger, string stalled);
 
-        [LoggerMessage(EventId = 202, Level = LogLevel.Information, Message = "Engine healed; WATCHDOG=1 resumed")]
+        [LoggerMessage(EventId = 502, Level = LogLevel.Information, Message = "Engine healed; WATCHDOG=1 resumed")]
         public static partial void WatchdogResumed(ILogger logger);
 
-        [LoggerMessage(EventId = 203, Level = LogLevel.Information, Message = "Stopping: intake closed, STOPPING=1 sent")]
+        [LoggerMessage(EventId = 503, Level = LogLevel.Information, Message = "Stopping: intake closed, STOPPING=1 sent")]
         public static partial void Stopping(ILogger logger);
     }
 }
