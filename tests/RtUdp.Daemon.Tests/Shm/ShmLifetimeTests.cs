@@ -26,10 +26,9 @@ public sealed partial class ShmLifetimeTests
         // rate (0.6 s) fits in the detach's 2 s.
         await using OwnedDaemon daemon = await StartRateLimitedAsync();
         Clients api = daemon.Unix;
-        using var drainSink = Sink();
-        using var dropSink = Sink();
-        Channel drain = await api.CreateSenderAsync(Clients.UniqueId("shm-drain"), ShmClientTests.Remote(drainSink));
-        Channel drop = await api.CreateSenderAsync(Clients.UniqueId("shm-drop"), ShmClientTests.Remote(dropSink), configure: c => c.ClientExit = V1.ClientExitPolicy.Drop);
+        using Socket drainSink = Sink();
+        using Socket dropSink = Sink();
+        (Channel drain, Channel drop) = await DrainAndDropChannelsAsync(api, "shm", drainSink, dropSink);
         Assert.Equal(V1.ClientExitPolicy.Drain, drain.ClientExit);
         Assert.Equal(V1.ClientExitPolicy.Drop, drop.ClientExit);
 
@@ -144,8 +143,7 @@ public sealed partial class ShmLifetimeTests
         Clients api = daemon.Unix;
         using Socket drainSink = Sink();
         using Socket dropSink = Sink();
-        Channel drain = await api.CreateSenderAsync(Clients.UniqueId("stop-drain"), ShmClientTests.Remote(drainSink));
-        Channel drop = await api.CreateSenderAsync(Clients.UniqueId("stop-drop"), ShmClientTests.Remote(dropSink), configure: c => c.ClientExit = V1.ClientExitPolicy.Drop);
+        (Channel drain, Channel drop) = await DrainAndDropChannelsAsync(api, "stop", drainSink, dropSink);
         using ShmClient client = ShmClient.Connect(ShmClientTests.ShmSocket(daemon));
         ShmAttachment draining = client.Attach(drain.Name, ShmAbi.AttachSend);
         ShmAttachment dropping = client.Attach(drop.Name, ShmAbi.AttachSend);
@@ -267,6 +265,11 @@ public sealed partial class ShmLifetimeTests
         }
         writer.Publish();
     }
+
+    /// <summary>Two senders, client_exit drain and drop, to <paramref name="drainSink"/> and <paramref name="dropSink"/>.</summary>
+    private static async Task<(Channel Drain, Channel Drop)> DrainAndDropChannelsAsync(Clients api, string prefix, Socket drainSink, Socket dropSink) =>
+        (await api.CreateSenderAsync(Clients.UniqueId(prefix + "-drain"), ShmClientTests.Remote(drainSink)),
+         await api.CreateSenderAsync(Clients.UniqueId(prefix + "-drop"), ShmClientTests.Remote(dropSink), configure: c => c.ClientExit = V1.ClientExitPolicy.Drop));
 
     /// <summary>A daemon whose clients may send 100 packets/s with a burst of 1: a ring of 60 takes 0.6 s to send.</summary>
     private static Task<OwnedDaemon> StartRateLimitedAsync() => OwnedDaemon.StartAsync(new Dictionary<string, string>
