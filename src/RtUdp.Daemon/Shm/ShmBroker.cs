@@ -206,7 +206,7 @@ internal sealed class ShmBroker : IHostedService, IDisposable
                         // The engine died under the detach: the ring waits for the next engine like every other (the
                         // dead engine's loss accounting counts what it had taken), and the detach is done there.
                         failure = null;
-                        WaitForNextEngine(session);
+                        MarkReattaching(session);
                         continue;
                     }
                     break;
@@ -300,10 +300,11 @@ internal sealed class ShmBroker : IHostedService, IDisposable
     private const int MaxDetachAttempts = 3;
 
     /// <summary>
-    /// Under the session's gate: its engine died under a command. Marks it as <see cref="MarkReattachingAsync"/>
-    /// would (that pass, waiting for the gate, then leaves it alone), so that the next engine's reattach takes it.
+    /// Under the session's gate: its engine died, so its records wait in the ring for the next engine's reattach
+    /// (state 4). A detach the engine died under marks it itself; <see cref="MarkReattachingAsync"/>, waiting for the
+    /// gate meanwhile, then leaves it alone.
     /// </summary>
-    private static void WaitForNextEngine(ShmSession session)
+    private static void MarkReattaching(ShmSession session)
     {
         session.AttachedTo = null;
         session.Reattached.Reset();
@@ -322,9 +323,7 @@ internal sealed class ShmBroker : IHostedService, IDisposable
                 // A session attached in a newer engine already (the restart was quick) is left alone.
                 if (!session.Ended && session.AttachedTo is { } engine && (dead is null || ReferenceEquals(engine, dead)))
                 {
-                    session.AttachedTo = null;
-                    session.Reattached.Reset();
-                    session.Publish(ClientState.Reattaching, ShmStatus.Ok, "the engine restarts: records wait in the ring for the next one");
+                    MarkReattaching(session);
                     count++;
                 }
             }
