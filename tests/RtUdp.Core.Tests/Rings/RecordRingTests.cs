@@ -265,17 +265,26 @@ public sealed unsafe class RecordRingTests
         Assert.Equal(0, ring.OccupiedBytes);
     }
 
+    /// <summary>400-byte records: ten of them leave 96 bytes before the end of a 4096-byte ring.</summary>
+    private const int TenRecordsBody = 392;
+
+    /// <summary>Records 0..9 of <see cref="TenRecordsBody"/> bytes into an empty 4096-byte ring: the next needs padding.</summary>
+    private static void WriteTenRecords(RecordRing ring)
+    {
+        for (int n = 0; n < 10; n++)
+        {
+            Assert.True(ring.TryWrite(Type, RingTestData.Make(TenRecordsBody, n)));
+        }
+    }
+
     [Fact]
     public void Padding_record_fills_the_ring_to_exactly_its_capacity()
     {
         const int capacity = 4096;
-        const int body = 392; // 400-byte records: ten leave 96 bytes before the end
+        const int body = TenRecordsBody;
         using var memory = new RingMemory(capacity);
         RecordRing ring = memory.Ring;
-        for (int n = 0; n < 10; n++)
-        {
-            Assert.True(ring.TryWrite(Type, RingTestData.Make(body, n)));
-        }
+        WriteTenRecords(ring);
         Assert.Equal(4000, ring.TailPositionVolatile);
         Assert.False(ring.TryWrite(Type, RingTestData.Make(body, 99)), "400 bytes fit neither in the 96 at the end nor at the start");
         Assert.Equal(4000, ring.TailPositionVolatile);
@@ -305,13 +314,10 @@ public sealed unsafe class RecordRingTests
         // The daemon's receive asks for one packet at a time: meeting the padding before the buffer end must not
         // look like an empty ring while records wait at the start (a receive with no wait returned nothing).
         const int capacity = 4096;
-        const int body = 392; // 400-byte records: ten leave 96 bytes before the end
+        const int body = TenRecordsBody;
         using var memory = new RingMemory(capacity);
         RecordRing ring = memory.Ring;
-        for (int n = 0; n < 10; n++)
-        {
-            Assert.True(ring.TryWrite(Type, RingTestData.Make(body, n)));
-        }
+        WriteTenRecords(ring);
         var first = new CollectingHandler();
         Assert.Equal(10, ring.Read(ref first, 10)); // head 4000: the next record will need padding
         Assert.True(ring.TryWrite(Type, RingTestData.Make(body, 10))); // 96 bytes of padding, then index 0
