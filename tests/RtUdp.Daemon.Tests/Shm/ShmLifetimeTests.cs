@@ -214,9 +214,12 @@ public sealed partial class ShmLifetimeTests
             Match lost = LostLine(tx.EngineId).Match(daemon.Log);
             Assert.True(lost.Success, daemon.Log);
             long queuedLost = long.Parse(lost.Groups["queued"].Value, CultureInfo.InvariantCulture);
+            long inSendCall = lost.Groups["inSendCall"].Success ? long.Parse(lost.Groups["inSendCall"].Value, CultureInfo.InvariantCulture) : 0;
             int received = Received(sink, Count - (int)queuedLost);
-            // Taken by the dead engine and never sent: counted lost with it; the rest arrived, none twice.
-            Assert.Equal(Count, received + queuedLost);
+            // Taken by the dead engine and never sent: counted lost with it; the rest arrived. Killed inside a send
+            // call, the engine may have sent packets it never counted, up to the bound its loss line gives.
+            long extra = received + queuedLost - Count;
+            Assert.True(extra >= 0 && extra <= inSendCall, $"received {received} + counted lost {queuedLost} - written {Count} = {extra}, outside [0, {inSendCall}]: {lost.Value}");
             Assert.Equal(ClientState.Detached, region.State);
         }
     }
